@@ -1,0 +1,30 @@
+//! datastudio-gateway: one vendor-neutral gRPC API over Alibaba Cloud
+//! DataWorks and Huawei Cloud DataArts Studio.
+#![forbid(unsafe_code)]
+
+/// Generated protobuf and gRPC code for `datastudio.v1`.
+pub mod pb {
+    #![allow(missing_docs, clippy::all, clippy::pedantic)]
+    tonic::include_proto!("datastudio.v1");
+
+    /// The file descriptor set of `datastudio.v1`, for gRPC reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/datastudio_descriptor.bin"));
+}
+
+pub mod admin;
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod gateway;
+pub mod server;
+pub mod telemetry;
+pub mod vendor;
+
+/// Installs rustls' ring crypto provider for the process (idempotent). The
+/// HTTP client and TLS server use one provider; call this before building
+/// either.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
