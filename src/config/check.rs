@@ -1,0 +1,212 @@
+//! Semantic checks of a parsed [`Config`]: every problem, each with its path.
+
+use std::fmt;
+
+use super::{Config, SecretRef, VendorKind, WorkspaceConfig};
+
+/// One thing wrong with a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted path to the offending value.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem { path: path.into(), message: message.into() });
+    }
+}
+
+/// Checks everything, including that every secret reference resolves now.
+pub fn check(cfg: &Config) -> Vec<Problem> {
+    let mut p = Problems(Vec::new());
+    if cfg.workspaces.is_empty() {
+        p.add("workspaces", "no workspace is configured");
+    }
+    if cfg.server.max_message_bytes < 1024 {
+        p.add("server.max_message_bytes", "must be at least 1024");
+    }
+    if cfg.server.max_concurrent_streams == 0 {
+        p.add("server.max_concurrent_streams", "must be at least 1");
+    }
+    if cfg.server.grpc_listen == cfg.server.admin_listen && cfg.server.grpc_listen.port() != 0 {
+        p.add("server.admin_listen", "must differ from server.grpc_listen");
+    }
+    if let Some(r) = &cfg.server.page_token_key {
+        secret(&mut p, "server.page_token_key", r);
+    }
+    if cfg.limits.replicas == 0 {
+        p.add("limits.replicas", "must be at least 1");
+    }
+    if jiff::tz::TimeZone::get(&cfg.limits.daily_budget_zone).is_err() {
+        p.add("limits.daily_budget_zone", format!("unknown time zone {:?}", cfg.limits.daily_budget_zone));
+    }
+    for (name, ws) in &cfg.workspaces {
+        workspace(&mut p, name, ws);
+    }
+    p.0
+}
+
+fn workspace(p: &mut Problems, name: &str, ws: &WorkspaceConfig) {
+    let at = |k: &str| format!("workspaces.{name}.{k}");
+    if !valid_workspace_name(name) {
+        p.add(
+            format!("workspaces.{name}"),
+            "workspace names are 1-63 characters of a-z, 0-9 and '-', starting with a letter",
+        );
+    }
+    if ws.region.is_empty() || !ws.region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        p.add(at("region"), format!("{:?} is not a region id like cn-hangzhou", ws.region));
+    }
+    let c = &ws.credentials;
+    match ws.vendor {
+        VendorKind::Alibaba => {
+            match (&ws.project_id, &ws.project_identifier) {
+                (None, None) => p.add(at("project_id"), "set project_id (numeric) or project_identifier"),
+                (Some(id), _) if id.parse::<u64>().is_err() => {
+                    p.add(at("project_id"), format!("{id:?} is not a numeric DataWorks ProjectId"))
+                }
+                _ => {}
+            }
+            if ws.flavour == Some(super::Flavour::Pipeline) && ws.project_id.is_none() {
+                p.add(at("project_id"), "the pipeline flavour needs the numeric project_id");
+            }
+            for (k, v) in [("workspace_id", ws.workspace_id.is_some())] {
+                if v {
+                    p.add(at(k), "applies to huawei workspaces only");
+                }
+            }
+            for (k, v) in [("factory", &ws.endpoints.factory), ("dlf", &ws.endpoints.dlf), ("iam", &ws.endpoints.iam)] {
+                if v.is_some() {
+                    p.add(
+                        at(&format!("endpoints.{k}")),
+                        "applies to huawei workspaces only (alibaba uses endpoints.api)",
+                    );
+                }
+            }
+            if c.iam.is_some() {
+                p.add(at("credentials.iam"), "applies to huawei workspaces only");
+            }
+            aksk(p, name, c, true);
+        }
+        VendorKind::Huawei => {
+            match &ws.project_id {
+                None => p.add(at("project_id"), "the IAM project id is required"),
+                Some(id) if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) => {
+                    p.add(at("project_id"), format!("{id:?} is not a 32-hex-digit IAM project id"))
+                }
+                _ => {}
+            }
+            if ws.workspace_id.as_deref().is_none_or(str::is_empty) {
+                p.add(at("workspace_id"), "the DataArts workspace id is required");
+            }
+            for (k, v) in [
+                ("project_identifier", ws.project_identifier.is_some()),
+                ("flavour", ws.flavour.is_some()),
+                ("edition", ws.edition.is_some()),
+                ("vpc", ws.vpc),
+                ("endpoints.api", ws.endpoints.api.is_some()),
+            ] {
+                if v {
+                    p.add(at(k), "applies to alibaba workspaces only");
+                }
+            }
+            match &c.iam {
+                Some(iam) => {
+                    if c.access_key_id.is_some() || c.access_key_secret.is_some() {
+                        p.add(at("credentials"), "use either access keys or iam, not both");
+                    }
+                    if iam.domain_name.is_empty() {
+                        p.add(at("credentials.iam.domain_name"), "must not be empty");
+                    }
+                    if iam.user_name.is_empty() {
+                        p.add(at("credentials.iam.user_name"), "must not be empty");
+                    }
+                    secret(p, &at("credentials.iam.password"), &iam.password);
+                }
+                None => aksk(p, name, c, false),
+            }
+        }
+    }
+    for (k, v) in [
+        ("api", &ws.endpoints.api),
+        ("factory", &ws.endpoints.factory),
+        ("dlf", &ws.endpoints.dlf),
+        ("iam", &ws.endpoints.iam),
+    ] {
+        if let Some(u) = v
+            && let Err(e) = check_url(u)
+        {
+            p.add(at(&format!("endpoints.{k}")), e);
+        }
+    }
+    if ws.timeouts.connect.is_zero() {
+        p.add(at("timeouts.connect"), "must be more than 0");
+    }
+    if ws.timeouts.read.is_zero() {
+        p.add(at("timeouts.read"), "must be more than 0");
+    }
+    for (api, rate) in &ws.rate_limits {
+        if !(rate.is_finite() && *rate > 0.0) {
+            p.add(at(&format!("rate_limits.{api}")), "must be a positive number of calls per second");
+        }
+    }
+    if ws.daily_budget == Some(0) {
+        p.add(at("daily_budget"), "must be at least 1 (leave it unset for no budget)");
+    }
+}
+
+fn aksk(p: &mut Problems, name: &str, c: &super::Credentials, alibaba: bool) {
+    let at = |k: &str| format!("workspaces.{name}.credentials.{k}");
+    match &c.access_key_id {
+        Some(r) => secret(p, &at("access_key_id"), r),
+        None => p.add(at("access_key_id"), "is required"),
+    }
+    let sk = if alibaba { "access_key_secret" } else { "secret_access_key" };
+    match &c.access_key_secret {
+        Some(r) => secret(p, &at(sk), r),
+        None => p.add(at(sk), "is required"),
+    }
+    if let Some(r) = &c.security_token {
+        secret(p, &at("security_token"), r);
+    }
+}
+
+fn secret(p: &mut Problems, path: &str, r: &SecretRef) {
+    if let Err(e) = r.read() {
+        p.add(path, e.to_string());
+    }
+}
+
+fn check_url(u: &str) -> Result<(), String> {
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .ok_or_else(|| format!("{u:?} must start with https:// or http://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("{u:?} has no host"));
+    }
+    if rest.contains('?') || rest.contains('#') {
+        return Err(format!("{u:?} must not carry a query or fragment"));
+    }
+    Ok(())
+}
+
+/// Workspace names are DNS-label-like so they fit in resource names.
+pub fn valid_workspace_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 63
+        && n.starts_with(|c: char| c.is_ascii_lowercase())
+        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
