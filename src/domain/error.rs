@@ -1,0 +1,183 @@
+//! The one error type of the gateway and its mapping to `tonic::Status`
+//! with AIP-193 details (`ErrorInfo`, `BadRequest`, `RetryInfo`,
+//! `QuotaFailure`).
+
+use std::{collections::HashMap, fmt, time::Duration};
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// `ErrorInfo.domain` of every error the gateway returns.
+pub const ERROR_DOMAIN: &str = "datastudio-gateway";
+
+/// What the vendor said, attached to errors that came from a vendor answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorDetail {
+    /// `alibaba` or `huawei`.
+    pub vendor: &'static str,
+    /// The vendor's error code (`Throttling.User`, `DLF.0810`) or HTTP status.
+    pub code: String,
+    /// The vendor's request id (`RequestId`, `X-Request-Id`), when sent.
+    pub request_id: String,
+    /// HTTP status of the vendor answer (0 when none arrived).
+    pub http_status: u16,
+}
+
+/// A field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Request field path, e.g. `page_size` or `release_packages[3]`.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+/// Any failure of a gateway call (boxed: results stay one word wide).
+#[derive(Debug, Clone)]
+pub struct Error(Box<ErrorData>);
+
+/// What an [`Error`] carries.
+#[derive(Debug, Clone)]
+pub struct ErrorData {
+    /// gRPC code.
+    pub code: Code,
+    /// Message for humans (never secrets).
+    pub message: String,
+    /// `ErrorInfo.reason`, UPPER_SNAKE_CASE.
+    pub reason: &'static str,
+    /// The vendor's own answer, when this came from one.
+    pub vendor: Option<VendorDetail>,
+    /// Field violations (INVALID_ARGUMENT).
+    pub violations: Vec<Violation>,
+    /// How long to wait before retrying.
+    pub retry_after: Option<Duration>,
+    /// Quota that ran out: (subject, description).
+    pub quota: Option<(String, String)>,
+    /// Extra `ErrorInfo` metadata.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl std::ops::Deref for Error {
+    type Target = ErrorData;
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result with the gateway's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A bare error.
+    pub fn new(code: Code, reason: &'static str, message: impl Into<String>) -> Self {
+        Error(Box::new(ErrorData {
+            code,
+            message: message.into(),
+            reason,
+            vendor: None,
+            violations: Vec::new(),
+            retry_after: None,
+            quota: None,
+            metadata: Vec::new(),
+        }))
+    }
+
+    /// INVALID_ARGUMENT for one field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::invalid_all(vec![Violation { field: field.into(), description: description.into() }])
+    }
+
+    /// INVALID_ARGUMENT for several fields.
+    pub fn invalid_all(violations: Vec<Violation>) -> Self {
+        let message =
+            violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
+        let mut e = Self::new(Code::InvalidArgument, "INVALID_ARGUMENT", message);
+        e.violations = violations;
+        e
+    }
+
+    /// NOT_FOUND for a resource name.
+    pub fn not_found(reason: &'static str, what: impl fmt::Display) -> Self {
+        Self::new(Code::NotFound, reason, format!("{what} not found"))
+    }
+
+    /// FAILED_PRECONDITION: the workspace's vendor cannot do this.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(Code::FailedPrecondition, "OPERATION_NOT_SUPPORTED_BY_VENDOR", message)
+    }
+
+    /// INTERNAL: a vendor answer the gateway cannot read.
+    pub fn malformed(vendor: &'static str, request_id: &str, http_status: u16, what: impl fmt::Display) -> Self {
+        Self::new(Code::Internal, "VENDOR_RESPONSE_MALFORMED", format!("unreadable {vendor} response: {what}"))
+            .with_vendor(VendorDetail {
+                vendor,
+                code: "MalformedResponse".into(),
+                request_id: request_id.into(),
+                http_status,
+            })
+    }
+
+    /// Attaches the vendor's answer.
+    pub fn with_vendor(mut self, v: VendorDetail) -> Self {
+        self.vendor = Some(v);
+        self
+    }
+
+    /// Attaches a retry delay.
+    pub fn with_retry_after(mut self, d: Duration) -> Self {
+        self.retry_after = Some(d);
+        self
+    }
+
+    /// Attaches extra `ErrorInfo` metadata.
+    pub fn with_meta(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.metadata.push((k.into(), v.into()));
+        self
+    }
+
+    /// Whether a read may be retried after this error.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.code, Code::Unavailable | Code::ResourceExhausted if self.quota.is_none())
+            && self.reason != "DEADLINE_TOO_SHORT"
+    }
+}
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Status {
+        let e = *e.0;
+        let mut meta: HashMap<String, String> = e.metadata.into_iter().collect();
+        if let Some(v) = &e.vendor {
+            meta.insert("vendor".into(), v.vendor.into());
+            meta.insert("vendor_code".into(), v.code.clone());
+            meta.insert("vendor_request_id".into(), v.request_id.clone());
+            if v.http_status != 0 {
+                meta.insert("vendor_http_status".into(), v.http_status.to_string());
+            }
+        }
+        let mut d = ErrorDetails::with_error_info(e.reason, ERROR_DOMAIN, meta);
+        for v in &e.violations {
+            d.add_bad_request_violation(v.field.clone(), v.description.clone());
+        }
+        if let Some(r) = e.retry_after {
+            d.set_retry_info(Some(r));
+        }
+        if let Some((subject, description)) = &e.quota {
+            d.add_quota_failure_violation(subject.clone(), description.clone());
+        }
+        Status::with_error_details(e.code, e.message, d)
+    }
+}
