@@ -1,0 +1,155 @@
+//! FileService: files and their versions.
+
+use tonic::{Request, Response, Status};
+
+use super::{Api, reject_unsupported, status, validate};
+use crate::{
+    domain::{FileQuery, PageReq},
+    pb::{self, file_service_server::FileService},
+};
+
+const LIST: &str = "ListFiles";
+const LIST_VERSIONS: &str = "ListFileVersions";
+/// Most file ids or types one ListFiles may name (DataWorks FileIdIn limit).
+pub const MAX_FILE_IDS: usize = 50;
+
+#[tonic::async_trait]
+impl FileService for Api {
+    async fn list_files(&self, req: Request<pb::ListFilesRequest>) -> Result<Response<pb::ListFilesResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let parent = check.take(validate::workspace("parent", &r.parent));
+        let size = check.page_size(r.page_size);
+        let folder_path = check.text("folder_path", &r.folder_path);
+        let keyword = check.text("keyword", &r.keyword);
+        let exact_name = check.text("exact_name", &r.exact_name);
+        let use_type = match check.enumeration::<pb::UseType>("use_type", r.use_type) {
+            Some(pb::UseType::Unspecified) | None => None,
+            other => other,
+        };
+        let mut file_types = Vec::new();
+        if r.file_types.len() > MAX_FILE_IDS {
+            check.bad("file_types", format!("at most {MAX_FILE_IDS} types"));
+        }
+        for (i, t) in r.file_types.iter().enumerate() {
+            match check.text(&format!("file_types[{i}]"), t) {
+                Some(t) if !file_types.contains(&t) => file_types.push(t),
+                Some(_) => {}
+                None => check.bad(format!("file_types[{i}]"), "must not be empty"),
+            }
+        }
+        let owner = check.user("owner", r.owner.as_ref());
+        let node_id = check.text("node_id", &r.node_id);
+        let mut file_ids = Vec::new();
+        if r.file_ids.len() > MAX_FILE_IDS {
+            check.bad("file_ids", format!("at most {MAX_FILE_IDS} ids"));
+        }
+        for (i, id) in r.file_ids.iter().enumerate() {
+            match check.text(&format!("file_ids[{i}]"), id) {
+                Some(id) if !file_ids.contains(&id) => file_ids.push(id),
+                Some(_) => {}
+                None => check.bad(format!("file_ids[{i}]"), "must not be empty"),
+            }
+        }
+        let last_editor = check.user("last_editor", r.last_editor.as_ref());
+        let commit_status = match check.enumeration::<pb::CommitStatus>("commit_status", r.commit_status) {
+            Some(pb::CommitStatus::Unspecified) | None => None,
+            other => other,
+        };
+        let full = check.view(r.view);
+        let filters = pb::ListFilesRequest { page_token: String::new(), page_size: 0, ..r.clone() };
+        let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
+        check.finish().map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
+        reject_unsupported(
+            ws,
+            "ListFilesRequest",
+            &[
+                ("folder_path", folder_path.is_some()),
+                ("keyword", keyword.is_some()),
+                ("exact_name", exact_name.is_some()),
+                ("use_type", use_type.is_some()),
+                ("file_types", !file_types.is_empty()),
+                ("owner", owner.is_some()),
+                ("node_id", node_id.is_some()),
+                ("include_content", r.include_content),
+                ("include_folder_path", r.include_folder_path),
+                ("file_ids", !file_ids.is_empty()),
+                ("last_editor", last_editor.is_some()),
+                ("commit_status", commit_status.is_some()),
+            ],
+        )
+        .map_err(status)?;
+        let q = FileQuery {
+            folder_path,
+            keyword,
+            exact_name,
+            use_type,
+            file_types,
+            owner,
+            node_id,
+            include_content: r.include_content,
+            include_folder_path: r.include_folder_path,
+            file_ids,
+            last_editor,
+            commit_status,
+            page: PageReq { cursor, size },
+            full,
+        };
+        let page = ws.adapter.list_files(&ctx, q).await.map_err(status)?;
+        Ok(Response::new(pb::ListFilesResponse {
+            files: page.items,
+            next_page_token: self.seal(LIST, &r.parent, &filters, page.next),
+            total_size: page.total.clamp(0, i64::from(i32::MAX)) as i32,
+        }))
+    }
+
+    async fn get_file(&self, req: Request<pb::GetFileRequest>) -> Result<Response<pb::GetFileResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let name = check.take(validate::child("name", &r.name, "files"));
+        let full = check.view(r.view);
+        check.finish().map_err(status)?;
+        let (w, id) = name.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let f = ws.adapter.get_file(&ctx, &id, full).await.map_err(status)?;
+        Ok(Response::new(pb::GetFileResponse { file: Some(f) }))
+    }
+
+    async fn list_file_versions(
+        &self,
+        req: Request<pb::ListFileVersionsRequest>,
+    ) -> Result<Response<pb::ListFileVersionsResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let parent = check.take(validate::child("parent", &r.parent, "files"));
+        let size = check.page_size(r.page_size);
+        let full = check.view(r.view);
+        let filters = pb::ListFileVersionsRequest { page_token: String::new(), page_size: 0, ..r.clone() };
+        let cursor = check.take(self.open_token(LIST_VERSIONS, &r.parent, &r.page_token, &filters)).flatten();
+        check.finish().map_err(status)?;
+        let (w, id) = parent.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let page = ws.adapter.list_file_versions(&ctx, &id, PageReq { cursor, size }, full).await.map_err(status)?;
+        Ok(Response::new(pb::ListFileVersionsResponse {
+            file_versions: page.items,
+            next_page_token: self.seal(LIST_VERSIONS, &r.parent, &filters, page.next),
+            total_size: page.total.clamp(0, i64::from(i32::MAX)) as i32,
+        }))
+    }
+
+    async fn get_file_version(
+        &self,
+        req: Request<pb::GetFileVersionRequest>,
+    ) -> Result<Response<pb::GetFileVersionResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let name = check.take(validate::file_version("name", &r.name));
+        let full = check.view(r.view);
+        check.finish().map_err(status)?;
+        let (w, id, v) = name.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let fv = ws.adapter.get_file_version(&ctx, &id, v, full).await.map_err(status)?;
+        Ok(Response::new(pb::GetFileVersionResponse { file_version: Some(fv) }))
+    }
+}

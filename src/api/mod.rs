@@ -1,0 +1,112 @@
+//! The gRPC services: validate input, map it to domain queries, call the
+//! workspace's adapter, map the answer back. No vendor call happens before
+//! validation has passed.
+
+mod file;
+pub mod page_token;
+mod release;
+pub mod validate;
+mod workspace;
+
+pub use page_token::PageTokens;
+
+use std::sync::Arc;
+
+use prost::Message;
+use tonic::{Request, Status};
+
+use crate::{
+    domain::{CallCtx, Error, Router, Workspace},
+    pb,
+};
+
+/// State shared by the three services.
+#[derive(Clone)]
+pub struct Api {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    router: Router,
+    tokens: PageTokens,
+}
+
+impl Api {
+    /// Services over `router`, sealing page tokens with `tokens`.
+    pub fn new(router: Router, tokens: PageTokens) -> Self {
+        Api { inner: Arc::new(Inner { router, tokens }) }
+    }
+
+    /// The router.
+    pub fn router(&self) -> &Router {
+        &self.inner.router
+    }
+
+    /// ReleaseService.
+    pub fn release_service(&self) -> pb::release_service_server::ReleaseServiceServer<Api> {
+        pb::release_service_server::ReleaseServiceServer::new(self.clone())
+    }
+
+    /// FileService.
+    pub fn file_service(&self) -> pb::file_service_server::FileServiceServer<Api> {
+        pb::file_service_server::FileServiceServer::new(self.clone())
+    }
+
+    /// WorkspaceService.
+    pub fn workspace_service(&self) -> pb::workspace_service_server::WorkspaceServiceServer<Api> {
+        pb::workspace_service_server::WorkspaceServiceServer::new(self.clone())
+    }
+
+    /// The workspace and a call context for a request.
+    fn ctx<T>(&self, req: &Request<T>, workspace: &str) -> Result<(&Workspace, CallCtx), Error> {
+        let ws = self.inner.router.get(workspace)?;
+        Ok((ws, CallCtx { workspace: workspace.to_owned(), deadline: validate::deadline(req.metadata()) }))
+    }
+
+    /// Opens a page token against the request's filters (the request with
+    /// page_token and page_size cleared).
+    fn open_token<M: Message + Clone>(
+        &self,
+        method: &str,
+        parent: &str,
+        token: &str,
+        filters: &M,
+    ) -> Result<Option<String>, Error> {
+        self.inner.tokens.open(token, method, parent, &filters.encode_to_vec())
+    }
+
+    /// Seals a next-page cursor.
+    fn seal<M: Message>(&self, method: &str, parent: &str, filters: &M, cursor: Option<String>) -> String {
+        cursor.map(|c| self.inner.tokens.seal(method, parent, &filters.encode_to_vec(), &c)).unwrap_or_default()
+    }
+}
+
+/// Rejects filters the workspace's vendor cannot honour, naming each one.
+fn reject_unsupported(ws: &Workspace, request: &str, set: &[(&str, bool)]) -> Result<(), Error> {
+    let mut check = validate::Check::default();
+    for (field, is_set) in set {
+        if !is_set {
+            continue;
+        }
+        if let Some(f) = ws.filter(request, field)
+            && f.handling == pb::FilterHandling::Rejected as i32
+        {
+            check.bad(*field, format!("not available on this workspace's vendor: {}", f.note));
+        }
+    }
+    check.finish()
+}
+
+/// Fails with FAILED_PRECONDITION when the workspace cannot run `method`.
+fn require_operation(ws: &Workspace, method: &str) -> Result<(), Error> {
+    match ws.operation(method) {
+        Some(op) if !op.supported => {
+            Err(Error::unsupported(format!("{method} is not available on workspace {}: {}", ws.name, op.note)))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn status(e: Error) -> Status {
+    e.into()
+}

@@ -1,0 +1,271 @@
+//! ReleaseService: release packages and deployments.
+
+use std::{collections::HashSet, pin::Pin, time::Duration};
+
+use futures::Stream;
+use tonic::{Request, Response, Status};
+
+use super::{Api, reject_unsupported, require_operation, status, validate};
+use crate::{
+    domain::{FileTarget, PackageOrder, PackageQuery, PageReq, is_terminal},
+    pb::{self, release_service_server::ReleaseService},
+};
+
+const LIST: &str = "ListReleasePackages";
+/// Most packages or files one deploy may name (the vendors' own limit).
+pub const MAX_DEPLOY_ITEMS: usize = 100;
+
+fn order(check: &mut validate::Check, v: &str) -> PackageOrder {
+    match v.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [] | ["create_time", "desc"] => PackageOrder::CreateTimeDesc,
+        ["create_time"] | ["create_time", "asc"] => PackageOrder::CreateTimeAsc,
+        ["execute_time", "desc"] => PackageOrder::ExecuteTimeDesc,
+        ["execute_time"] | ["execute_time", "asc"] => PackageOrder::ExecuteTimeAsc,
+        _ => {
+            check.bad("order_by", "must be \"create_time [asc|desc]\" or \"execute_time [asc|desc]\"");
+            PackageOrder::CreateTimeDesc
+        }
+    }
+}
+
+/// Watch polling back-off: starts at 1 s, doubles up to 10 s.
+fn watch_backoff(step: u32) -> Duration {
+    Duration::from_millis((1000u64 << step.min(4)).min(10_000))
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchDeploymentResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ReleaseService for Api {
+    async fn list_release_packages(
+        &self,
+        req: Request<pb::ListReleasePackagesRequest>,
+    ) -> Result<Response<pb::ListReleasePackagesResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let parent = check.take(validate::workspace("parent", &r.parent));
+        let size = check.page_size(r.page_size);
+        let keyword = check.text("keyword", &r.keyword);
+        let mut states = Vec::new();
+        for (i, s) in r.states.iter().enumerate() {
+            match check.enumeration::<pb::ReleasePackageState>(&format!("states[{i}]"), *s) {
+                Some(pb::ReleasePackageState::Unspecified) => {
+                    check.bad(format!("states[{i}]"), "must not be UNSPECIFIED")
+                }
+                Some(s) if !states.contains(&s) => states.push(s),
+                _ => {}
+            }
+        }
+        let users = |check: &mut validate::Check, field: &str, list: &[pb::UserRef]| {
+            if list.len() > 20 {
+                check.bad(field, "at most 20 users");
+            }
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, u)| check.user(&format!("{field}[{i}]"), Some(u)))
+                .collect::<Vec<_>>()
+        };
+        let creators = users(&mut check, "creators", &r.creators);
+        let executors = users(&mut check, "executors", &r.executors);
+        let create_time = check.range("create_time", r.create_time.as_ref());
+        let execute_time = check.range("execute_time", r.execute_time.as_ref());
+        let order = order(&mut check, &r.order_by);
+        let full = check.view(r.view);
+        let filters = pb::ListReleasePackagesRequest { page_token: String::new(), page_size: 0, ..r.clone() };
+        let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
+        check.finish().map_err(status)?;
+        let parent = parent.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &parent).map_err(status)?;
+        reject_unsupported(
+            ws,
+            "ListReleasePackagesRequest",
+            &[
+                ("keyword", keyword.is_some()),
+                ("states", !states.is_empty()),
+                ("creators", !creators.is_empty()),
+                ("executors", !executors.is_empty()),
+                ("create_time", create_time.is_set()),
+                ("execute_time", execute_time.is_set()),
+                ("order_by", order != PackageOrder::CreateTimeDesc),
+            ],
+        )
+        .map_err(status)?;
+        let q = PackageQuery {
+            keyword,
+            states,
+            creators,
+            executors,
+            create_time,
+            execute_time,
+            order,
+            page: PageReq { cursor, size },
+            full,
+        };
+        let page = ws.adapter.list_release_packages(&ctx, q).await.map_err(status)?;
+        Ok(Response::new(pb::ListReleasePackagesResponse {
+            release_packages: page.items,
+            next_page_token: self.seal(LIST, &r.parent, &filters, page.next),
+            total_size: page.total.clamp(0, i64::from(i32::MAX)) as i32,
+        }))
+    }
+
+    async fn get_release_package(
+        &self,
+        req: Request<pb::GetReleasePackageRequest>,
+    ) -> Result<Response<pb::GetReleasePackageResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let name = check.take(validate::child("name", &r.name, "releasePackages"));
+        let full = check.view(r.view);
+        check.finish().map_err(status)?;
+        let (w, id) = name.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let p = ws.adapter.get_release_package(&ctx, &id, full).await.map_err(status)?;
+        Ok(Response::new(pb::GetReleasePackageResponse { release_package: Some(p) }))
+    }
+
+    async fn deploy_release_packages(
+        &self,
+        req: Request<pb::DeployReleasePackagesRequest>,
+    ) -> Result<Response<pb::DeployReleasePackagesResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let parent = check.take(validate::workspace("parent", &r.parent));
+        let mut ids = Vec::new();
+        if r.release_packages.is_empty() {
+            check.bad("release_packages", "name at least one release package");
+        } else if r.release_packages.len() > MAX_DEPLOY_ITEMS {
+            check.bad("release_packages", format!("at most {MAX_DEPLOY_ITEMS} packages per deploy"));
+        } else {
+            let mut seen = HashSet::new();
+            for (i, n) in r.release_packages.iter().enumerate() {
+                let field = format!("release_packages[{i}]");
+                if let Some((w, id)) = check.take(validate::child(&field, n, "releasePackages")) {
+                    if parent.as_deref().is_some_and(|p| p != w) {
+                        check.bad(&field, "belongs to another workspace than parent");
+                    } else if !seen.insert(id.clone()) {
+                        check.bad(&field, "is named twice");
+                    } else {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
+        let request_id = check.request_id(&r.request_id);
+        check.finish().map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
+        require_operation(ws, "ReleaseService/DeployReleasePackages").map_err(status)?;
+        let mut deployments =
+            ws.adapter.deploy_release_packages(&ctx, &ids, startup.expect("validated")).await.map_err(status)?;
+        for d in &mut deployments {
+            d.request_id.clone_from(&request_id);
+        }
+        Ok(Response::new(pb::DeployReleasePackagesResponse { deployments }))
+    }
+
+    async fn deploy_files(
+        &self,
+        req: Request<pb::DeployFilesRequest>,
+    ) -> Result<Response<pb::DeployFilesResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let parent = check.take(validate::workspace("parent", &r.parent));
+        let mut targets = Vec::new();
+        if r.files.is_empty() {
+            check.bad("files", "name at least one file");
+        } else if r.files.len() > MAX_DEPLOY_ITEMS {
+            check.bad("files", format!("at most {MAX_DEPLOY_ITEMS} files per deploy"));
+        } else {
+            let mut seen = HashSet::new();
+            for (i, n) in r.files.iter().enumerate() {
+                let field = format!("files[{i}]");
+                let parsed = if n.contains("/versions/") {
+                    check.take(validate::file_version(&field, n)).map(|(w, id, v)| (w, id, Some(v)))
+                } else {
+                    check.take(validate::child(&field, n, "files")).map(|(w, id)| (w, id, None))
+                };
+                if let Some((w, id, version)) = parsed {
+                    if parent.as_deref().is_some_and(|p| p != w) {
+                        check.bad(&field, "belongs to another workspace than parent");
+                    } else if !seen.insert(id.clone()) {
+                        check.bad(&field, "is named twice");
+                    } else {
+                        targets.push(FileTarget { id, version });
+                    }
+                }
+            }
+        }
+        if r.comment.len() > 1024 {
+            check.bad("comment", "must be at most 1024 bytes");
+        }
+        let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
+        let request_id = check.request_id(&r.request_id);
+        check.finish().map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
+        require_operation(ws, "ReleaseService/DeployFiles").map_err(status)?;
+        let mut deployments = ws
+            .adapter
+            .deploy_files(&ctx, &targets, r.comment.trim(), startup.expect("validated"))
+            .await
+            .map_err(status)?;
+        for d in &mut deployments {
+            d.request_id.clone_from(&request_id);
+        }
+        Ok(Response::new(pb::DeployFilesResponse { deployments }))
+    }
+
+    async fn get_deployment(
+        &self,
+        req: Request<pb::GetDeploymentRequest>,
+    ) -> Result<Response<pb::GetDeploymentResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let name = check.take(validate::child("name", &r.name, "deployments"));
+        let full = check.view(r.view);
+        check.finish().map_err(status)?;
+        let (w, id) = name.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let d = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
+        Ok(Response::new(pb::GetDeploymentResponse { deployment: Some(d) }))
+    }
+
+    type WatchDeploymentStream = WatchStream;
+
+    async fn watch_deployment(
+        &self,
+        req: Request<pb::WatchDeploymentRequest>,
+    ) -> Result<Response<Self::WatchDeploymentStream>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let name = check.take(validate::child("name", &r.name, "deployments"));
+        let full = check.view(r.view);
+        check.finish().map_err(status)?;
+        let (w, id) = name.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        // The first look happens before the stream starts, so a bad id fails the call itself.
+        let first = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
+        let adapter = ws.adapter.clone();
+        let stream = async_stream::try_stream! {
+            let mut last = first;
+            yield pb::WatchDeploymentResponse { deployment: Some(last.clone()) };
+            let mut step = 0;
+            while !is_terminal(last.state()) {
+                let pause = watch_backoff(step);
+                if ctx.deadline.is_some_and(|d| tokio::time::Instant::now().into_std() + pause >= d) {
+                    Err(Status::deadline_exceeded("the deployment had not ended before the call's deadline"))?;
+                }
+                tokio::time::sleep(pause).await;
+                let now = adapter.get_deployment(&ctx, &id, full).await.map_err(Status::from)?;
+                if now.state != last.state || now.error_message != last.error_message {
+                    step = 0;
+                    yield pb::WatchDeploymentResponse { deployment: Some(now.clone()) };
+                } else {
+                    step += 1;
+                }
+                last = now;
+            }
+        };
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

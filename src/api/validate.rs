@@ -1,0 +1,223 @@
+//! Input validation shared by the services: resource names, paging,
+//! strings, enums, time ranges, request ids. Everything here runs before any
+//! vendor call and fails with INVALID_ARGUMENT naming the field.
+
+use std::time::{Duration, Instant};
+
+use tonic::metadata::MetadataMap;
+
+use crate::{
+    config::valid_workspace_name,
+    domain::{Error, MsRange, UserKey, Violation, time},
+    pb,
+};
+
+/// Longest accepted free-text filter or id.
+pub const MAX_TEXT: usize = 256;
+/// Default page size.
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Largest page size (the vendors' own maximum).
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// Collects violations so one answer names every bad field.
+#[derive(Default)]
+pub struct Check(pub Vec<Violation>);
+
+impl Check {
+    /// Records a violation.
+    pub fn bad(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(Violation { field: field.into(), description: description.into() });
+    }
+
+    /// Ok when nothing was recorded.
+    pub fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() { Ok(()) } else { Err(Error::invalid_all(self.0)) }
+    }
+
+    /// Records the error of `r` (if INVALID_ARGUMENT) and returns its value.
+    pub fn take<T>(&mut self, r: Result<T, Error>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(mut e) => {
+                self.0.append(&mut e.violations);
+                None
+            }
+        }
+    }
+
+    /// An optional free-text field: trimmed, None when empty, bounded.
+    pub fn text(&mut self, field: &str, v: &str) -> Option<String> {
+        if v.len() > MAX_TEXT {
+            self.bad(field, format!("must be at most {MAX_TEXT} bytes"));
+            return None;
+        }
+        if v.chars().any(char::is_control) {
+            self.bad(field, "must not contain control characters");
+            return None;
+        }
+        let v = v.trim();
+        (!v.is_empty()).then(|| v.to_owned())
+    }
+
+    /// page_size: 0 → default, 1..=100.
+    pub fn page_size(&mut self, v: i32) -> u32 {
+        if !(0..=MAX_PAGE_SIZE).contains(&v) {
+            self.bad("page_size", format!("must be between 0 and {MAX_PAGE_SIZE} (0 means {DEFAULT_PAGE_SIZE})"));
+            return DEFAULT_PAGE_SIZE;
+        }
+        if v == 0 { DEFAULT_PAGE_SIZE } else { v as u32 }
+    }
+
+    /// A known enum value.
+    pub fn enumeration<E: TryFrom<i32>>(&mut self, field: &str, v: i32) -> Option<E> {
+        match E::try_from(v) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                self.bad(field, format!("{v} is not a known value"));
+                None
+            }
+        }
+    }
+
+    /// VIEW_FULL?
+    pub fn view(&mut self, v: i32) -> bool {
+        self.enumeration::<pb::View>("view", v) == Some(pb::View::Full)
+    }
+
+    /// A time range with start ≤ end.
+    pub fn range(&mut self, field: &str, r: Option<&pb::TimeRange>) -> MsRange {
+        let Some(r) = r else { return MsRange::default() };
+        let mut one = |sub: &str, t: Option<&prost_types::Timestamp>| {
+            let t = t?;
+            if !(0..1_000_000_000).contains(&t.nanos) || !(0..=253_402_300_799).contains(&t.seconds) {
+                self.bad(format!("{field}.{sub}"), "is not a valid timestamp");
+                return None;
+            }
+            Some(time::ms(t))
+        };
+        let out =
+            MsRange { start: one("start_time", r.start_time.as_ref()), end: one("end_time", r.end_time.as_ref()) };
+        if let (Some(s), Some(e)) = (out.start, out.end)
+            && s > e
+        {
+            self.bad(field, "start_time is after end_time");
+        }
+        out
+    }
+
+    /// A user filter value.
+    pub fn user(&mut self, field: &str, u: Option<&pb::UserRef>) -> Option<UserKey> {
+        use pb::user_ref::Key;
+        match u?.key.as_ref() {
+            None => {
+                self.bad(field, "set id or display_name");
+                None
+            }
+            Some(Key::Id(v)) => match self.text(&format!("{field}.id"), v) {
+                Some(v) => Some(UserKey::Id(v)),
+                None => {
+                    self.bad(format!("{field}.id"), "must not be empty");
+                    None
+                }
+            },
+            Some(Key::DisplayName(v)) => match self.text(&format!("{field}.display_name"), v) {
+                Some(v) => Some(UserKey::Name(v)),
+                None => {
+                    self.bad(format!("{field}.display_name"), "must not be empty");
+                    None
+                }
+            },
+        }
+    }
+
+    /// A request_id: required, a UUID; returned in canonical form.
+    pub fn request_id(&mut self, v: &str) -> String {
+        if v.is_empty() {
+            self.bad("request_id", "is required: a UUID that makes retries of this deploy safe");
+            return String::new();
+        }
+        match uuid::Uuid::try_parse(v) {
+            Ok(u) => u.hyphenated().to_string(),
+            Err(_) => {
+                self.bad("request_id", "must be a UUID (e.g. 1b4e28ba-2fa1-11d2-883f-0016d3cca427)");
+                String::new()
+            }
+        }
+    }
+}
+
+fn id_ok(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_TEXT && !id.chars().any(|c| c.is_control() || c == '/')
+}
+
+/// Parses `workspaces/{w}`.
+pub fn workspace(field: &str, name: &str) -> Result<String, Error> {
+    match name.strip_prefix("workspaces/") {
+        Some(w) if valid_workspace_name(w) => Ok(w.to_owned()),
+        _ if name.is_empty() => Err(Error::invalid(field, "is required (workspaces/{workspace})")),
+        _ => Err(Error::invalid(field, format!("{name:?} is not a workspace name (workspaces/{{workspace}})"))),
+    }
+}
+
+/// Parses `workspaces/{w}/{collection}/{id}`.
+pub fn child(field: &str, name: &str, collection: &str) -> Result<(String, String), Error> {
+    let shape = format!("workspaces/{{workspace}}/{collection}/{{id}}");
+    if name.is_empty() {
+        return Err(Error::invalid(field, format!("is required ({shape})")));
+    }
+    let mut parts = name.splitn(4, '/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("workspaces"), Some(w), Some(c), Some(id)) if c == collection && valid_workspace_name(w) && id_ok(id) => {
+            Ok((w.to_owned(), id.to_owned()))
+        }
+        _ => Err(Error::invalid(field, format!("{name:?} is not a name of the form {shape}"))),
+    }
+}
+
+/// Parses `workspaces/{w}/files/{id}/versions/{n}` into (w, id, n).
+pub fn file_version(field: &str, name: &str) -> Result<(String, String, i64), Error> {
+    let shape = "workspaces/{workspace}/files/{file}/versions/{version}";
+    let bad = || Error::invalid(field, format!("{name:?} is not a name of the form {shape}"));
+    if name.is_empty() {
+        return Err(Error::invalid(field, format!("is required ({shape})")));
+    }
+    let (file, version) = name.rsplit_once("/versions/").ok_or_else(bad)?;
+    let (w, id) = child(field, file, "files").map_err(|_| bad())?;
+    let n: i64 = version.parse().map_err(|_| bad())?;
+    if n < 1 {
+        return Err(Error::invalid(field, "version numbers start at 1"));
+    }
+    Ok((w, id, n))
+}
+
+/// The caller's deadline from `grpc-timeout`, if any.
+pub fn deadline(meta: &MetadataMap) -> Option<Instant> {
+    let v = meta.get("grpc-timeout")?.to_str().ok()?;
+    let (num, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = num.parse().ok()?;
+    let d = match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    };
+    Instant::now().checked_add(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(workspace("parent", "workspaces/dw-prod").unwrap(), "dw-prod");
+        assert!(workspace("parent", "workspaces/DW").is_err());
+        assert_eq!(child("name", "workspaces/a/files/script:x y", "files").unwrap().1, "script:x y");
+        assert!(child("name", "workspaces/a/files/1/2", "files").is_err());
+        assert_eq!(file_version("name", "workspaces/a/files/9/versions/3").unwrap(), ("a".into(), "9".into(), 3));
+        assert!(file_version("name", "workspaces/a/files/9/versions/0").is_err());
+    }
+}
