@@ -1,0 +1,56 @@
+//! Assembly: config → adapters → API → server. Reading this file tells how
+//! a configured gateway comes to life.
+
+use crate::{
+    api::{Api, PageTokens},
+    cli::Listen,
+    config::Config,
+    server::{self, Running, Settings},
+    vendor,
+};
+
+/// The API for a checked config.
+pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
+    let router = vendor::build(cfg)?;
+    let tokens = match &cfg.server.page_token_key {
+        Some(r) => PageTokens::new(r.read()?.expose().as_bytes()),
+        None => {
+            tracing::warn!(
+                "server.page_token_key is not set: page tokens are signed with a random key and stop \
+                 working after a restart or on another replica"
+            );
+            PageTokens::random()
+        }
+    };
+    Ok(Api::new(router, tokens))
+}
+
+/// Starts serving `cfg`, with listen overrides.
+pub async fn start(cfg: &Config, listen: &Listen) -> anyhow::Result<Running> {
+    let mut settings = Settings::from(&cfg.server);
+    if let Some(a) = listen.grpc_listen {
+        settings.grpc_listen = a;
+    }
+    if let Some(a) = listen.admin_listen {
+        settings.admin_listen = a;
+    }
+    server::start(&settings, build_api(cfg)?).await
+}
+
+/// Serves until SIGTERM/SIGINT, then drains.
+pub async fn serve_until_signal(cfg: &Config, listen: &Listen, mode: &str) -> anyhow::Result<()> {
+    let running = start(cfg, listen).await?;
+    tracing::info!(
+        mode,
+        grpc = %running.grpc_addr,
+        admin = %running.admin_addr,
+        workspaces = cfg.workspaces.len(),
+        "datastudio-gateway ready: grpc={} admin={}",
+        running.grpc_addr,
+        running.admin_addr
+    );
+    server::shutdown_signal().await;
+    tracing::info!("shutdown signal received; draining");
+    running.shutdown().await;
+    Ok(())
+}

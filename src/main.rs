@@ -1,0 +1,91 @@
+#![forbid(unsafe_code)]
+//! The `datastudio-gateway` binary.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use datastudio_gateway::{
+    cli::{Cli, Command},
+    config::{self, Config},
+    gateway, telemetry,
+};
+
+fn main() -> ExitCode {
+    datastudio_gateway::install_crypto_provider();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        match run(cli.command).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::CheckConfig { file } => Ok(check_config(&file)),
+        Command::Serve { config, listen } => {
+            let cfg = match Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{}: cannot load:\n{e}", config.display());
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            telemetry::init(cfg.telemetry.log_format);
+            let problems = config::check(&cfg);
+            if !problems.is_empty() {
+                for p in &problems {
+                    tracing::error!(problem = %p, "invalid configuration");
+                }
+                anyhow::bail!("{} problem(s) in {}; run check-config for details", problems.len(), config.display());
+            }
+            gateway::serve_until_signal(&cfg, &listen, "serve").await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { listen } => {
+            telemetry::init(config::LogFormat::Text);
+            datastudio_gateway::demo::run(&listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Emulator { alibaba_listen, huawei_listen } => {
+            telemetry::init(config::LogFormat::Text);
+            datastudio_gateway::demo::emulators_only(alibaba_listen, huawei_listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check_config(file: &std::path::Path) -> ExitCode {
+    let cfg = match Config::load(file) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("{}: invalid", file.display());
+            for line in e.0.lines() {
+                println!("  {line}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let problems = config::check(&cfg);
+    if problems.is_empty() {
+        println!("{}: OK ({} workspace(s))", file.display(), cfg.workspaces.len());
+        ExitCode::SUCCESS
+    } else {
+        println!("{}: {} problem(s)", file.display(), problems.len());
+        for p in problems {
+            println!("  {p}");
+        }
+        ExitCode::from(2)
+    }
+}

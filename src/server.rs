@@ -1,0 +1,146 @@
+//! The gRPC server and the admin HTTP port, with graceful drain.
+//!
+//! Request path: tonic (grpc-timeout honoured, message size and stream
+//! limits) → health / reflection / the three services → adapters.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::{admin, api::Api, pb};
+
+/// Names of the services reported by `grpc.health.v1`.
+pub const SERVICES: [&str; 3] =
+    ["datastudio.v1.ReleaseService", "datastudio.v1.FileService", "datastudio.v1.WorkspaceService"];
+
+/// Server settings taken from the config (and CLI overrides).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// gRPC listen address (port 0 picks one).
+    pub grpc_listen: SocketAddr,
+    /// Admin listen address (port 0 picks one).
+    pub admin_listen: SocketAddr,
+    /// Drain time after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// Largest message, bytes.
+    pub max_message_bytes: usize,
+    /// HTTP/2 streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Serve reflection.
+    pub reflection: bool,
+}
+
+impl From<&crate::config::ServerConfig> for Settings {
+    fn from(c: &crate::config::ServerConfig) -> Self {
+        Settings {
+            grpc_listen: c.grpc_listen,
+            admin_listen: c.admin_listen,
+            shutdown_grace: c.shutdown_grace,
+            max_message_bytes: c.max_message_bytes,
+            max_concurrent_streams: c.max_concurrent_streams,
+            reflection: c.reflection,
+        }
+    }
+}
+
+/// A running server.
+pub struct Running {
+    /// Bound gRPC address.
+    pub grpc_addr: SocketAddr,
+    /// Bound admin address.
+    pub admin_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    grpc: JoinHandle<Result<(), tonic::transport::Error>>,
+    admin: JoinHandle<()>,
+    health: tonic_health::server::HealthReporter,
+    ready: Arc<admin::Readiness>,
+    grace: Duration,
+}
+
+/// Binds both ports and starts serving `api`.
+pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
+    let grpc_listener = TcpListener::bind(settings.grpc_listen).await?;
+    let admin_listener = TcpListener::bind(settings.admin_listen).await?;
+    let grpc_addr = grpc_listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for s in SERVICES {
+        health.set_service_status(s, tonic_health::ServingStatus::Serving).await;
+    }
+    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+
+    let (shutdown, mut rx) = watch::channel(false);
+    let n = settings.max_message_bytes;
+    let mut router = Server::builder()
+        .max_concurrent_streams(Some(settings.max_concurrent_streams))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(health_service)
+        .add_service(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n))
+        .add_service(api.file_service().max_decoding_message_size(n).max_encoding_message_size(n))
+        .add_service(api.workspace_service().max_decoding_message_size(n).max_encoding_message_size(n));
+    if settings.reflection {
+        let v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+        router = router.add_service(v1).add_service(v1alpha);
+    }
+    let grpc = tokio::spawn(router.serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    }));
+
+    let ready = Arc::new(admin::Readiness::default());
+    ready.set_ready(true);
+    let admin = tokio::spawn(admin::serve(admin_listener, ready.clone(), shutdown.subscribe()));
+    Ok(Running { grpc_addr, admin_addr, shutdown, grpc, admin, health, ready, grace: settings.shutdown_grace })
+}
+
+impl Running {
+    /// Stops taking calls, lets in-flight calls finish within the grace
+    /// period, then returns. Health reports NOT_SERVING from the start.
+    pub async fn shutdown(self) {
+        self.ready.set_ready(false);
+        for s in SERVICES {
+            self.health.set_service_status(s, tonic_health::ServingStatus::NotServing).await;
+        }
+        self.health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        let _ = self.shutdown.send(true);
+        let grpc = self.grpc;
+        match tokio::time::timeout(self.grace, grpc).await {
+            Ok(Ok(Ok(()))) => tracing::info!("drained; all in-flight calls finished"),
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "gRPC server ended with an error"),
+            Ok(Err(e)) => tracing::error!(error = %e, "gRPC server task failed"),
+            Err(_) => tracing::warn!(grace = ?self.grace, "shutdown grace ran out; dropping remaining calls"),
+        }
+        self.admin.abort();
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
