@@ -1,0 +1,3 @@
+//! Alibaba Cloud DataWorks: signer, client, wire types, mapping.
+
+pub mod sign;

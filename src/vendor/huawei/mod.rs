@@ -1,0 +1,3 @@
+//! Huawei Cloud DataArts Studio: signer, client, wire types, mapping.
+
+pub mod sign;
