@@ -1,0 +1,41 @@
+# The one test command: `make test` runs every check the project has.
+# Tools that are not on the machine are installed into a cache outside the
+# clone ($(TOOLS)), from the package registries.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/datastudio-gateway/tools
+BUF_VERSION := 1.75.0
+BUF := $(TOOLS)/node_modules/.bin/buf
+export PATH := $(TOOLS)/node_modules/.bin:$(PATH)
+
+.PHONY: test fmt-check clippy cargo-test proto-lint helm-test demo build
+
+test: fmt-check clippy cargo-test proto-lint helm-test
+	@echo "make test: all checks passed"
+
+demo:
+	cargo run --release -- demo
+
+build:
+	cargo build --release --locked
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --all-targets --locked -- -D warnings
+
+cargo-test:
+	cargo test --all-targets --locked
+
+$(BUF):
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --no-audit --no-fund --silent @bufbuild/buf@$(BUF_VERSION)
+
+proto-lint: $(BUF)
+	$(BUF) lint
+	$(BUF) format --diff --exit-code proto
+
+helm-test:
+	@if [ -x scripts/helm-test.sh ] || [ -f scripts/helm-test.sh ]; then bash scripts/helm-test.sh; else echo "helm: no chart yet"; fi

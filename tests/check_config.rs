@@ -1,0 +1,140 @@
+//! `check-config` names every problem with its path and exits non-zero.
+
+mod common;
+
+use std::process::Command;
+
+fn run(yaml: &str, dir: &std::path::Path) -> (i32, String) {
+    let file = dir.join("config.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = Command::new(common::binary())
+        .arg("check-config")
+        .arg(&file)
+        .env_remove("ALI_SK_UNSET_FOR_TEST")
+        .output()
+        .expect("run check-config");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_good_config_passes() {
+    let dir = common::secrets_dir(&[("ali_ak", "a"), ("ali_sk", "b"), ("hw_ak", "c"), ("hw_sk", "d")]);
+    let (code, out) = run(&common::two_vendor_yaml(dir.path()), dir.path());
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OK (2 workspace(s))"), "{out}");
+}
+
+#[test]
+fn broken_configs_list_each_problem_with_its_path() {
+    let dir = common::secrets_dir(&[("ak", "a"), ("empty", "  \n")]);
+    let d = dir.path().display();
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            format!(
+                r#"
+workspaces:
+  prod:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ env: ALI_SK_UNSET_FOR_TEST }}
+"#
+            ),
+            vec!["workspaces.prod.credentials.access_key_secret: env var ALI_SK_UNSET_FOR_TEST is not set"],
+        ),
+        (
+            format!(
+                r#"
+workspaces:
+  prod:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: abc
+    credentials:
+      access_key_id: {{ file: {d}/missing }}
+      access_key_secret: {{ file: {d}/empty }}
+"#
+            ),
+            vec![
+                "workspaces.prod.project_id: \"abc\" is not a numeric DataWorks ProjectId",
+                "workspaces.prod.credentials.access_key_id: file",
+                "workspaces.prod.credentials.access_key_secret: file",
+                "is empty",
+            ],
+        ),
+        (
+            format!(
+                r#"
+workspaces:
+  hw:
+    vendor: huawei
+    region: cn-north-4
+    project_id: "123"
+    endpoints: {{ factory: "ftp://x" }}
+    credentials:
+      access_key_id: plain-text-key
+      secret_access_key: {{ file: {d}/ak }}
+"#
+            ),
+            vec![
+                "workspaces.hw.project_id: \"123\" is not a 32-hex-digit IAM project id",
+                "workspaces.hw.workspace_id: the DataArts workspace id is required",
+                "workspaces.hw.endpoints.factory: \"ftp://x\" must start with https:// or http://",
+                "workspaces.hw.credentials.access_key_id: inline secrets are not allowed",
+            ],
+        ),
+        ("workspaces: {}\n".into(), vec!["workspaces: no workspace is configured"]),
+        (
+            format!(
+                r#"
+server:
+  grpc_listen: 0.0.0.0:1
+  admin_listen: 0.0.0.0:1
+limits:
+  replicas: 0
+  daily_budget_zone: Mars/Olympus
+workspaces:
+  Bad_Name:
+    vendor: alibaba
+    region: "Hang Zhou"
+    project_identifier: dw
+    workspace_id: ws
+    rate_limits: {{ ListFiles: -1 }}
+    daily_budget: 0
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+"#
+            ),
+            vec![
+                "server.admin_listen: must differ from server.grpc_listen",
+                "limits.replicas: must be at least 1",
+                "limits.daily_budget_zone: unknown time zone",
+                "workspaces.Bad_Name: workspace names are",
+                "workspaces.Bad_Name.region: \"Hang Zhou\" is not a region id",
+                "workspaces.Bad_Name.workspace_id: applies to huawei workspaces only",
+                "workspaces.Bad_Name.rate_limits.ListFiles: must be a positive number",
+                "workspaces.Bad_Name.daily_budget: must be at least 1",
+                "workspaces.Bad_Name.credentials.access_key_secret: is required",
+            ],
+        ),
+        (
+            "server:\n  grpc_listn: 1\n".into(),
+            vec!["server.grpc_listn: unknown field: found `grpc_listn`", "expected `one of `grpc_listen`"],
+        ),
+        (
+            "workspaces:\n  a:\n    vendor: oracle\n    region: x\n    credentials: {}\n".into(),
+            vec!["workspaces.a.vendor: unknown variant: found `oracle`"],
+        ),
+        ("server:\n  shutdown_grace: soon\n".into(), vec!["server.shutdown_grace"]),
+    ];
+    for (yaml, expected) in cases {
+        let (code, out) = run(&yaml, dir.path());
+        assert_ne!(code, 0, "{yaml}\n{out}");
+        for e in expected {
+            assert!(out.contains(e), "expected {e:?} in:\n{out}");
+        }
+        assert!(!out.contains("plain-text-key"), "a secret leaked:\n{out}");
+    }
+}
