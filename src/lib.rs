@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod emulator;
 pub mod gateway;
 pub mod server;
 pub mod telemetry;

@@ -3,6 +3,7 @@
 
 pub mod alibaba;
 pub mod huawei;
+pub mod http;
 
 use std::sync::Arc;
 

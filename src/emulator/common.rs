@@ -1,0 +1,303 @@
+//! Machinery shared by the vendor emulators: fault injection, throttling
+//! (per-API rate and daily quota), and a record of every request received
+//! (with its `traceparent`) so tests can check the hop.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde::{Deserialize, Serialize};
+
+/// A fault to inject into the next matching requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// Answer normally, after a delay.
+    Latency {
+        /// Delay in milliseconds.
+        ms: u64,
+    },
+    /// Answer with this HTTP status and the vendor's internal-error body.
+    Status {
+        /// HTTP status (e.g. 500, 503).
+        status: u16,
+    },
+    /// Close the connection without answering.
+    Reset,
+    /// Answer 200 with a body that is not valid JSON.
+    Malformed,
+    /// Answer with a vendor error code (Alibaba: `Success:false` on HTTP 200
+    /// when `status` is 200).
+    VendorError {
+        /// HTTP status.
+        status: u16,
+        /// Vendor error code.
+        code: String,
+        /// Vendor error message.
+        message: String,
+    },
+    /// Answer as throttled (`Throttling.User` / `APIGW.0308`).
+    Throttle {
+        /// Advertised retry-after in milliseconds (Alibaba only; none when 0).
+        retry_after_ms: u64,
+    },
+}
+
+/// A fault rule: applies to requests of `action` (or any, when empty),
+/// `times` times.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// Vendor action / API name; empty = every request.
+    #[serde(default)]
+    pub action: String,
+    /// The fault.
+    pub fault: Fault,
+    /// How many requests it hits.
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One request the emulator received.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recorded {
+    /// Vendor action / API name.
+    pub action: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// `traceparent` header, if any.
+    pub traceparent: Option<String>,
+    /// HTTP status answered (0 for a reset).
+    pub status: u16,
+    /// Vendor error code answered, if any.
+    pub code: Option<String>,
+}
+
+/// Throttling settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ThrottleConfig {
+    /// Calls per second allowed per (access key, action); None = unlimited.
+    pub qps: Option<f64>,
+    /// Calls per day allowed per access key; None = unlimited.
+    pub daily_quota: Option<u32>,
+}
+
+/// Why a request was throttled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    /// Over the per-second rate; retry after this long.
+    Rate(Duration),
+    /// Over the daily quota.
+    Daily,
+}
+
+#[derive(Default)]
+struct State {
+    faults: VecDeque<FaultRule>,
+    log: Vec<Recorded>,
+    throttle: ThrottleConfig,
+    /// (key, action) → time the next call is allowed (GCRA-like).
+    rate: HashMap<(String, String), Instant>,
+    daily: HashMap<String, u32>,
+}
+
+/// Shared emulator state: faults, throttle, request log.
+#[derive(Clone, Default)]
+pub struct Control {
+    state: Arc<Mutex<State>>,
+}
+
+impl Control {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a fault rule.
+    pub fn inject(&self, rule: FaultRule) {
+        self.lock().faults.push_back(rule);
+    }
+
+    /// Removes every queued fault.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Sets throttling.
+    pub fn set_throttle(&self, t: ThrottleConfig) {
+        let mut s = self.lock();
+        s.throttle = t;
+        s.rate.clear();
+        s.daily.clear();
+    }
+
+    /// Takes the fault for the next request of `action`, if any.
+    pub fn next_fault(&self, action: &str) -> Option<Fault> {
+        let mut s = self.lock();
+        let i = s.faults.iter().position(|r| r.action.is_empty() || r.action == action)?;
+        let rule = &mut s.faults[i];
+        let f = rule.fault.clone();
+        rule.times = rule.times.saturating_sub(1);
+        if rule.times == 0 {
+            s.faults.remove(i);
+        }
+        Some(f)
+    }
+
+    /// Counts a call by `key` to `action` against the limits.
+    pub fn admit(&self, key: &str, action: &str) -> Result<(), Throttled> {
+        let mut s = self.lock();
+        let cfg = s.throttle.clone();
+        if let Some(q) = cfg.daily_quota {
+            let used = s.daily.entry(key.to_owned()).or_default();
+            if *used >= q {
+                return Err(Throttled::Daily);
+            }
+        }
+        if let Some(qps) = cfg.qps.filter(|q| *q > 0.0) {
+            let interval = Duration::from_secs_f64(1.0 / qps);
+            let now = Instant::now();
+            let slot = s.rate.entry((key.to_owned(), action.to_owned())).or_insert(now);
+            // Allow a burst of one second's worth, like the vendors' windows.
+            let burst = interval.mul_f64(qps.max(1.0));
+            if *slot > now + burst - interval {
+                return Err(Throttled::Rate(*slot - (now + burst - interval)));
+            }
+            *slot = (*slot).max(now) + interval;
+        }
+        if cfg.daily_quota.is_some() {
+            *s.daily.entry(key.to_owned()).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// Records a request.
+    pub fn record(&self, r: Recorded) {
+        self.lock().log.push(r);
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.lock().log.clone()
+    }
+
+    /// Requests for `action` so far.
+    pub fn count(&self, action: &str) -> usize {
+        self.lock().log.iter().filter(|r| r.action == action).count()
+    }
+
+    /// Requests answered with HTTP `status` so far.
+    pub fn count_status(&self, status: u16) -> usize {
+        self.lock().log.iter().filter(|r| r.status == status).count()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_log(&self) {
+        self.lock().log.clear();
+    }
+}
+
+/// Routes for `/_emulator/...` (faults, throttle, request log), shared by both emulators.
+pub fn control_routes<S: Clone + Send + Sync + 'static>(control: Control) -> axum::Router<S> {
+    use axum::{Json, routing::get, routing::post};
+    let c1 = control.clone();
+    let c2 = control.clone();
+    let c3 = control.clone();
+    let c4 = control;
+    axum::Router::new()
+        .route(
+            "/_emulator/faults",
+            post(move |Json(rule): Json<FaultRule>| {
+                let c = c1.clone();
+                async move {
+                    c.inject(rule);
+                    "ok"
+                }
+            })
+            .delete(move || {
+                let c = c2.clone();
+                async move {
+                    c.clear_faults();
+                    "ok"
+                }
+            }),
+        )
+        .route(
+            "/_emulator/throttle",
+            post(move |Json(t): Json<ThrottleConfig>| {
+                let c = c3.clone();
+                async move {
+                    c.set_throttle(t);
+                    "ok"
+                }
+            }),
+        )
+        .route(
+            "/_emulator/requests",
+            get(move || {
+                let c = c4.clone();
+                async move { Json(c.requests()) }
+            }),
+        )
+}
+
+/// Seeded pseudo-random numbers (SplitMix64): the same data on every start.
+pub struct Seeded(u64);
+
+impl Seeded {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Seeded(seed)
+    }
+    /// Next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// A value in 0..n.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_apply_to_their_action_and_count_down() {
+        let c = Control::default();
+        c.inject(FaultRule { action: "ListFiles".into(), fault: Fault::Reset, times: 2 });
+        assert_eq!(c.next_fault("GetFile"), None);
+        assert_eq!(c.next_fault("ListFiles"), Some(Fault::Reset));
+        assert_eq!(c.next_fault("ListFiles"), Some(Fault::Reset));
+        assert_eq!(c.next_fault("ListFiles"), None);
+    }
+
+    #[test]
+    fn daily_quota_and_rate() {
+        let c = Control::default();
+        c.set_throttle(ThrottleConfig { qps: None, daily_quota: Some(2) });
+        assert!(c.admit("k", "A").is_ok());
+        assert!(c.admit("k", "B").is_ok());
+        assert_eq!(c.admit("k", "A"), Err(Throttled::Daily));
+        assert!(c.admit("other", "A").is_ok());
+        c.set_throttle(ThrottleConfig { qps: Some(5.0), daily_quota: None });
+        let ok = (0..20).filter(|_| c.admit("k", "A").is_ok()).count();
+        assert_eq!(ok, 5, "a burst of one second's worth");
+        assert!(c.admit("k", "B").is_ok(), "buckets are per action");
+    }
+}
