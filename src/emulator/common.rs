@@ -247,6 +247,19 @@ pub fn control_routes<S: Clone + Send + Sync + 'static>(control: Control) -> axu
         )
 }
 
+/// A response whose body fails right after the headers: the client sees
+/// the connection break mid-answer, like a reset.
+pub fn reset_response() -> axum::response::Response {
+    let broken = futures::stream::once(async {
+        Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"))
+    });
+    axum::response::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(broken))
+        .unwrap_or_default()
+}
+
 /// Seeded pseudo-random numbers (SplitMix64): the same data on every start.
 pub struct Seeded(u64);
 
