@@ -51,7 +51,12 @@ pub fn remaining(ctx: &CallCtx) -> Option<Duration> {
 }
 
 /// Sends `req`, bounded by the caller's deadline, and reads the whole answer.
-pub async fn send(client: &reqwest::Client, ctx: &CallCtx, vendor: &'static str, mut req: reqwest::Request) -> Result<Answer> {
+pub async fn send(
+    client: &reqwest::Client,
+    ctx: &CallCtx,
+    vendor: &'static str,
+    mut req: reqwest::Request,
+) -> Result<Answer> {
     if let Some(left) = remaining(ctx) {
         if left.is_zero() {
             return Err(Error::new(Code::DeadlineExceeded, "DEADLINE_EXCEEDED", "the call's deadline passed"));
