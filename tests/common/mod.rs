@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod alibaba;
+
 use datastudio_gateway::{cli::Listen, config::Config, gateway, pb, server::Running};
 use tonic::transport::Channel;
 

@@ -1,0 +1,66 @@
+//! SIGTERM drains: an in-flight call completes, new calls are refused, the
+//! process exits cleanly. Runs the real binary in demo mode.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use datastudio_gateway::pb;
+use tonic::transport::Channel;
+
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace().find_map(|w| w.strip_prefix(key))
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_calls_finish_and_refuses_new_ones() {
+    datastudio_gateway::install_crypto_provider();
+    let mut child = Command::new(common::binary())
+        .args(["demo", "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut grpc, mut emu) = (None, None);
+    while grpc.is_none() || emu.is_none() {
+        let line = lines.next().expect("demo output").unwrap();
+        if let Some(g) = field(&line, "grpc=") {
+            grpc = Some(g.to_owned());
+        }
+        if line.starts_with("DataWorks emulator at ") {
+            emu = line.rsplit(' ').next().map(str::to_owned);
+        }
+    }
+    let (grpc, emu) = (grpc.unwrap(), emu.unwrap());
+    // Make the next GetFile slow at the vendor.
+    reqwest::Client::new()
+        .post(format!("{emu}/_emulator/faults"))
+        .json(&serde_json::json!({"action": "GetFile", "fault": {"kind": "latency", "ms": 1500}}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let channel = Channel::from_shared(format!("http://{grpc}")).unwrap().connect().await.unwrap();
+    let mut files = pb::file_service_client::FileServiceClient::new(channel);
+    let slow = tokio::spawn(async move {
+        files.get_file(pb::GetFileRequest { name: "workspaces/demo-dataworks/files/100001".into(), view: 0 }).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // New connections are refused while the old call drains.
+    let fresh =
+        Channel::from_shared(format!("http://{grpc}")).unwrap().connect_timeout(Duration::from_secs(1)).connect().await;
+    assert!(fresh.is_err(), "a new connection was accepted during drain");
+    let done = slow.await.unwrap().expect("the in-flight call completed");
+    assert!(done.into_inner().file.unwrap().content.contains("SELECT"));
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
