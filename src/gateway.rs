@@ -5,6 +5,7 @@ use crate::{
     api::{Api, PageTokens},
     cli::Listen,
     config::Config,
+    deploy::Ledger,
     server::{self, Running, Settings},
     vendor,
 };
@@ -22,7 +23,18 @@ pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
             PageTokens::random()
         }
     };
-    Ok(Api::new(router, tokens))
+    let ledger = match Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(
+                dir = %cfg.server.state_dir.display(),
+                error = %e,
+                "server.state_dir is not writable: deploy records are kept in memory only and do not survive a restart"
+            );
+            Ledger::in_memory(cfg.limits.idempotency_ttl)
+        }
+    };
+    Ok(Api::new(router, tokens, ledger))
 }
 
 /// Starts serving `cfg`, with listen overrides.

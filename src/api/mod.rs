@@ -16,6 +16,7 @@ use prost::Message;
 use tonic::{Request, Status};
 
 use crate::{
+    deploy::Ledger,
     domain::{CallCtx, Error, Router, Workspace},
     pb,
 };
@@ -29,12 +30,19 @@ pub struct Api {
 struct Inner {
     router: Router,
     tokens: PageTokens,
+    ledger: Arc<Ledger>,
 }
 
 impl Api {
-    /// Services over `router`, sealing page tokens with `tokens`.
-    pub fn new(router: Router, tokens: PageTokens) -> Self {
-        Api { inner: Arc::new(Inner { router, tokens }) }
+    /// Services over `router`, sealing page tokens with `tokens`, recording
+    /// deploys in `ledger`.
+    pub fn new(router: Router, tokens: PageTokens, ledger: Arc<Ledger>) -> Self {
+        Api { inner: Arc::new(Inner { router, tokens, ledger }) }
+    }
+
+    /// The deploy ledger.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.inner.ledger
     }
 
     /// The router.

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Api, reject_unsupported, require_operation, status, validate};
 use crate::{
+    deploy::fingerprint,
     domain::{FileTarget, PackageOrder, PackageQuery, PageReq, is_terminal},
     pb::{self, release_service_server::ReleaseService},
 };
@@ -26,6 +27,15 @@ fn order(check: &mut validate::Check, v: &str) -> PackageOrder {
             PackageOrder::CreateTimeDesc
         }
     }
+}
+
+/// A deploy, once started, runs to its answer even if the caller's
+/// deadline passes (the caller then retries with the same request_id and
+/// gets the recorded outcome): cutting it short would leave the vendor's
+/// answer unknown.
+fn detached(mut ctx: crate::domain::CallCtx) -> crate::domain::CallCtx {
+    ctx.deadline = None;
+    ctx
 }
 
 /// Watch polling back-off: starts at 1 s, doubles up to 10 s.
@@ -204,9 +214,14 @@ impl ReleaseService for Api {
         check.finish().map_err(status)?;
         let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
         require_operation(ws, "ReleaseService/DeployFiles").map_err(status)?;
-        let mut deployments = ws
-            .adapter
-            .deploy_files(&ctx, &targets, r.comment.trim(), startup.expect("validated"))
+        let startup = startup.expect("validated");
+        let names: Vec<String> = targets.iter().map(|t| format!("{}@{}", t.id, t.version.unwrap_or(0))).collect();
+        let comment = r.comment.trim().to_owned();
+        let fp = fingerprint(&["DeployFiles", &r.parent, &names.join("\n"), &comment, startup.as_str_name()]);
+        let (adapter, ctx) = (ws.adapter.clone(), detached(ctx));
+        let mut deployments = self
+            .ledger()
+            .run(&request_id, &fp, async move { adapter.deploy_files(&ctx, &targets, &comment, startup).await })
             .await
             .map_err(status)?;
         for d in &mut deployments {

@@ -2,6 +2,7 @@
 //! one match that picks an adapter for a configured workspace.
 
 pub mod alibaba;
+pub mod guard;
 pub mod http;
 pub mod huawei;
 
@@ -17,10 +18,11 @@ use crate::{
 
 /// Builds the router for every configured workspace.
 pub fn build(cfg: &Config) -> anyhow::Result<Router> {
+    let shared = guard::Shared::new(cfg);
     let mut list = Vec::new();
     for (name, ws) in &cfg.workspaces {
         let adapter: Arc<dyn Adapter> = match ws.vendor {
-            VendorKind::Alibaba => Arc::new(alibaba::AlibabaAdapter::new(ws)?),
+            VendorKind::Alibaba => Arc::new(alibaba::AlibabaAdapter::new(ws, &shared)?),
             VendorKind::Huawei => Arc::new(NotYet(ws.vendor)),
         };
         list.push(Workspace::new(name, &ws.region, &vendor_project(ws), ws.deploy_enabled, adapter));
