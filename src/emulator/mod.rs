@@ -2,3 +2,4 @@
 //! real signatures, throttle like the vendors and inject faults on request.
 
 pub mod common;
+pub mod huawei;
