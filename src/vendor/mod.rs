@@ -2,8 +2,8 @@
 //! one match that picks an adapter for a configured workspace.
 
 pub mod alibaba;
-pub mod huawei;
 pub mod http;
+pub mod huawei;
 
 use std::sync::Arc;
 
@@ -20,7 +20,8 @@ pub fn build(cfg: &Config) -> anyhow::Result<Router> {
     let mut list = Vec::new();
     for (name, ws) in &cfg.workspaces {
         let adapter: Arc<dyn Adapter> = match ws.vendor {
-            VendorKind::Alibaba | VendorKind::Huawei => Arc::new(NotYet(ws.vendor)),
+            VendorKind::Huawei => Arc::new(huawei::new(name, ws)?),
+            VendorKind::Alibaba => Arc::new(NotYet(ws.vendor)),
         };
         list.push(Workspace::new(name, &ws.region, &vendor_project(ws), ws.deploy_enabled, adapter));
     }
