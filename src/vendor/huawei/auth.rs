@@ -1,6 +1,11 @@
 //! IAM token cache: one token per workspace, renewed [`RENEW_BEFORE`] ahead of
 //! its expiry, one renewal at a time however many callers wait, with an
 //! injectable [`Clock`] so expiry logic is tested without sleeping.
+//!
+//! A token's lifetime is taken from IAM's own `issued_at`/`expires_at` and
+//! counted on the local clock from the moment the request was sent, so a
+//! skewed gateway clock neither keeps an expired token nor renews a fresh
+//! one on every call.
 
 use std::{
     future::Future,
@@ -59,14 +64,20 @@ impl Clock for ManualClock {
 pub struct Issued {
     /// `X-Subject-Token`.
     pub token: Secret,
-    /// `token.expires_at`.
-    pub expires_at: SystemTime,
+    /// `token.expires_at` − `token.issued_at`.
+    pub valid_for: Duration,
+}
+
+/// A cached token and when, on the local clock, to stop using it.
+struct Cached {
+    token: Secret,
+    renew_at: SystemTime,
 }
 
 /// The cached token of one workspace.
 pub struct TokenCache {
     clock: Arc<dyn Clock>,
-    slot: tokio::sync::Mutex<Option<Issued>>,
+    slot: tokio::sync::Mutex<Option<Cached>>,
     renewals: AtomicU64,
 }
 
@@ -86,14 +97,17 @@ impl TokenCache {
         Fut: Future<Output = Result<Issued>>,
     {
         let mut slot = self.slot.lock().await;
-        if let Some(t) = slot.as_ref().filter(|t| self.fresh(t)) {
+        let asked = self.clock.now();
+        if let Some(t) = slot.as_ref().filter(|t| asked < t.renew_at) {
             return Ok(t.token.clone());
         }
         let t = issue().await?;
         self.renewals.fetch_add(1, Ordering::Relaxed);
-        let token = t.token.clone();
-        *slot = Some(t);
-        Ok(token)
+        // Renew an hour early, or halfway through a token shorter than two hours.
+        let margin = RENEW_BEFORE.min(t.valid_for / 2);
+        let renew_at = asked + (t.valid_for - margin);
+        *slot = Some(Cached { token: t.token.clone(), renew_at });
+        Ok(t.token)
     }
 
     /// Drops `token` if it is still the cached one (the vendor refused it).
@@ -108,10 +122,6 @@ impl TokenCache {
     pub fn renewals(&self) -> u64 {
         self.renewals.load(Ordering::Relaxed)
     }
-
-    fn fresh(&self, t: &Issued) -> bool {
-        self.clock.now() + RENEW_BEFORE < t.expires_at
-    }
 }
 
 #[cfg(test)]
@@ -124,34 +134,47 @@ mod tests {
         let clock = ManualClock::new(start);
         let cache = Arc::new(TokenCache::new(clock.clone()));
         let issued = Arc::new(AtomicU64::new(0));
-        let get = |cache: Arc<TokenCache>, issued: Arc<AtomicU64>, now: SystemTime| async move {
+        let get = |cache: Arc<TokenCache>, issued: Arc<AtomicU64>| async move {
             cache
                 .get(|| async move {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
-                    Ok(Issued { token: Secret::new(format!("t{n}")), expires_at: now + Duration::from_secs(24 * 3600) })
+                    Ok(Issued { token: Secret::new(format!("t{n}")), valid_for: Duration::from_secs(24 * 3600) })
                 })
                 .await
         };
-        let all: Vec<_> = (0..10).map(|_| tokio::spawn(get(cache.clone(), issued.clone(), start))).collect();
+        let all: Vec<_> = (0..10).map(|_| tokio::spawn(get(cache.clone(), issued.clone()))).collect();
         for h in all {
             assert_eq!(h.await.unwrap().unwrap().expose(), "t1");
         }
         assert_eq!(issued.load(Ordering::SeqCst), 1);
 
         clock.advance(Duration::from_secs(22 * 3600));
-        assert_eq!(get(cache.clone(), issued.clone(), start).await.unwrap().expose(), "t1", "still fresh at 22 h");
+        assert_eq!(get(cache.clone(), issued.clone()).await.unwrap().expose(), "t1", "still fresh at 22 h");
         clock.advance(Duration::from_secs(3600 + 1));
-        let later = clock.now();
-        let all: Vec<_> = (0..10).map(|_| tokio::spawn(get(cache.clone(), issued.clone(), later))).collect();
+        let all: Vec<_> = (0..10).map(|_| tokio::spawn(get(cache.clone(), issued.clone()))).collect();
         for h in all {
             assert_eq!(h.await.unwrap().unwrap().expose(), "t2");
         }
         assert_eq!((issued.load(Ordering::SeqCst), cache.renewals()), (2, 2));
 
         cache.forget(&Secret::new("t1")).await;
-        assert_eq!(get(cache.clone(), issued.clone(), later).await.unwrap().expose(), "t2", "forgetting a stale token");
+        assert_eq!(get(cache.clone(), issued.clone()).await.unwrap().expose(), "t2", "forgetting a stale token");
         cache.forget(&Secret::new("t2")).await;
-        assert_eq!(get(cache.clone(), issued.clone(), later).await.unwrap().expose(), "t3");
+        assert_eq!(get(cache.clone(), issued.clone()).await.unwrap().expose(), "t3");
+    }
+
+    #[tokio::test]
+    async fn short_tokens_are_renewed_halfway() {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let cache = TokenCache::new(clock.clone());
+        let issue = || async { Ok(Issued { token: Secret::new("short"), valid_for: Duration::from_secs(1800) }) };
+        cache.get(issue).await.unwrap();
+        clock.advance(Duration::from_secs(899));
+        cache.get(issue).await.unwrap();
+        assert_eq!(cache.renewals(), 1);
+        clock.advance(Duration::from_secs(1));
+        cache.get(issue).await.unwrap();
+        assert_eq!(cache.renewals(), 2);
     }
 }

@@ -255,11 +255,15 @@ impl Client {
                 ));
             }
             let v: Value = parse_json(&answer)?;
-            let expires = v.pointer("/token/expires_at").and_then(Value::as_str).unwrap_or_default();
-            let expires_at = expires.parse::<jiff::Timestamp>().ok().map(SystemTime::from).ok_or_else(|| {
+            let at = |k: &str| v.pointer(k).and_then(Value::as_str).and_then(|s| s.parse::<jiff::Timestamp>().ok());
+            let expires_at = at("/token/expires_at").ok_or_else(|| {
                 Error::malformed(VENDOR, &rid, answer.status.as_u16(), "token.expires_at is not a time")
             })?;
-            Ok(Issued { token: Secret::new(token), expires_at })
+            // IAM's own clock measures the lifetime; without issued_at, ours does.
+            let issued_at = at("/token/issued_at").unwrap_or_else(jiff::Timestamp::now);
+            let valid_for =
+                SystemTime::from(expires_at).duration_since(SystemTime::from(issued_at)).unwrap_or_default();
+            Ok(Issued { token: Secret::new(token), valid_for })
         })
     }
 
