@@ -183,6 +183,10 @@ pub async fn start(opts: Options) -> anyhow::Result<Handle> {
     let world = World::seed(&opts);
     let emu = Arc::new(Emu { opts, control: control.clone(), world: Mutex::new(world) });
     let app = control_routes::<Arc<Emu>>(control.clone()).fallback(handle).with_state(emu);
+    // Without TCP_NODELAY, a header write followed by a body write waits on the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::warn!(error = %e, "huawei emulator stopped");

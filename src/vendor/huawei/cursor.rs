@@ -36,7 +36,8 @@ impl Pos {
         Pos { o: 0, s: 0, l: l.clamp(1, VENDOR_MAX_LIMIT) }
     }
 
-    fn valid(&self) -> bool {
+    /// Whether this adapter could have issued it.
+    pub fn valid(&self) -> bool {
         (1..=VENDOR_MAX_LIMIT).contains(&self.l) && self.o.is_multiple_of(self.l) && self.s < self.l
     }
 }

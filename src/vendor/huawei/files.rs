@@ -258,7 +258,7 @@ impl HuaweiAdapter {
         }
         let size = q.page.size as usize;
         let l = if plan.local { VENDOR_MAX_LIMIT } else { q.page.size };
-        let valid = |c: &FilesCursor| c.k <= 1 && cursor::decode_pos(&cursor::encode(&c.p)).is_ok();
+        let valid = |c: &FilesCursor| c.k <= 1 && c.p.valid();
         let cur = match &q.page.cursor {
             Some(c) => cursor::decode(c, valid)?,
             None => FilesCursor { k: u8::from(!plan.scripts), p: Pos::start(l), st: None, jt: None },
