@@ -48,8 +48,8 @@ pub enum Service {
     Iam,
 }
 
-/// One vendor request before authentication.
-#[derive(Debug)]
+/// One vendor request before authentication (its Debug never shows the body,
+/// which carries the IAM password on token requests).
 pub struct Req {
     service: Service,
     method: reqwest::Method,
@@ -59,6 +59,18 @@ pub struct Req {
     query: Vec<(String, String)>,
     /// JSON body bytes.
     body: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Req {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Req")
+            .field("service", &self.service)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 impl Req {
@@ -491,6 +503,49 @@ mod tests {
         assert_eq!(parse_json::<Value>(&answer(200, "[1]", None)).unwrap_err().code, Code::Internal);
         let e = parse_json::<super::super::wire::Listing>(&answer(200, r#"{"data": 3}"#, Some("R8"))).unwrap_err();
         assert_eq!(e.code, Code::Internal);
+    }
+
+    #[test]
+    fn requests_carry_the_sdk_headers_and_signature() {
+        crate::install_crypto_provider();
+        let eps = Endpoints {
+            factory: "http://127.0.0.1:9/f".into(),
+            dlf: "http://127.0.0.1:9".into(),
+            iam: "http://127.0.0.1:9".into(),
+        };
+        let auth = Auth::AkSk { ak: LiveSecret::fixed(Secret::new("AK1")), sk: LiveSecret::fixed(Secret::new("SK1")) };
+        let c = Client::new(reqwest::Client::new(), &eps, "p1", "ws-1", auth).unwrap();
+        let post =
+            Req::post(Service::Factory, "/v2/p1/factory/release-packages".into(), &json!({"limit": 10})).unwrap();
+        let r = c.build(&post, None).unwrap();
+        let h = |k: &str| r.headers().get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert_eq!(r.url().as_str(), "http://127.0.0.1:9/f/v2/p1/factory/release-packages");
+        assert_eq!(h("content-type"), "application/json;charset=UTF-8");
+        assert_eq!((h("x-project-id").as_str(), h("workspace").as_str()), ("p1", "ws-1"));
+        assert_eq!(h("x-sdk-date").len(), 16);
+        assert!(h("authorization").starts_with(
+            "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;user-agent;workspace;x-project-id;x-sdk-date, Signature="
+        ));
+        let get = Req::get(Service::Dlf, format!("/v1/p1/scripts/{}", seg("my script")))
+            .query("version", 2)
+            .query("a", "x y");
+        let r = c.build(&get, None).unwrap();
+        assert_eq!(r.url().as_str(), "http://127.0.0.1:9/v1/p1/scripts/my%20script?a=x%20y&version=2");
+        assert_eq!(r.headers().get("content-type").unwrap(), "application/json");
+        let secret_body = Req::post(Service::Iam, "/v3/auth/tokens".into(), &json!({"password": "hunter2"})).unwrap();
+        assert!(!format!("{secret_body:?}").contains("hunter2"));
+        let token = Secret::new("TOKEN");
+        let c = Client::new(
+            reqwest::Client::new(),
+            &eps,
+            "p1",
+            "ws-1",
+            token_auth("d", "u", LiveSecret::fixed(Secret::new("pw")), Arc::new(super::super::auth::SystemClock)),
+        )
+        .unwrap();
+        let r = c.build(&get, Some(&token)).unwrap();
+        assert_eq!(r.headers().get("x-auth-token").unwrap(), "TOKEN");
+        assert!(r.headers().get("authorization").is_none());
     }
 
     #[test]
