@@ -6,7 +6,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
 use tonic::transport::Server;
 
 use crate::{admin, api::Api, pb};
@@ -92,7 +92,14 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
             .build_v1alpha()?;
         router = router.add_service(v1).add_service(v1alpha);
     }
-    let grpc = tokio::spawn(router.serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
+    // Small request/response pairs must not wait on Nagle's algorithm.
+    let incoming = TcpListenerStream::new(grpc_listener).map(|s| {
+        if let Ok(s) = &s {
+            let _ = s.set_nodelay(true);
+        }
+        s
+    });
+    let grpc = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
         let _ = rx.wait_for(|stop| *stop).await;
     }));
 

@@ -112,8 +112,12 @@ impl Shared {
 /// 50 QPS reads / 20 writes (Standard and Professional are set between,
 /// our assumption); Huawei APIG about 10 requests/s per user.
 fn default_rates(ws: &WorkspaceConfig) -> (f64, f64) {
-    match ws.vendor {
-        VendorKind::Alibaba => match ws.edition.unwrap_or_default() {
+    default_rates_of(ws.vendor, ws.edition.unwrap_or_default())
+}
+
+fn default_rates_of(vendor: VendorKind, edition: Edition) -> (f64, f64) {
+    match vendor {
+        VendorKind::Alibaba => match edition {
             Edition::Basic => (5.0, 5.0),
             Edition::Standard => (10.0, 10.0),
             Edition::Professional => (20.0, 10.0),
@@ -136,6 +140,23 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// A guard with its own limiter and the vendor's default rates, outside
+    /// any gateway (unit tests, tools).
+    pub fn standalone(vendor: VendorKind, account: &str) -> Guard {
+        let cfg = Config::default();
+        let shared = Shared::new(&cfg);
+        let (read, write) = default_rates_of(vendor, Edition::Basic);
+        Guard {
+            shared,
+            vendor: vendor.as_str(),
+            account: account.to_owned(),
+            budget: None,
+            read,
+            write,
+            per_api: BTreeMap::new(),
+        }
+    }
+
     /// The account key (vendor + hashed access key id).
     pub fn account(&self) -> &str {
         &self.account
