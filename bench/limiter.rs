@@ -52,7 +52,9 @@ async fn main() -> anyhow::Result<()> {
     let running = gateway::start(&cfg, &Listen { grpc_listen: None, admin_listen: None }).await?;
     let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))?.connect().await?;
 
-    println!("limiter bench: offering {OFFERED_QPS} calls/s of GetFile for {seconds} s to a vendor limited to {VENDOR_QPS}/s");
+    println!(
+        "limiter bench: offering {OFFERED_QPS} calls/s of GetFile for {seconds} s to a vendor limited to {VENDOR_QPS}/s"
+    );
     let start = Instant::now();
     let total = (OFFERED_QPS * seconds as f64) as u64;
     let mut tasks = Vec::with_capacity(total as usize);
@@ -61,7 +63,10 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep_until(at.into()).await;
         let mut files = pb::file_service_client::FileServiceClient::new(channel.clone());
         tasks.push(tokio::spawn(async move {
-            let mut r = Request::new(pb::GetFileRequest { name: format!("workspaces/dw/files/{}", 100_001 + i % 300), view: 0 });
+            let mut r = Request::new(pb::GetFileRequest {
+                name: format!("workspaces/dw/files/{}", 100_001 + i % 300),
+                view: 0,
+            });
             r.set_timeout(DEADLINE);
             let t = Instant::now();
             let res = files.get_file(r).await;
@@ -93,7 +98,11 @@ async fn main() -> anyhow::Result<()> {
     println!("| vendor throttle errors reaching callers | {vendor_throttle} |");
     println!("| other errors | {other} |");
     println!("| achieved / allowed vendor QPS | {:.1} % |", utilisation * 100.0);
-    println!("| wait p50 / p99 (served) | {} ms / {} ms |", pct(&served, 0.5).as_millis(), pct(&served, 0.99).as_millis());
+    println!(
+        "| wait p50 / p99 (served) | {} ms / {} ms |",
+        pct(&served, 0.5).as_millis(),
+        pct(&served, 0.99).as_millis()
+    );
     let json = serde_json::json!({
         "bench": "limiter", "seconds": seconds, "offered_qps": OFFERED_QPS, "vendor_qps": VENDOR_QPS,
         "offered": total, "served": served.len(), "refused_with_retry_info": refused, "vendor_429": vendor_429,
