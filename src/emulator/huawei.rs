@@ -153,46 +153,16 @@ impl Default for Options {
     }
 }
 
-/// A running emulator (stops when dropped).
-pub struct Handle {
-    /// Bound address.
-    pub addr: SocketAddr,
-    /// Faults, throttle and request log.
-    pub control: Control,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Handle {
-    /// `http://addr`: the factory, DLF and IAM endpoint at once.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub use super::common::Handle;
 
 /// Starts the emulator on `opts.listen`.
 pub async fn start(opts: Options) -> anyhow::Result<Handle> {
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
-    let addr = listener.local_addr()?;
     let control = Control::default();
     let world = World::seed(&opts);
     let emu = Arc::new(Emu { opts, control: control.clone(), world: Mutex::new(world) });
     let app = control_routes::<Arc<Emu>>(control.clone()).fallback(handle).with_state(emu);
-    // Without TCP_NODELAY, a header write followed by a body write waits on the peer's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::warn!(error = %e, "huawei emulator stopped");
-        }
-    });
-    Ok(Handle { addr, control, task })
+    super::common::serve(listener, app, control, "huawei")
 }
 
 struct Emu {
