@@ -161,3 +161,39 @@ async fn the_same_deploy_twenty_times_and_after_a_restart_deploys_once() {
     assert_eq!(e.code(), Code::InvalidArgument);
     assert_eq!(common::violated_fields(&e), vec!["request_id"]);
 }
+
+#[path = "common/huawei.rs"]
+mod hw;
+
+#[tokio::test]
+async fn the_same_package_deploy_ten_times_deploys_once() {
+    use datastudio_gateway::emulator::huawei::DEPLOYABLE_PACKAGE_ID;
+    let h = hw::start().await;
+    let req = pb::DeployReleasePackagesRequest {
+        parent: hw::WS.into(),
+        release_packages: vec![hw::name("releasePackages", DEPLOYABLE_PACKAGE_ID)],
+        startup_mode: pb::StartupMode::DeployOnly as i32,
+        request_id: "5a8c1f0e-2b3d-4c5e-8f90-a1b2c3d4e5f6".into(),
+    };
+    let mut calls = Vec::new();
+    for _ in 0..10 {
+        let mut c = h.gw.release();
+        let r = req.clone();
+        calls.push(tokio::spawn(async move { c.deploy_release_packages(r).await.map(|r| r.into_inner()) }));
+    }
+    let mut answers = Vec::new();
+    for c in calls {
+        answers.push(c.await.unwrap().expect("deploy"));
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]));
+    assert_eq!(h.count("release-packages.deploy"), 1, "deployed once");
+    let e =
+        h.gw.release()
+            .deploy_release_packages(pb::DeployReleasePackagesRequest {
+                startup_mode: pb::StartupMode::DeployAndStart as i32,
+                ..req
+            })
+            .await
+            .unwrap_err();
+    assert_eq!(common::violated_fields(&e), vec!["request_id"]);
+}

@@ -166,8 +166,14 @@ impl ReleaseService for Api {
         check.finish().map_err(status)?;
         let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
         require_operation(ws, "ReleaseService/DeployReleasePackages").map_err(status)?;
-        let mut deployments =
-            ws.adapter.deploy_release_packages(&ctx, &ids, startup.expect("validated")).await.map_err(status)?;
+        let startup = startup.expect("validated");
+        let fp = fingerprint(&["DeployReleasePackages", &r.parent, &ids.join("\n"), startup.as_str_name()]);
+        let (adapter, ctx) = (ws.adapter.clone(), detached(ctx));
+        let mut deployments = self
+            .ledger()
+            .run(&request_id, &fp, async move { adapter.deploy_release_packages(&ctx, &ids, startup).await })
+            .await
+            .map_err(status)?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
