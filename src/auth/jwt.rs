@@ -63,10 +63,13 @@ fn load(path: &Path) -> Result<Vec<Key>, String> {
     Ok(keys)
 }
 
+/// The JWKS file's stamp when it was read, and its keys.
+type Loaded = (Option<(SystemTime, u64)>, Arc<Vec<Key>>);
+
 /// Verifies bearer tokens.
 pub struct Verifier {
     cfg: JwtConfig,
-    keys: Mutex<(Option<(SystemTime, u64)>, Arc<Vec<Key>>)>,
+    keys: Mutex<Loaded>,
 }
 
 /// Why a token was refused: safe to tell the caller (no token content).

@@ -141,10 +141,10 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 /// Problems in `server.tls` and `auth`.
 pub(super) fn check(cfg: &Config, out: &mut Vec<Problem>) {
     let mut add = |path: String, message: String| out.push(Problem { path, message });
-    if let Some(tls) = &cfg.server.tls {
-        if let Err(e) = crate::auth::tls::load_server_config(tls) {
-            add("server.tls".into(), e.to_string());
-        }
+    if let Some(tls) = &cfg.server.tls
+        && let Err(e) = crate::auth::tls::load_server_config(tls)
+    {
+        add("server.tls".into(), e.to_string());
     }
     let Some(auth) = &cfg.auth else { return };
     let mtls = cfg.server.tls.as_ref().is_some_and(|t| t.client_ca_file.is_some());
