@@ -33,7 +33,12 @@ pub struct Reloading {
     current: Mutex<(Stamps, Arc<ServerConfig>)>,
 }
 
+fn readable(path: &Path, what: &str) -> anyhow::Result<()> {
+    std::fs::File::open(path).map(drop).map_err(|e| anyhow::anyhow!("{what} {} cannot be read: {e}", path.display()))
+}
+
 fn certs(path: &Path, what: &str) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    readable(path, what)?;
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|i| i.collect::<Result<Vec<_>, _>>())
         .map_err(|e| anyhow::anyhow!("{what} {}: {e}", path.display()))?;
@@ -48,6 +53,7 @@ pub fn load_server_config(cfg: &TlsConfig) -> anyhow::Result<ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain = certs(&cfg.cert_file, "server.tls.cert_file")?;
     // The key's error never carries key material.
+    readable(&cfg.key_file, "server.tls.key_file")?;
     let key = PrivateKeyDer::from_pem_file(&cfg.key_file)
         .map_err(|e| anyhow::anyhow!("server.tls.key_file {}: {e}", cfg.key_file.display()))?;
     let builder = ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
