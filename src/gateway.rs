@@ -3,6 +3,7 @@
 
 use crate::{
     api::{Api, PageTokens},
+    auth::Auth,
     cli::Listen,
     config::Config,
     deploy::Ledger,
@@ -34,7 +35,7 @@ pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
             Ledger::in_memory(cfg.limits.idempotency_ttl)
         }
     };
-    Ok(Api::new(router, tokens, ledger))
+    Ok(Api::with_auth(router, tokens, ledger, Auth::from_config(cfg)?))
 }
 
 /// Starts serving `cfg`, with listen overrides.

@@ -13,6 +13,7 @@ pub mod pb {
 
 pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;

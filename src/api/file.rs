@@ -4,6 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Api, reject_unsupported, status, validate};
 use crate::{
+    auth::Permission,
     domain::{FileQuery, PageReq},
     pb::{self, file_service_server::FileService},
 };
@@ -60,7 +61,7 @@ impl FileService for Api {
         let filters = pb::ListFilesRequest { page_token: String::new(), page_size: 0, ..r.clone() };
         let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
-        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &parent.expect("validated"), Permission::Read).map_err(status)?;
         reject_unsupported(
             ws,
             "ListFilesRequest",
@@ -111,7 +112,7 @@ impl FileService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let f = ws.adapter.get_file(&ctx, &id, full).await.map_err(status)?;
         Ok(Response::new(pb::GetFileResponse { file: Some(f) }))
     }
@@ -129,7 +130,7 @@ impl FileService for Api {
         let cursor = check.take(self.open_token(LIST_VERSIONS, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
         let (w, id) = parent.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let page = ws.adapter.list_file_versions(&ctx, &id, PageReq { cursor, size }, full).await.map_err(status)?;
         Ok(Response::new(pb::ListFileVersionsResponse {
             file_versions: page.items,
@@ -148,7 +149,7 @@ impl FileService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id, v) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let fv = ws.adapter.get_file_version(&ctx, &id, v, full).await.map_err(status)?;
         Ok(Response::new(pb::GetFileVersionResponse { file_version: Some(fv) }))
     }

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Api, reject_unsupported, require_operation, status, validate};
 use crate::{
+    auth::{Permission, audit::DeployAudit},
     deploy::fingerprint,
     domain::{FileTarget, PackageOrder, PackageQuery, PageReq, is_terminal},
     pb::{self, release_service_server::ReleaseService},
@@ -85,7 +86,7 @@ impl ReleaseService for Api {
         let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
         let parent = parent.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &parent).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &parent, Permission::Read).map_err(status)?;
         reject_unsupported(
             ws,
             "ListReleasePackagesRequest",
@@ -129,7 +130,7 @@ impl ReleaseService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let p = ws.adapter.get_release_package(&ctx, &id, full).await.map_err(status)?;
         Ok(Response::new(pb::GetReleasePackageResponse { release_package: Some(p) }))
     }
@@ -137,6 +138,90 @@ impl ReleaseService for Api {
     async fn deploy_release_packages(
         &self,
         req: Request<pb::DeployReleasePackagesRequest>,
+    ) -> Result<Response<pb::DeployReleasePackagesResponse>, Status> {
+        let mut audit = DeployAudit::new("DeployReleasePackages");
+        let r = req.get_ref();
+        audit_request(&mut audit, &r.parent, &r.release_packages, &r.request_id);
+        let out = self.deploy_packages(&req, &mut audit).await;
+        let names = out.as_ref().map(|o| deployment_names(&o.get_ref().deployments)).map_err(Status::code);
+        audit.finish(names.as_deref().map_err(|c| *c));
+        out
+    }
+
+    async fn deploy_files(
+        &self,
+        req: Request<pb::DeployFilesRequest>,
+    ) -> Result<Response<pb::DeployFilesResponse>, Status> {
+        let mut audit = DeployAudit::new("DeployFiles");
+        let r = req.get_ref();
+        audit_request(&mut audit, &r.parent, &r.files, &r.request_id);
+        let out = self.deploy_files_audited(&req, &mut audit).await;
+        let names = out.as_ref().map(|o| deployment_names(&o.get_ref().deployments)).map_err(Status::code);
+        audit.finish(names.as_deref().map_err(|c| *c));
+        out
+    }
+
+    async fn get_deployment(
+        &self,
+        req: Request<pb::GetDeploymentRequest>,
+    ) -> Result<Response<pb::GetDeploymentResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let name = check.take(validate::child("name", &r.name, "deployments"));
+        let full = check.view(r.view);
+        check.finish().map_err(status)?;
+        let (w, id) = name.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
+        let d = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
+        Ok(Response::new(pb::GetDeploymentResponse { deployment: Some(d) }))
+    }
+
+    type WatchDeploymentStream = WatchStream;
+
+    async fn watch_deployment(
+        &self,
+        req: Request<pb::WatchDeploymentRequest>,
+    ) -> Result<Response<Self::WatchDeploymentStream>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let name = check.take(validate::child("name", &r.name, "deployments"));
+        let full = check.view(r.view);
+        check.finish().map_err(status)?;
+        let (w, id) = name.expect("validated");
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
+        // The first look happens before the stream starts, so a bad id fails the call itself.
+        let first = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
+        let adapter = ws.adapter.clone();
+        let stream = async_stream::try_stream! {
+            let mut last = first;
+            yield pb::WatchDeploymentResponse { deployment: Some(last.clone()) };
+            let mut step = 0;
+            while !is_terminal(last.state()) {
+                let pause = watch_backoff(step);
+                if ctx.deadline.is_some_and(|d| tokio::time::Instant::now().into_std() + pause >= d) {
+                    Err(Status::deadline_exceeded("the deployment had not ended before the call's deadline"))?;
+                }
+                tokio::time::sleep(pause).await;
+                let now = adapter.get_deployment(&ctx, &id, full).await.map_err(Status::from)?;
+                if now.state != last.state || now.error_message != last.error_message {
+                    step = 0;
+                    yield pb::WatchDeploymentResponse { deployment: Some(now.clone()) };
+                } else {
+                    step += 1;
+                }
+                last = now;
+            }
+        };
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// The deploy handlers, each wrapped by its audit record.
+impl Api {
+    async fn deploy_packages(
+        &self,
+        req: &Request<pb::DeployReleasePackagesRequest>,
+        audit: &mut DeployAudit,
     ) -> Result<Response<pb::DeployReleasePackagesResponse>, Status> {
         let r = req.get_ref();
         let mut check = validate::Check::default();
@@ -164,7 +249,7 @@ impl ReleaseService for Api {
         let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
         let request_id = check.request_id(&r.request_id);
         check.finish().map_err(status)?;
-        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
+        let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), audit).map_err(status)?;
         require_operation(ws, "ReleaseService/DeployReleasePackages").map_err(status)?;
         let startup = startup.expect("validated");
         let fp = fingerprint(&["DeployReleasePackages", &r.parent, &ids.join("\n"), startup.as_str_name()]);
@@ -180,9 +265,10 @@ impl ReleaseService for Api {
         Ok(Response::new(pb::DeployReleasePackagesResponse { deployments }))
     }
 
-    async fn deploy_files(
+    async fn deploy_files_audited(
         &self,
-        req: Request<pb::DeployFilesRequest>,
+        req: &Request<pb::DeployFilesRequest>,
+        audit: &mut DeployAudit,
     ) -> Result<Response<pb::DeployFilesResponse>, Status> {
         let r = req.get_ref();
         let mut check = validate::Check::default();
@@ -218,7 +304,7 @@ impl ReleaseService for Api {
         let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
         let request_id = check.request_id(&r.request_id);
         check.finish().map_err(status)?;
-        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
+        let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), audit).map_err(status)?;
         require_operation(ws, "ReleaseService/DeployFiles").map_err(status)?;
         let startup = startup.expect("validated");
         let names: Vec<String> = targets.iter().map(|t| format!("{}@{}", t.id, t.version.unwrap_or(0))).collect();
@@ -236,57 +322,33 @@ impl ReleaseService for Api {
         Ok(Response::new(pb::DeployFilesResponse { deployments }))
     }
 
-    async fn get_deployment(
+    /// Authenticates the caller (recorded in `audit`), checks the deploy
+    /// permission, and gives the workspace and a call context.
+    fn deploy_ctx<T>(
         &self,
-        req: Request<pb::GetDeploymentRequest>,
-    ) -> Result<Response<pb::GetDeploymentResponse>, Status> {
-        let r = req.get_ref();
-        let mut check = validate::Check::default();
-        let name = check.take(validate::child("name", &r.name, "deployments"));
-        let full = check.view(r.view);
-        check.finish().map_err(status)?;
-        let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
-        let d = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
-        Ok(Response::new(pb::GetDeploymentResponse { deployment: Some(d) }))
+        req: &Request<T>,
+        workspace: &str,
+        audit: &mut DeployAudit,
+    ) -> Result<(&crate::domain::Workspace, crate::domain::CallCtx), crate::domain::Error> {
+        let caller = self.auth().authenticate(req)?;
+        audit.identity.clone_from(&caller.identity);
+        audit.via = caller.via;
+        self.auth().check(&caller, workspace, Permission::Deploy)?;
+        self.ctx_as(req, workspace, &caller)
     }
+}
 
-    type WatchDeploymentStream = WatchStream;
+/// Longest item list and request_id kept in an audit line.
+const AUDIT_ITEMS: usize = MAX_DEPLOY_ITEMS;
+const AUDIT_ID_CHARS: usize = 64;
 
-    async fn watch_deployment(
-        &self,
-        req: Request<pb::WatchDeploymentRequest>,
-    ) -> Result<Response<Self::WatchDeploymentStream>, Status> {
-        let r = req.get_ref();
-        let mut check = validate::Check::default();
-        let name = check.take(validate::child("name", &r.name, "deployments"));
-        let full = check.view(r.view);
-        check.finish().map_err(status)?;
-        let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
-        // The first look happens before the stream starts, so a bad id fails the call itself.
-        let first = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
-        let adapter = ws.adapter.clone();
-        let stream = async_stream::try_stream! {
-            let mut last = first;
-            yield pb::WatchDeploymentResponse { deployment: Some(last.clone()) };
-            let mut step = 0;
-            while !is_terminal(last.state()) {
-                let pause = watch_backoff(step);
-                if ctx.deadline.is_some_and(|d| tokio::time::Instant::now().into_std() + pause >= d) {
-                    Err(Status::deadline_exceeded("the deployment had not ended before the call's deadline"))?;
-                }
-                tokio::time::sleep(pause).await;
-                let now = adapter.get_deployment(&ctx, &id, full).await.map_err(Status::from)?;
-                if now.state != last.state || now.error_message != last.error_message {
-                    step = 0;
-                    yield pb::WatchDeploymentResponse { deployment: Some(now.clone()) };
-                } else {
-                    step += 1;
-                }
-                last = now;
-            }
-        };
-        Ok(Response::new(Box::pin(stream)))
-    }
+/// What the caller asked for, before any validation (bounded in size).
+fn audit_request(audit: &mut DeployAudit, parent: &str, items: &[String], request_id: &str) {
+    audit.workspace = parent.strip_prefix("workspaces/").unwrap_or(parent).chars().take(AUDIT_ID_CHARS).collect();
+    audit.items = items.iter().take(AUDIT_ITEMS).map(|i| i.chars().take(256).collect()).collect();
+    audit.request_id = request_id.chars().take(AUDIT_ID_CHARS).collect();
+}
+
+fn deployment_names(d: &[pb::Deployment]) -> Vec<String> {
+    d.iter().map(|d| d.name.clone()).collect()
 }

@@ -1,6 +1,8 @@
 //! One rate bucket (an account's calls to one vendor API): governor's GCRA
-//! for the rate, a FIFO queue of waiters in front of it, a pause after
-//! vendor throttling and a rate that backs off and recovers.
+//! for the rate, a queue of waiters in front of it (FIFO per caller,
+//! round-robin across callers, so one caller flooding a workspace cannot
+//! push another's wait past its share), a pause after vendor throttling
+//! and a rate that backs off and recovers.
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
@@ -36,7 +38,7 @@ struct State {
     paused_until: Duration,
     strikes: u32,
     last_change: Duration,
-    queue: VecDeque<oneshot::Sender<Duration>>,
+    queue: Waiters,
     dispatching: bool,
     last_used: Duration,
 }
@@ -70,29 +72,30 @@ impl Bucket {
                 paused_until: Duration::ZERO,
                 strikes: 0,
                 last_change: now,
-                queue: VecDeque::new(),
+                queue: Waiters::default(),
                 dispatching: false,
                 last_used: now,
             }),
         })
     }
 
-    /// Asks to call now, or to wait at most `allowed`.
-    pub async fn admit(self: &Arc<Self>, allowed: Duration) -> Admission {
+    /// Asks to call now, or to wait at most `allowed`, as `caller` (None:
+    /// anonymous callers, who share one turn).
+    pub async fn admit(self: &Arc<Self>, allowed: Duration, caller: Option<&str>) -> Admission {
         let mut st = self.state.lock().await;
         let now = self.clock.now();
         st.last_used = now;
         recover(&mut st, now, self.clock);
-        st.queue.retain(|w| !w.is_closed());
+        st.queue.prune();
         if st.queue.is_empty() && now >= st.paused_until && st.gcra.check().is_ok() {
             return Admission::Now;
         }
-        let wait = estimate(&st, now);
+        let wait = estimate(&st, now, caller);
         if wait > allowed {
             return Admission::TooLong(wait);
         }
         let (tx, rx) = oneshot::channel();
-        st.queue.push_back(tx);
+        st.queue.push(caller, tx);
         if !st.dispatching {
             st.dispatching = true;
             tokio::spawn(dispatch(self.clone()));
@@ -121,7 +124,7 @@ impl Bucket {
 
     /// Waiters in the queue.
     pub async fn queued(&self) -> usize {
-        self.state.lock().await.queue.iter().filter(|w| !w.is_closed()).count()
+        self.state.lock().await.queue.live()
     }
 
     /// Changes the configured rate (config reload, tests).
@@ -151,29 +154,73 @@ fn recover(st: &mut State, now: Duration, clock: TokioClock) {
     st.last_change = now;
 }
 
-/// Expected wait (an upper bound) of a caller joining the back of the
-/// queue now: any pause, then one emission interval per caller ahead and
-/// one for itself.
-fn estimate(st: &State, now: Duration) -> Duration {
+/// Expected wait (an upper bound) of `caller` joining its queue now: any
+/// pause, then one emission interval per waiter served before it and one
+/// for itself.
+fn estimate(st: &State, now: Duration, caller: Option<&str>) -> Duration {
     let pause = st.paused_until.saturating_sub(now);
     let per = Duration::from_secs_f64(1.0 / st.current.max(MIN_RATE));
-    pause + per.mul_f64((st.queue.len() + 1) as f64)
+    pause + per.mul_f64((st.queue.ahead_of(caller) + 1) as f64)
 }
 
-/// Hands out turns in arrival order; skips waiters that gave up (no token
+/// Waiters, FIFO per caller, callers served round-robin.
+#[derive(Default)]
+struct Waiters {
+    lanes: VecDeque<(Option<String>, VecDeque<oneshot::Sender<Duration>>)>,
+}
+
+impl Waiters {
+    fn push(&mut self, caller: Option<&str>, w: oneshot::Sender<Duration>) {
+        match self.lanes.iter_mut().find(|(c, _)| c.as_deref() == caller) {
+            Some((_, lane)) => lane.push_back(w),
+            None => self.lanes.push_back((caller.map(str::to_owned), VecDeque::from([w]))),
+        }
+    }
+
+    /// The next caller's first waiter; that caller moves to the back.
+    fn pop(&mut self) -> Option<oneshot::Sender<Duration>> {
+        let (caller, mut lane) = self.lanes.pop_front()?;
+        let w = lane.pop_front();
+        if !lane.is_empty() {
+            self.lanes.push_back((caller, lane));
+        }
+        w
+    }
+
+    /// Forgets waiters that gave up (no token is spent for them).
+    fn prune(&mut self) {
+        for (_, lane) in &mut self.lanes {
+            lane.retain(|w| !w.is_closed());
+        }
+        self.lanes.retain(|(_, lane)| !lane.is_empty());
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lanes.is_empty()
+    }
+
+    fn live(&self) -> usize {
+        self.lanes.iter().map(|(_, l)| l.iter().filter(|w| !w.is_closed()).count()).sum()
+    }
+
+    /// Waiters served before a new waiter of `caller`: its own queue, and
+    /// from every other caller at most one per turn it waits.
+    fn ahead_of(&self, caller: Option<&str>) -> usize {
+        let own = self.lanes.iter().find(|(c, _)| c.as_deref() == caller).map_or(0, |(_, l)| l.len());
+        let others: usize =
+            self.lanes.iter().filter(|(c, _)| c.as_deref() != caller).map(|(_, l)| l.len().min(own + 1)).sum();
+        own + others
+    }
+}
+
+/// Hands out turns (round-robin across callers, in arrival order per
+/// caller); skips waiters that gave up (no token
 /// is spent for them); ends when the queue is empty.
 async fn dispatch(b: Arc<Bucket>) {
     loop {
         let sleep = {
             let mut st = b.state.lock().await;
-            loop {
-                match st.queue.front() {
-                    Some(w) if w.is_closed() => {
-                        st.queue.pop_front();
-                    }
-                    _ => break,
-                }
-            }
+            st.queue.prune();
             if st.queue.is_empty() {
                 st.dispatching = false;
                 return;
@@ -184,7 +231,7 @@ async fn dispatch(b: Arc<Bucket>) {
             } else {
                 match st.gcra.check() {
                     Ok(()) => {
-                        if let Some(w) = st.queue.pop_front() {
+                        if let Some(w) = st.queue.pop() {
                             let _ = w.send(now);
                         }
                         continue;

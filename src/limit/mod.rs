@@ -87,7 +87,8 @@ impl Limiter {
     }
 
     /// Waits for a turn to call `api` with `account`'s credentials at
-    /// `rate` calls per second. Returns the time waited, or
+    /// `rate` calls per second, taking turns fairly with other callers
+    /// (`caller`: the authenticated identity). Returns the time waited, or
     /// RESOURCE_EXHAUSTED with RetryInfo (the true wait) at once when the
     /// caller's deadline cannot cover the wait.
     pub async fn acquire(
@@ -96,11 +97,12 @@ impl Limiter {
         api: &str,
         rate: f64,
         deadline: Option<Instant>,
+        caller: Option<&str>,
     ) -> Result<Duration, Error> {
         let allowed = self.allowance(deadline);
         let b = self.bucket(account, api, rate);
         let start = tokio::time::Instant::now();
-        match b.admit(allowed).await {
+        match b.admit(allowed, caller).await {
             Admission::Now => Ok(Duration::ZERO),
             Admission::TooLong(wait) => Err(too_long(api, wait)),
             Admission::Queued(rx, wait) => match tokio::time::timeout(allowed, rx).await {
@@ -189,7 +191,7 @@ mod tests {
         for i in 0..10u32 {
             let l = l.clone();
             tasks.push(tokio::spawn(async move {
-                l.acquire("acct", "ListFiles", 5.0, None).await.unwrap();
+                l.acquire("acct", "ListFiles", 5.0, None, None).await.unwrap();
                 (i, t0.elapsed())
             }));
             tokio::task::yield_now().await;
@@ -209,11 +211,11 @@ mod tests {
         let l = limiter();
         for _ in 0..5 {
             let l = l.clone();
-            tokio::spawn(async move { l.acquire("a", "X", 1.0, None).await });
+            tokio::spawn(async move { l.acquire("a", "X", 1.0, None, None).await });
         }
         tokio::task::yield_now().await;
         let t0 = tokio::time::Instant::now();
-        let e = l.acquire("a", "X", 1.0, Some(Instant::now() + Duration::from_secs(2))).await.unwrap_err();
+        let e = l.acquire("a", "X", 1.0, Some(Instant::now() + Duration::from_secs(2)), None).await.unwrap_err();
         assert_eq!(t0.elapsed(), Duration::ZERO, "failed without waiting");
         assert_eq!(e.code, Code::ResourceExhausted);
         assert!(e.retry_after.unwrap() >= Duration::from_secs(4), "{:?}", e.retry_after);
@@ -222,42 +224,69 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_cancelled_waiter_spends_no_token() {
         let l = limiter();
-        l.acquire("a", "X", 1.0, None).await.unwrap();
+        l.acquire("a", "X", 1.0, None, None).await.unwrap();
         let l2 = l.clone();
-        let gone = tokio::spawn(async move { l2.acquire("a", "X", 1.0, None).await });
+        let gone = tokio::spawn(async move { l2.acquire("a", "X", 1.0, None, None).await });
         tokio::task::yield_now().await;
         gone.abort();
         let t0 = tokio::time::Instant::now();
-        l.acquire("a", "X", 1.0, None).await.unwrap();
+        l.acquire("a", "X", 1.0, None, None).await.unwrap();
         assert_eq!(t0.elapsed(), Duration::from_secs(1), "took the cancelled caller's turn, not the one after it");
     }
 
     #[tokio::test(start_paused = true)]
     async fn vendor_throttling_pauses_halves_and_recovers() {
         let l = limiter();
-        l.acquire("a", "X", 8.0, None).await.unwrap();
+        l.acquire("a", "X", 8.0, None, None).await.unwrap();
         l.throttled("a", "X", 8.0, Some(Duration::from_millis(1500))).await;
         assert_eq!(l.rate("a", "X").await, Some(4.0));
         let t0 = tokio::time::Instant::now();
-        l.acquire("a", "X", 8.0, None).await.unwrap();
+        l.acquire("a", "X", 8.0, None, None).await.unwrap();
         assert!(t0.elapsed() >= Duration::from_millis(1500), "paused for the advertised time");
         tokio::time::sleep(bucket::RECOVER_EVERY * 3).await;
-        l.acquire("a", "X", 8.0, None).await.unwrap();
+        l.acquire("a", "X", 8.0, None, None).await.unwrap();
         let r = l.rate("a", "X").await.unwrap();
         assert!(r > 4.0 && r <= 8.0, "recovering: {r}");
         tokio::time::sleep(bucket::RECOVER_EVERY * 20).await;
-        l.acquire("a", "X", 8.0, None).await.unwrap();
+        l.acquire("a", "X", 8.0, None, None).await.unwrap();
         assert_eq!(l.rate("a", "X").await, Some(8.0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flooding_caller_does_not_push_others_past_their_share() {
+        let l = limiter();
+        let t0 = tokio::time::Instant::now();
+        let mut flood = Vec::new();
+        for _ in 0..20 {
+            let l = l.clone();
+            flood.push(tokio::spawn(async move { l.acquire("a", "X", 5.0, None, Some("flooder")).await }));
+            tokio::task::yield_now().await;
+        }
+        // Another caller arriving behind 20 queued calls with a 1 s deadline
+        // is admitted (FIFO would refuse it: a 4 s wait) and served within
+        // two turns of 200 ms.
+        let deadline = Some(Instant::now() + Duration::from_secs(1));
+        let waited = l.acquire("a", "X", 5.0, deadline, Some("quiet")).await.expect("admitted within its share");
+        assert!(waited <= Duration::from_millis(400), "waited {waited:?}");
+        // A second quiet call also takes the next free turn, not the back of the flood.
+        let t1 = tokio::time::Instant::now();
+        l.acquire("a", "X", 5.0, None, Some("quiet")).await.unwrap();
+        assert!(t1.elapsed() <= Duration::from_millis(400), "{:?}", t1.elapsed());
+        for f in flood {
+            f.await.unwrap().unwrap();
+        }
+        // The flooder still gets every turn nobody else wants: 22 calls at 5/s.
+        assert_eq!(t0.elapsed(), Duration::from_millis(21 * 200));
     }
 
     #[tokio::test(start_paused = true)]
     async fn idle_buckets_are_evicted_and_keys_are_separate() {
         let l = Limiter::new(Settings { idle_evict: Duration::from_secs(10), ..Settings::default() });
-        l.acquire("a", "X", 1.0, None).await.unwrap();
+        l.acquire("a", "X", 1.0, None, None).await.unwrap();
         // Another API or account does not wait behind "a/X".
         let t0 = tokio::time::Instant::now();
-        l.acquire("a", "Y", 1.0, None).await.unwrap();
-        l.acquire("b", "X", 1.0, None).await.unwrap();
+        l.acquire("a", "Y", 1.0, None, None).await.unwrap();
+        l.acquire("b", "X", 1.0, None, None).await.unwrap();
         assert_eq!(t0.elapsed(), Duration::ZERO);
         assert_eq!(l.len(), 3);
         tokio::time::sleep(Duration::from_secs(11)).await;

@@ -183,7 +183,7 @@ impl Guard {
             if let Some(b) = &self.budget {
                 b.spend()?;
             }
-            let limiter_wait = limiter.acquire(&self.account, api, rate, ctx.deadline).await?;
+            let limiter_wait = limiter.acquire(&self.account, api, rate, ctx.deadline, ctx.identity.as_deref()).await?;
             let result = attempt(Attempt { number, limiter_wait }).await;
             let err = match result {
                 Ok(v) => {
