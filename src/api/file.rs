@@ -28,30 +28,10 @@ impl FileService for Api {
             Some(pb::UseType::Unspecified) | None => None,
             other => other,
         };
-        let mut file_types = Vec::new();
-        if r.file_types.len() > MAX_FILE_IDS {
-            check.bad("file_types", format!("at most {MAX_FILE_IDS} types"));
-        }
-        for (i, t) in r.file_types.iter().enumerate() {
-            match check.text(&format!("file_types[{i}]"), t) {
-                Some(t) if !file_types.contains(&t) => file_types.push(t),
-                Some(_) => {}
-                None => check.bad(format!("file_types[{i}]"), "must not be empty"),
-            }
-        }
+        let file_types = check.distinct_texts("file_types", &r.file_types, MAX_FILE_IDS);
         let owner = check.user("owner", r.owner.as_ref());
         let node_id = check.text("node_id", &r.node_id);
-        let mut file_ids = Vec::new();
-        if r.file_ids.len() > MAX_FILE_IDS {
-            check.bad("file_ids", format!("at most {MAX_FILE_IDS} ids"));
-        }
-        for (i, id) in r.file_ids.iter().enumerate() {
-            match check.text(&format!("file_ids[{i}]"), id) {
-                Some(id) if !file_ids.contains(&id) => file_ids.push(id),
-                Some(_) => {}
-                None => check.bad(format!("file_ids[{i}]"), "must not be empty"),
-            }
-        }
+        let file_ids = check.distinct_texts("file_ids", &r.file_ids, MAX_FILE_IDS);
         let last_editor = check.user("last_editor", r.last_editor.as_ref());
         let commit_status = match check.enumeration::<pb::CommitStatus>("commit_status", r.commit_status) {
             Some(pb::CommitStatus::Unspecified) | None => None,

@@ -1,6 +1,6 @@
 //! ReleaseService: release packages and deployments.
 
-use std::{collections::HashSet, pin::Pin, time::Duration};
+use std::{pin::Pin, time::Duration};
 
 use futures::Stream;
 use tonic::{Request, Response, Status};
@@ -226,26 +226,14 @@ impl Api {
         let r = req.get_ref();
         let mut check = validate::Check::default();
         let parent = check.take(validate::workspace("parent", &r.parent));
-        let mut ids = Vec::new();
-        if r.release_packages.is_empty() {
-            check.bad("release_packages", "name at least one release package");
-        } else if r.release_packages.len() > MAX_DEPLOY_ITEMS {
-            check.bad("release_packages", format!("at most {MAX_DEPLOY_ITEMS} packages per deploy"));
-        } else {
-            let mut seen = HashSet::new();
-            for (i, n) in r.release_packages.iter().enumerate() {
-                let field = format!("release_packages[{i}]");
-                if let Some((w, id)) = check.take(validate::child(&field, n, "releasePackages")) {
-                    if parent.as_deref().is_some_and(|p| p != w) {
-                        check.bad(&field, "belongs to another workspace than parent");
-                    } else if !seen.insert(id.clone()) {
-                        check.bad(&field, "is named twice");
-                    } else {
-                        ids.push(id);
-                    }
-                }
-            }
-        }
+        let ids = check.deploy_items(
+            "release_packages",
+            "release package",
+            parent.as_deref(),
+            &r.release_packages,
+            MAX_DEPLOY_ITEMS,
+            |field, n| validate::child(field, n, "releasePackages").map(|(w, id)| (w, id.clone(), id)),
+        );
         let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
         let request_id = check.request_id(&r.request_id);
         check.finish().map_err(status)?;
@@ -273,31 +261,13 @@ impl Api {
         let r = req.get_ref();
         let mut check = validate::Check::default();
         let parent = check.take(validate::workspace("parent", &r.parent));
-        let mut targets = Vec::new();
-        if r.files.is_empty() {
-            check.bad("files", "name at least one file");
-        } else if r.files.len() > MAX_DEPLOY_ITEMS {
-            check.bad("files", format!("at most {MAX_DEPLOY_ITEMS} files per deploy"));
-        } else {
-            let mut seen = HashSet::new();
-            for (i, n) in r.files.iter().enumerate() {
-                let field = format!("files[{i}]");
-                let parsed = if n.contains("/versions/") {
-                    check.take(validate::file_version(&field, n)).map(|(w, id, v)| (w, id, Some(v)))
-                } else {
-                    check.take(validate::child(&field, n, "files")).map(|(w, id)| (w, id, None))
-                };
-                if let Some((w, id, version)) = parsed {
-                    if parent.as_deref().is_some_and(|p| p != w) {
-                        check.bad(&field, "belongs to another workspace than parent");
-                    } else if !seen.insert(id.clone()) {
-                        check.bad(&field, "is named twice");
-                    } else {
-                        targets.push(FileTarget { id, version });
-                    }
-                }
+        let targets = check.deploy_items("files", "file", parent.as_deref(), &r.files, MAX_DEPLOY_ITEMS, |field, n| {
+            if n.contains("/versions/") {
+                validate::file_version(field, n).map(|(w, id, v)| (w, id.clone(), FileTarget { id, version: Some(v) }))
+            } else {
+                validate::child(field, n, "files").map(|(w, id)| (w, id.clone(), FileTarget { id, version: None }))
             }
-        }
+        });
         if r.comment.len() > 1024 {
             check.bad("comment", "must be at most 1024 bytes");
         }
