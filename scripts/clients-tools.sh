@@ -71,5 +71,5 @@ ensure_venv() {
 # as its package-lock.json pins them. `npm ci` starts from an empty
 # node_modules every time; npm's cache makes a warm run quick.
 ensure_ts_deps() {
-  (cd "$CLIENTS_ROOT/clients/typescript" && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >&2)
+  (cd "$CLIENTS_ROOT/clients/typescript" && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
 }

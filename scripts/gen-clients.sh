@@ -25,10 +25,12 @@ case "${1:-}" in
   *) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-ensure_buf
-ensure_go_plugins
-ensure_venv
-ensure_ts_deps
+if [[ "${DATASTUDIO_CLIENT_TOOLS_READY:-}" != 1 ]]; then   # set by clients-test.sh, which just did this
+  ensure_buf
+  ensure_go_plugins
+  ensure_venv
+  ensure_ts_deps
+fi
 export PATH="$GO_TOOLS_BIN:$CLIENTS_ROOT/clients/typescript/node_modules/.bin:$PATH"
 
 WORK="$(mktemp -d)"
