@@ -40,7 +40,7 @@ FAILURES=()
 pass() { PASSED=$((PASSED + 1)); printf '  ok   %s\n' "$1"; }
 fail() {
   FAILED=$((FAILED + 1)); FAILURES+=("$1"); printf '  FAIL %s\n' "$1"
-  if [[ -n "${2:-}" && -s "$2" ]]; then sed 's/^/       | /' "$2" | tail -n 60; fi
+  if [[ -n "${2:-}" && -s "$2" ]]; then tail -n 60 "$2" | awk '{print "       | " $0}'; fi
 }
 # suite NAME COUNT_FN CMD...: runs CMD with output to a log; passes when it
 # exits 0 and COUNT_FN (reading the log) finds at least one test that ran and
@@ -99,7 +99,7 @@ for _ in $(seq 600); do
 done
 if [[ -z "$ADDR" ]]; then
   echo "clients: the demo gateway did not become ready:"
-  sed 's/^/       | /' "$WORK/demo.log" | tail -n 40
+  tail -n 40 "$WORK/demo.log" | awk '{print "       | " $0}'
   echo "clients: 0 passed, 1 failed"
   exit 1
 fi
@@ -129,7 +129,7 @@ python_suite() {
   "$CLIENTS_VENV/bin/pip" check
   (cd clients/python && "$CLIENTS_VENV/bin/python" -m pytest -p no:cacheprovider -q -rs tests)
 }
-java_suite() { mvn -B -ntp -f clients/java/pom.xml clean verify; }
+java_suite() { mvn -B -ntp -Dstyle.color=never -f clients/java/pom.xml clean verify; }
 typescript_suite() {
   (cd clients/typescript && rm -rf dist && ./node_modules/.bin/tsc -p tsconfig.json &&
     node --test dist/test/gateway.test.js)
