@@ -9,9 +9,9 @@ BUF_VERSION := 1.75.0
 BUF := $(TOOLS)/node_modules/.bin/buf
 export PATH := $(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: test fmt-check clippy cargo-test proto-lint helm-test demo-smoke demo build
+.PHONY: test fmt-check clippy cargo-test proto-lint helm-test demo-smoke clients-test gen-clients proto-baseline demo build
 
-test: fmt-check clippy cargo-test proto-lint helm-test demo-smoke
+test: fmt-check clippy cargo-test proto-lint helm-test demo-smoke clients-test
 	@echo "make test: all checks passed"
 
 demo:
@@ -42,3 +42,17 @@ helm-test:
 
 demo-smoke:
 	bash scripts/demo-smoke.sh
+
+# Client stubs (clients/): Go, Python, Java and TypeScript suites against one
+# demo gateway, generated code freshness, buf breaking against the baseline.
+clients-test:
+	TOOLS=$(TOOLS) BUF_VERSION=$(BUF_VERSION) bash scripts/clients-test.sh
+
+# Regenerate the checked-in client stubs after a proto change.
+gen-clients:
+	TOOLS=$(TOOLS) BUF_VERSION=$(BUF_VERSION) bash scripts/gen-clients.sh
+
+# Move the API compatibility baseline to the current protos: only in a commit
+# that deliberately breaks datastudio.v1 (and says why), see README.
+proto-baseline: $(BUF)
+	$(BUF) build --exclude-source-info -o proto/baseline/datastudio-v1.binpb
