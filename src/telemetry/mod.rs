@@ -1,6 +1,8 @@
 //! Logs (JSON or text, level from `RUST_LOG`) and the metrics text for
 //! `/metrics`.
 
+pub mod metrics;
+
 use std::io::IsTerminal;
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -23,7 +25,7 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// Prometheus text exposition of the gateway's metrics.
+/// Prometheus text of the gateway's metrics (what `/metrics` serves).
 pub fn metrics_text() -> String {
-    String::new()
+    metrics::encode()
 }
