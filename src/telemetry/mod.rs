@@ -1,28 +1,86 @@
-//! Logs (JSON or text, level from `RUST_LOG`) and the metrics text for
-//! `/metrics`.
+//! Observability: one trace from the caller through the gateway to the
+//! vendor, OTLP export, Prometheus metrics and JSON logs.
+//!
+//! - [`otlp`]: the tracer provider from the standard `OTEL_*` variables.
+//! - [`metrics`]: the Prometheus registry and the functions other code calls.
+//! - [`testing`]: spans and log lines captured in memory, for tests.
+//!
+//! [`init`] installs all of it once per process; [`Telemetry::shutdown`]
+//! flushes queued spans before exit.
 
+mod logs;
 pub mod metrics;
+pub mod otlp;
+pub mod testing;
 
-use std::io::IsTerminal;
+use std::time::Duration;
 
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+pub use logs::LogOutput;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{SdkTracerProvider, TracerProviderBuilder};
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, TelemetryConfig};
 
-/// Installs the global subscriber. Safe to call more than once.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = match format {
-        LogFormat::Json => true,
-        LogFormat::Text => false,
-        LogFormat::Auto => !std::io::stdout().is_terminal(),
-    };
-    let registry = tracing_subscriber::registry().with(filter);
-    let _ = if json {
-        registry.with(fmt::layer().json().with_current_span(true).with_span_list(false)).try_init()
-    } else {
-        registry.with(fmt::layer()).try_init()
-    };
+/// Instrumentation scope name of the gateway's spans.
+pub const SCOPE: &str = "datastudio-gateway";
+
+/// The installed telemetry; [`shutdown`](Telemetry::shutdown) it before exit
+/// so queued spans are exported.
+#[must_use = "call shutdown() before exit to export queued spans"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+/// Installs logs, tracing and OTLP export from `cfg` and the `OTEL_*`
+/// variables (call it inside the Tokio runtime). A second call in one
+/// process keeps the first subscriber.
+pub fn init(cfg: &TelemetryConfig) -> Telemetry {
+    install(&otlp::Settings::from_env(), LogOutput::stdout(cfg.log_format), |b| b)
+}
+
+/// [`init`] with defaults and this log format (for `demo` and `emulator`).
+pub fn init_with_format(format: LogFormat) -> Telemetry {
+    init(&TelemetryConfig { log_format: format, ..TelemetryConfig::default() })
+}
+
+/// Installs the subscriber with explicit settings; `customize` may add
+/// span processors (tests add an in-memory exporter) before the provider
+/// is built.
+pub fn install(
+    settings: &otlp::Settings,
+    logs: LogOutput,
+    customize: impl FnOnce(TracerProviderBuilder) -> TracerProviderBuilder,
+) -> Telemetry {
+    let (builder, warnings) = settings.provider_builder();
+    let provider = customize(builder).build();
+    if !logs::install(logs, provider.tracer(SCOPE)) {
+        return Telemetry { provider: None };
+    }
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    for w in &warnings {
+        tracing::warn!(problem = %w, "telemetry setting ignored");
+    }
+    match &settings.endpoint {
+        Some(e) if warnings.iter().all(|w| !w.starts_with("OTLP export is off")) => {
+            tracing::info!(endpoint = %e, protocol = ?settings.protocol, sampler = ?settings.sampling, "exporting spans over OTLP")
+        }
+        _ => tracing::debug!("OTLP export is off (OTEL_EXPORTER_OTLP_ENDPOINT is not set)"),
+    }
+    Telemetry { provider: Some(provider) }
+}
+
+impl Telemetry {
+    /// Exports the spans still queued, then stops the exporter; returns
+    /// within about `timeout` even when the collector is down.
+    pub async fn shutdown(self, timeout: Duration) {
+        let Some(p) = self.provider else { return };
+        let task = tokio::task::spawn_blocking(move || p.shutdown_with_timeout(timeout));
+        match tokio::time::timeout(timeout + Duration::from_millis(500), task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "flushing spans failed"),
+            Ok(Err(_)) | Err(_) => tracing::warn!(?timeout, "flushing spans took too long; some spans are lost"),
+        }
+    }
 }
 
 /// Prometheus text of the gateway's metrics (what `/metrics` serves).
