@@ -1,6 +1,9 @@
 //! Observability: one trace from the caller through the gateway to the
 //! vendor, OTLP export, Prometheus metrics and JSON logs.
 //!
+//! - [`trace`]: the server span per RPC (a tower layer around tonic), with
+//!   the caller's W3C trace context as parent, and RPC metrics.
+//! - [`propagation`]: W3C trace context in and out.
 //! - [`otlp`]: the tracer provider from the standard `OTEL_*` variables.
 //! - [`metrics`]: the Prometheus registry and the functions other code calls.
 //! - [`testing`]: spans and log lines captured in memory, for tests.
@@ -11,7 +14,9 @@
 mod logs;
 pub mod metrics;
 pub mod otlp;
+pub mod propagation;
 pub mod testing;
+pub mod trace;
 
 use std::time::Duration;
 
@@ -35,6 +40,7 @@ pub struct Telemetry {
 /// variables (call it inside the Tokio runtime). A second call in one
 /// process keeps the first subscriber.
 pub fn init(cfg: &TelemetryConfig) -> Telemetry {
+    propagation::set_propagate_to_vendor(cfg.propagate_to_vendor);
     install(&otlp::Settings::from_env(), LogOutput::stdout(cfg.log_format), |b| b)
 }
 
