@@ -81,8 +81,7 @@ impl Client {
         form: Vec<(String, String)>,
     ) -> Result<Value> {
         let req = self.build(action, version, placement, query, form)?;
-        let answer = http::send(&self.http, ctx, VENDOR, req).await?;
-        parse(&answer)
+        http::send_and_parse(&self.http, ctx, http::Call::new(VENDOR, action), req, parse).await
     }
 
     fn build(
