@@ -9,9 +9,9 @@ BUF_VERSION := 1.75.0
 BUF := $(TOOLS)/node_modules/.bin/buf
 export PATH := $(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: test fmt-check clippy cargo-test proto-lint helm-test demo build
+.PHONY: test fmt-check clippy cargo-test proto-lint helm-test demo-smoke demo build
 
-test: fmt-check clippy cargo-test proto-lint helm-test
+test: fmt-check clippy cargo-test proto-lint helm-test demo-smoke
 	@echo "make test: all checks passed"
 
 demo:
@@ -39,3 +39,6 @@ proto-lint: $(BUF)
 
 helm-test:
 	@if [ -x scripts/helm-test.sh ] || [ -f scripts/helm-test.sh ]; then bash scripts/helm-test.sh; else echo "helm: no chart yet"; fi
+
+demo-smoke:
+	bash scripts/demo-smoke.sh

@@ -3,15 +3,24 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use crate::{cli::Listen, config::Config, emulator::alibaba, gateway, server};
+use crate::{
+    cli::Listen,
+    config::Config,
+    emulator::{alibaba, huawei},
+    gateway, server,
+};
 
 /// The demo's DataWorks workspace.
 pub const DEMO_ALIBABA: &str = "demo-dataworks";
+/// The demo's DataArts Studio workspace.
+pub const DEMO_HUAWEI: &str = "demo-dataarts";
 
 /// Emulators started for a demo, with a gateway config pointing at them.
 pub struct DemoVendors {
     /// DataWorks emulator.
     pub alibaba: alibaba::Handle,
+    /// DataArts Studio emulator.
+    pub huawei: huawei::Handle,
     /// The gateway config (credentials are files in `dir`).
     pub config: Config,
     /// Holds the credential files.
@@ -21,10 +30,17 @@ pub struct DemoVendors {
 /// Starts the emulators on loopback and builds the demo config.
 pub async fn vendors(deploy_step: Duration) -> anyhow::Result<DemoVendors> {
     let ali = alibaba::start(alibaba::Options { deploy_step, ..Default::default() }).await?;
+    let hw_opts = huawei::Options { deploy_step, ..Default::default() };
+    let (hw_ak, hw_sk) = hw_opts.credentials[0].clone();
+    let (hw_project, hw_workspace) = (hw_opts.project_id.clone(), hw_opts.workspace_id.clone());
+    let hw = huawei::start(hw_opts).await?;
     let dir = tempfile::tempdir()?;
     let d = dir.path();
     std::fs::write(d.join("ali_ak"), "demo-ak")?;
     std::fs::write(d.join("ali_sk"), "demo-sk")?;
+    std::fs::write(d.join("hw_ak"), hw_ak)?;
+    std::fs::write(d.join("hw_sk"), hw_sk)?;
+    std::fs::write(d.join("page_token_key"), uuid::Uuid::new_v4().to_string())?;
     let yaml = format!(
         r#"
 server:
@@ -32,6 +48,7 @@ server:
   admin_listen: 127.0.0.1:9090
   shutdown_grace: 5s
   state_dir: {d}/state
+  page_token_key: {{ file: {d}/page_token_key }}
 workspaces:
   {DEMO_ALIBABA}:
     vendor: alibaba
@@ -41,12 +58,22 @@ workspaces:
     credentials:
       access_key_id: {{ file: {d}/ali_ak }}
       access_key_secret: {{ file: {d}/ali_sk }}
+  {DEMO_HUAWEI}:
+    vendor: huawei
+    region: cn-north-4
+    project_id: {hw_project}
+    workspace_id: {hw_workspace}
+    endpoints: {{ factory: "{hw_url}", dlf: "{hw_url}", iam: "{hw_url}" }}
+    credentials:
+      access_key_id: {{ file: {d}/hw_ak }}
+      secret_access_key: {{ file: {d}/hw_sk }}
 "#,
         d = d.display(),
         ali_url = ali.url(),
+        hw_url = hw.url(),
     );
     let config = Config::from_yaml(&yaml).map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
-    Ok(DemoVendors { alibaba: ali, config, dir })
+    Ok(DemoVendors { alibaba: ali, huawei: hw, config, dir })
 }
 
 /// Runs the demo until a signal.
@@ -56,16 +83,19 @@ pub async fn run(listen: &Listen) -> anyhow::Result<()> {
     let g = running.grpc_addr;
     println!("datastudio-gateway demo ready: grpc={g} admin={}", running.admin_addr);
     println!("DataWorks emulator at {}", v.alibaba.url());
-    println!("workspaces: {DEMO_ALIBABA}");
+    println!("DataArts Studio emulator at {}", v.huawei.url());
+    println!("workspaces: {DEMO_ALIBABA} (Alibaba DataWorks), {DEMO_HUAWEI} (Huawei DataArts Studio)");
     println!();
-    println!("Try (grpcurl: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest):");
+    println!("Try (grpcurl: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3), on either workspace:");
     println!("  grpcurl -plaintext {g} datastudio.v1.WorkspaceService/ListWorkspaces");
-    println!(
-        "  grpcurl -plaintext -d '{{\"parent\":\"workspaces/{DEMO_ALIBABA}\",\"page_size\":3}}' {g} datastudio.v1.ReleaseService/ListReleasePackages"
-    );
-    println!(
-        "  grpcurl -plaintext -d '{{\"parent\":\"workspaces/{DEMO_ALIBABA}/files/100001\",\"page_size\":2}}' {g} datastudio.v1.FileService/ListFileVersions"
-    );
+    for (ws, file) in [(DEMO_ALIBABA, "100001"), (DEMO_HUAWEI, "script:etl-000")] {
+        println!(
+            "  grpcurl -plaintext -d '{{\"parent\":\"workspaces/{ws}\",\"page_size\":3}}' {g} datastudio.v1.ReleaseService/ListReleasePackages"
+        );
+        println!(
+            "  grpcurl -plaintext -d '{{\"parent\":\"workspaces/{ws}/files/{file}\",\"page_size\":2}}' {g} datastudio.v1.FileService/ListFileVersions"
+        );
+    }
     println!("Stop with Ctrl-C.");
     server::shutdown_signal().await;
     running.shutdown().await;
@@ -73,11 +103,23 @@ pub async fn run(listen: &Listen) -> anyhow::Result<()> {
 }
 
 /// Runs the emulators alone until a signal.
-pub async fn emulators_only(alibaba_listen: SocketAddr, huawei: SocketAddr) -> anyhow::Result<()> {
-    let _ = huawei;
+pub async fn emulators_only(alibaba_listen: SocketAddr, huawei_listen: SocketAddr) -> anyhow::Result<()> {
     let ali = alibaba::start(alibaba::Options { listen: alibaba_listen, ..Default::default() }).await?;
+    let hw_opts = huawei::Options { listen: huawei_listen, ..Default::default() };
+    let facts = format!(
+        "access key {} / {}, IAM {}/{} password {}, project {}, workspace {}",
+        hw_opts.credentials[0].0,
+        hw_opts.credentials[0].1,
+        hw_opts.iam_users[0].0,
+        hw_opts.iam_users[0].1,
+        hw_opts.iam_users[0].2,
+        hw_opts.project_id,
+        hw_opts.workspace_id
+    );
+    let hw = huawei::start(hw_opts).await?;
     println!("DataWorks emulator: {} (access key demo-ak / demo-sk, ProjectId 10003)", ali.url());
-    println!("control: POST {}/_emulator/faults, POST /_emulator/throttle, GET /_emulator/requests", ali.url());
+    println!("DataArts Studio emulator: {} ({facts})", hw.url());
+    println!("control on both: POST /_emulator/faults, POST /_emulator/throttle, GET /_emulator/requests");
     server::shutdown_signal().await;
     Ok(())
 }

@@ -3,8 +3,10 @@
 
 use crate::{
     api::{Api, PageTokens},
+    auth::Auth,
     cli::Listen,
     config::Config,
+    deploy::Ledger,
     server::{self, Running, Settings},
     vendor,
 };
@@ -22,7 +24,18 @@ pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
             PageTokens::random()
         }
     };
-    Ok(Api::new(router, tokens))
+    let ledger = match Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(
+                dir = %cfg.server.state_dir.display(),
+                error = %e,
+                "server.state_dir is not writable: deploy records are kept in memory only and do not survive a restart"
+            );
+            Ledger::in_memory(cfg.limits.idempotency_ttl)
+        }
+    };
+    Ok(Api::with_auth(router, tokens, ledger, Auth::from_config(cfg)?))
 }
 
 /// Starts serving `cfg`, with listen overrides.

@@ -13,12 +13,15 @@ pub mod pb {
 
 pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod deploy;
 pub mod domain;
 pub mod emulator;
 pub mod gateway;
+pub mod limit;
 pub mod server;
 pub mod telemetry;
 pub mod vendor;

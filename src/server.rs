@@ -7,7 +7,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
 use tonic::transport::Server;
 
 use crate::{admin, api::Api, pb, telemetry};
@@ -31,6 +31,8 @@ pub struct Settings {
     pub max_concurrent_streams: u32,
     /// Serve reflection.
     pub reflection: bool,
+    /// TLS (and mTLS) on the gRPC port.
+    pub tls: Option<crate::config::TlsConfig>,
 }
 
 impl From<&crate::config::ServerConfig> for Settings {
@@ -42,6 +44,7 @@ impl From<&crate::config::ServerConfig> for Settings {
             max_message_bytes: c.max_message_bytes,
             max_concurrent_streams: c.max_concurrent_streams,
             reflection: c.reflection,
+            tls: c.tls.clone(),
         }
     }
 }
@@ -62,6 +65,8 @@ pub struct Running {
 
 /// Binds both ports and starts serving `api`.
 pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
+    // TLS files are read before binding, so a bad certificate fails the start.
+    let tls = settings.tls.as_ref().map(crate::auth::tls::Reloading::new).transpose()?;
     let grpc_listener = TcpListener::bind(settings.grpc_listen).await?;
     let admin_listener = TcpListener::bind(settings.admin_listen).await?;
     let grpc_addr = grpc_listener.local_addr()?;
@@ -100,9 +105,25 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
             .build_v1alpha()?;
         router = router.add_service(v1).add_service(v1alpha);
     }
-    let grpc = tokio::spawn(router.serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
+    let stop = async move {
         let _ = rx.wait_for(|stop| *stop).await;
-    }));
+    };
+    let grpc = match tls {
+        // TLS connections (handshakes, certificate reload): see auth::tls.
+        Some(tls) => {
+            tokio::spawn(router.serve_with_incoming_shutdown(crate::auth::tls::incoming(grpc_listener, tls), stop))
+        }
+        None => {
+            // Small request/response pairs must not wait on Nagle's algorithm.
+            let incoming = TcpListenerStream::new(grpc_listener).map(|s| {
+                if let Ok(s) = &s {
+                    let _ = s.set_nodelay(true);
+                }
+                s
+            });
+            tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop))
+        }
+    };
 
     let ready = Arc::new(admin::Readiness::default());
     ready.set_ready(true);

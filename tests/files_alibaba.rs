@@ -9,6 +9,7 @@ use common::alibaba::{self, WS};
 use datastudio_gateway::{
     emulator::common::{Fault, FaultRule},
     pb,
+    vendor::guard::MAX_ATTEMPTS,
 };
 use tonic::Code;
 
@@ -249,7 +250,9 @@ async fn vendor_errors_map_by_code_with_error_info() {
         (Fault::Reset, Code::Unavailable, "VENDOR_CONNECTION_FAILED"),
     ];
     for (fault, code, vendor_code) in cases {
-        env.emu.control.inject(FaultRule { action: "GetFile".into(), fault: fault.clone(), times: 1 });
+        // Enough for every attempt: transient failures are retried.
+        env.emu.control.clear_faults();
+        env.emu.control.inject(FaultRule { action: "GetFile".into(), fault: fault.clone(), times: MAX_ATTEMPTS });
         let e = env
             .gw
             .files()
@@ -267,6 +270,9 @@ async fn vendor_errors_map_by_code_with_error_info() {
         if matches!(fault, Fault::Throttle { .. }) {
             let retry = e.get_details_retry_info().expect("RetryInfo").retry_delay.unwrap();
             assert_eq!(retry.as_millis(), 1500);
+            let attempts =
+                env.emu.control.requests().iter().filter(|r| r.code.as_deref() == Some("Throttling.User")).count();
+            assert_eq!(attempts as u32, MAX_ATTEMPTS, "throttled reads are retried after the advertised pause");
         }
         if vendor_code == "Throttling.Api.Risk" {
             assert!(e.get_details_quota_failure().is_some());

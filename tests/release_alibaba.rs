@@ -277,7 +277,7 @@ async fn deploy_of_a_stale_version_or_missing_file_deploys_nothing() {
         .deploy_files(pb::DeployFilesRequest {
             parent: WS.into(),
             files: vec![format!("{WS}/files/100002"), format!("{WS}/files/999999")],
-            request_id: UUID.into(),
+            request_id: "0b1c2d3e-4f50-4617-8899-000000000001".into(),
             ..Default::default()
         })
         .await
@@ -289,7 +289,7 @@ async fn deploy_of_a_stale_version_or_missing_file_deploys_nothing() {
         .deploy_files(pb::DeployFilesRequest {
             parent: WS.into(),
             files: vec![format!("{WS}/files/100002/versions/99")],
-            request_id: UUID.into(),
+            request_id: "0b1c2d3e-4f50-4617-8899-000000000002".into(),
             ..Default::default()
         })
         .await
@@ -302,7 +302,7 @@ async fn deploy_of_a_stale_version_or_missing_file_deploys_nothing() {
         .deploy_release_packages(pb::DeployReleasePackagesRequest {
             parent: WS.into(),
             release_packages: vec![format!("{WS}/releasePackages/3000001")],
-            request_id: UUID.into(),
+            request_id: "0b1c2d3e-4f50-4617-8899-000000000003".into(),
             ..Default::default()
         })
         .await
@@ -324,7 +324,7 @@ async fn pipeline_flavour_runs_stages_in_order() {
         .deploy_files(pb::DeployFilesRequest {
             parent: WS.into(),
             files: vec![format!("{WS}/files/100003")],
-            request_id: UUID.into(),
+            request_id: "0b1c2d3e-4f50-4617-8899-000000000006".into(),
             ..Default::default()
         })
         .await
@@ -369,7 +369,7 @@ async fn pipeline_flavour_runs_stages_in_order() {
         .deploy_release_packages(pb::DeployReleasePackagesRequest {
             parent: WS.into(),
             release_packages: vec![last.release_package.clone()],
-            request_id: UUID.into(),
+            request_id: "0b1c2d3e-4f50-4617-8899-000000000007".into(),
             ..Default::default()
         })
         .await

@@ -19,6 +19,7 @@ use datastudio_gateway::{
     emulator::common::{Fault, FaultRule},
     pb,
     telemetry::{self, otlp, testing},
+    vendor::guard::MAX_ATTEMPTS,
 };
 use opentelemetry::{
     Value,
@@ -185,10 +186,11 @@ async fn errors_show_in_the_status_code_and_the_vendor_error() {
     assert!(client_spans(&spans).is_empty());
 
     // Throttled by the vendor: the client span says so, the server span fails.
+    // Throttled on every attempt the guard makes.
     env.emu.control.inject(FaultRule {
         action: "GetFile".into(),
-        fault: Fault::Throttle { retry_after_ms: 700 },
-        times: 1,
+        fault: Fault::Throttle { retry_after_ms: 50 },
+        times: MAX_ATTEMPTS,
     });
     let (tp, trace, _) = traceparent();
     let get = pb::GetFileRequest { name: format!("{WS}/files/100001"), view: 0 };
@@ -199,13 +201,14 @@ async fn errors_show_in_the_status_code_and_the_vendor_error() {
     assert_eq!(attr_i64(server, "rpc.grpc.status_code"), Some(Code::Unavailable as i64));
     assert!(matches!(server.status, Status::Error { .. }));
     let clients = client_spans(&spans);
-    assert_eq!(clients.len(), 1);
-    let c = clients[0];
-    assert_eq!(attr_i64(c, "http.response.status_code"), Some(429));
-    assert_eq!(attr_str(c, "vendor.error_code"), "Throttling.User");
-    assert_eq!(attr_str(c, "error.type"), "VENDOR_THROTTLED");
-    assert!(!attr_str(c, "vendor.request_id").is_empty());
-    assert!(matches!(c.status, Status::Error { .. }));
+    assert_eq!(clients.len(), MAX_ATTEMPTS as usize, "one client span per attempt");
+    for c in clients {
+        assert_eq!(attr_i64(c, "http.response.status_code"), Some(429));
+        assert_eq!(attr_str(c, "vendor.error_code"), "Throttling.User");
+        assert_eq!(attr_str(c, "error.type"), "VENDOR_THROTTLED");
+        assert!(!attr_str(c, "vendor.request_id").is_empty());
+        assert!(matches!(c.status, Status::Error { .. }));
+    }
 
     // Unknown methods are named _OTHER, whatever the caller sends.
     let (tp, trace, _) = traceparent();
@@ -395,13 +398,15 @@ async fn metrics_expose_rpcs_vendor_calls_and_the_quota_gauges() {
             .await
             .expect("list");
     }
+    // A throttled first attempt (the retry may then succeed) and an unknown file.
     env.emu.control.inject(FaultRule {
         action: "GetFile".into(),
-        fault: Fault::Throttle { retry_after_ms: 100 },
+        fault: Fault::Throttle { retry_after_ms: 50 },
         times: 1,
     });
-    let get = pb::GetFileRequest { name: format!("{WS}/files/100001"), view: 0 };
-    assert_eq!(env.gw.files().get_file(get).await.unwrap_err().code(), Code::Unavailable);
+    let get = |id: &str| pb::GetFileRequest { name: format!("{WS}/files/{id}"), view: 0 };
+    let _ = env.gw.files().get_file(get("100001")).await;
+    assert_eq!(env.gw.files().get_file(get("999999")).await.unwrap_err().code(), Code::NotFound);
     // What the limiter, retries, budgets and deploys report.
     telemetry::metrics::limiter_wait("alibaba", "ListFiles", 0.02);
     telemetry::metrics::limiter_queue("alibaba", "ListFiles", 2);
@@ -422,9 +427,9 @@ async fn metrics_expose_rpcs_vendor_calls_and_the_quota_gauges() {
     assert!(value(&s, "grpc_server_handling_seconds_count", &rpc).unwrap_or(0.0) >= 3.0);
     let inf = [rpc[0], rpc[1], rpc[2], ("le", "+Inf")];
     assert!(value(&s, "grpc_server_handling_seconds_bucket", &inf).unwrap_or(0.0) >= 3.0);
-    let get_unavailable =
-        [("grpc_service", "datastudio.v1.FileService"), ("grpc_method", "GetFile"), ("grpc_code", "Unavailable")];
-    assert!(value(&s, "grpc_server_handled_total", &get_unavailable).unwrap_or(0.0) >= 1.0);
+    let not_found =
+        [("grpc_service", "datastudio.v1.FileService"), ("grpc_method", "GetFile"), ("grpc_code", "NotFound")];
+    assert!(value(&s, "grpc_server_handled_total", &not_found).unwrap_or(0.0) >= 1.0);
 
     let ok = [("vendor", "alibaba"), ("api", "ListDeploymentPackages"), ("outcome", "ok")];
     assert!(value(&s, "datastudio_vendor_calls_total", &ok).unwrap_or(0.0) >= 3.0, "{text}");

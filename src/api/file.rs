@@ -4,6 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Api, reject_unsupported, status, validate};
 use crate::{
+    auth::Permission,
     domain::{FileQuery, PageReq},
     pb::{self, file_service_server::FileService},
 };
@@ -27,30 +28,10 @@ impl FileService for Api {
             Some(pb::UseType::Unspecified) | None => None,
             other => other,
         };
-        let mut file_types = Vec::new();
-        if r.file_types.len() > MAX_FILE_IDS {
-            check.bad("file_types", format!("at most {MAX_FILE_IDS} types"));
-        }
-        for (i, t) in r.file_types.iter().enumerate() {
-            match check.text(&format!("file_types[{i}]"), t) {
-                Some(t) if !file_types.contains(&t) => file_types.push(t),
-                Some(_) => {}
-                None => check.bad(format!("file_types[{i}]"), "must not be empty"),
-            }
-        }
+        let file_types = check.distinct_texts("file_types", &r.file_types, MAX_FILE_IDS);
         let owner = check.user("owner", r.owner.as_ref());
         let node_id = check.text("node_id", &r.node_id);
-        let mut file_ids = Vec::new();
-        if r.file_ids.len() > MAX_FILE_IDS {
-            check.bad("file_ids", format!("at most {MAX_FILE_IDS} ids"));
-        }
-        for (i, id) in r.file_ids.iter().enumerate() {
-            match check.text(&format!("file_ids[{i}]"), id) {
-                Some(id) if !file_ids.contains(&id) => file_ids.push(id),
-                Some(_) => {}
-                None => check.bad(format!("file_ids[{i}]"), "must not be empty"),
-            }
-        }
+        let file_ids = check.distinct_texts("file_ids", &r.file_ids, MAX_FILE_IDS);
         let last_editor = check.user("last_editor", r.last_editor.as_ref());
         let commit_status = match check.enumeration::<pb::CommitStatus>("commit_status", r.commit_status) {
             Some(pb::CommitStatus::Unspecified) | None => None,
@@ -60,7 +41,7 @@ impl FileService for Api {
         let filters = pb::ListFilesRequest { page_token: String::new(), page_size: 0, ..r.clone() };
         let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
-        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &parent.expect("validated"), Permission::Read).map_err(status)?;
         reject_unsupported(
             ws,
             "ListFilesRequest",
@@ -111,7 +92,7 @@ impl FileService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let f = ws.adapter.get_file(&ctx, &id, full).await.map_err(status)?;
         Ok(Response::new(pb::GetFileResponse { file: Some(f) }))
     }
@@ -129,7 +110,7 @@ impl FileService for Api {
         let cursor = check.take(self.open_token(LIST_VERSIONS, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
         let (w, id) = parent.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let page = ws.adapter.list_file_versions(&ctx, &id, PageReq { cursor, size }, full).await.map_err(status)?;
         Ok(Response::new(pb::ListFileVersionsResponse {
             file_versions: page.items,
@@ -148,7 +129,7 @@ impl FileService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id, v) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let fv = ws.adapter.get_file_version(&ctx, &id, v, full).await.map_err(status)?;
         Ok(Response::new(pb::GetFileVersionResponse { file_version: Some(fv) }))
     }

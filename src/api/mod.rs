@@ -16,6 +16,8 @@ use prost::Message;
 use tonic::{Request, Status};
 
 use crate::{
+    auth::{Auth, Caller, Permission},
+    deploy::Ledger,
     domain::{CallCtx, Error, Router, Workspace},
     pb,
 };
@@ -29,12 +31,30 @@ pub struct Api {
 struct Inner {
     router: Router,
     tokens: PageTokens,
+    ledger: Arc<Ledger>,
+    auth: Auth,
 }
 
 impl Api {
-    /// Services over `router`, sealing page tokens with `tokens`.
-    pub fn new(router: Router, tokens: PageTokens) -> Self {
-        Api { inner: Arc::new(Inner { router, tokens }) }
+    /// Services over `router`, sealing page tokens with `tokens`, recording
+    /// deploys in `ledger`.
+    pub fn new(router: Router, tokens: PageTokens, ledger: Arc<Ledger>) -> Self {
+        Self::with_auth(router, tokens, ledger, Auth::open())
+    }
+
+    /// Like [`Api::new`], with callers authenticated and authorized by `auth`.
+    pub fn with_auth(router: Router, tokens: PageTokens, ledger: Arc<Ledger>, auth: Auth) -> Self {
+        Api { inner: Arc::new(Inner { router, tokens, ledger, auth }) }
+    }
+
+    /// Authentication and policies.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// The deploy ledger.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.inner.ledger
     }
 
     /// The router.
@@ -57,10 +77,31 @@ impl Api {
         pb::workspace_service_server::WorkspaceServiceServer::new(self.clone())
     }
 
-    /// The workspace and a call context for a request.
-    fn ctx<T>(&self, req: &Request<T>, workspace: &str) -> Result<(&Workspace, CallCtx), Error> {
+    /// Who is calling, if they hold `perm` on `workspace` (every handler
+    /// calls this, through [`Api::ctx`], once the workspace is parsed and
+    /// before the workspace is looked up: an unknown workspace and a
+    /// forbidden one look alike to an unauthorized caller).
+    fn authorize<T>(&self, req: &Request<T>, workspace: &str, perm: Permission) -> Result<Caller, Error> {
+        self.inner.auth.authorize(req, workspace, perm)
+    }
+
+    /// Authorizes `perm` on `workspace`, then gives the workspace and a call context.
+    fn ctx<T>(&self, req: &Request<T>, workspace: &str, perm: Permission) -> Result<(&Workspace, CallCtx), Error> {
+        let caller = self.authorize(req, workspace, perm)?;
+        self.ctx_as(req, workspace, &caller)
+    }
+
+    /// The workspace and a call context for an already authorized caller.
+    fn ctx_as<T>(&self, req: &Request<T>, workspace: &str, caller: &Caller) -> Result<(&Workspace, CallCtx), Error> {
         let ws = self.inner.router.get(workspace)?;
-        Ok((ws, CallCtx { workspace: workspace.to_owned(), deadline: validate::deadline(req.metadata()) }))
+        Ok((
+            ws,
+            CallCtx {
+                workspace: workspace.to_owned(),
+                deadline: validate::deadline(req.metadata()),
+                identity: caller.identity.clone(),
+            },
+        ))
     }
 
     /// Opens a page token against the request's filters (the request with

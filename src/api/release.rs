@@ -1,12 +1,14 @@
 //! ReleaseService: release packages and deployments.
 
-use std::{collections::HashSet, pin::Pin, time::Duration};
+use std::{pin::Pin, time::Duration};
 
 use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use super::{Api, reject_unsupported, require_operation, status, validate};
 use crate::{
+    auth::{Permission, audit::DeployAudit},
+    deploy::fingerprint,
     domain::{FileTarget, PackageOrder, PackageQuery, PageReq, is_terminal},
     pb::{self, release_service_server::ReleaseService},
 };
@@ -26,6 +28,15 @@ fn order(check: &mut validate::Check, v: &str) -> PackageOrder {
             PackageOrder::CreateTimeDesc
         }
     }
+}
+
+/// A deploy, once started, runs to its answer even if the caller's
+/// deadline passes (the caller then retries with the same request_id and
+/// gets the recorded outcome): cutting it short would leave the vendor's
+/// answer unknown.
+fn detached(mut ctx: crate::domain::CallCtx) -> crate::domain::CallCtx {
+    ctx.deadline = None;
+    ctx
 }
 
 /// Watch polling back-off: starts at 1 s, doubles up to 10 s.
@@ -75,7 +86,7 @@ impl ReleaseService for Api {
         let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
         let parent = parent.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &parent).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &parent, Permission::Read).map_err(status)?;
         reject_unsupported(
             ws,
             "ListReleasePackagesRequest",
@@ -119,7 +130,7 @@ impl ReleaseService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let p = ws.adapter.get_release_package(&ctx, &id, full).await.map_err(status)?;
         Ok(Response::new(pb::GetReleasePackageResponse { release_package: Some(p) }))
     }
@@ -128,91 +139,26 @@ impl ReleaseService for Api {
         &self,
         req: Request<pb::DeployReleasePackagesRequest>,
     ) -> Result<Response<pb::DeployReleasePackagesResponse>, Status> {
+        let mut audit = DeployAudit::new("DeployReleasePackages");
         let r = req.get_ref();
-        let mut check = validate::Check::default();
-        let parent = check.take(validate::workspace("parent", &r.parent));
-        let mut ids = Vec::new();
-        if r.release_packages.is_empty() {
-            check.bad("release_packages", "name at least one release package");
-        } else if r.release_packages.len() > MAX_DEPLOY_ITEMS {
-            check.bad("release_packages", format!("at most {MAX_DEPLOY_ITEMS} packages per deploy"));
-        } else {
-            let mut seen = HashSet::new();
-            for (i, n) in r.release_packages.iter().enumerate() {
-                let field = format!("release_packages[{i}]");
-                if let Some((w, id)) = check.take(validate::child(&field, n, "releasePackages")) {
-                    if parent.as_deref().is_some_and(|p| p != w) {
-                        check.bad(&field, "belongs to another workspace than parent");
-                    } else if !seen.insert(id.clone()) {
-                        check.bad(&field, "is named twice");
-                    } else {
-                        ids.push(id);
-                    }
-                }
-            }
-        }
-        let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
-        let request_id = check.request_id(&r.request_id);
-        check.finish().map_err(status)?;
-        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
-        require_operation(ws, "ReleaseService/DeployReleasePackages").map_err(status)?;
-        let mut deployments =
-            ws.adapter.deploy_release_packages(&ctx, &ids, startup.expect("validated")).await.map_err(status)?;
-        for d in &mut deployments {
-            d.request_id.clone_from(&request_id);
-        }
-        Ok(Response::new(pb::DeployReleasePackagesResponse { deployments }))
+        audit_request(&mut audit, &r.parent, &r.release_packages, &r.request_id);
+        let out = self.deploy_packages(&req, &mut audit).await;
+        let names = out.as_ref().map(|o| deployment_names(&o.get_ref().deployments)).map_err(Status::code);
+        audit.finish(names.as_deref().map_err(|c| *c));
+        out
     }
 
     async fn deploy_files(
         &self,
         req: Request<pb::DeployFilesRequest>,
     ) -> Result<Response<pb::DeployFilesResponse>, Status> {
+        let mut audit = DeployAudit::new("DeployFiles");
         let r = req.get_ref();
-        let mut check = validate::Check::default();
-        let parent = check.take(validate::workspace("parent", &r.parent));
-        let mut targets = Vec::new();
-        if r.files.is_empty() {
-            check.bad("files", "name at least one file");
-        } else if r.files.len() > MAX_DEPLOY_ITEMS {
-            check.bad("files", format!("at most {MAX_DEPLOY_ITEMS} files per deploy"));
-        } else {
-            let mut seen = HashSet::new();
-            for (i, n) in r.files.iter().enumerate() {
-                let field = format!("files[{i}]");
-                let parsed = if n.contains("/versions/") {
-                    check.take(validate::file_version(&field, n)).map(|(w, id, v)| (w, id, Some(v)))
-                } else {
-                    check.take(validate::child(&field, n, "files")).map(|(w, id)| (w, id, None))
-                };
-                if let Some((w, id, version)) = parsed {
-                    if parent.as_deref().is_some_and(|p| p != w) {
-                        check.bad(&field, "belongs to another workspace than parent");
-                    } else if !seen.insert(id.clone()) {
-                        check.bad(&field, "is named twice");
-                    } else {
-                        targets.push(FileTarget { id, version });
-                    }
-                }
-            }
-        }
-        if r.comment.len() > 1024 {
-            check.bad("comment", "must be at most 1024 bytes");
-        }
-        let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
-        let request_id = check.request_id(&r.request_id);
-        check.finish().map_err(status)?;
-        let (ws, ctx) = self.ctx(&req, &parent.expect("validated")).map_err(status)?;
-        require_operation(ws, "ReleaseService/DeployFiles").map_err(status)?;
-        let mut deployments = ws
-            .adapter
-            .deploy_files(&ctx, &targets, r.comment.trim(), startup.expect("validated"))
-            .await
-            .map_err(status)?;
-        for d in &mut deployments {
-            d.request_id.clone_from(&request_id);
-        }
-        Ok(Response::new(pb::DeployFilesResponse { deployments }))
+        audit_request(&mut audit, &r.parent, &r.files, &r.request_id);
+        let out = self.deploy_files_audited(&req, &mut audit).await;
+        let names = out.as_ref().map(|o| deployment_names(&o.get_ref().deployments)).map_err(Status::code);
+        audit.finish(names.as_deref().map_err(|c| *c));
+        out
     }
 
     async fn get_deployment(
@@ -225,7 +171,7 @@ impl ReleaseService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         let d = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
         Ok(Response::new(pb::GetDeploymentResponse { deployment: Some(d) }))
     }
@@ -242,7 +188,7 @@ impl ReleaseService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w).map_err(status)?;
+        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
         // The first look happens before the stream starts, so a bad id fails the call itself.
         let first = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
         let adapter = ws.adapter.clone();
@@ -268,4 +214,111 @@ impl ReleaseService for Api {
         };
         Ok(Response::new(Box::pin(stream)))
     }
+}
+
+/// The deploy handlers, each wrapped by its audit record.
+impl Api {
+    async fn deploy_packages(
+        &self,
+        req: &Request<pb::DeployReleasePackagesRequest>,
+        audit: &mut DeployAudit,
+    ) -> Result<Response<pb::DeployReleasePackagesResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let parent = check.take(validate::workspace("parent", &r.parent));
+        let ids = check.deploy_items(
+            "release_packages",
+            "release package",
+            parent.as_deref(),
+            &r.release_packages,
+            MAX_DEPLOY_ITEMS,
+            |field, n| validate::child(field, n, "releasePackages").map(|(w, id)| (w, id.clone(), id)),
+        );
+        let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
+        let request_id = check.request_id(&r.request_id);
+        check.finish().map_err(status)?;
+        let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), audit).map_err(status)?;
+        require_operation(ws, "ReleaseService/DeployReleasePackages").map_err(status)?;
+        let startup = startup.expect("validated");
+        let fp = fingerprint(&["DeployReleasePackages", &r.parent, &ids.join("\n"), startup.as_str_name()]);
+        let (adapter, ctx) = (ws.adapter.clone(), detached(ctx));
+        let mut deployments = self
+            .ledger()
+            .run(&request_id, &fp, async move { adapter.deploy_release_packages(&ctx, &ids, startup).await })
+            .await
+            .map_err(status)?;
+        for d in &mut deployments {
+            d.request_id.clone_from(&request_id);
+        }
+        Ok(Response::new(pb::DeployReleasePackagesResponse { deployments }))
+    }
+
+    async fn deploy_files_audited(
+        &self,
+        req: &Request<pb::DeployFilesRequest>,
+        audit: &mut DeployAudit,
+    ) -> Result<Response<pb::DeployFilesResponse>, Status> {
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let parent = check.take(validate::workspace("parent", &r.parent));
+        let targets = check.deploy_items("files", "file", parent.as_deref(), &r.files, MAX_DEPLOY_ITEMS, |field, n| {
+            if n.contains("/versions/") {
+                validate::file_version(field, n).map(|(w, id, v)| (w, id.clone(), FileTarget { id, version: Some(v) }))
+            } else {
+                validate::child(field, n, "files").map(|(w, id)| (w, id.clone(), FileTarget { id, version: None }))
+            }
+        });
+        if r.comment.len() > 1024 {
+            check.bad("comment", "must be at most 1024 bytes");
+        }
+        let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
+        let request_id = check.request_id(&r.request_id);
+        check.finish().map_err(status)?;
+        let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), audit).map_err(status)?;
+        require_operation(ws, "ReleaseService/DeployFiles").map_err(status)?;
+        let startup = startup.expect("validated");
+        let names: Vec<String> = targets.iter().map(|t| format!("{}@{}", t.id, t.version.unwrap_or(0))).collect();
+        let comment = r.comment.trim().to_owned();
+        let fp = fingerprint(&["DeployFiles", &r.parent, &names.join("\n"), &comment, startup.as_str_name()]);
+        let (adapter, ctx) = (ws.adapter.clone(), detached(ctx));
+        let mut deployments = self
+            .ledger()
+            .run(&request_id, &fp, async move { adapter.deploy_files(&ctx, &targets, &comment, startup).await })
+            .await
+            .map_err(status)?;
+        for d in &mut deployments {
+            d.request_id.clone_from(&request_id);
+        }
+        Ok(Response::new(pb::DeployFilesResponse { deployments }))
+    }
+
+    /// Authenticates the caller (recorded in `audit`), checks the deploy
+    /// permission, and gives the workspace and a call context.
+    fn deploy_ctx<T>(
+        &self,
+        req: &Request<T>,
+        workspace: &str,
+        audit: &mut DeployAudit,
+    ) -> Result<(&crate::domain::Workspace, crate::domain::CallCtx), crate::domain::Error> {
+        let caller = self.auth().authenticate(req)?;
+        audit.identity.clone_from(&caller.identity);
+        audit.via = caller.via;
+        self.auth().check(&caller, workspace, Permission::Deploy)?;
+        self.ctx_as(req, workspace, &caller)
+    }
+}
+
+/// Longest item list and request_id kept in an audit line.
+const AUDIT_ITEMS: usize = MAX_DEPLOY_ITEMS;
+const AUDIT_ID_CHARS: usize = 64;
+
+/// What the caller asked for, before any validation (bounded in size).
+fn audit_request(audit: &mut DeployAudit, parent: &str, items: &[String], request_id: &str) {
+    audit.workspace = parent.strip_prefix("workspaces/").unwrap_or(parent).chars().take(AUDIT_ID_CHARS).collect();
+    audit.items = items.iter().take(AUDIT_ITEMS).map(|i| i.chars().take(256).collect()).collect();
+    audit.request_id = request_id.chars().take(AUDIT_ID_CHARS).collect();
+}
+
+fn deployment_names(d: &[pb::Deployment]) -> Vec<String> {
+    d.iter().map(|d| d.name.clone()).collect()
 }

@@ -59,6 +59,58 @@ impl Check {
         (!v.is_empty()).then(|| v.to_owned())
     }
 
+    /// 1..=`max` distinct resource names of the `parent` workspace, each
+    /// parsed by `parse` into (workspace, key, item); violations name
+    /// `field[i]`.
+    pub fn deploy_items<T>(
+        &mut self,
+        field: &str,
+        noun: &str,
+        parent: Option<&str>,
+        names: &[String],
+        max: usize,
+        parse: impl Fn(&str, &str) -> Result<(String, String, T), Error>,
+    ) -> Vec<T> {
+        if names.is_empty() {
+            self.bad(field, format!("name at least one {noun}"));
+            return Vec::new();
+        }
+        if names.len() > max {
+            self.bad(field, format!("at most {max} per deploy"));
+            return Vec::new();
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            let f = format!("{field}[{i}]");
+            let Some((w, key, item)) = self.take(parse(&f, n)) else { continue };
+            if parent.is_some_and(|p| p != w) {
+                self.bad(&f, "belongs to another workspace than parent");
+            } else if !seen.insert(key) {
+                self.bad(&f, "is named twice");
+            } else {
+                out.push(item);
+            }
+        }
+        out
+    }
+
+    /// Up to `max` distinct non-empty strings; violations name `field[i]`.
+    pub fn distinct_texts(&mut self, field: &str, list: &[String], max: usize) -> Vec<String> {
+        if list.len() > max {
+            self.bad(field, format!("at most {max} values"));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for (i, v) in list.iter().enumerate() {
+            match self.text(&format!("{field}[{i}]"), v) {
+                Some(v) if !out.contains(&v) => out.push(v),
+                Some(_) => {}
+                None => self.bad(format!("{field}[{i}]"), "must not be empty"),
+            }
+        }
+        out
+    }
+
     /// page_size: 0 → default, 1..=100.
     pub fn page_size(&mut self, v: i32) -> u32 {
         if !(0..=MAX_PAGE_SIZE).contains(&v) {

@@ -3,7 +3,10 @@
 use tonic::{Request, Response, Status};
 
 use super::{Api, status, validate};
-use crate::pb::{self, workspace_service_server::WorkspaceService};
+use crate::{
+    auth::Permission,
+    pb::{self, workspace_service_server::WorkspaceService},
+};
 
 const LIST: &str = "ListWorkspaces";
 
@@ -24,7 +27,10 @@ impl WorkspaceService for Api {
             Some(Ok(n)) => n,
             Some(Err(_)) => return Err(status(crate::domain::Error::invalid("page_token", "is malformed"))),
         };
-        let all: Vec<_> = self.router().all().collect();
+        // Callers see the workspaces they may read.
+        let caller = self.auth().authenticate(&req).map_err(status)?;
+        let all: Vec<_> =
+            self.router().all().filter(|w| self.auth().allows(&caller, &w.name, Permission::Read)).collect();
         let page: Vec<pb::Workspace> = all.iter().skip(offset).take(size).map(|w| w.to_proto()).collect();
         let next = (offset + size < all.len()).then(|| (offset + size).to_string());
         Ok(Response::new(pb::ListWorkspacesResponse {
@@ -39,6 +45,7 @@ impl WorkspaceService for Api {
         req: Request<pb::GetWorkspaceRequest>,
     ) -> Result<Response<pb::GetWorkspaceResponse>, Status> {
         let w = validate::workspace("name", &req.get_ref().name).map_err(status)?;
+        self.authorize(&req, &w, Permission::Read).map_err(status)?;
         let ws = self.router().get(&w).map_err(status)?;
         Ok(Response::new(pb::GetWorkspaceResponse { workspace: Some(ws.to_proto()) }))
     }

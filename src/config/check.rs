@@ -54,6 +54,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     for (name, ws) in &cfg.workspaces {
         workspace(&mut p, name, ws);
     }
+    super::security::check(cfg, &mut p.0);
     p.0
 }
 

@@ -4,9 +4,12 @@
 
 mod check;
 mod secret;
+mod security;
 
 pub use check::{Problem, check, valid_workspace_name};
 pub use secret::{LiveSecret, Secret, SecretError, SecretRef};
+pub(crate) use security::stamp;
+pub use security::{AuthConfig, JwtConfig, Permission, PolicyConfig, TlsConfig, glob_match, glob_problem};
 
 use std::{collections::BTreeMap, net::SocketAddr, path::Path, path::PathBuf, time::Duration};
 
@@ -32,6 +35,9 @@ pub struct Config {
     /// Workspaces by name: what callers pass as `workspaces/{name}`.
     #[serde(default)]
     pub workspaces: BTreeMap<String, WorkspaceConfig>,
+    /// Caller authentication and per-workspace policies; absent = open.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
 }
 
 /// Listening addresses and server limits.
@@ -56,6 +62,8 @@ pub struct ServerConfig {
     pub page_token_key: Option<SecretRef>,
     /// Directory for state files (deploy records, daily budgets).
     pub state_dir: PathBuf,
+    /// TLS (and mTLS) on the gRPC port; absent = plaintext.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +77,7 @@ impl Default for ServerConfig {
             reflection: true,
             page_token_key: None,
             state_dir: PathBuf::from("/var/lib/datastudio-gateway"),
+            tls: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! with AIP-193 details (`ErrorInfo`, `BadRequest`, `RetryInfo`,
 //! `QuotaFailure`).
 
-use std::{collections::HashMap, fmt, time::Duration};
+use std::{borrow::Cow, collections::HashMap, fmt, time::Duration};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -44,7 +44,7 @@ pub struct ErrorData {
     /// Message for humans (never secrets).
     pub message: String,
     /// `ErrorInfo.reason`, UPPER_SNAKE_CASE.
-    pub reason: &'static str,
+    pub reason: Cow<'static, str>,
     /// The vendor's own answer, when this came from one.
     pub vendor: Option<VendorDetail>,
     /// Field violations (INVALID_ARGUMENT).
@@ -83,11 +83,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A bare error.
-    pub fn new(code: Code, reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Error(Box::new(ErrorData {
             code,
             message: message.into(),
-            reason,
+            reason: reason.into(),
             vendor: None,
             violations: Vec::new(),
             retry_after: None,
@@ -111,7 +111,7 @@ impl Error {
     }
 
     /// NOT_FOUND for a resource name.
-    pub fn not_found(reason: &'static str, what: impl fmt::Display) -> Self {
+    pub fn not_found(reason: impl Into<Cow<'static, str>>, what: impl fmt::Display) -> Self {
         Self::new(Code::NotFound, reason, format!("{what} not found"))
     }
 

@@ -27,6 +27,8 @@ pub struct CallCtx {
     pub workspace: String,
     /// The caller's deadline, from `grpc-timeout`.
     pub deadline: Option<Instant>,
+    /// The authenticated caller (fair share of rate buckets); None = anonymous.
+    pub identity: Option<String>,
 }
 
 impl CallCtx {

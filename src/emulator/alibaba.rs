@@ -55,27 +55,7 @@ impl Default for Options {
     }
 }
 
-/// A running emulator.
-pub struct Handle {
-    /// Bound address.
-    pub addr: SocketAddr,
-    /// Faults, throttle and request log.
-    pub control: Control,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Handle {
-    /// `http://addr`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub use super::common::Handle;
 
 /// Account UIDs used by the seeded data.
 pub const USERS: [&str; 6] = [
@@ -277,17 +257,13 @@ fn stage_template(last: &str) -> Vec<(&'static str, &'static str, String)> {
 /// Starts the emulator.
 pub async fn start(opts: Options) -> anyhow::Result<Handle> {
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
-    let addr = listener.local_addr()?;
     let control = Control::default();
     let emu = Arc::new(Emu { data: Mutex::new(seed(&opts)), opts, control: control.clone() });
     let app = axum::Router::new()
         .route("/", axum::routing::any(handle))
         .with_state(emu)
         .merge(super::common::control_routes(control.clone()));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(Handle { addr, control, task })
+    super::common::serve(listener, app, control, "alibaba")
 }
 
 struct Req {

@@ -247,6 +247,48 @@ pub fn control_routes<S: Clone + Send + Sync + 'static>(control: Control) -> axu
         )
 }
 
+/// A running emulator (stops when dropped).
+pub struct Handle {
+    /// Bound address.
+    pub addr: std::net::SocketAddr,
+    /// Faults, throttle and request log.
+    pub control: Control,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Handle {
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `app` on `listener` in a task, with TCP_NODELAY (without it a
+/// header write followed by a body write waits on the peer's delayed ACK).
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    control: Control,
+    name: &'static str,
+) -> anyhow::Result<Handle> {
+    let addr = listener.local_addr()?;
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, emulator = name, "emulator stopped");
+        }
+    });
+    Ok(Handle { addr, control, task })
+}
+
 /// A response whose body fails right after the headers: the client sees
 /// the connection break mid-answer, like a reset.
 pub fn reset_response() -> axum::response::Response {

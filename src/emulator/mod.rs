@@ -3,3 +3,4 @@
 
 pub mod alibaba;
 pub mod common;
+pub mod huawei;

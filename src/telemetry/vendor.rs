@@ -63,7 +63,7 @@ pub mod outcome {
 /// one, else from the HTTP status.
 pub fn outcome(status: Option<u16>, err: Option<&Error>) -> &'static str {
     if let Some(e) = err {
-        return match e.reason {
+        return match e.reason.as_ref() {
             "VENDOR_THROTTLED" => outcome::THROTTLED,
             "VENDOR_DAILY_QUOTA_EXHAUSTED" => outcome::QUOTA_EXHAUSTED,
             "VENDOR_TIMEOUT" | "DEADLINE_EXCEEDED" => outcome::TIMEOUT,
@@ -185,7 +185,7 @@ impl Attempt {
             self.span.record(attr::REQUEST_ID, rid);
         }
         if let Some(e) = err {
-            self.span.record("error.type", e.reason);
+            self.span.record("error.type", e.reason.as_ref());
             self.span.record("otel.status_code", "error");
             if let Some(d) = detail {
                 self.span.record(attr::ERROR_CODE, d.code.as_str());

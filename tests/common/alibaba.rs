@@ -17,10 +17,23 @@ pub struct AliEnv {
 /// Starts emulator + gateway; `flavour` is legacy or pipeline; `secret` is
 /// what the gateway's secret file holds (the emulator accepts demo-sk).
 pub async fn start_with(flavour: &str, secret: &str) -> AliEnv {
-    let emu = alibaba::start(alibaba::Options { deploy_step: Duration::from_millis(300), ..Default::default() })
-        .await
-        .expect("emulator");
+    let emu = emulator().await;
     let dir = super::secrets_dir(&[("ak", "demo-ak"), ("sk", secret), ("ptk", "page-token-key")]);
+    let gw = gateway(&emu, dir, flavour, "").await;
+    AliEnv { gw, emu }
+}
+
+/// The DataWorks emulator with quick deployments.
+pub async fn emulator() -> Handle {
+    alibaba::start(alibaba::Options { deploy_step: Duration::from_millis(300), ..Default::default() })
+        .await
+        .expect("emulator")
+}
+
+/// A gateway on `emu` whose files live in `dir` (secrets ak/sk/ptk, state
+/// under dir/state); `extra` is appended to the workspace's YAML (indented
+/// four spaces).
+pub async fn gateway(emu: &Handle, dir: tempfile::TempDir, flavour: &str, extra: &str) -> Gateway {
     let d = dir.path().display().to_string();
     let yaml = format!(
         r#"
@@ -39,11 +52,11 @@ workspaces:
     credentials:
       access_key_id: {{ file: {d}/ak }}
       access_key_secret: {{ file: {d}/sk }}
+{extra}
 "#,
         url = emu.url()
     );
-    let gw = super::start_yaml(&yaml, dir).await;
-    AliEnv { gw, emu }
+    super::start_yaml(&yaml, dir).await
 }
 
 pub async fn start() -> AliEnv {

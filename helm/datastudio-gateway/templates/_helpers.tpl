@@ -353,6 +353,7 @@ Secret layout cannot serve.
 {{- $jwt := dict "jwks_file" (printf "%s/%s" (include "datastudio-gateway.jwksDir" .) .Values.auth.jwt.jwksKey) -}}
 {{- with .Values.auth.jwt.issuer -}}{{- $_ = set $jwt "issuer" . -}}{{- end -}}
 {{- with .Values.auth.jwt.audiences -}}{{- $_ = set $jwt "audiences" . -}}{{- end -}}
+{{- with .Values.auth.jwt.identityClaim -}}{{- $_ = set $jwt "identity_claim" . -}}{{- end -}}
 {{- $_ = set $auth "jwt" $jwt -}}
 {{- end -}}
 {{- with .Values.auth.policies -}}{{- $_ = set $auth "policies" . -}}{{- end -}}

@@ -14,7 +14,7 @@ pub mod client;
 pub mod map;
 pub mod sign;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -30,6 +30,7 @@ use crate::{
         Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Result, UserKey, time,
     },
     pb,
+    vendor::guard::{Guard, Kind, Shared},
 };
 
 /// DataWorks file type codes (ListFiles FileTypes) the gateway accepts.
@@ -47,6 +48,7 @@ const SCAN_PAGE: i64 = 100;
 /// The DataWorks adapter of one workspace.
 pub struct AlibabaAdapter {
     client: Client,
+    guard: Guard,
     project: (String, String),
     flavour: Flavour,
 }
@@ -58,7 +60,7 @@ fn live(r: &Option<crate::config::SecretRef>, what: &str) -> anyhow::Result<Live
 
 impl AlibabaAdapter {
     /// Builds the adapter for a checked workspace config.
-    pub fn new(ws: &WorkspaceConfig) -> anyhow::Result<Self> {
+    pub fn new(ws: &WorkspaceConfig, shared: &Arc<Shared>) -> anyhow::Result<Self> {
         let base = match &ws.endpoints.api {
             Some(e) => e.clone(),
             None if ws.vpc => format!("https://dataworks-vpc.{}.aliyuncs.com", ws.region),
@@ -74,8 +76,10 @@ impl AlibabaAdapter {
             (None, Some(ident)) => ("ProjectIdentifier".to_owned(), ident.clone()),
             (None, None) => anyhow::bail!("project_id or project_identifier is required"),
         };
+        let guard = shared.guard(ws, keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default().as_str());
         Ok(AlibabaAdapter {
             client: Client::new(crate::vendor::http::client(&ws.timeouts)?, &base, keys)?,
+            guard,
             project,
             flavour: ws.flavour.unwrap_or_default(),
         })
@@ -90,7 +94,11 @@ impl AlibabaAdapter {
     ) -> Result<Value> {
         let mut form: Vec<(String, String)> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         form.push(self.project.clone());
-        self.client.call(ctx, action, V2024, placement, Vec::new(), form).await
+        self.guard
+            .run(ctx, action, kind(action), |_| {
+                self.client.call(ctx, action, V2024, placement, Vec::new(), form.clone())
+            })
+            .await
     }
 
     async fn call_split(
@@ -102,8 +110,22 @@ impl AlibabaAdapter {
     ) -> Result<Value> {
         let mut q: Vec<(String, String)> = query.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         q.push(self.project.clone());
-        let f = form.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        self.client.call(ctx, action, V2024, Placement::Form, q, f).await
+        let f: Vec<(String, String)> = form.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        self.guard
+            .run(ctx, action, kind(action), |_| {
+                self.client.call(ctx, action, V2024, Placement::Form, q.clone(), f.clone())
+            })
+            .await
+    }
+}
+
+/// Actions that change something at the vendor are never retried.
+fn kind(action: &str) -> Kind {
+    match action {
+        "DeployFile" | "SubmitFile" | "CreatePipelineRun" | "ExecPipelineRunStage" | "AbolishPipelineRun" => {
+            Kind::Write
+        }
+        _ => Kind::Read,
     }
 }
 

@@ -1,0 +1,579 @@
+//! The DataArts HTTP client: one [`Client::call`] path for every vendor
+//! request (AK/SK signing or IAM token, headers, send, error mapping), and
+//! answers mapped to the gateway's error by the vendor's error **code**:
+//!
+//! | vendor answer | gRPC | reason |
+//! |---|---|---|
+//! | `APIGW.0308` / `APIG.0308`, or HTTP 429 | UNAVAILABLE + RetryInfo (1 s) | VENDOR_THROTTLED |
+//! | `APIGW.0301` / `.1002` (`APIG.` too), IAM 401, HTTP 401 | UNAUTHENTICATED (never retried) | VENDOR_AUTH_FAILED |
+//! | `DLF.0810`, `DLF.0100`, `DLF.0137`, HTTP 404 without a code | NOT_FOUND | VENDOR_NOT_FOUND |
+//! | `DLF.6888`, HTTP 403 | PERMISSION_DENIED | VENDOR_PERMISSION_DENIED |
+//! | `DLF.0802` (parameter missing or invalid) | INVALID_ARGUMENT | VENDOR_INVALID_ARGUMENT |
+//! | `APIGW.0101` (no such API at the endpoint) | FAILED_PRECONDITION | VENDOR_ENDPOINT_MISMATCH |
+//! | HTTP 5xx, whatever the code | UNAVAILABLE | VENDOR_UNAVAILABLE |
+//! | any other 4xx (`DLF.*` state errors) | FAILED_PRECONDITION | VENDOR_REFUSED |
+//! | a body that is not the JSON expected | INTERNAL | VENDOR_RESPONSE_MALFORMED |
+//!
+//! Every error carries `ErrorInfo` metadata with the vendor code (or
+//! `HTTP<status>`) and the `X-Request-Id` (or body `request_id`).
+
+use std::{future::Future, pin::Pin, sync::Arc, time::SystemTime};
+
+use reqwest::Url;
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Value, json};
+use tonic::Code;
+
+use super::{
+    auth::{Clock, Issued, TokenCache},
+    sign,
+};
+use crate::{
+    config::{LiveSecret, Secret, SecretError},
+    domain::{CallCtx, Error, Result, VendorDetail},
+    vendor::{
+        guard::{Guard, Kind},
+        http::{self, Answer, USER_AGENT},
+    },
+};
+
+/// Vendor name in errors and telemetry.
+pub const VENDOR: &str = "huawei";
+
+/// Which API family (and so which endpoint) a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// v2 factory APIs (`dayu.{region}`).
+    Factory,
+    /// v1 DLF APIs (`dayu-dlf.{region}`).
+    Dlf,
+    /// IAM (`iam.{region}`).
+    Iam,
+}
+
+/// One vendor request before authentication (its Debug never shows the body,
+/// which carries the IAM password on token requests).
+#[derive(Clone)]
+pub struct Req {
+    service: Service,
+    method: reqwest::Method,
+    /// Path after the endpoint, segments already percent-encoded.
+    path: String,
+    /// Unencoded query pairs.
+    query: Vec<(String, String)>,
+    /// JSON body bytes.
+    body: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Req {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Req")
+            .field("service", &self.service)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl Req {
+    /// A GET of `path` (segments already encoded, e.g. with [`seg`]).
+    pub fn get(service: Service, path: String) -> Req {
+        Req { service, method: reqwest::Method::GET, path, query: Vec::new(), body: None }
+    }
+
+    /// A POST of `body` as JSON.
+    pub fn post(service: Service, path: String, body: &impl Serialize) -> Result<Req> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| Error::new(Code::Internal, "REQUEST_BUILD_FAILED", format!("cannot encode the body: {e}")))?;
+        Ok(Req { service, method: reqwest::Method::POST, path, query: Vec::new(), body: Some(body) })
+    }
+
+    /// Adds a query pair.
+    pub fn query(mut self, k: &str, v: impl ToString) -> Req {
+        self.query.push((k.to_owned(), v.to_string()));
+        self
+    }
+
+    /// Adds a query pair when `v` is set.
+    pub fn query_opt(self, k: &str, v: Option<impl ToString>) -> Req {
+        match v {
+            Some(v) => self.query(k, v),
+            None => self,
+        }
+    }
+}
+
+/// A path segment, percent-encoded as the SDK encodes path parameters.
+pub fn seg(s: &str) -> String {
+    sign::rfc3986_encode(s)
+}
+
+/// An endpoint: scheme + authority for the URL, host as signed, path prefix.
+struct Endpoint {
+    origin: String,
+    host: String,
+    prefix: String,
+}
+
+impl Endpoint {
+    fn parse(url: &str) -> anyhow::Result<Endpoint> {
+        let u = Url::parse(url).map_err(|e| anyhow::anyhow!("endpoint {url:?} is not a URL: {e}"))?;
+        let host = u.host_str().ok_or_else(|| anyhow::anyhow!("endpoint {url:?} has no host"))?;
+        let host = match u.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        Ok(Endpoint {
+            origin: format!("{}://{host}", u.scheme()),
+            prefix: u.path().trim_end_matches('/').to_owned(),
+            host,
+        })
+    }
+}
+
+/// How requests authenticate.
+pub enum Auth {
+    /// SDK-HMAC-SHA256 with an access key pair (files re-read on rotation).
+    AkSk {
+        /// Access key id.
+        ak: LiveSecret,
+        /// Secret access key.
+        sk: LiveSecret,
+    },
+    /// `X-Auth-Token` from IAM password authentication.
+    Token {
+        /// Account (domain) name.
+        domain: String,
+        /// IAM user name.
+        user: String,
+        /// Password.
+        password: LiveSecret,
+        /// The cached token.
+        cache: TokenCache,
+    },
+}
+
+/// Endpoint URLs of one workspace.
+pub struct Endpoints {
+    /// v2 factory.
+    pub factory: String,
+    /// v1 DLF.
+    pub dlf: String,
+    /// IAM.
+    pub iam: String,
+}
+
+/// One workspace's DataArts client.
+pub struct Client {
+    http: reqwest::Client,
+    factory: Endpoint,
+    dlf: Endpoint,
+    iam: Endpoint,
+    project_id: String,
+    workspace_id: String,
+    auth: Auth,
+    guard: Guard,
+}
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl Client {
+    /// A client for the given endpoints, project, workspace and credentials.
+    pub fn new(
+        http: reqwest::Client,
+        endpoints: &Endpoints,
+        project_id: &str,
+        workspace_id: &str,
+        auth: Auth,
+        guard: Guard,
+    ) -> anyhow::Result<Client> {
+        Ok(Client {
+            guard,
+            http,
+            factory: Endpoint::parse(&endpoints.factory)?,
+            dlf: Endpoint::parse(&endpoints.dlf)?,
+            iam: Endpoint::parse(&endpoints.iam)?,
+            project_id: project_id.to_owned(),
+            workspace_id: workspace_id.to_owned(),
+            auth,
+        })
+    }
+
+    /// The project id as a path segment.
+    pub fn project(&self) -> String {
+        seg(&self.project_id)
+    }
+
+    /// Tokens issued so far (0 with access keys).
+    pub fn token_renewals(&self) -> u64 {
+        match &self.auth {
+            Auth::Token { cache, .. } => cache.renewals(),
+            Auth::AkSk { .. } => 0,
+        }
+    }
+
+    /// The one path every vendor HTTP call takes: authenticate, send within
+    /// the caller's deadline, map a vendor error by its code. `api` names the
+    /// vendor API (`release-packages.list`) for logs and, later, the rate
+    /// limiter, retries and client spans.
+    pub async fn call(&self, ctx: &CallCtx, api: &'static str, req: Req) -> Result<Answer> {
+        let kind = match api {
+            "release-packages.deploy" | "pending-items.package" | "release-packages.unpack" => Kind::Write,
+            _ => Kind::Read,
+        };
+        self.guard.run(ctx, api, kind, |_| self.call_once(ctx, api, req.clone())).await
+    }
+
+    /// One attempt, without rate limiting or retries.
+    async fn call_once(&self, ctx: &CallCtx, api: &'static str, req: Req) -> Result<Answer> {
+        let token = match (&self.auth, req.service) {
+            (Auth::Token { .. }, Service::Factory | Service::Dlf) => Some(self.token(ctx).await?),
+            _ => None,
+        };
+        let request = self.build(&req, token.as_ref())?;
+        let answer = http::send(&self.http, ctx, VENDOR, request).await?;
+        let rid = request_id(&answer, None);
+        tracing::debug!(vendor = VENDOR, api, status = answer.status.as_u16(), vendor_request_id = %rid, "vendor call");
+        match check(&answer, req.service) {
+            Ok(()) => Ok(answer),
+            Err(e) => {
+                if let (Some(t), Auth::Token { cache, .. }) = (&token, &self.auth)
+                    && e.reason == "VENDOR_AUTH_FAILED"
+                {
+                    cache.forget(t).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The cached IAM token, renewed through [`Client::call`] when due.
+    async fn token(&self, ctx: &CallCtx) -> Result<Secret> {
+        let Auth::Token { cache, .. } = &self.auth else {
+            return Err(Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", "no IAM credentials configured"));
+        };
+        cache.get(|| self.issue_token(ctx)).await
+    }
+
+    /// POST /v3/auth/tokens (password, project scope) → `X-Subject-Token`.
+    fn issue_token<'a>(&'a self, ctx: &'a CallCtx) -> BoxFut<'a, Result<Issued>> {
+        Box::pin(async move {
+            let Auth::Token { domain, user, password, .. } = &self.auth else {
+                return Err(Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", "no IAM credentials configured"));
+            };
+            let password = password.get().map_err(credentials)?;
+            let body = json!({"auth": {
+                "identity": {"methods": ["password"], "password": {"user": {
+                    "name": user, "password": password.expose(), "domain": {"name": domain}
+                }}},
+                "scope": {"project": {"id": self.project_id}}
+            }});
+            let answer =
+                self.call(ctx, "iam.tokens", Req::post(Service::Iam, "/v3/auth/tokens".into(), &body)?).await?;
+            let (token, rid) =
+                (answer.header("x-subject-token").unwrap_or_default().to_owned(), request_id(&answer, None));
+            if token.is_empty() {
+                return Err(Error::malformed(
+                    VENDOR,
+                    &rid,
+                    answer.status.as_u16(),
+                    "IAM answered without X-Subject-Token",
+                ));
+            }
+            let v: Value = parse_json(&answer)?;
+            let at = |k: &str| v.pointer(k).and_then(Value::as_str).and_then(|s| s.parse::<jiff::Timestamp>().ok());
+            let expires_at = at("/token/expires_at").ok_or_else(|| {
+                Error::malformed(VENDOR, &rid, answer.status.as_u16(), "token.expires_at is not a time")
+            })?;
+            // IAM's own clock measures the lifetime; without issued_at, ours does.
+            let issued_at = at("/token/issued_at").unwrap_or_else(jiff::Timestamp::now);
+            let valid_for =
+                SystemTime::from(expires_at).duration_since(SystemTime::from(issued_at)).unwrap_or_default();
+            Ok(Issued { token: Secret::new(token), valid_for })
+        })
+    }
+
+    fn endpoint(&self, s: Service) -> &Endpoint {
+        match s {
+            Service::Factory => &self.factory,
+            Service::Dlf => &self.dlf,
+            Service::Iam => &self.iam,
+        }
+    }
+
+    /// Headers, signature or token, URL.
+    fn build(&self, req: &Req, token: Option<&Secret>) -> Result<reqwest::Request> {
+        let ep = self.endpoint(req.service);
+        let path = format!("{}{}", ep.prefix, req.path);
+        let qs = sign::canonical_query(&req.query);
+        let url = if qs.is_empty() { format!("{}{path}", ep.origin) } else { format!("{}{path}?{qs}", ep.origin) };
+        let body = req.body.as_deref().unwrap_or_default();
+        let content_type = if req.body.is_some() { "application/json;charset=UTF-8" } else { "application/json" };
+        let mut headers: Vec<(String, String)> =
+            vec![("Content-Type".into(), content_type.into()), ("User-Agent".into(), USER_AGENT.into())];
+        if req.service != Service::Iam {
+            headers.push(("X-Project-Id".into(), self.project_id.clone()));
+            headers.push(("workspace".into(), self.workspace_id.clone()));
+        }
+        match (&self.auth, req.service) {
+            (_, Service::Iam) => {}
+            (Auth::AkSk { ak, sk }, _) => {
+                let (ak, sk) = (ak.get().map_err(credentials)?, sk.get().map_err(credentials)?);
+                let input = sign::SignInput {
+                    method: req.method.as_str(),
+                    host: &ep.host,
+                    path: &path,
+                    query: &req.query,
+                    headers: &headers,
+                    body,
+                };
+                let signed = sign::sign(ak.expose(), sk.expose(), &input, &sign::format_sdk_date(SystemTime::now()));
+                // Host is set by the HTTP client from the URL, identical to what was signed.
+                headers = signed.headers_to_send.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")).collect();
+            }
+            (Auth::Token { .. }, _) => {
+                let t = token.ok_or_else(|| Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", "no IAM token"))?;
+                headers.push(("X-Auth-Token".into(), t.expose().to_owned()));
+            }
+        }
+        let mut b = self.http.request(req.method.clone(), url);
+        for (k, v) in &headers {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        if let Some(body) = &req.body {
+            b = b.body(body.clone());
+        }
+        b.build()
+            .map_err(|e| Error::new(Code::Internal, "REQUEST_BUILD_FAILED", format!("cannot build the request: {e}")))
+    }
+}
+
+fn credentials(e: SecretError) -> Error {
+    Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", format!("credentials: {e}"))
+}
+
+/// Builds a client's credentials from config references.
+pub fn token_auth(domain: &str, user: &str, password: LiveSecret, clock: Arc<dyn Clock>) -> Auth {
+    Auth::Token { domain: domain.into(), user: user.into(), password, cache: TokenCache::new(clock) }
+}
+
+fn text(v: &Value, k: &str) -> String {
+    match v.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `X-Request-Id`, else the body's `request_id`.
+pub fn request_id(a: &Answer, body: Option<&Value>) -> String {
+    match a.header("x-request-id").filter(|s| !s.is_empty()) {
+        Some(r) => r.to_owned(),
+        None => body.map(|b| text(b, "request_id")).unwrap_or_default(),
+    }
+}
+
+/// The vendor's (code, message): `error_code/error_msg`, `errorCode/errorMsg`,
+/// `code/message`, at the top or nested one level inside an object value.
+fn vendor_error(v: &Value) -> (String, String) {
+    let direct = |v: &Value| {
+        [("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")]
+            .iter()
+            .map(|(c, m)| (text(v, c), text(v, m)))
+            .find(|(c, _)| !c.is_empty())
+    };
+    direct(v)
+        .or_else(|| v.as_object().and_then(|m| m.values().filter(|x| x.is_object()).find_map(direct)))
+        .unwrap_or_default()
+}
+
+/// Ok for 2xx; otherwise the mapped error.
+fn check(a: &Answer, service: Service) -> Result<()> {
+    if a.status.is_success() {
+        return Ok(());
+    }
+    let status = a.status.as_u16();
+    let body: Option<Value> = serde_json::from_slice(&a.body).ok();
+    let rid = request_id(a, body.as_ref());
+    let (code, msg) = body.as_ref().map(vendor_error).unwrap_or_default();
+    if body.is_none() && !matches!(status, 401 | 403 | 404 | 429) && status < 500 {
+        return Err(Error::malformed(VENDOR, &rid, status, format_args!("HTTP {status} with a body that is not JSON")));
+    }
+    Err(map_code(&code, status, &rid, &msg, service))
+}
+
+/// Maps a vendor error (see the module table).
+pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service) -> Error {
+    let detail = VendorDetail {
+        vendor: VENDOR,
+        code: if code.is_empty() { format!("HTTP{status}") } else { code.to_owned() },
+        request_id: rid.to_owned(),
+        http_status: status,
+    };
+    let msg = if msg.is_empty() { "no message" } else { msg };
+    let gateway = code.strip_prefix("APIGW.").or_else(|| code.strip_prefix("APIG."));
+    let mut e = if gateway == Some("0308") || status == 429 {
+        Error::new(Code::Unavailable, "VENDOR_THROTTLED", format!("DataArts Studio throttled the call: {msg}"))
+            .with_retry_after(std::time::Duration::from_secs(1))
+    } else if matches!(gateway, Some("0301" | "1002")) || status == 401 || (service == Service::Iam && status == 403) {
+        Error::new(
+            Code::Unauthenticated,
+            "VENDOR_AUTH_FAILED",
+            format!("DataArts Studio rejected the gateway's credentials: {msg}"),
+        )
+    } else if status >= 500 {
+        Error::new(Code::Unavailable, "VENDOR_UNAVAILABLE", format!("DataArts Studio failed: {msg}"))
+    } else if matches!(code, "DLF.0810" | "DLF.0100" | "DLF.0137") || (code.is_empty() && status == 404) {
+        Error::new(Code::NotFound, "VENDOR_NOT_FOUND", format!("DataArts Studio: {msg}"))
+    } else if code == "DLF.6888" || status == 403 {
+        Error::new(Code::PermissionDenied, "VENDOR_PERMISSION_DENIED", format!("DataArts Studio denied access: {msg}"))
+    } else if code == "DLF.0802" {
+        Error::new(
+            Code::InvalidArgument,
+            "VENDOR_INVALID_ARGUMENT",
+            format!("DataArts Studio refused a parameter: {msg}"),
+        )
+    } else if gateway == Some("0101") {
+        Error::new(
+            Code::FailedPrecondition,
+            "VENDOR_ENDPOINT_MISMATCH",
+            format!("the configured endpoint does not serve this DataArts API: {msg}"),
+        )
+    } else {
+        Error::new(Code::FailedPrecondition, "VENDOR_REFUSED", format!("DataArts Studio refused the call: {msg}"))
+    };
+    e.vendor = Some(detail);
+    e
+}
+
+/// The answer's body as JSON, or INTERNAL with the request id.
+pub fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
+    let rid = request_id(a, None);
+    let v: Value = serde_json::from_slice(&a.body)
+        .map_err(|e| Error::malformed(VENDOR, &rid, a.status.as_u16(), format_args!("body is not JSON ({e})")))?;
+    if !v.is_object() {
+        return Err(Error::malformed(VENDOR, &request_id(a, Some(&v)), a.status.as_u16(), "body is not a JSON object"));
+    }
+    typed(a, &v)
+}
+
+/// A JSON value read into `T`, or INTERNAL with the request id.
+pub fn typed<T: DeserializeOwned>(a: &Answer, v: &Value) -> Result<T> {
+    T::deserialize(v).map_err(|e| {
+        Error::malformed(VENDOR, &request_id(a, Some(v)), a.status.as_u16(), format_args!("unexpected shape ({e})"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str, rid: Option<&str>) -> Answer {
+        let mut headers = ::http::HeaderMap::new();
+        if let Some(r) = rid {
+            headers.insert("x-request-id", r.parse().unwrap());
+        }
+        Answer { status: status.try_into().unwrap(), headers, body: bytes::Bytes::from(body.to_owned()) }
+    }
+
+    fn err(status: u16, body: &str) -> Error {
+        check(&answer(status, body, Some("R1")), Service::Factory).unwrap_err()
+    }
+
+    #[test]
+    fn codes_map_by_code_not_status() {
+        let cases = [
+            (429, r#"{"error_code":"APIGW.0308","error_msg":"slow"}"#, Code::Unavailable, "VENDOR_THROTTLED"),
+            (400, r#"{"error_code":"APIG.0308","error_msg":"slow"}"#, Code::Unavailable, "VENDOR_THROTTLED"),
+            (429, "", Code::Unavailable, "VENDOR_THROTTLED"),
+            (401, r#"{"error_code":"APIGW.0301","error_msg":"sig"}"#, Code::Unauthenticated, "VENDOR_AUTH_FAILED"),
+            (401, r#"{"error_code":"APIG.1002","error_msg":"tok"}"#, Code::Unauthenticated, "VENDOR_AUTH_FAILED"),
+            (400, r#"{"error_code":"DLF.0810","error_msg":"gone"}"#, Code::NotFound, "VENDOR_NOT_FOUND"),
+            (400, r#"{"error_code":"DLF.6888","error_msg":"no"}"#, Code::PermissionDenied, "VENDOR_PERMISSION_DENIED"),
+            (400, r#"{"error_code":"DLF.0802","error_msg":"p"}"#, Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT"),
+            (400, r#"{"error_code":"DLF.3100","error_msg":"state"}"#, Code::FailedPrecondition, "VENDOR_REFUSED"),
+            (500, r#"{"error_code":"DLF.0001","error_msg":"x"}"#, Code::Unavailable, "VENDOR_UNAVAILABLE"),
+            (503, "<html>", Code::Unavailable, "VENDOR_UNAVAILABLE"),
+            (400, "<html>", Code::Internal, "VENDOR_RESPONSE_MALFORMED"),
+            (400, r#"{"error":{"code":"DLF.0810","message":"nested"}}"#, Code::NotFound, "VENDOR_NOT_FOUND"),
+            (400, r#"{"errorCode":"DLF.6888","errorMsg":"camel"}"#, Code::PermissionDenied, "VENDOR_PERMISSION_DENIED"),
+        ];
+        for (status, body, code, reason) in cases {
+            let e = err(status, body);
+            assert_eq!((e.code, e.reason.as_ref()), (code, reason), "{status} {body}");
+            assert_eq!(e.vendor.as_ref().unwrap().request_id, "R1");
+        }
+        let e = err(400, r#"{"error_code":"DLF.0810","error_msg":"gone"}"#);
+        assert_eq!(e.vendor.as_ref().unwrap().code, "DLF.0810");
+        assert!(err(429, "").retry_after.is_some());
+        let body_rid = check(&answer(400, r#"{"error_code":"DLF.0810","request_id":"B2"}"#, None), Service::Dlf);
+        assert_eq!(body_rid.unwrap_err().vendor.as_ref().unwrap().request_id, "B2");
+    }
+
+    #[test]
+    fn unreadable_success_bodies_are_internal_with_the_request_id() {
+        let e = parse_json::<Value>(&answer(200, "<html>", Some("R9"))).unwrap_err();
+        assert_eq!((e.code, e.vendor.as_ref().unwrap().request_id.as_str()), (Code::Internal, "R9"));
+        assert_eq!(parse_json::<Value>(&answer(200, "[1]", None)).unwrap_err().code, Code::Internal);
+        let e = parse_json::<super::super::wire::Listing>(&answer(200, r#"{"data": 3}"#, Some("R8"))).unwrap_err();
+        assert_eq!(e.code, Code::Internal);
+    }
+
+    #[test]
+    fn requests_carry_the_sdk_headers_and_signature() {
+        crate::install_crypto_provider();
+        let eps = Endpoints {
+            factory: "http://127.0.0.1:9/f".into(),
+            dlf: "http://127.0.0.1:9".into(),
+            iam: "http://127.0.0.1:9".into(),
+        };
+        let auth = Auth::AkSk { ak: LiveSecret::fixed(Secret::new("AK1")), sk: LiveSecret::fixed(Secret::new("SK1")) };
+        let guard = || crate::vendor::guard::Guard::standalone(crate::config::VendorKind::Huawei, "AK1");
+        let c = Client::new(reqwest::Client::new(), &eps, "p1", "ws-1", auth, guard()).unwrap();
+        let post =
+            Req::post(Service::Factory, "/v2/p1/factory/release-packages".into(), &json!({"limit": 10})).unwrap();
+        let r = c.build(&post, None).unwrap();
+        let h = |k: &str| r.headers().get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert_eq!(r.url().as_str(), "http://127.0.0.1:9/f/v2/p1/factory/release-packages");
+        assert_eq!(h("content-type"), "application/json;charset=UTF-8");
+        assert_eq!((h("x-project-id").as_str(), h("workspace").as_str()), ("p1", "ws-1"));
+        assert_eq!(h("x-sdk-date").len(), 16);
+        assert!(h("authorization").starts_with(
+            "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;user-agent;workspace;x-project-id;x-sdk-date, Signature="
+        ));
+        let get = Req::get(Service::Dlf, format!("/v1/p1/scripts/{}", seg("my script")))
+            .query("version", 2)
+            .query("a", "x y");
+        let r = c.build(&get, None).unwrap();
+        assert_eq!(r.url().as_str(), "http://127.0.0.1:9/v1/p1/scripts/my%20script?a=x%20y&version=2");
+        assert_eq!(r.headers().get("content-type").unwrap(), "application/json");
+        let secret_body = Req::post(Service::Iam, "/v3/auth/tokens".into(), &json!({"password": "hunter2"})).unwrap();
+        assert!(!format!("{secret_body:?}").contains("hunter2"));
+        let token = Secret::new("TOKEN");
+        let c = Client::new(
+            reqwest::Client::new(),
+            &eps,
+            "p1",
+            "ws-1",
+            token_auth("d", "u", LiveSecret::fixed(Secret::new("pw")), Arc::new(super::super::auth::SystemClock)),
+            guard(),
+        )
+        .unwrap();
+        let r = c.build(&get, Some(&token)).unwrap();
+        assert_eq!(r.headers().get("x-auth-token").unwrap(), "TOKEN");
+        assert!(r.headers().get("authorization").is_none());
+    }
+
+    #[test]
+    fn endpoints_keep_ports_and_prefixes() {
+        let e = Endpoint::parse("http://127.0.0.1:8080/base/").unwrap();
+        assert_eq!(
+            (e.origin.as_str(), e.host.as_str(), e.prefix.as_str()),
+            ("http://127.0.0.1:8080", "127.0.0.1:8080", "/base")
+        );
+        let e = Endpoint::parse("https://dayu.cn-north-4.myhuaweicloud.com").unwrap();
+        assert_eq!((e.host.as_str(), e.prefix.as_str()), ("dayu.cn-north-4.myhuaweicloud.com", ""));
+    }
+}

@@ -1,0 +1,389 @@
+//! Release packages, deploys and deployments on DataArts Factory.
+
+use serde_json::Value;
+use tonic::Code;
+
+use super::{
+    HuaweiAdapter,
+    client::{Req, Service, parse_json, seg, typed},
+    cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
+    map::{self, FileRef},
+    wire,
+};
+use crate::{
+    domain::{CallCtx, Error, FileTarget, PackageOrder, PackageQuery, Page, Result, UserKey, Violation, time},
+    pb,
+};
+
+/// Longest package name DataArts accepts.
+const MAX_PACKAGE_NAME: usize = 128;
+/// Most pending-item pages read to find one file's pending item.
+const MAX_PENDING_PAGES: u32 = 10;
+
+/// A user filter split into what the vendor can apply (names) and what the
+/// gateway must (ids; then names too, since the filter is a union).
+struct Users {
+    names: Vec<String>,
+    ids: Vec<String>,
+}
+
+impl Users {
+    fn of(keys: &[UserKey]) -> Users {
+        let mut u = Users { names: Vec::new(), ids: Vec::new() };
+        for k in keys {
+            match k {
+                UserKey::Name(n) => u.names.push(n.clone()),
+                UserKey::Id(i) => u.ids.push(i.clone()),
+            }
+        }
+        u
+    }
+    /// Whether the gateway filters (some values are ids).
+    fn local(&self) -> bool {
+        !self.ids.is_empty()
+    }
+    /// The vendor's name filter, when it can apply the whole filter.
+    fn vendor(&self) -> Option<Vec<String>> {
+        (!self.local() && !self.names.is_empty()).then(|| self.names.clone())
+    }
+    fn matches(&self, id: &str, name: &str) -> bool {
+        !self.local() || self.ids.iter().any(|i| i == id) || self.names.iter().any(|n| n == name)
+    }
+}
+
+fn numeric(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Async task ids become part of deployment names: keep them plain.
+fn task_id_ok(t: &str) -> bool {
+    !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `{package_id}-{asy_task_id}` → the two.
+fn parse_deployment(id: &str) -> Option<(&str, &str)> {
+    let (p, t) = id.split_once('-')?;
+    (numeric(p) && task_id_ok(t)).then_some((p, t))
+}
+
+impl HuaweiAdapter {
+    fn factory(&self, rest: &str) -> String {
+        format!("/v2/{}/factory/{rest}", self.client.project())
+    }
+
+    async fn package_page(
+        &self,
+        ctx: &CallCtx,
+        mut body: wire::ListPackagesBody,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<(wire::Package, Value)>, i64)> {
+        body.offset = offset;
+        body.limit = limit;
+        let req = Req::post(Service::Factory, self.factory("release-packages"), &body)?;
+        let answer = self.client.call(ctx, "release-packages.list", req).await?;
+        let list: wire::Listing = parse_json(&answer)?;
+        let rows = list.data.into_iter().map(|raw| Ok((typed(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
+        let total = list.total.unwrap_or(i64::from(offset) + rows.len() as i64);
+        Ok((rows, total))
+    }
+
+    pub(super) async fn list_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>> {
+        let statuses: Vec<i64> = q.states.iter().filter_map(|s| map::status_code(*s)).collect();
+        if !q.states.is_empty() && statuses.is_empty() {
+            // Only states DataArts never reports: nothing can match.
+            return Ok(Page { items: Vec::new(), next: None, total: 0 });
+        }
+        let (creators, executors) = (Users::of(&q.creators), Users::of(&q.executors));
+        let local = creators.local() || executors.local();
+        let (order_column, sorted_direction) = match q.order {
+            PackageOrder::CreateTimeDesc => (None, None),
+            PackageOrder::CreateTimeAsc => (Some("apply_timestamp"), Some("asc")),
+            PackageOrder::ExecuteTimeDesc => (Some("deploy_timestamp"), Some("desc")),
+            PackageOrder::ExecuteTimeAsc => (Some("deploy_timestamp"), Some("asc")),
+        };
+        let body = wire::ListPackagesBody {
+            key_word: q.keyword.clone(),
+            apply_user_name_filter: creators.vendor(),
+            deploy_user_name_filter: executors.vendor(),
+            apply_begin_time: q.create_time.start,
+            apply_end_time: q.create_time.end,
+            deploy_begin_time: q.execute_time.start,
+            deploy_end_time: q.execute_time.end,
+            deploy_status_filter: (!statuses.is_empty()).then_some(statuses),
+            sorted_direction,
+            order_column,
+            limit: 0,
+            offset: 0,
+        };
+        let start = match &q.page.cursor {
+            Some(c) => cursor::decode_pos(c)?,
+            None => Pos::start(if local { VENDOR_MAX_LIMIT } else { q.page.size }),
+        };
+        let keep = |(p, _): &(wire::Package, Value)| {
+            creators.matches(&p.apply_user_id, &p.apply_user_name)
+                && executors.matches(&p.deploy_user_id, &p.deploy_user_name)
+        };
+        let fetch = |o, l| self.package_page(ctx, body.clone(), o, l);
+        let s = cursor::scan(start, q.page.size as usize, MAX_SCAN_CALLS, fetch, keep).await?;
+        Ok(Page {
+            items: s.items.iter().map(|(p, raw)| map::package(ctx, p, raw, q.full)).collect(),
+            next: s.next.map(|p| cursor::encode(&p)),
+            total: s.total.unwrap_or_default(),
+        })
+    }
+
+    async fn package_detail(&self, ctx: &CallCtx, id: &str) -> Result<(wire::PackageDetail, wire::Package, Value)> {
+        let req = Req::get(Service::Factory, self.factory(&format!("release-packages/{}", seg(id))));
+        let answer = self.client.call(ctx, "release-packages.get", req).await?;
+        let raw: Value = parse_json(&answer)?;
+        let detail: wire::PackageDetail = typed(&answer, &raw)?;
+        let package = detail.release_package.clone().ok_or_else(|| {
+            Error::malformed(
+                super::client::VENDOR,
+                &super::client::request_id(&answer, Some(&raw)),
+                answer.status.as_u16(),
+                "package detail without release_package",
+            )
+        })?;
+        Ok((detail, package, raw))
+    }
+
+    pub(super) async fn get_package(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::ReleasePackage> {
+        if !numeric(id) {
+            return Err(Error::invalid("name", "DataArts release package ids are numeric"));
+        }
+        let (detail, package, raw) = self.package_detail(ctx, id).await?;
+        let mut p = map::package(ctx, &package, &raw, full);
+        p.items = detail.task_details.iter().map(|t| map::item(ctx, t)).collect();
+        if p.state() == pb::ReleasePackageState::Failed {
+            p.error_message = map::failure_message(&detail.task_details);
+        }
+        Ok(p)
+    }
+
+    pub(super) async fn deploy_packages(
+        &self,
+        ctx: &CallCtx,
+        ids: &[String],
+        startup: pb::StartupMode,
+    ) -> Result<Vec<pb::Deployment>> {
+        let bad: Vec<Violation> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| !numeric(id))
+            .map(|(i, _)| Violation {
+                field: format!("release_packages[{i}]"),
+                description: "DataArts release package ids are numeric".into(),
+            })
+            .collect();
+        if !bad.is_empty() {
+            return Err(Error::invalid_all(bad));
+        }
+        let body = wire::DeployBody { package_ids: ids.to_vec(), startup_mode: map::startup_mode(startup) };
+        let req = Req::post(Service::Factory, self.factory("release-packages/deploy"), &body)?;
+        let answer = self.client.call(ctx, "release-packages.deploy", req).await?;
+        let reply: wire::DeployReply = parse_json(&answer)?;
+        let rid = super::client::request_id(&answer, None);
+        let bad_reply = |what: String| Error::malformed(super::client::VENDOR, &rid, answer.status.as_u16(), what);
+        let now = time::ts(Some(time::now_ms()));
+        ids.iter()
+            .map(|id| {
+                let want: u64 = id.parse().unwrap_or_default();
+                let d = reply
+                    .deploy_package_details
+                    .iter()
+                    .find(|d| d.package_id.trim().parse::<u64>().ok() == Some(want))
+                    .ok_or_else(|| bad_reply(format!("the deploy reply does not mention package {id}")))?;
+                if !task_id_ok(&d.asy_task_id) {
+                    return Err(bad_reply(format!("the deploy reply has no usable asy_task_id for package {id}")));
+                }
+                Ok(pb::Deployment {
+                    name: ctx.name("deployments", format!("{id}-{}", d.asy_task_id)),
+                    vendor: pb::Vendor::HuaweiDataarts as i32,
+                    state: pb::DeploymentState::Running as i32,
+                    release_package: ctx.name("releasePackages", id),
+                    create_time: now,
+                    update_time: now,
+                    startup_mode: startup as i32,
+                    vendor_task_id: d.asy_task_id.clone(),
+                    vendor_subtask_count: d.asy_subtask_num.unwrap_or_default().clamp(0, i64::from(i32::MAX)) as i32,
+                    ..Default::default()
+                })
+            })
+            .collect()
+    }
+
+    /// The unpackaged pending item of `f`, if any.
+    async fn find_pending(&self, ctx: &CallCtx, f: &FileRef) -> Result<Option<wire::PendingItem>> {
+        for page in 0..MAX_PENDING_PAGES {
+            let offset = page * VENDOR_MAX_LIMIT;
+            let req = Req::get(Service::Factory, self.factory("pending-items"))
+                .query("item_name", f.name())
+                .query("task_type", f.task_type())
+                .query("limit", VENDOR_MAX_LIMIT)
+                .query("offset", offset);
+            let answer = self.client.call(ctx, "pending-items.list", req).await?;
+            let list: wire::Listing = parse_json(&answer)?;
+            let n = list.data.len();
+            for raw in &list.data {
+                let item: wire::PendingItem = typed(&answer, raw)?;
+                if item.item_name == f.name()
+                    && item.task_type.is_none_or(|t| t == f.task_type())
+                    && item.package_flag.unwrap_or(0) == 0
+                {
+                    return Ok(Some(item));
+                }
+            }
+            let end = i64::from(offset) + i64::from(VENDOR_MAX_LIMIT);
+            if n < VENDOR_MAX_LIMIT as usize || list.total.is_some_and(|t| end >= t) {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    pub(super) async fn deploy_pending_files(
+        &self,
+        ctx: &CallCtx,
+        files: &[FileTarget],
+        comment: &str,
+        startup: pb::StartupMode,
+    ) -> Result<Vec<pb::Deployment>> {
+        let mut refs = Vec::with_capacity(files.len());
+        let mut bad = Vec::new();
+        for (i, t) in files.iter().enumerate() {
+            match FileRef::parse(&t.id) {
+                Some(f @ (FileRef::Script(_) | FileRef::Job(_))) => refs.push(f),
+                _ => bad.push(Violation {
+                    field: format!("files[{i}]"),
+                    description: "DataArts file ids are script:{name} or job:{name}".into(),
+                }),
+            }
+        }
+        if !bad.is_empty() {
+            return Err(Error::invalid_all(bad));
+        }
+        let mut items = Vec::with_capacity(refs.len());
+        for (i, (f, t)) in refs.iter().zip(files).enumerate() {
+            let Some(item) = self.find_pending(ctx, f).await? else {
+                return Err(Error::new(
+                    Code::FailedPrecondition,
+                    "FILE_NOT_PENDING",
+                    format!("files[{i}]: {} has no submitted version waiting for release; submit it first", f.id()),
+                )
+                .with_meta("file", ctx.name("files", f.id())));
+            };
+            if let Some(v) = t.version
+                && item.pending_version != Some(v)
+            {
+                return Err(Error::new(
+                    Code::FailedPrecondition,
+                    "VERSION_NOT_PENDING",
+                    format!(
+                        "files[{i}]: version {v} of {} is not the one waiting for release (that is version {})",
+                        f.id(),
+                        item.pending_version.unwrap_or_default()
+                    ),
+                )
+                .with_meta("file", ctx.name("files", f.id())));
+            }
+            items.push(item);
+        }
+        let package_name: String = if comment.is_empty() {
+            format!("datastudio-gateway-{}", time::now_ms())
+        } else {
+            comment.chars().take(MAX_PACKAGE_NAME).collect()
+        };
+        let body = wire::PackageItemsBody {
+            apply_user_id: items.first().map(|i| i.submit_user_id.clone()).unwrap_or_default(),
+            package_name,
+            pending_item_list: items.iter().map(|i| i.pending_item_id.clone()).collect(),
+            approver_ids: None,
+        };
+        let req = Req::post(Service::Factory, self.factory("pending-items/package"), &body)?;
+        let answer = self.client.call(ctx, "pending-items.package", req).await?;
+        let created: wire::PackageCreated = parse_json(&answer)?;
+        let id = created.release_package_id.trim().to_owned();
+        if !numeric(&id) {
+            let rid = super::client::request_id(&answer, None);
+            return Err(Error::malformed(super::client::VENDOR, &rid, answer.status.as_u16(), "no release_package_id"));
+        }
+        let mut deployments = self
+            .deploy_packages(ctx, std::slice::from_ref(&id), startup)
+            .await
+            .map_err(|e| e.with_meta("release_package", ctx.name("releasePackages", &id)))?;
+        for d in &mut deployments {
+            d.files = refs.iter().map(|f| ctx.name("files", f.id())).collect();
+        }
+        Ok(deployments)
+    }
+
+    pub(super) async fn deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
+        let Some((package_id, task_id)) = parse_deployment(id) else {
+            return Err(Error::invalid("name", "DataArts deployment ids are {package_id}-{asy_task_id}"));
+        };
+        let (detail, package, raw) = self.package_detail(ctx, package_id).await?;
+        let state = map::deployment_state(package.deploy_status);
+        let mut error_message = String::new();
+        if state == pb::DeploymentState::Failed {
+            let req = Req::get(Service::Dlf, format!("/v1/{}/system-tasks/{}", self.client.project(), seg(task_id)));
+            match self.client.call(ctx, "system-tasks.show", req).await {
+                Ok(answer) => {
+                    let task: wire::SystemTask = parse_json(&answer)?;
+                    error_message = task.message;
+                }
+                Err(e) if e.code == Code::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            let items = map::failure_message(&detail.task_details);
+            if !items.is_empty() {
+                error_message = if error_message.is_empty() { items } else { format!("{error_message} ({items})") };
+            }
+        }
+        Ok(pb::Deployment {
+            name: ctx.name("deployments", id),
+            vendor: pb::Vendor::HuaweiDataarts as i32,
+            state: state as i32,
+            release_package: ctx.name("releasePackages", package_id),
+            files: detail
+                .task_details
+                .iter()
+                .map(|t| ctx.name("files", FileRef::of_item(t.task_type, &t.item_name).id()))
+                .collect(),
+            create_time: time::ts(package.deploy_timestamp),
+            error_message,
+            vendor_task_id: task_id.to_owned(),
+            vendor_record: full.then(|| time::json_to_struct(&raw)),
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_ids() {
+        assert_eq!(
+            parse_deployment("23-ff8080818c81c8ab018c8b43f85d0008"),
+            Some(("23", "ff8080818c81c8ab018c8b43f85d0008"))
+        );
+        assert_eq!(parse_deployment("23"), None);
+        assert_eq!(parse_deployment("x-1"), None);
+        assert_eq!(parse_deployment("23-"), None);
+        assert_eq!(parse_deployment("23-a/b"), None);
+        assert!(numeric("42") && !numeric("4a") && !numeric(""));
+    }
+
+    #[test]
+    fn user_filters_split_between_vendor_and_gateway() {
+        let names = Users::of(&[UserKey::Name("alice".into())]);
+        assert_eq!(names.vendor(), Some(vec!["alice".to_owned()]));
+        assert!(names.matches("x", "bob"), "the vendor applied it");
+        let mixed = Users::of(&[UserKey::Name("alice".into()), UserKey::Id("u2".into())]);
+        assert_eq!(mixed.vendor(), None);
+        assert!(mixed.matches("u2", "bob") && mixed.matches("u9", "alice") && !mixed.matches("u9", "bob"));
+    }
+}
