@@ -8,6 +8,8 @@
 //! traces.
 
 mod common;
+#[path = "common/huawei.rs"]
+mod hw;
 
 use std::{
     collections::BTreeMap,
@@ -202,7 +204,11 @@ async fn errors_show_in_the_status_code_and_the_vendor_error() {
     assert!(matches!(server.status, Status::Error { .. }));
     let clients = client_spans(&spans);
     assert_eq!(clients.len(), MAX_ATTEMPTS as usize, "one client span per attempt");
+    let mut attempts: Vec<i64> = clients.iter().filter_map(|c| attr_i64(c, "retry.attempt")).collect();
+    attempts.sort_unstable();
+    assert_eq!(attempts, (0..i64::from(MAX_ATTEMPTS)).collect::<Vec<_>>(), "the guard numbers its attempts");
     for c in clients {
+        assert!(attr_i64(c, "limiter.wait_ms").is_some_and(|w| w >= 0));
         assert_eq!(attr_i64(c, "http.response.status_code"), Some(429));
         assert_eq!(attr_str(c, "vendor.error_code"), "Throttling.User");
         assert_eq!(attr_str(c, "error.type"), "VENDOR_THROTTLED");
@@ -599,4 +605,40 @@ async fn spans_reach_an_otlp_collector_over_grpc_and_http() {
     assert!(services.iter().all(|s| s.contains("gw-http-test")) && !services.is_empty(), "{services:?}");
     assert_eq!(names.len(), 2, "{names:?}");
     server.abort();
+}
+
+#[tokio::test]
+async fn dataarts_calls_carry_the_trace_and_no_credential() {
+    use hw as huawei;
+    let cap = cap();
+    // IAM password authentication: the token request (password in its body)
+    // is a vendor call of the same trace.
+    let env = huawei::start_with(huawei::options(), huawei::Creds::Iam(huawei::IAM.2)).await;
+    let (tp, trace, _) = traceparent();
+    let req = pb::ListReleasePackagesRequest { parent: huawei::WS.into(), page_size: 2, ..Default::default() };
+    env.gw.release().list_release_packages(with_trace(req, &tp)).await.expect("list");
+
+    let spans = trace_spans(&trace).await;
+    let server = server_span(&spans);
+    let clients = client_spans(&spans);
+    let apis: Vec<String> = clients.iter().map(|c| attr_str(c, "vendor.api")).collect();
+    assert!(apis.iter().any(|a| a == "iam.tokens"), "{apis:?}");
+    assert!(apis.iter().any(|a| a == "release-packages.list"), "{apis:?}");
+    let received: Vec<String> =
+        env.emu.control.requests().into_iter().filter_map(|r| r.traceparent).filter(|t| t.contains(&trace)).collect();
+    assert_eq!(clients.len(), received.len(), "{received:?}");
+    for c in &clients {
+        assert_eq!(c.parent_span_id, server.span_context.span_id());
+        assert_eq!(attr_str(c, "vendor.name"), "huawei");
+        assert_eq!(attr_str(c, "datastudio.workspace"), "da-test");
+        assert!(!attr_str(c, "vendor.request_id").is_empty(), "X-Request-Id recorded");
+        assert!(received.contains(&format!("00-{trace}-{}-01", c.span_context.span_id())));
+    }
+
+    let exported = format!("{spans:?}");
+    let logs = cap.logs();
+    for text in [&exported, &logs] {
+        assert!(!text.contains(huawei::IAM.2), "the IAM password leaked");
+        assert!(!text.to_ascii_lowercase().contains("x-auth-token"), "a token header leaked");
+    }
 }
