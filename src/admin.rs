@@ -1,5 +1,5 @@
 //! The admin HTTP port: `/healthz` (alive), `/readyz` (taking calls) and
-//! `/metrics` (Prometheus text).
+//! `/metrics` (Prometheus metrics, OpenMetrics text).
 
 use std::sync::{
     Arc,
@@ -29,7 +29,8 @@ async fn readyz(State(r): State<Arc<Readiness>>) -> (StatusCode, &'static str) {
 }
 
 async fn metrics() -> (StatusCode, [(&'static str, &'static str); 1], String) {
-    (StatusCode::OK, [("content-type", "text/plain; version=0.0.4")], crate::telemetry::metrics_text())
+    use crate::telemetry::metrics;
+    (StatusCode::OK, [("content-type", metrics::CONTENT_TYPE)], metrics::encode())
 }
 
 /// Serves the admin port until `stop` turns true.

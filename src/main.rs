@@ -1,7 +1,7 @@
 #![forbid(unsafe_code)]
 //! The `datastudio-gateway` binary.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
 use datastudio_gateway::{
@@ -9,6 +9,9 @@ use datastudio_gateway::{
     config::{self, Config},
     gateway, telemetry,
 };
+
+/// Longest wait for queued spans to reach the collector at exit.
+const FLUSH: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     datastudio_gateway::install_crypto_provider();
@@ -42,25 +45,32 @@ async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            telemetry::init(cfg.telemetry.log_format);
+            let tel = telemetry::init(&cfg.telemetry);
             let problems = config::check(&cfg);
             if !problems.is_empty() {
                 for p in &problems {
                     tracing::error!(problem = %p, "invalid configuration");
                 }
+                tel.shutdown(FLUSH).await;
                 anyhow::bail!("{} problem(s) in {}; run check-config for details", problems.len(), config.display());
             }
-            gateway::serve_until_signal(&cfg, &listen, "serve").await?;
+            let served = gateway::serve_until_signal(&cfg, &listen, "serve").await;
+            tel.shutdown(FLUSH).await;
+            served?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { listen } => {
-            telemetry::init(config::LogFormat::Text);
-            datastudio_gateway::demo::run(&listen).await?;
+            let tel = telemetry::init_with_format(config::LogFormat::Text);
+            let ran = datastudio_gateway::demo::run(&listen).await;
+            tel.shutdown(FLUSH).await;
+            ran?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Emulator { alibaba_listen, huawei_listen } => {
-            telemetry::init(config::LogFormat::Text);
-            datastudio_gateway::demo::emulators_only(alibaba_listen, huawei_listen).await?;
+            let tel = telemetry::init_with_format(config::LogFormat::Text);
+            let ran = datastudio_gateway::demo::emulators_only(alibaba_listen, huawei_listen).await;
+            tel.shutdown(FLUSH).await;
+            ran?;
             Ok(ExitCode::SUCCESS)
         }
     }

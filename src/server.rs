@@ -1,7 +1,8 @@
 //! The gRPC server and the admin HTTP port, with graceful drain.
 //!
 //! Request path: tonic (grpc-timeout honoured, message size and stream
-//! limits) → health / reflection / the three services → adapters.
+//! limits) → trace (server span with the caller's trace context, RPC
+//! metrics) → health / reflection / the three services → adapters.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -9,7 +10,7 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
 use tonic::transport::Server;
 
-use crate::{admin, api::Api, pb};
+use crate::{admin, api::Api, pb, telemetry};
 
 /// Names of the services reported by `grpc.health.v1`.
 pub const SERVICES: [&str; 3] =
@@ -79,9 +80,16 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
 
     let (shutdown, mut rx) = watch::channel(false);
     let n = settings.max_message_bytes;
+    let methods = telemetry::trace::Methods::from_descriptor_sets(&[
+        pb::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ]);
     let mut router = Server::builder()
         .max_concurrent_streams(Some(settings.max_concurrent_streams))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(telemetry::trace::layer(methods))
         .add_service(health_service)
         .add_service(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n))
         .add_service(api.file_service().max_decoding_message_size(n).max_encoding_message_size(n))

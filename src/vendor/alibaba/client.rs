@@ -24,7 +24,10 @@ use super::sign;
 use crate::{
     config::LiveSecret,
     domain::{CallCtx, Error, Result, VendorDetail},
-    vendor::http::{self, Answer},
+    vendor::{
+        guard::Attempt,
+        http::{self, Answer},
+    },
 };
 
 /// Vendor name in errors and telemetry.
@@ -71,9 +74,13 @@ impl Client {
 
     /// Calls `action`; `query` and `form` are already stringified
     /// (booleans as the Python SDK writes them: `True`/`False`).
+    /// `attempt` (from the guard) numbers the attempt and carries its
+    /// rate-limit wait for the client span.
+    #[allow(clippy::too_many_arguments)]
     pub async fn call(
         &self,
         ctx: &CallCtx,
+        attempt: Attempt,
         action: &str,
         version: &str,
         placement: Placement,
@@ -81,8 +88,8 @@ impl Client {
         form: Vec<(String, String)>,
     ) -> Result<Value> {
         let req = self.build(action, version, placement, query, form)?;
-        let answer = http::send(&self.http, ctx, VENDOR, req).await?;
-        parse(&answer)
+        let call = http::Call::new(VENDOR, action).attempt(attempt.number).limiter_wait(attempt.limiter_wait);
+        http::send_and_parse(&self.http, ctx, call, req, parse).await
     }
 
     fn build(

@@ -95,8 +95,8 @@ impl AlibabaAdapter {
         let mut form: Vec<(String, String)> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         form.push(self.project.clone());
         self.guard
-            .run(ctx, action, kind(action), |_| {
-                self.client.call(ctx, action, V2024, placement, Vec::new(), form.clone())
+            .run(ctx, action, kind(action), |a| {
+                self.client.call(ctx, a, action, V2024, placement, Vec::new(), form.clone())
             })
             .await
     }
@@ -112,8 +112,8 @@ impl AlibabaAdapter {
         q.push(self.project.clone());
         let f: Vec<(String, String)> = form.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         self.guard
-            .run(ctx, action, kind(action), |_| {
-                self.client.call(ctx, action, V2024, Placement::Form, q.clone(), f.clone())
+            .run(ctx, action, kind(action), |a| {
+                self.client.call(ctx, a, action, V2024, Placement::Form, q.clone(), f.clone())
             })
             .await
     }

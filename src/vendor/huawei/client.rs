@@ -32,7 +32,7 @@ use crate::{
     config::{LiveSecret, Secret, SecretError},
     domain::{CallCtx, Error, Result, VendorDetail},
     vendor::{
-        guard::{Guard, Kind},
+        guard::{Attempt, Guard, Kind},
         http::{self, Answer, USER_AGENT},
     },
 };
@@ -223,21 +223,26 @@ impl Client {
             "release-packages.deploy" | "pending-items.package" | "release-packages.unpack" => Kind::Write,
             _ => Kind::Read,
         };
-        self.guard.run(ctx, api, kind, |_| self.call_once(ctx, api, req.clone())).await
+        self.guard.run(ctx, api, kind, |a| self.call_once(ctx, api, a, req.clone())).await
     }
 
     /// One attempt, without rate limiting or retries.
-    async fn call_once(&self, ctx: &CallCtx, api: &'static str, req: Req) -> Result<Answer> {
+    async fn call_once(&self, ctx: &CallCtx, api: &'static str, attempt: Attempt, req: Req) -> Result<Answer> {
         let token = match (&self.auth, req.service) {
             (Auth::Token { .. }, Service::Factory | Service::Dlf) => Some(self.token(ctx).await?),
             _ => None,
         };
         let request = self.build(&req, token.as_ref())?;
-        let answer = http::send(&self.http, ctx, VENDOR, request).await?;
-        let rid = request_id(&answer, None);
-        tracing::debug!(vendor = VENDOR, api, status = answer.status.as_u16(), vendor_request_id = %rid, "vendor call");
-        match check(&answer, req.service) {
-            Ok(()) => Ok(answer),
+        let call = http::Call::new(VENDOR, api).attempt(attempt.number).limiter_wait(attempt.limiter_wait);
+        // check() runs inside the attempt's span: its vendor error code and
+        // outcome land on the span and in the vendor call metrics.
+        let checked = http::send_and_parse(&self.http, ctx, call, request, |a| {
+            check(a, req.service)?;
+            Ok(a.clone())
+        })
+        .await;
+        match checked {
+            Ok(answer) => Ok(answer),
             Err(e) => {
                 if let (Some(t), Auth::Token { cache, .. }) = (&token, &self.auth)
                     && e.reason == "VENDOR_AUTH_FAILED"

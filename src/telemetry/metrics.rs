@@ -1,0 +1,264 @@
+//! Prometheus metrics of the gateway, served as OpenMetrics text on the
+//! admin port's `/metrics`.
+//!
+//! One process-wide registry. The server layer records RPCs and
+//! `vendor::http::send` records vendor calls and throttled answers; the
+//! small functions below are what the rest of the gateway (rate limiter,
+//! retries, daily budgets, deploys) calls. Every label value comes from the
+//! code (service and method names, vendor API names, outcome words) or from
+//! configuration, never from caller input, so series stay bounded.
+
+use std::{sync::LazyLock, time::Duration};
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+/// Content type of [`encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels of gRPC server series (the go-grpc-prometheus names).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RpcLabels {
+    grpc_service: String,
+    grpc_method: String,
+    grpc_code: &'static str,
+}
+
+/// Labels of vendor call series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    vendor: &'static str,
+    api: String,
+    outcome: &'static str,
+}
+
+/// Labels of per-vendor-API series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    vendor: String,
+    api: String,
+}
+
+/// Labels of daily budget series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BudgetLabels {
+    vendor: String,
+    account: String,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Latency buckets: 5 ms .. ~82 s, doubling.
+fn latency() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 15))
+}
+
+/// Limiter wait buckets: 1 ms .. ~33 s, doubling (most waits are zero).
+fn wait() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// Every metric of the gateway.
+struct Metrics {
+    registry: Registry,
+    rpc_handled: Family<RpcLabels, Counter>,
+    rpc_seconds: Histograms<RpcLabels>,
+    vendor_calls: Family<CallLabels, Counter>,
+    vendor_seconds: Histograms<CallLabels>,
+    vendor_throttled: Family<ApiLabels, Counter>,
+    retries: Family<ApiLabels, Counter>,
+    limiter_wait: Histograms<ApiLabels>,
+    limiter_queue: Family<ApiLabels, Gauge>,
+    daily_budget: Family<BudgetLabels, Gauge>,
+    deploys_in_flight: Gauge,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::default();
+    let m = Metrics {
+        rpc_handled: Family::default(),
+        rpc_seconds: Family::new_with_constructor(latency),
+        vendor_calls: Family::default(),
+        vendor_seconds: Family::new_with_constructor(latency),
+        vendor_throttled: Family::default(),
+        retries: Family::default(),
+        limiter_wait: Family::new_with_constructor(wait),
+        limiter_queue: Family::default(),
+        daily_budget: Family::default(),
+        deploys_in_flight: Gauge::default(),
+        registry: Registry::default(),
+    };
+    registry.register("grpc_server_handled", "RPCs completed, by service, method and gRPC code", m.rpc_handled.clone());
+    registry.register(
+        "grpc_server_handling_seconds",
+        "RPC latency until the last response byte, by service, method and gRPC code",
+        m.rpc_seconds.clone(),
+    );
+    registry.register(
+        "datastudio_vendor_calls",
+        "Vendor HTTP attempts, by vendor, vendor API and outcome",
+        m.vendor_calls.clone(),
+    );
+    registry.register(
+        "datastudio_vendor_call_duration_seconds",
+        "Vendor HTTP attempt latency, by vendor, vendor API and outcome",
+        m.vendor_seconds.clone(),
+    );
+    registry.register(
+        "datastudio_vendor_throttled",
+        "Vendor answers that said the gateway was throttled (HTTP 429, Throttling.*, APIGW.0308)",
+        m.vendor_throttled.clone(),
+    );
+    registry.register("datastudio_vendor_retries", "Vendor calls retried, by vendor and API", m.retries.clone());
+    registry.register(
+        "datastudio_limiter_wait_seconds",
+        "Time calls waited for a vendor rate-limit slot",
+        m.limiter_wait.clone(),
+    );
+    registry.register(
+        "datastudio_limiter_queue_depth",
+        "Calls waiting for a vendor rate-limit slot now",
+        m.limiter_queue.clone(),
+    );
+    registry.register(
+        "datastudio_daily_budget_remaining",
+        "Vendor calls left in today's budget, by vendor and account",
+        m.daily_budget.clone(),
+    );
+    registry.register(
+        "datastudio_deploys_in_flight",
+        "Deployments started and not yet final",
+        m.deploys_in_flight.clone(),
+    );
+    Metrics { registry, ..m }
+});
+
+/// The metrics as OpenMetrics text (what `/metrics` serves).
+pub fn encode() -> String {
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &METRICS.registry).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// Records a finished RPC (called by the server layer).
+pub fn rpc(service: &str, method: &str, code: tonic::Code, elapsed: Duration) {
+    let l = RpcLabels { grpc_service: service.to_owned(), grpc_method: method.to_owned(), grpc_code: code_name(code) };
+    METRICS.rpc_handled.get_or_create(&l).inc();
+    METRICS.rpc_seconds.get_or_create(&l).observe(elapsed.as_secs_f64());
+}
+
+/// Records one vendor HTTP attempt (called by `vendor::http::send`).
+/// `outcome` is one of the words of [`outcome`](crate::telemetry::vendor::outcome).
+pub fn vendor_call(vendor: &'static str, api: &str, outcome: &'static str, elapsed: Duration) {
+    let l = CallLabels { vendor, api: api.to_owned(), outcome };
+    METRICS.vendor_calls.get_or_create(&l).inc();
+    METRICS.vendor_seconds.get_or_create(&l).observe(elapsed.as_secs_f64());
+}
+
+fn api(vendor: &str, api: &str) -> ApiLabels {
+    ApiLabels { vendor: vendor.to_owned(), api: api.to_owned() }
+}
+
+/// Counts a throttled vendor answer. `vendor::http::send` already calls this
+/// for every answer it sees throttled; call it only for throttling it
+/// cannot see.
+pub fn vendor_throttled(vendor: &str, api_name: &str) {
+    METRICS.vendor_throttled.get_or_create(&api(vendor, api_name)).inc();
+}
+
+/// Counts a retry of a vendor call (the retry layer calls this once per
+/// attempt after the first).
+pub fn retry(vendor: &str, api_name: &str) {
+    METRICS.retries.get_or_create(&api(vendor, api_name)).inc();
+}
+
+/// Records how long a call waited for a rate-limit slot (zero included).
+pub fn limiter_wait(vendor: &str, api_name: &str, secs: f64) {
+    if secs.is_finite() && secs >= 0.0 {
+        METRICS.limiter_wait.get_or_create(&api(vendor, api_name)).observe(secs);
+    }
+}
+
+/// Moves the count of calls waiting for a rate-limit slot by `delta`
+/// (+1 when a call starts waiting, -1 when it stops, whatever the result).
+pub fn limiter_queue(vendor: &str, api_name: &str, delta: i64) {
+    METRICS.limiter_queue.get_or_create(&api(vendor, api_name)).inc_by(delta);
+}
+
+/// Sets the vendor calls left in today's budget of `account`. Pass a name
+/// from the config (the workspace or an account alias), never a credential
+/// such as an access key id.
+pub fn daily_budget_remaining(vendor: &str, account: &str, n: i64) {
+    let l = BudgetLabels { vendor: vendor.to_owned(), account: account.to_owned() };
+    METRICS.daily_budget.get_or_create(&l).set(n);
+}
+
+/// Moves the count of deployments in flight by `delta`.
+pub fn deploy_in_flight(delta: i64) {
+    METRICS.deploys_in_flight.inc_by(delta);
+}
+
+/// gRPC code names as gRPC's own libraries print them (`OK`, `NotFound`),
+/// which is what dashboards built on `grpc_server_handled_total` expect.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "Canceled",
+        Unknown => "Unknown",
+        InvalidArgument => "InvalidArgument",
+        DeadlineExceeded => "DeadlineExceeded",
+        NotFound => "NotFound",
+        AlreadyExists => "AlreadyExists",
+        PermissionDenied => "PermissionDenied",
+        ResourceExhausted => "ResourceExhausted",
+        FailedPrecondition => "FailedPrecondition",
+        Aborted => "Aborted",
+        OutOfRange => "OutOfRange",
+        Unimplemented => "Unimplemented",
+        Internal => "Internal",
+        Unavailable => "Unavailable",
+        DataLoss => "DataLoss",
+        Unauthenticated => "Unauthenticated",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_appear_in_the_exposition() {
+        rpc("datastudio.v1.FileService", "GetFile", tonic::Code::NotFound, Duration::from_millis(12));
+        vendor_call("alibaba", "GetFile", "ok", Duration::from_millis(3));
+        vendor_throttled("alibaba", "GetFile");
+        retry("alibaba", "GetFile");
+        limiter_wait("alibaba", "GetFile", 0.25);
+        limiter_wait("alibaba", "GetFile", f64::NAN);
+        limiter_queue("alibaba", "GetFile", 1);
+        daily_budget_remaining("alibaba", "dw", 42);
+        deploy_in_flight(1);
+        deploy_in_flight(-1);
+        let text = encode();
+        for needle in [
+            r#"grpc_server_handled_total{grpc_service="datastudio.v1.FileService",grpc_method="GetFile",grpc_code="NotFound"} "#,
+            r#"datastudio_vendor_calls_total{vendor="alibaba",api="GetFile",outcome="ok"} "#,
+            r#"datastudio_limiter_wait_seconds_count{vendor="alibaba",api="GetFile"} "#,
+            r#"datastudio_daily_budget_remaining{vendor="alibaba",account="dw"} 42"#,
+            "datastudio_deploys_in_flight 0",
+            "# EOF",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from\n{text}");
+        }
+    }
+}
