@@ -196,7 +196,10 @@ impl Ledger {
         };
         let at = now_ms();
         self.append(&Line { id: request_id.into(), fp: fp.into(), at, outcome: None, cleared: false });
-        let result = match tokio::spawn(deploy).map(|r| r.map_err(|e| e.to_string())).await {
+        crate::telemetry::metrics::deploy_in_flight(1);
+        let joined = tokio::spawn(deploy).map(|r| r.map_err(|e| e.to_string())).await;
+        crate::telemetry::metrics::deploy_in_flight(-1);
+        let result = match joined {
             Ok(r) => r,
             Err(panic) => {
                 Err(Error::new(Code::Internal, "DEPLOY_TASK_FAILED", format!("the deploy task failed: {panic}")))

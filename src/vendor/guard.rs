@@ -23,6 +23,7 @@ use crate::{
     config::{Config, Edition, VendorKind, WorkspaceConfig},
     domain::{CallCtx, Error, Result},
     limit::{Limiter, Settings, budget::DailyBudget},
+    telemetry::metrics,
 };
 
 /// Attempts of one read, the first included.
@@ -181,9 +182,22 @@ impl Guard {
         let mut number = 0;
         loop {
             if let Some(b) = &self.budget {
-                b.spend()?;
+                let left = b.spend()?;
+                metrics::daily_budget_remaining(self.vendor, &self.account, i64::from(left));
             }
-            let limiter_wait = limiter.acquire(&self.account, api, rate, ctx.deadline, ctx.identity.as_deref()).await?;
+            let queued = Queued::enter(self.vendor, api);
+            let acquired = limiter.acquire(&self.account, api, rate, ctx.deadline, ctx.identity.as_deref()).await;
+            drop(queued);
+            let limiter_wait = acquired?;
+            metrics::limiter_wait(self.vendor, api, limiter_wait.as_secs_f64());
+            if !limiter_wait.is_zero() {
+                tracing::debug!(
+                    vendor = self.vendor,
+                    api,
+                    wait_ms = limiter_wait.as_millis() as u64,
+                    "waited for a rate-limit slot"
+                );
+            }
             let result = attempt(Attempt { number, limiter_wait }).await;
             let err = match result {
                 Ok(v) => {
@@ -206,8 +220,29 @@ impl Guard {
                 return Err(err);
             }
             tracing::info!(vendor = self.vendor, api, attempt = number, reason = %err.reason, "retrying a read");
+            metrics::retry(self.vendor, api);
             tokio::time::sleep(backoff).await;
         }
+    }
+}
+
+/// Counts a caller in the limiter-queue gauge until dropped (also when the
+/// caller's future is cancelled while it waits).
+struct Queued<'a> {
+    vendor: &'static str,
+    api: &'a str,
+}
+
+impl<'a> Queued<'a> {
+    fn enter(vendor: &'static str, api: &'a str) -> Self {
+        metrics::limiter_queue(vendor, api, 1);
+        Queued { vendor, api }
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        metrics::limiter_queue(self.vendor, self.api, -1);
     }
 }
 
