@@ -25,5 +25,5 @@ pub fn init(format: LogFormat) {
 
 /// Prometheus text exposition of the gateway's metrics.
 pub fn metrics_text() -> String {
-    String::new()
+    crate::redis_store::metrics_text()
 }
