@@ -15,7 +15,7 @@ use std::{
 
 use redis::{FromRedisValue, ScriptInvocation, aio::ConnectionManager, aio::ConnectionManagerConfig};
 
-use crate::config::{FailurePolicy, RedisConfig};
+use crate::config::{FailurePolicy, RedisConfig, Secret};
 
 /// How often an unreachable Redis is pinged.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
@@ -35,7 +35,8 @@ pub fn count_fallback() {
 /// Prometheus text of the Redis counters.
 pub fn metrics_text() -> String {
     format!(
-        "# HELP datastudio_gateway_redis_up Whether the shared Redis answered the last command (1) or not (0).\n\
+        "# HELP datastudio_gateway_redis_up Whether the shared Redis answered the last command (1) or not (0); \
+         1 without a shared Redis.\n\
          # TYPE datastudio_gateway_redis_up gauge\n\
          datastudio_gateway_redis_up {}\n\
          # HELP datastudio_gateway_redis_outages_total Times the shared Redis became unreachable.\n\
@@ -63,6 +64,8 @@ pub struct RedisStore {
     policy: FailurePolicy,
     /// `host:port`, for logs.
     target: String,
+    /// The URL and its password, cut out of any error text before it is logged.
+    secrets: Vec<Secret>,
     up: AtomicBool,
     probing: AtomicBool,
 }
@@ -81,6 +84,10 @@ impl RedisStore {
         let client = redis::Client::open(url.expose())
             .map_err(|_| anyhow::anyhow!("limits.redis.url is not a valid Redis URL (check-config tells why)"))?;
         let info = client.get_connection_info();
+        let mut secrets = vec![url.clone()];
+        if let Some(p) = info.redis_settings().password().filter(|p| !p.is_empty()) {
+            secrets.push(Secret::new(p));
+        }
         let target = match info.addr() {
             redis::ConnectionAddr::Tcp(h, p) => format!("{h}:{p}"),
             redis::ConnectionAddr::TcpTls { host, port, .. } => format!("{host}:{port} (TLS)"),
@@ -100,6 +107,7 @@ impl RedisStore {
             timeout: cfg.timeout,
             policy: cfg.failure_policy,
             target,
+            secrets,
             up: AtomicBool::new(true),
             probing: AtomicBool::new(false),
         });
@@ -107,10 +115,9 @@ impl RedisStore {
         if tokio::runtime::Handle::try_current().is_ok() {
             let s = store.clone();
             tokio::spawn(async move {
-                if s.ping().await {
-                    tracing::info!(redis = %s.target, "connected to the shared Redis");
-                } else {
-                    s.mark_down();
+                match s.ping().await {
+                    Ok(()) => tracing::info!(redis = %s.target, "connected to the shared Redis"),
+                    Err(cause) => s.mark_down(&cause),
                 }
             });
         }
@@ -147,32 +154,42 @@ impl RedisStore {
         match tokio::time::timeout(self.timeout, inv.invoke_async::<T>(&mut conn)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
-                // A script or type error is a bug, not an outage: say which.
-                if !(e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()) {
-                    tracing::error!(redis = %self.target, kind = ?e.kind(), "a Redis command failed");
-                }
-                self.mark_down();
+                self.mark_down(&self.cause(&e));
                 Err(Unreachable)
             }
             Err(_) => {
-                self.mark_down();
+                self.mark_down(&format!("no answer within {:?}", self.timeout));
                 Err(Unreachable)
             }
         }
     }
 
-    async fn ping(&self) -> bool {
-        let mut conn = self.conn.clone();
-        let ping = redis::cmd("PING");
-        matches!(tokio::time::timeout(self.timeout, ping.query_async::<String>(&mut conn)).await, Ok(Ok(_)))
+    /// An error's text, without the URL or password.
+    fn cause(&self, e: &redis::RedisError) -> String {
+        let mut text = e.to_string();
+        for s in &self.secrets {
+            text = text.replace(s.expose(), "<redacted>");
+        }
+        text
     }
 
-    fn mark_down(self: &Arc<Self>) {
+    async fn ping(&self) -> Result<(), String> {
+        let mut conn = self.conn.clone();
+        let ping = redis::cmd("PING");
+        match tokio::time::timeout(self.timeout, ping.query_async::<String>(&mut conn)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(self.cause(&e)),
+            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
+        }
+    }
+
+    fn mark_down(self: &Arc<Self>, cause: &str) {
         if self.up.swap(false, Ordering::SeqCst) {
             UP.store(false, Ordering::Relaxed);
             OUTAGES.fetch_add(1, Ordering::Relaxed);
             tracing::error!(
                 redis = %self.target,
+                cause,
                 failure_policy = ?self.policy,
                 "the shared Redis is unreachable: rate limits follow limits.redis.failure_policy and deploys are \
                  refused until it answers again"
@@ -190,7 +207,7 @@ impl RedisStore {
             loop {
                 tokio::time::sleep(PROBE_EVERY).await;
                 let Some(s) = weak.upgrade() else { return };
-                if s.ping().await {
+                if s.ping().await.is_ok() {
                     s.up.store(true, Ordering::SeqCst);
                     UP.store(true, Ordering::Relaxed);
                     s.probing.store(false, Ordering::SeqCst);

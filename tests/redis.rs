@@ -202,6 +202,77 @@ async fn fail_local_serves_each_replica_at_its_share_while_redis_is_down() {
     }
 }
 
+/// Runs `serve` as its own process with `url` in DATASTUDIO_GATEWAY_REDIS_URL (as the Helm chart
+/// passes it) and returns its log lines up to the first that contains `until` (at most 10 s).
+fn serve_until(dir: &std::path::Path, url: &str, ca: &std::path::Path, until: &str) -> Vec<String> {
+    use std::io::BufRead;
+    let d = dir.display();
+    let cfg = format!(
+        "server: {{ grpc_listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0, state_dir: {d}/state }}\n\
+         limits:\n  backend: redis\n  redis:\n    url: {{ env: DATASTUDIO_GATEWAY_REDIS_URL }}\n\
+         workspaces:\n  dw:\n    vendor: alibaba\n    region: cn-hangzhou\n    project_id: 10003\n    \
+         credentials:\n      access_key_id: {{ file: {d}/ak }}\n      access_key_secret: {{ file: {d}/sk }}\n"
+    );
+    std::fs::write(dir.join("config.yaml"), cfg).expect("config");
+    let mut child = std::process::Command::new(common::binary())
+        .args(["serve", "--config"])
+        .arg(dir.join("config.yaml"))
+        .env("DATASTUDIO_GATEWAY_REDIS_URL", url)
+        .env("SSL_CERT_FILE", ca)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for out in [
+        child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+        child.stderr.take().map(|e| Box::new(e) as _),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let mut lines = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(10) {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            let done = l.contains(until);
+            lines.push(l);
+            if done {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+#[test]
+fn rediss_with_a_password_from_the_environment_connects_and_never_logs_it() {
+    let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk")]);
+    let Some(tls) = common::redis::tls_files(dir.path(), "pa55:word") else {
+        eprintln!("openssl is not installed: TLS test skipped");
+        return;
+    };
+    let ca = tls.ca.clone();
+    let redis = RedisServer::start_tls(tls);
+    let port = redis.port();
+    let lines = serve_until(dir.path(), &format!("rediss://:pa55%3Aword@localhost:{port}/0"), &ca, "shared Redis");
+    assert!(lines.iter().any(|l| l.contains("connected to the shared Redis")), "{lines:#?}");
+    let lines = serve_until(dir.path(), &format!("rediss://:wr0ngpass@localhost:{port}/0"), &ca, "shared Redis");
+    let failed = lines.iter().find(|l| l.contains("the shared Redis is unreachable")).expect("reported");
+    assert!(failed.contains("AuthenticationFailed"), "says why: {failed}");
+    assert!(lines.iter().all(|l| !l.contains("wr0ngpass") && !l.contains("pa55")), "{lines:#?}");
+}
+
 // --- the shared limiter on its own: two "replicas" as two backends on one Redis ---------------
 
 mod backend {

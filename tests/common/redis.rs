@@ -35,6 +35,69 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// TLS-only server (`--tls-port`), with a password.
+    tls: Option<Tls>,
+}
+
+/// A TLS server's certificate files and password.
+pub struct Tls {
+    /// The CA that signed the server's certificate (for SSL_CERT_FILE).
+    pub ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    password: String,
+}
+
+/// A CA and a server certificate for localhost, made with the openssl
+/// command (None when it is not installed).
+pub fn tls_files(dir: &std::path::Path, password: &str) -> Option<Tls> {
+    let run = |args: &[&str]| {
+        Command::new("openssl").args(args).current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null()).status()
+    };
+    let ok = |r: std::io::Result<std::process::ExitStatus>| r.map(|s| s.success()).unwrap_or(false);
+    if !ok(run(&["version"])) {
+        return None;
+    }
+    std::fs::write(dir.join("ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").ok()?;
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test-ca",
+        ],
+        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=localhost"],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext",
+        ],
+    ];
+    for step in steps {
+        assert!(ok(run(step)), "openssl {step:?} failed");
+    }
+    Some(Tls { ca: dir.join("ca.crt"), cert: dir.join("srv.crt"), key: dir.join("srv.key"), password: password.into() })
 }
 
 fn free_port() -> u16 {
@@ -56,9 +119,23 @@ impl RedisServer {
     pub fn start() -> Self {
         ensure_installed();
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = RedisServer { child: None, port: free_port(), dir };
+        let mut s = RedisServer { child: None, port: free_port(), dir, tls: None };
         s.resume();
         s
+    }
+
+    /// Starts a TLS-only server that requires `tls.password`.
+    pub fn start_tls(tls: Tls) -> Self {
+        ensure_installed();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = RedisServer { child: None, port: free_port(), dir, tls: Some(tls) };
+        s.resume();
+        s
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -73,15 +150,29 @@ impl RedisServer {
             let _ = c.wait();
         }
         let t0 = Instant::now();
-        while pong(self.port) && t0.elapsed() < Duration::from_secs(5) {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && t0.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// Starts it again on the same port.
     pub fn resume(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let port = self.port.to_string();
+        let mut cmd = Command::new("redis-server");
+        match &self.tls {
+            None => cmd.args(["--port", &port]),
+            Some(t) => cmd
+                .args(["--port", "0", "--tls-port", &port, "--tls-auth-clients", "no"])
+                .args(["--requirepass", &t.password])
+                .arg("--tls-cert-file")
+                .arg(&t.cert)
+                .arg("--tls-key-file")
+                .arg(&t.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&t.ca),
+        };
+        let child = cmd
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", &self.dir.path().display().to_string(), "--protected-mode", "yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -89,7 +180,9 @@ impl RedisServer {
             .expect("start redis-server");
         self.child = Some(child);
         let t0 = Instant::now();
-        while !pong(self.port) {
+        let ready =
+            |port| if self.tls.is_some() { TcpStream::connect(("127.0.0.1", port)).is_ok() } else { pong(port) };
+        while !ready(self.port) {
             assert!(t0.elapsed() < Duration::from_secs(10), "redis-server did not answer on port {}", self.port);
             std::thread::sleep(Duration::from_millis(20));
         }
