@@ -390,3 +390,81 @@ mod backend {
         assert_eq!(redis.keys("t:budget:*"), 2);
     }
 }
+
+// --- deploy records on their own: markers, leases, outcomes -----------------------------------
+
+mod records {
+    use std::{sync::Arc, time::Duration};
+
+    use datastudio_gateway::{
+        config::{FailurePolicy, RedisConfig, SecretRef},
+        deploy::{Begin, Outcome, RedisRecords, Store},
+        redis_store::RedisStore,
+    };
+
+    use super::RedisServer;
+
+    const LEASE: Duration = Duration::from_millis(300);
+
+    fn replica(redis: &RedisServer, dir: &tempfile::TempDir) -> RedisRecords {
+        std::fs::write(dir.path().join("url"), redis.url()).expect("write");
+        let store: Arc<RedisStore> = RedisStore::open(&RedisConfig {
+            url: SecretRef::File(dir.path().join("url")),
+            failure_policy: FailurePolicy::FailClosed,
+            key_prefix: "r:".into(),
+            timeout: Duration::from_millis(500),
+        })
+        .expect("open");
+        RedisRecords::with_lease(store, Duration::from_secs(60), LEASE)
+    }
+
+    fn done() -> Outcome {
+        Outcome::Done { response: String::new() }
+    }
+
+    #[tokio::test]
+    async fn a_holder_that_vanishes_leaves_an_unknown_outcome_never_a_second_deploy() {
+        let redis = RedisServer::start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (replica(&redis, &dir), replica(&redis, &dir));
+        assert!(matches!(a.begin("gone", "fp").await.expect("a"), Begin::Taken(_)));
+        assert_eq!(b.begin("gone", "fp").await.expect("b"), Begin::Elsewhere { fp: "fp".into() });
+        // A never renews nor finishes (it died): B's wait ends when the lease lapses.
+        let t0 = tokio::time::Instant::now();
+        let o = b.wait("gone").await.expect("wait").expect("an outcome");
+        assert!(matches!(o, Outcome::Unknown { .. }), "{o:?}");
+        assert!(t0.elapsed() < LEASE * 3, "{:?}", t0.elapsed());
+        assert!(matches!(
+            a.begin("gone", "fp").await.expect("again"),
+            Begin::Recorded { outcome: Outcome::Unknown { .. }, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_renewed_marker_is_waited_for_and_a_released_one_can_be_taken() {
+        let redis = RedisServer::start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (Arc::new(replica(&redis, &dir)), replica(&redis, &dir));
+        let Begin::Taken(ticket) = a.begin("slow", "fp").await.expect("a") else { panic!("not taken") };
+        let holder = {
+            let (a, ticket) = (a.clone(), ticket.clone());
+            tokio::spawn(async move {
+                // A deploy that takes three leases, renewed as it goes.
+                for _ in 0..9 {
+                    tokio::time::sleep(a.renew_every().expect("renews")).await;
+                    a.renew("slow", &ticket).await;
+                }
+                a.finish("slow", "fp", &ticket, Some(&done())).await.expect("finish");
+            })
+        };
+        assert_eq!(b.wait("slow").await.expect("wait"), Some(done()), "the real outcome, not unknown");
+        holder.await.expect("holder");
+        // Released (nothing sent): the waiter hears so, and the id is free again.
+        let Begin::Taken(t2) = a.begin("free", "fp").await.expect("a") else { panic!("not taken") };
+        let waiter = tokio::spawn(async move { b.wait("free").await });
+        a.finish("free", "fp", &t2, None).await.expect("release");
+        assert_eq!(waiter.await.expect("task").expect("wait"), None);
+        assert!(matches!(a.begin("free", "other").await.expect("again"), Begin::Taken(_)));
+        assert_eq!(redis.keys("r:deploy:*"), 3, "records of slow and free, and free's new lease");
+    }
+}

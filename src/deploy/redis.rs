@@ -25,10 +25,9 @@ use crate::{
     redis_store::RedisStore,
 };
 
-/// How long a marker lives without renewal.
+/// How long a marker lives without renewal; its holder renews it three
+/// times as often.
 const LEASE: Duration = Duration::from_secs(10);
-/// How often the holder renews it.
-const RENEW_EVERY: Duration = Duration::from_secs(3);
 /// How often a waiting replica reads the record.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
@@ -102,12 +101,18 @@ return {1, ARGV[1]}
 pub struct RedisRecords {
     store: Arc<RedisStore>,
     ttl: Duration,
+    lease: Duration,
 }
 
 impl RedisRecords {
     /// Records in `store`, kept for `ttl`.
     pub fn new(store: Arc<RedisStore>, ttl: Duration) -> Self {
-        RedisRecords { store, ttl }
+        Self::with_lease(store, ttl, LEASE)
+    }
+
+    /// Records whose in-flight markers lapse after `lease` without renewal (tests).
+    pub fn with_lease(store: Arc<RedisStore>, ttl: Duration, lease: Duration) -> Self {
+        RedisRecords { store, ttl, lease: lease.max(Duration::from_millis(30)) }
     }
 
     fn keys(&self, id: &str) -> (String, String) {
@@ -148,7 +153,15 @@ impl Store for RedisRecords {
         let (taken, held_fp, outcome, _alive) = self
             .store
             .eval::<(i64, String, String, i64)>(
-                SCRIPTS.take.key(&rec).key(&lease).arg(fp).arg(at).arg(&owner).arg(millis(self.ttl)).arg(millis(LEASE)),
+                SCRIPTS
+                    .take
+                    .key(&rec)
+                    .key(&lease)
+                    .arg(fp)
+                    .arg(at)
+                    .arg(&owner)
+                    .arg(millis(self.ttl))
+                    .arg(millis(self.lease)),
             )
             .await
             .map_err(|_| unavailable())?;
@@ -190,11 +203,14 @@ impl Store for RedisRecords {
     }
 
     fn renew_every(&self) -> Option<Duration> {
-        Some(RENEW_EVERY)
+        Some(self.lease / 3)
     }
 
     async fn renew(&self, id: &str, ticket: &Ticket) {
         let (rec, lease) = self.keys(id);
-        let _ = self.store.eval::<i64>(SCRIPTS.renew.key(&rec).key(&lease).arg(&ticket.owner).arg(millis(LEASE))).await;
+        let _ = self
+            .store
+            .eval::<i64>(SCRIPTS.renew.key(&rec).key(&lease).arg(&ticket.owner).arg(millis(self.lease)))
+            .await;
     }
 }
