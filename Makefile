@@ -9,7 +9,7 @@ BUF_VERSION := 1.75.0
 BUF := $(TOOLS)/node_modules/.bin/buf
 export PATH := $(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: test fmt-check clippy cargo-test proto-lint helm-test demo-smoke clients-test gen-clients proto-baseline demo build
+.PHONY: test fmt-check clippy cargo-test redis-server proto-lint helm-test demo-smoke clients-test gen-clients proto-baseline demo build
 
 test: fmt-check clippy cargo-test proto-lint helm-test demo-smoke clients-test
 	@echo "make test: all checks passed"
@@ -26,8 +26,13 @@ fmt-check:
 clippy:
 	cargo clippy --all-targets --locked -- -D warnings
 
-cargo-test:
+cargo-test: redis-server
 	cargo test --all-targets --locked
+
+# The shared-limiter tests (tests/redis.rs) start a real redis-server: install Debian's
+# package when it is missing (idempotent, non-interactive).
+redis-server:
+	bash scripts/install-redis-server.sh
 
 $(BUF):
 	mkdir -p $(TOOLS)

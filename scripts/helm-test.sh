@@ -166,6 +166,8 @@ reject "render: shutdown grace longer than terminationGracePeriodSeconds" "must 
   render --set terminationGracePeriodSeconds=60 --set config.server.shutdown_grace=1m
 reject "render: redis backend without a Redis Secret" "set redis.existingSecret" \
   render --set config.limits.backend=redis
+reject "schema: unknown limits.redis.failure_policy" "failure_policy.*must be one of" \
+  render --set config.limits.backend=redis --set redis.existingSecret=r --set config.limits.redis.failure_policy=fail_open
 reject "render: file reference without a credential behind it" "is not set" \
   render --set config.workspaces.dw-prod.vendor=alibaba \
          --set config.workspaces.dw-prod.credentials.access_key_id.file=/var/run/secrets/datastudio-gateway/dw-prod/access_key_id

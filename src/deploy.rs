@@ -1,15 +1,23 @@
 //! The deploy ledger: AIP-155 request ids make deploys safe to retry.
 //!
-//! The first call with a `request_id` records an in-flight marker (on disk
-//! before the vendor is called), runs the deploy in its own task (so a
-//! caller that hangs up cannot leave it half-recorded), and records the
-//! outcome. A repeat with the same id and the same request returns that
+//! The first call with a `request_id` takes an in-flight marker in a
+//! [`Store`] before the vendor is called, runs the deploy in its own task
+//! (so a caller that hangs up cannot leave it half-recorded), and records
+//! the outcome. A repeat with the same id and the same request returns that
 //! outcome (or waits for the one in flight) without a vendor call; the same
 //! id with a different request is INVALID_ARGUMENT. A deploy whose vendor
-//! answer was lost (timeout or reset after sending), or that was in flight
-//! when the gateway stopped, is recorded as outcome-unknown and never sent
-//! again. Records live in `{state_dir}/deploys.jsonl` for
-//! `limits.idempotency_ttl`.
+//! answer was lost (timeout or reset after sending), or whose holder stopped
+//! while it was in flight, is recorded as outcome-unknown and never sent
+//! again. A deploy that surely never reached the vendor releases its marker.
+//!
+//! Stores: [`FileStore`] (`{state_dir}/deploys.jsonl`, one process) and
+//! [`RedisRecords`] (every replica; `limits.backend: redis`). Records are
+//! kept for `limits.idempotency_ttl`. Concurrent repeats inside one process
+//! wait on the first one without asking the store.
+
+mod redis;
+
+pub use self::redis::RedisRecords;
 
 use std::{
     collections::HashMap,
@@ -19,8 +27,8 @@ use std::{
     time::Duration,
 };
 
+use async_trait::async_trait;
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
-use futures::FutureExt;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -62,27 +70,57 @@ pub enum Outcome {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Line {
-    id: String,
-    fp: String,
-    at: i64,
-    /// None = in flight; absent after `cleared`.
-    outcome: Option<Outcome>,
-    #[serde(default)]
-    cleared: bool,
+/// What a store holds for a request id when a deploy begins.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Begin {
+    /// The marker is ours now: deploy, then [`Store::finish`].
+    Taken(Ticket),
+    /// A finished deploy: its request fingerprint and outcome.
+    Recorded {
+        /// Fingerprint of the request that used the id.
+        fp: String,
+        /// What it answered.
+        outcome: Outcome,
+    },
+    /// Another process holds the marker: [`Store::wait`] for its outcome.
+    Elsewhere {
+        /// Fingerprint of the request that used the id.
+        fp: String,
+    },
 }
 
-enum Entry {
-    InFlight { fp: String, rx: watch::Receiver<Option<Result<Vec<pb::Deployment>, Error>>> },
-    Finished { fp: String, at: i64, outcome: Outcome },
+/// Proof of a taken marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// When it was taken, ms since the epoch.
+    pub at: i64,
+    /// Who took it (random per marker).
+    pub owner: String,
 }
 
-/// The ledger.
-pub struct Ledger {
-    path: Option<PathBuf>,
-    ttl: Duration,
-    entries: Mutex<HashMap<String, Entry>>,
+/// Where request id → in-flight marker → outcome records live.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Takes the in-flight marker of `id` for the request `fp`, atomically,
+    /// or tells what already holds the id. UNAVAILABLE when the store cannot
+    /// be reached (the deploy is then refused, never risked).
+    async fn begin(&self, id: &str, fp: &str) -> Result<Begin, Error>;
+
+    /// Records the outcome of a taken marker, or releases the marker when
+    /// `outcome` is None (nothing reached the vendor).
+    async fn finish(&self, id: &str, fp: &str, ticket: &Ticket, outcome: Option<&Outcome>) -> Result<(), Error>;
+
+    /// Waits until the marker held elsewhere ends: its outcome (Unknown if
+    /// its holder vanished), or None when it was released.
+    async fn wait(&self, id: &str) -> Result<Option<Outcome>, Error>;
+
+    /// How often a taken marker must be renewed while its deploy runs.
+    fn renew_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Renews a taken marker (its holder is alive).
+    async fn renew(&self, _id: &str, _ticket: &Ticket) {}
 }
 
 /// A stable fingerprint of a deploy request (its meaning, not its bytes).
@@ -98,113 +136,122 @@ pub fn fingerprint(parts: &[&str]) -> String {
 const RESTART_UNKNOWN: &str = "the gateway stopped while this deploy was in flight, so its outcome is unknown; \
     check the release package or deployment state before deploying again with a new request_id";
 
+type Answer = Result<Vec<pb::Deployment>, Error>;
+
+/// A deploy in flight in this process, which repeats wait on.
+struct Flight {
+    fp: String,
+    rx: watch::Receiver<Option<Answer>>,
+}
+
+/// The ledger.
+pub struct Ledger {
+    store: Arc<dyn Store>,
+    flights: Mutex<HashMap<String, Flight>>,
+}
+
 impl Ledger {
+    /// A ledger over `store`.
+    pub fn with_store(store: Arc<dyn Store>) -> Arc<Self> {
+        Arc::new(Ledger { store, flights: Mutex::new(HashMap::new()) })
+    }
+
     /// A ledger kept in memory only (tests, or no writable state dir).
     pub fn in_memory(ttl: Duration) -> Arc<Self> {
-        Arc::new(Ledger { path: None, ttl, entries: Mutex::new(HashMap::new()) })
+        Self::with_store(Arc::new(FileStore::in_memory(ttl)))
     }
 
-    /// Loads (and compacts) `{dir}/deploys.jsonl`.
+    /// A ledger in `{dir}/deploys.jsonl` (loaded and compacted).
     pub fn open(dir: &std::path::Path, ttl: Duration) -> std::io::Result<Arc<Self>> {
-        std::fs::create_dir_all(dir)?;
-        let path = dir.join("deploys.jsonl");
-        let mut live: HashMap<String, Line> = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            for l in text.lines() {
-                let Ok(line) = serde_json::from_str::<Line>(l) else { continue };
-                if line.cleared {
-                    live.remove(&line.id);
-                } else {
-                    live.insert(line.id.clone(), line);
-                }
-            }
-        }
-        let cutoff = now_ms() - ttl.as_millis() as i64;
-        let mut entries = HashMap::new();
-        let mut out = String::new();
-        for (id, mut line) in live {
-            if line.at < cutoff {
-                continue;
-            }
-            let outcome = line.outcome.take().unwrap_or(Outcome::Unknown { message: RESTART_UNKNOWN.into() });
-            line.outcome = Some(outcome.clone());
-            out.push_str(&serde_json::to_string(&line).unwrap_or_default());
-            out.push('\n');
-            entries.insert(id, Entry::Finished { fp: line.fp, at: line.at, outcome });
-        }
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, out)?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(Arc::new(Ledger { path: Some(path), ttl, entries: Mutex::new(entries) }))
+        Ok(Self::with_store(Arc::new(FileStore::open(dir, ttl)?)))
     }
 
-    fn append(&self, line: &Line) {
-        let Some(path) = &self.path else { return };
-        let written = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| {
-            let mut s = serde_json::to_string(line).unwrap_or_default();
-            s.push('\n');
-            f.write_all(s.as_bytes())?;
-            f.sync_data()
-        });
-        if let Err(e) = written {
-            tracing::error!(error = %e, "cannot write the deploy ledger; a retried deploy after a restart may not be recognised");
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Flight>> {
+        self.flights.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `deploy` once per `request_id`; see the module docs.
-    pub async fn run<F>(&self, request_id: &str, fp: &str, deploy: F) -> Result<Vec<pb::Deployment>, Error>
+    pub async fn run<F>(self: &Arc<Self>, request_id: &str, fp: &str, deploy: F) -> Result<Vec<pb::Deployment>, Error>
     where
         F: std::future::Future<Output = Result<Vec<pb::Deployment>, Error>> + Send + 'static,
     {
-        let reused = || Error::invalid("request_id", "was already used for a different deploy request; use a new UUID");
-        enum Next {
-            Replay(Result<Vec<pb::Deployment>, Error>),
-            Wait(watch::Receiver<Option<Result<Vec<pb::Deployment>, Error>>>),
-            Run(watch::Sender<Option<Result<Vec<pb::Deployment>, Error>>>),
-        }
-        let next = {
+        let mut rx = {
             let mut m = self.lock();
-            self.prune(&mut m);
             match m.get(request_id) {
-                Some(Entry::Finished { fp: f, .. } | Entry::InFlight { fp: f, .. }) if f != fp => {
-                    Next::Replay(Err(reused()))
-                }
-                Some(Entry::Finished { outcome, .. }) => Next::Replay(replay(outcome)),
-                Some(Entry::InFlight { rx, .. }) => Next::Wait(rx.clone()),
+                Some(f) if f.fp != fp => return Err(reused()),
+                Some(f) => f.rx.clone(),
                 None => {
                     let (tx, rx) = watch::channel(None);
-                    m.insert(request_id.to_owned(), Entry::InFlight { fp: fp.to_owned(), rx });
-                    Next::Run(tx)
+                    m.insert(request_id.to_owned(), Flight { fp: fp.to_owned(), rx: rx.clone() });
+                    let (me, id, fp) = (self.clone(), request_id.to_owned(), fp.to_owned());
+                    // The first caller's work runs on its own: a caller that
+                    // hangs up cannot leave the record half-written.
+                    tokio::spawn(async move {
+                        let answer = me.lead(&id, &fp, deploy).await;
+                        me.lock().remove(&id);
+                        let _ = tx.send(Some(answer));
+                    });
+                    rx
                 }
             }
         };
-        let tx = match next {
-            Next::Replay(r) => return r,
-            Next::Wait(mut rx) => {
-                return match rx.wait_for(Option::is_some).await {
-                    Ok(v) => v
-                        .clone()
-                        .unwrap_or_else(|| Err(Error::new(Code::Unknown, "DEPLOY_OUTCOME_UNKNOWN", RESTART_UNKNOWN))),
-                    Err(_) => Err(Error::new(Code::Unknown, "DEPLOY_OUTCOME_UNKNOWN", RESTART_UNKNOWN)),
-                };
+        match rx.wait_for(Option::is_some).await {
+            Ok(v) => v.clone().unwrap_or_else(|| Err(unknown(RESTART_UNKNOWN))),
+            Err(_) => Err(unknown(RESTART_UNKNOWN)),
+        }
+    }
+
+    /// The first caller in this process: ask the store, then replay, wait
+    /// for another replica, or deploy.
+    async fn lead<F>(&self, id: &str, fp: &str, deploy: F) -> Answer
+    where
+        F: std::future::Future<Output = Answer> + Send + 'static,
+    {
+        let mut deploy = Some(deploy);
+        // A marker released by another replica (nothing sent) may be taken
+        // by us: a few rounds at most.
+        for _ in 0..3 {
+            match self.store.begin(id, fp).await? {
+                Begin::Recorded { fp: f, .. } | Begin::Elsewhere { fp: f } if f != fp => return Err(reused()),
+                Begin::Recorded { outcome, .. } => return replay(&outcome),
+                Begin::Elsewhere { .. } => match self.store.wait(id).await? {
+                    Some(outcome) => return replay(&outcome),
+                    None => continue,
+                },
+                Begin::Taken(ticket) => match deploy.take() {
+                    Some(d) => return self.deploy(id, fp, &ticket, d).await,
+                    None => break,
+                },
             }
-            Next::Run(tx) => tx,
-        };
-        let at = now_ms();
-        self.append(&Line { id: request_id.into(), fp: fp.into(), at, outcome: None, cleared: false });
+        }
+        Err(Error::new(
+            Code::Aborted,
+            "DEPLOY_CONTENDED",
+            "deploys with this request_id kept starting and stopping on other replicas without reaching the vendor; \
+             retry the call",
+        ))
+    }
+
+    /// Runs the deploy under a taken marker and records its outcome.
+    async fn deploy<F>(&self, id: &str, fp: &str, ticket: &Ticket, deploy: F) -> Answer
+    where
+        F: std::future::Future<Output = Answer> + Send + 'static,
+    {
         crate::telemetry::metrics::deploy_in_flight(1);
-        let joined = tokio::spawn(deploy).map(|r| r.map_err(|e| e.to_string())).await;
-        crate::telemetry::metrics::deploy_in_flight(-1);
-        let result = match joined {
-            Ok(r) => r,
-            Err(panic) => {
-                Err(Error::new(Code::Internal, "DEPLOY_TASK_FAILED", format!("the deploy task failed: {panic}")))
+        let mut task = tokio::spawn(deploy);
+        let joined = loop {
+            match self.store.renew_every() {
+                None => break (&mut task).await,
+                Some(every) => tokio::select! {
+                    r = &mut task => break r,
+                    () = tokio::time::sleep(every) => self.store.renew(id, ticket).await,
+                },
             }
         };
+        crate::telemetry::metrics::deploy_in_flight(-1);
+        let result = joined.unwrap_or_else(|e| {
+            Err(Error::new(Code::Internal, "DEPLOY_TASK_FAILED", format!("the deploy task failed: {e}")))
+        });
         let outcome = match &result {
             Ok(d) => Some(Outcome::Done {
                 response: B64.encode(pb::DeployFilesResponse { deployments: d.clone() }.encode_to_vec()),
@@ -228,35 +275,170 @@ impl Ledger {
                 metadata: e.metadata.clone(),
             }),
         };
-        let answer = match &outcome {
+        if let Err(e) = self.store.finish(id, fp, ticket, outcome.as_ref()).await {
+            tracing::error!(
+                request_id = id,
+                error = %e.message,
+                "cannot record a deploy's outcome: repeats of this request_id will answer DEPLOY_OUTCOME_UNKNOWN"
+            );
+        }
+        match &outcome {
             Some(o @ Outcome::Unknown { .. }) => replay(o),
             _ => result,
-        };
+        }
+    }
+}
+
+fn reused() -> Error {
+    Error::invalid("request_id", "was already used for a different deploy request; use a new UUID")
+}
+
+fn unknown(message: &str) -> Error {
+    Error::new(Code::Unknown, "DEPLOY_OUTCOME_UNKNOWN", message)
+}
+
+/// One line of `deploys.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Line {
+    id: String,
+    fp: String,
+    at: i64,
+    /// None = in flight; absent after `cleared`.
+    outcome: Option<Outcome>,
+    #[serde(default)]
+    cleared: bool,
+}
+
+/// A record in the file store.
+#[derive(Debug, Clone)]
+struct Rec {
+    fp: String,
+    at: i64,
+    /// None = in flight in this process.
+    outcome: Option<Outcome>,
+}
+
+/// Records in `{state_dir}/deploys.jsonl` (an append-only log, compacted
+/// on open) and in memory: for one process.
+pub struct FileStore {
+    path: Option<PathBuf>,
+    ttl: Duration,
+    records: Mutex<HashMap<String, Rec>>,
+}
+
+impl FileStore {
+    /// Records kept in memory only.
+    pub fn in_memory(ttl: Duration) -> Self {
+        FileStore { path: None, ttl, records: Mutex::new(HashMap::new()) }
+    }
+
+    /// Loads (and compacts) `{dir}/deploys.jsonl`; markers left in flight by
+    /// a stopped process read back as outcome-unknown.
+    pub fn open(dir: &std::path::Path, ttl: Duration) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("deploys.jsonl");
+        let mut live: HashMap<String, Line> = HashMap::new();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            for l in text.lines() {
+                let Ok(line) = serde_json::from_str::<Line>(l) else { continue };
+                if line.cleared {
+                    live.remove(&line.id);
+                } else {
+                    live.insert(line.id.clone(), line);
+                }
+            }
+        }
+        let cutoff = now_ms() - ttl.as_millis() as i64;
+        let mut records = HashMap::new();
+        let mut out = String::new();
+        for (id, mut line) in live {
+            if line.at < cutoff {
+                continue;
+            }
+            let outcome = line.outcome.take().unwrap_or(Outcome::Unknown { message: RESTART_UNKNOWN.into() });
+            line.outcome = Some(outcome.clone());
+            out.push_str(&serde_json::to_string(&line).unwrap_or_default());
+            out.push('\n');
+            records.insert(id, Rec { fp: line.fp, at: line.at, outcome: Some(outcome) });
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, out)?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(FileStore { path: Some(path), ttl, records: Mutex::new(records) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Rec>> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn append(&self, line: &Line) {
+        let Some(path) = &self.path else { return };
+        let written = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| {
+            let mut s = serde_json::to_string(line).unwrap_or_default();
+            s.push('\n');
+            f.write_all(s.as_bytes())?;
+            f.sync_data()
+        });
+        if let Err(e) = written {
+            tracing::error!(error = %e, "cannot write the deploy ledger; a retried deploy after a restart may not be recognised");
+        }
+    }
+}
+
+#[async_trait]
+impl Store for FileStore {
+    async fn begin(&self, id: &str, fp: &str) -> Result<Begin, Error> {
+        let at = now_ms();
         {
             let mut m = self.lock();
-            match &outcome {
+            let cutoff = at - self.ttl.as_millis() as i64;
+            m.retain(|_, r| r.outcome.is_none() || r.at >= cutoff);
+            match m.get(id) {
+                Some(Rec { fp: f, outcome: Some(o), .. }) => {
+                    return Ok(Begin::Recorded { fp: f.clone(), outcome: o.clone() });
+                }
+                Some(Rec { fp: f, outcome: None, .. }) => return Ok(Begin::Elsewhere { fp: f.clone() }),
+                None => {
+                    m.insert(id.to_owned(), Rec { fp: fp.to_owned(), at, outcome: None });
+                }
+            }
+        }
+        self.append(&Line { id: id.into(), fp: fp.into(), at, outcome: None, cleared: false });
+        Ok(Begin::Taken(Ticket { at, owner: String::new() }))
+    }
+
+    async fn finish(&self, id: &str, fp: &str, ticket: &Ticket, outcome: Option<&Outcome>) -> Result<(), Error> {
+        {
+            let mut m = self.lock();
+            match outcome {
                 Some(o) => {
-                    m.insert(request_id.to_owned(), Entry::Finished { fp: fp.to_owned(), at, outcome: o.clone() });
+                    m.insert(id.to_owned(), Rec { fp: fp.to_owned(), at: ticket.at, outcome: Some(o.clone()) });
                 }
                 None => {
-                    m.remove(request_id);
+                    m.remove(id);
                 }
             }
         }
         self.append(&Line {
-            id: request_id.into(),
+            id: id.into(),
             fp: fp.into(),
-            at,
-            outcome: outcome.clone(),
+            at: ticket.at,
+            outcome: outcome.cloned(),
             cleared: outcome.is_none(),
         });
-        let _ = tx.send(Some(answer.clone()));
-        answer
+        Ok(())
     }
 
-    fn prune(&self, m: &mut HashMap<String, Entry>) {
-        let cutoff = now_ms() - self.ttl.as_millis() as i64;
-        m.retain(|_, e| !matches!(e, Entry::Finished { at, .. } if *at < cutoff));
+    async fn wait(&self, id: &str) -> Result<Option<Outcome>, Error> {
+        // Only reached when two ledgers share one store: poll memory.
+        loop {
+            match self.lock().get(id) {
+                Some(Rec { outcome: Some(o), .. }) => return Ok(Some(o.clone())),
+                Some(_) => {}
+                None => return Ok(None),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 

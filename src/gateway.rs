@@ -1,19 +1,29 @@
 //! Assembly: config → adapters → API → server. Reading this file tells how
 //! a configured gateway comes to life.
 
+use std::sync::Arc;
+
 use crate::{
     api::{Api, PageTokens},
     auth::Auth,
     cli::Listen,
-    config::Config,
-    deploy::Ledger,
+    config::{Config, LimiterBackend},
+    deploy::{Ledger, RedisRecords},
+    redis_store::RedisStore,
     server::{self, Running, Settings},
-    vendor,
+    vendor::{self, guard::Shared},
 };
 
-/// The API for a checked config.
+/// The API for a checked config. With `limits.backend: redis`, rate
+/// buckets, daily budgets and deploy records live in Redis (one connection
+/// for all of them); otherwise in this process and its state files.
 pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
-    let router = vendor::build(cfg)?;
+    let redis = match (cfg.limits.backend, &cfg.limits.redis) {
+        (LimiterBackend::Local, _) => None,
+        (LimiterBackend::Redis, Some(r)) => Some(RedisStore::open(r)?),
+        (LimiterBackend::Redis, None) => anyhow::bail!("limits.backend is redis but limits.redis.url is not set"),
+    };
+    let router = vendor::build_with(cfg, &Shared::with_store(cfg, redis.clone()))?;
     let tokens = match &cfg.server.page_token_key {
         Some(r) => PageTokens::new(r.read()?.expose().as_bytes()),
         None => {
@@ -24,7 +34,15 @@ pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
             PageTokens::random()
         }
     };
-    let ledger = match Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl) {
+    let ledger = match redis {
+        Some(store) => Ledger::with_store(Arc::new(RedisRecords::new(store, cfg.limits.idempotency_ttl))),
+        None => local_ledger(cfg),
+    };
+    Ok(Api::with_auth(router, tokens, ledger, Auth::from_config(cfg)?))
+}
+
+fn local_ledger(cfg: &Config) -> Arc<Ledger> {
+    match Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl) {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(
@@ -34,8 +52,7 @@ pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
             );
             Ledger::in_memory(cfg.limits.idempotency_ttl)
         }
-    };
-    Ok(Api::with_auth(router, tokens, ledger, Auth::from_config(cfg)?))
+    }
 }
 
 /// Starts serving `cfg`, with listen overrides.

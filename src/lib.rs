@@ -22,6 +22,7 @@ pub mod domain;
 pub mod emulator;
 pub mod gateway;
 pub mod limit;
+pub mod redis_store;
 pub mod server;
 pub mod telemetry;
 pub mod vendor;

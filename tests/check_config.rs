@@ -138,3 +138,42 @@ workspaces:
         assert!(!out.contains("plain-text-key"), "a secret leaked:\n{out}");
     }
 }
+
+#[test]
+fn the_redis_backend_needs_a_usable_url_and_never_shows_it() {
+    let dir = common::secrets_dir(&[
+        ("ali_ak", "a"),
+        ("ali_sk", "b"),
+        ("hw_ak", "c"),
+        ("hw_sk", "d"),
+        ("good", "rediss://:pa55word@redis.data:6380/0"),
+        ("http", "http://:pa55word@redis.data:6379"),
+        ("port", "redis://:pa55word@redis.data:notaport"),
+    ]);
+    let d = dir.path().display().to_string();
+    let base = common::two_vendor_yaml(dir.path());
+    let with = |limits: &str| format!("{base}\nlimits:\n{limits}\n");
+    let (code, out) = run(&with("  backend: redis"), dir.path());
+    assert_ne!(code, 0);
+    assert!(out.contains("limits.redis: limits.backend is redis: set limits.redis.url"), "{out}");
+    let good = format!(
+        "  backend: redis\n  replicas: 3\n  redis:\n    url: {{ file: {d}/good }}\n    failure_policy: fail_local"
+    );
+    let (code, out) = run(&with(&good), dir.path());
+    assert_eq!(code, 0, "{out}");
+    for (file, problem) in [
+        ("http", "limits.redis.url: must start with redis:// or rediss://"),
+        ("port", "limits.redis.url: is not a valid Redis URL"),
+    ] {
+        let bad = format!("  backend: redis\n  redis:\n    url: {{ file: {d}/{file} }}\n    key_prefix: \"a b\"");
+        let (code, out) = run(&with(&bad), dir.path());
+        assert_ne!(code, 0);
+        assert!(out.contains(problem), "{out}");
+        assert!(out.contains("limits.redis.key_prefix: must be 1-64 characters"), "{out}");
+        assert!(!out.contains("pa55word"), "the URL's password is never shown: {out}");
+    }
+    let inline = "  backend: redis\n  redis:\n    url: redis://:pa55word@h:6379\n    failure_policy: fail_open";
+    let (code, out) = run(&with(inline), dir.path());
+    assert_ne!(code, 0);
+    assert!(!out.contains("pa55word"), "{out}");
+}

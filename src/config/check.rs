@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Config, SecretRef, VendorKind, WorkspaceConfig};
+use super::{Config, LimiterBackend, SecretRef, VendorKind, WorkspaceConfig};
 
 /// One thing wrong with a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     if cfg.limits.replicas == 0 {
         p.add("limits.replicas", "must be at least 1");
     }
+    limits_redis(&mut p, cfg);
     if jiff::tz::TimeZone::get(&cfg.limits.daily_budget_zone).is_err() {
         p.add("limits.daily_budget_zone", format!("unknown time zone {:?}", cfg.limits.daily_budget_zone));
     }
@@ -56,6 +57,48 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     }
     super::security::check(cfg, &mut p.0);
     p.0
+}
+
+fn limits_redis(p: &mut Problems, cfg: &Config) {
+    let l = &cfg.limits;
+    let Some(r) = &l.redis else {
+        if l.backend == LimiterBackend::Redis {
+            p.add("limits.redis", "limits.backend is redis: set limits.redis.url ({ env: VAR } or { file: PATH })");
+        }
+        return;
+    };
+    match r.url.read() {
+        // Never echo the URL: it carries the password.
+        Ok(url) => {
+            if let Err(e) = check_redis_url(url.expose()) {
+                p.add("limits.redis.url", e);
+            }
+        }
+        Err(e) => p.add("limits.redis.url", e.to_string()),
+    }
+    if r.key_prefix.is_empty() || r.key_prefix.len() > 64 || r.key_prefix.chars().any(|c| c.is_whitespace()) {
+        p.add("limits.redis.key_prefix", "must be 1-64 characters without spaces, like dsgw:");
+    }
+    if r.timeout.is_zero() || r.timeout > std::time::Duration::from_secs(10) {
+        p.add("limits.redis.timeout", "must be more than 0 and at most 10s");
+    }
+}
+
+/// Whether a Redis URL is usable; the message never contains the URL.
+fn check_redis_url(u: &str) -> Result<(), String> {
+    let rest = u
+        .strip_prefix("rediss://")
+        .or_else(|| u.strip_prefix("redis://"))
+        .ok_or("must start with redis:// or rediss:// (TLS); unix sockets and other schemes are not supported")?;
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = host.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    if ::redis::Client::open(u).is_err() {
+        return Err("is not a valid Redis URL (host, port, database number, percent-encoded password)".into());
+    }
+    Ok(())
 }
 
 fn workspace(p: &mut Problems, name: &str, ws: &WorkspaceConfig) {

@@ -89,8 +89,10 @@ pub struct LimitsConfig {
     /// `local` (in-process) or `redis` (shared by replicas).
     pub backend: LimiterBackend,
     /// Replicas sharing each vendor account: per-pod limits are divided by it
-    /// with the local backend.
+    /// with the local backend, and when `redis` falls back to local limits.
     pub replicas: u32,
+    /// The shared store (required with `backend: redis`).
+    pub redis: Option<RedisConfig>,
     /// Longest a call waits for a vendor rate-limit slot, whatever its deadline.
     #[serde(with = "humantime_serde")]
     pub max_wait: Duration,
@@ -109,6 +111,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             backend: LimiterBackend::Local,
             replicas: 1,
+            redis: None,
             max_wait: Duration::from_secs(30),
             deadline_margin: Duration::from_millis(50),
             idempotency_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -125,6 +128,45 @@ pub enum LimiterBackend {
     Local,
     /// Redis, shared by all replicas.
     Redis,
+}
+
+/// The Redis that holds rate buckets, daily budgets and deploy records for
+/// every replica (`limits.backend: redis`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[:password@]host:port[/db]` or `rediss://` for TLS, as a
+    /// secret reference (the URL carries the password).
+    pub url: SecretRef,
+    /// What rate limiting does while Redis is unreachable.
+    #[serde(default)]
+    pub failure_policy: FailurePolicy,
+    /// Prefix of every key the gateway writes.
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+    /// Longest wait for one Redis command before Redis counts as unreachable.
+    #[serde(default = "default_redis_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn default_key_prefix() -> String {
+    "dsgw:".into()
+}
+
+fn default_redis_timeout() -> Duration {
+    Duration::from_millis(500)
+}
+
+/// Rate limiting while the shared store is unreachable. Deploys are refused
+/// either way (their idempotency records live there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailurePolicy {
+    /// Refuse vendor calls with UNAVAILABLE.
+    #[default]
+    FailClosed,
+    /// Limit in-process at the per-replica share (`1 / limits.replicas`).
+    FailLocal,
 }
 
 /// Trace settings beyond the standard `OTEL_*` variables.

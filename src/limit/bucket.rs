@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, oneshot};
 use super::clock::TokioClock;
 
 /// Lowest rate a bucket backs off to, calls per second.
-const MIN_RATE: f64 = 0.2;
+pub const MIN_RATE: f64 = 0.2;
 /// Time without a throttle after which the rate climbs one step.
 pub const RECOVER_EVERY: Duration = Duration::from_secs(5);
 /// Pause after a throttle that advertised no retry-after (doubles per strike).

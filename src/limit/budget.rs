@@ -15,6 +15,21 @@ struct Count {
     used: u32,
 }
 
+/// RESOURCE_EXHAUSTED with QuotaFailure: `subject`'s `limit` calls of the
+/// day (midnight in `zone`) are used up.
+pub fn exhausted(limit: u32, zone: &jiff::tz::TimeZone, subject: &str) -> Error {
+    let mut e = Error::new(
+        Code::ResourceExhausted,
+        "DAILY_BUDGET_EXHAUSTED",
+        format!(
+            "the daily vendor call budget ({limit}) of this workspace's account is used up until midnight {}",
+            zone.iana_name().unwrap_or("UTC")
+        ),
+    );
+    e.quota = Some((subject.to_owned(), format!("{limit} vendor calls per day")));
+    e
+}
+
 /// One account's daily budget.
 pub struct DailyBudget {
     path: PathBuf,
@@ -45,17 +60,7 @@ impl DailyBudget {
             *c = Count { day, used: 0 };
         }
         if c.used >= self.limit {
-            let mut e = Error::new(
-                Code::ResourceExhausted,
-                "DAILY_BUDGET_EXHAUSTED",
-                format!(
-                    "the daily vendor call budget ({}) of this workspace's account is used up until midnight {}",
-                    self.limit,
-                    self.zone.iana_name().unwrap_or("UTC")
-                ),
-            );
-            e.quota = Some((self.subject.clone(), format!("{} vendor calls per day", self.limit)));
-            return Err(e);
+            return Err(exhausted(self.limit, &self.zone, &self.subject));
         }
         c.used += 1;
         self.persist(&c);

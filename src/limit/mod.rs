@@ -2,13 +2,19 @@
 //! callers waiting their turn as long as their deadline allows, learning
 //! from vendor throttling, daily budgets, and idle buckets evicted.
 //!
-//! Limits are per gateway process: with N replicas, each one divides the
-//! vendor limit by `limits.replicas` (the Helm chart sets it), or a shared
-//! limiter keeps one count for all replicas.
+//! [`Limiter`] keeps the buckets of one gateway process: with N replicas,
+//! each one divides the vendor limit by `limits.replicas` (the Helm chart
+//! sets it). [`Limits`] is what vendor calls use: it asks a [`Backend`] —
+//! this process's buckets ([`backend::Local`]) or Redis shared by every
+//! replica ([`redis::RedisBackend`], which keeps one count for the fleet).
 
+pub mod backend;
 pub mod bucket;
 pub mod budget;
 pub mod clock;
+pub mod redis;
+
+pub use backend::{Backend, Limits};
 
 use std::{
     collections::HashMap,
@@ -99,7 +105,18 @@ impl Limiter {
         deadline: Option<Instant>,
         caller: Option<&str>,
     ) -> Result<Duration, Error> {
-        let allowed = self.allowance(deadline);
+        self.acquire_within(account, api, rate, self.allowance(deadline), caller).await
+    }
+
+    /// [`Limiter::acquire`] for a caller that may wait at most `allowed`.
+    pub async fn acquire_within(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        allowed: Duration,
+        caller: Option<&str>,
+    ) -> Result<Duration, Error> {
         let b = self.bucket(account, api, rate);
         let start = tokio::time::Instant::now();
         match b.admit(allowed, caller).await {
@@ -163,7 +180,8 @@ impl Limiter {
     }
 }
 
-fn too_long(api: &str, wait: Duration) -> Error {
+/// RESOURCE_EXHAUSTED with RetryInfo: the caller's deadline cannot cover `wait`.
+pub fn too_long(api: &str, wait: Duration) -> Error {
     Error::new(
         Code::ResourceExhausted,
         "RATE_LIMITED",

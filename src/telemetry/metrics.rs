@@ -79,6 +79,9 @@ struct Metrics {
     limiter_queue: Family<ApiLabels, Gauge>,
     daily_budget: Family<BudgetLabels, Gauge>,
     deploys_in_flight: Gauge,
+    redis_up: Gauge,
+    redis_outages: Counter,
+    limiter_fallbacks: Counter,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -94,6 +97,9 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         limiter_queue: Family::default(),
         daily_budget: Family::default(),
         deploys_in_flight: Gauge::default(),
+        redis_up: Gauge::default(),
+        redis_outages: Counter::default(),
+        limiter_fallbacks: Counter::default(),
         registry: Registry::default(),
     };
     registry.register("grpc_server_handled", "RPCs completed, by service, method and gRPC code", m.rpc_handled.clone());
@@ -138,8 +144,39 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Deployments started and not yet final",
         m.deploys_in_flight.clone(),
     );
+    registry.register(
+        "datastudio_gateway_redis_up",
+        "Whether the shared Redis answered the last command (1) or not (0); 1 without a shared Redis",
+        m.redis_up.clone(),
+    );
+    registry.register(
+        "datastudio_gateway_redis_outages",
+        "Times the shared Redis became unreachable",
+        m.redis_outages.clone(),
+    );
+    registry.register(
+        "datastudio_gateway_limiter_fallback",
+        "Rate-limit decisions taken in-process (fail_local) because Redis was unreachable",
+        m.limiter_fallbacks.clone(),
+    );
+    m.redis_up.set(1);
     Metrics { registry, ..m }
 });
+
+/// Whether the shared Redis answers.
+pub fn redis_up(up: bool) {
+    METRICS.redis_up.set(i64::from(up));
+}
+
+/// The shared Redis became unreachable.
+pub fn redis_outage() {
+    METRICS.redis_outages.inc();
+}
+
+/// A rate-limit decision was taken in-process because Redis was unreachable.
+pub fn limiter_fallback() {
+    METRICS.limiter_fallbacks.inc();
+}
 
 /// The metrics as OpenMetrics text (what `/metrics` serves).
 pub fn encode() -> String {
@@ -255,7 +292,7 @@ mod tests {
             r#"datastudio_vendor_calls_total{vendor="alibaba",api="GetFile",outcome="ok"} "#,
             r#"datastudio_limiter_wait_seconds_count{vendor="alibaba",api="GetFile"} "#,
             r#"datastudio_daily_budget_remaining{vendor="alibaba",account="dw"} 42"#,
-            "datastudio_deploys_in_flight 0",
+            "\ndatastudio_deploys_in_flight ",
             "# EOF",
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");

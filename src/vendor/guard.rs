@@ -7,13 +7,7 @@
 //! failures are never retried: five bad Huawei signatures in a row lock
 //! the access key.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    future::Future,
-    path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 
 use sha2::{Digest, Sha256};
 use tonic::Code;
@@ -22,7 +16,8 @@ use tower::retry::budget::{Budget, TpsBudget};
 use crate::{
     config::{Config, Edition, VendorKind, WorkspaceConfig},
     domain::{CallCtx, Error, Result},
-    limit::{Limiter, Settings, budget::DailyBudget},
+    limit::{Backend, Limits, Settings, backend::Local, redis::RedisBackend},
+    redis_store::RedisStore,
     telemetry::metrics,
 };
 
@@ -51,42 +46,38 @@ pub struct Attempt {
 
 /// State shared by every workspace of the process.
 pub struct Shared {
-    limiter: Arc<Limiter>,
+    limits: Limits,
     retry_budget: Arc<TpsBudget>,
-    budgets: Mutex<HashMap<String, Arc<DailyBudget>>>,
-    state_dir: PathBuf,
-    zone: jiff::tz::TimeZone,
-    replicas: u32,
 }
 
 impl Shared {
-    /// From the config's `limits` and `server.state_dir`.
+    /// From the config's `limits` and `server.state_dir`, with in-process
+    /// limits (no shared store).
     pub fn new(cfg: &Config) -> Arc<Self> {
+        Self::with_store(cfg, None)
+    }
+
+    /// From the config; rate buckets and budgets live in `redis` when given
+    /// (`limits.backend: redis`), in this process otherwise.
+    pub fn with_store(cfg: &Config, redis: Option<Arc<RedisStore>>) -> Arc<Self> {
         let l = &cfg.limits;
+        let settings = Settings { max_wait: l.max_wait, margin: l.deadline_margin, ..Settings::default() };
+        let zone = jiff::tz::TimeZone::get(&l.daily_budget_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let state_dir = cfg.server.state_dir.clone();
+        let backend: Arc<dyn Backend> = match redis {
+            Some(store) => Arc::new(RedisBackend::new(store, settings.clone(), state_dir, zone, l.replicas)),
+            None => Arc::new(Local::new(settings.clone(), state_dir, zone, l.replicas, false)),
+        };
         Arc::new(Shared {
-            limiter: Limiter::new(Settings { max_wait: l.max_wait, margin: l.deadline_margin, ..Settings::default() }),
+            limits: Limits::new(settings, backend),
             // Retries may add at most 20% to the calls, plus 5 per second.
             retry_budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 5, 0.2)),
-            budgets: Mutex::new(HashMap::new()),
-            state_dir: cfg.server.state_dir.clone(),
-            zone: jiff::tz::TimeZone::get(&l.daily_budget_zone).unwrap_or(jiff::tz::TimeZone::UTC),
-            replicas: l.replicas.max(1),
         })
     }
 
-    /// The limiter (for tests and telemetry).
-    pub fn limiter(&self) -> &Arc<Limiter> {
-        &self.limiter
-    }
-
-    fn budget(&self, account: &str, limit: u32) -> Arc<DailyBudget> {
-        let mut m = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(account.to_owned())
-            .or_insert_with(|| {
-                let file = self.state_dir.join(format!("budget-{}.json", account.replace(':', "-")));
-                Arc::new(DailyBudget::new(file, limit, self.zone.clone(), account.to_owned()))
-            })
-            .clone()
+    /// The limits (for tests and telemetry).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The guard of one workspace; `access_key_id` identifies the vendor
@@ -95,16 +86,15 @@ impl Shared {
         let vendor = ws.vendor.as_str();
         let account = format!("{vendor}:{}", &hex::encode(Sha256::digest(access_key_id.as_bytes()))[..16]);
         let (read, write) = default_rates(ws);
-        let n = f64::from(self.replicas);
         let default = ws.rate_limits.get("default").copied();
         Guard {
             shared: self.clone(),
             vendor,
-            budget: ws.daily_budget.map(|b| self.budget(&account, b)),
+            budget: ws.daily_budget,
             account,
-            read: default.unwrap_or(read) / n,
-            write: default.unwrap_or(write) / n,
-            per_api: ws.rate_limits.iter().filter(|(k, _)| *k != "default").map(|(k, v)| (k.clone(), v / n)).collect(),
+            read: default.unwrap_or(read),
+            write: default.unwrap_or(write),
+            per_api: ws.rate_limits.iter().filter(|(k, _)| *k != "default").map(|(k, v)| (k.clone(), *v)).collect(),
         }
     }
 }
@@ -134,7 +124,10 @@ pub struct Guard {
     shared: Arc<Shared>,
     vendor: &'static str,
     account: String,
-    budget: Option<Arc<DailyBudget>>,
+    /// Daily call budget of the account.
+    budget: Option<u32>,
+    /// Vendor rates for the whole fleet; a backend that sees one replica's
+    /// calls takes its share.
     read: f64,
     write: f64,
     per_api: BTreeMap<String, f64>,
@@ -163,7 +156,7 @@ impl Guard {
         &self.account
     }
 
-    /// Calls per second allowed for `api`.
+    /// Calls per second the vendor allows for `api` (for all replicas together).
     pub fn rate(&self, api: &str, kind: Kind) -> f64 {
         self.per_api.get(api).copied().unwrap_or(match kind {
             Kind::Read => self.read,
@@ -178,11 +171,11 @@ impl Guard {
         Fut: Future<Output = Result<T>>,
     {
         let rate = self.rate(api, kind);
-        let limiter = &self.shared.limiter;
+        let limiter = &self.shared.limits;
         let mut number = 0;
         loop {
-            if let Some(b) = &self.budget {
-                let left = b.spend()?;
+            if let Some(limit) = self.budget {
+                let left = limiter.spend(&self.account, limit).await?;
                 metrics::daily_budget_remaining(self.vendor, &self.account, i64::from(left));
             }
             let queued = Queued::enter(self.vendor, api);
@@ -276,5 +269,6 @@ pub fn surely_not_sent(e: &Error) -> bool {
             | "VENDOR_UNREACHABLE"
             | "CREDENTIALS_UNAVAILABLE"
             | "INVALID_ARGUMENT"
+            | "RATE_LIMITER_UNAVAILABLE"
     ) || e.code == Code::DeadlineExceeded && e.vendor.is_none()
 }

@@ -13,14 +13,18 @@ use crate::{
     domain::{Adapter, Router, Workspace},
 };
 
-/// Builds the router for every configured workspace.
+/// Builds the router for every configured workspace, with in-process limits.
 pub fn build(cfg: &Config) -> anyhow::Result<Router> {
-    let shared = guard::Shared::new(cfg);
+    build_with(cfg, &guard::Shared::new(cfg))
+}
+
+/// Builds the router for every configured workspace over `shared` limits.
+pub fn build_with(cfg: &Config, shared: &Arc<guard::Shared>) -> anyhow::Result<Router> {
     let mut list = Vec::new();
     for (name, ws) in &cfg.workspaces {
         let adapter: Arc<dyn Adapter> = match ws.vendor {
-            VendorKind::Alibaba => Arc::new(alibaba::AlibabaAdapter::new(ws, &shared)?),
-            VendorKind::Huawei => Arc::new(huawei::new(name, ws, &shared)?),
+            VendorKind::Alibaba => Arc::new(alibaba::AlibabaAdapter::new(ws, shared)?),
+            VendorKind::Huawei => Arc::new(huawei::new(name, ws, shared)?),
         };
         list.push(Workspace::new(name, &ws.region, &vendor_project(ws), ws.deploy_enabled, adapter));
     }

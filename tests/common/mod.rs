@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod alibaba;
+pub mod redis;
 
 use datastudio_gateway::{cli::Listen, config::Config, gateway, pb, server::Running};
 use tonic::transport::Channel;

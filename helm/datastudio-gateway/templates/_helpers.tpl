@@ -182,13 +182,12 @@ preStopSleepSeconds + shutdown grace, or that sum + 10 when unset.
 {{- end -}}
 
 {{/*
-limits.replicas: how many pods share the vendor limits. 1 with the shared (redis) limiter;
-otherwise autoscaling.maxReplicas (the worst case) or replicaCount.
+limits.replicas: how many pods share the vendor limits: autoscaling.maxReplicas (the worst case)
+or replicaCount. The local backend divides every limit by it; the redis backend keeps one count
+for all pods and uses it only for each pod's share while Redis is unreachable (fail_local).
 */}}
 {{- define "datastudio-gateway.limitsReplicas" -}}
-{{- if eq (include "datastudio-gateway.limitsBackend" .) "redis" -}}
-1
-{{- else if .Values.autoscaling.enabled -}}
+{{- if .Values.autoscaling.enabled -}}
 {{- int .Values.autoscaling.maxReplicas -}}
 {{- else -}}
 {{- int .Values.replicaCount -}}

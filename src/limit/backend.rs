@@ -1,0 +1,166 @@
+//! Where rate buckets and daily budgets live: the [`Backend`] trait, its
+//! in-process implementation [`Local`] (governor buckets, budgets in state
+//! files) and [`Limits`], the front that vendor calls use (it turns the
+//! caller's deadline into an allowed wait). The Redis implementation is in
+//! [`super::redis`].
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+
+use super::{Limiter, Settings, budget::DailyBudget};
+use crate::domain::Error;
+
+/// A place that keeps rate buckets (keyed by vendor account and vendor API)
+/// and daily budgets (keyed by vendor account). Rates and budgets passed in
+/// are the vendor's whole limit for the account; a backend that only sees
+/// one replica's calls takes its share of them.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Waits for a turn to call `api` with `account`'s credentials at `rate`
+    /// calls per second, at most `allowed`. Returns the time waited, or
+    /// RESOURCE_EXHAUSTED with RetryInfo (the true wait) at once when
+    /// `allowed` cannot cover the wait. `caller` (the authenticated
+    /// identity) takes turns fairly with other callers where the backend
+    /// supports it (the local one does).
+    async fn acquire(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        allowed: Duration,
+        caller: Option<&str>,
+    ) -> Result<Duration, Error>;
+
+    /// The vendor throttled `account` on `api`: pause (for `retry_after`,
+    /// or exponentially) and halve the rate, which then recovers.
+    async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>);
+
+    /// Spends one call of `account`'s daily budget of `limit` calls;
+    /// RESOURCE_EXHAUSTED with QuotaFailure when used up. Returns what is left.
+    async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error>;
+}
+
+/// What vendor calls use: the caller's deadline made into a wait, and a backend.
+#[derive(Clone)]
+pub struct Limits {
+    settings: Settings,
+    backend: Arc<dyn Backend>,
+}
+
+impl Limits {
+    /// Limits kept by `backend`.
+    pub fn new(settings: Settings, backend: Arc<dyn Backend>) -> Self {
+        Limits { settings, backend }
+    }
+
+    /// How long a caller with `deadline` may wait.
+    pub fn allowance(&self, deadline: Option<Instant>) -> Duration {
+        match deadline {
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(self.settings.margin)
+                .min(self.settings.max_wait),
+            None => self.settings.max_wait,
+        }
+    }
+
+    /// Waits for a turn within the caller's deadline; see [`Backend::acquire`].
+    pub async fn acquire(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        deadline: Option<Instant>,
+        caller: Option<&str>,
+    ) -> Result<Duration, Error> {
+        self.backend.acquire(account, api, rate, self.allowance(deadline), caller).await
+    }
+
+    /// See [`Backend::throttled`].
+    pub async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
+        self.backend.throttled(account, api, rate, retry_after).await;
+    }
+
+    /// See [`Backend::spend`].
+    pub async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error> {
+        self.backend.spend(account, limit).await
+    }
+}
+
+/// In-process limits: governor buckets and daily budgets in state files,
+/// each at this replica's share of the vendor limit.
+pub struct Local {
+    limiter: Arc<Limiter>,
+    budgets: Mutex<HashMap<String, Arc<DailyBudget>>>,
+    state_dir: PathBuf,
+    zone: jiff::tz::TimeZone,
+    rate_share: f64,
+    budget_share: u32,
+}
+
+impl Local {
+    /// Buckets at `1 / replicas` of each rate; budgets stored under
+    /// `state_dir` and reset at midnight in `zone`. `share_budgets` divides
+    /// daily budgets by `replicas` too.
+    pub fn new(
+        settings: Settings,
+        state_dir: PathBuf,
+        zone: jiff::tz::TimeZone,
+        replicas: u32,
+        share_budgets: bool,
+    ) -> Self {
+        let replicas = replicas.max(1);
+        Local {
+            limiter: Limiter::new(settings),
+            budgets: Mutex::new(HashMap::new()),
+            state_dir,
+            zone,
+            rate_share: 1.0 / f64::from(replicas),
+            budget_share: if share_budgets { replicas } else { 1 },
+        }
+    }
+
+    /// The buckets (tests, telemetry).
+    pub fn limiter(&self) -> &Arc<Limiter> {
+        &self.limiter
+    }
+
+    fn budget(&self, account: &str, limit: u32) -> Arc<DailyBudget> {
+        let mut m = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(account.to_owned())
+            .or_insert_with(|| {
+                let file = self.state_dir.join(format!("budget-{}.json", account.replace(':', "-")));
+                let share = (limit / self.budget_share).max(1);
+                Arc::new(DailyBudget::new(file, share, self.zone.clone(), account.to_owned()))
+            })
+            .clone()
+    }
+}
+
+#[async_trait]
+impl Backend for Local {
+    async fn acquire(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        allowed: Duration,
+        caller: Option<&str>,
+    ) -> Result<Duration, Error> {
+        self.limiter.acquire_within(account, api, rate * self.rate_share, allowed, caller).await
+    }
+
+    async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
+        self.limiter.throttled(account, api, rate * self.rate_share, retry_after).await;
+    }
+
+    async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error> {
+        self.budget(account, limit).spend()
+    }
+}

@@ -1,0 +1,470 @@
+//! Many replicas, one quota: three gateways sharing one real redis-server
+//! (started here on an ephemeral loopback port; installed from Debian's
+//! package if missing) in front of one DataWorks emulator.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    Gateway,
+    alibaba::{self, WS},
+    redis::RedisServer,
+};
+use datastudio_gateway::{emulator::alibaba::Handle, emulator::common::ThrottleConfig, pb};
+use tonic::{Code, Request};
+
+fn get_file(id: u32, timeout: Duration) -> Request<pb::GetFileRequest> {
+    let mut r = Request::new(pb::GetFileRequest { name: format!("{WS}/files/{id}"), view: 0 });
+    r.set_timeout(timeout);
+    r
+}
+
+fn deploy(request_id: &str, comment: &str) -> Request<pb::DeployFilesRequest> {
+    let mut r = Request::new(pb::DeployFilesRequest {
+        parent: WS.into(),
+        files: vec![format!("{WS}/files/100004")],
+        comment: comment.into(),
+        request_id: request_id.into(),
+        ..Default::default()
+    });
+    r.set_timeout(Duration::from_secs(20));
+    r
+}
+
+fn reason(s: &tonic::Status) -> String {
+    common::error_info(s).map(|i| i.reason).unwrap_or_default()
+}
+
+/// One replica on the shared Redis; `ws` is extra workspace YAML (indented four spaces).
+async fn replica(emu: &Handle, redis: &RedisServer, policy: &str, replicas: u32, ws: &str) -> Gateway {
+    let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk"), ("ptk", "shared-page-key")]);
+    let d = dir.path().display().to_string();
+    std::fs::write(dir.path().join("redis_url"), redis.url()).expect("write the Redis URL");
+    let extra = format!(
+        "{ws}\nlimits:\n  backend: redis\n  replicas: {replicas}\n  redis:\n    url: {{ file: {d}/redis_url }}\n    \
+         failure_policy: {policy}\n"
+    );
+    alibaba::gateway(emu, dir, "legacy", &extra).await
+}
+
+async fn replicas(emu: &Handle, redis: &RedisServer, policy: &str, ws: &str) -> Vec<Gateway> {
+    let mut v = Vec::new();
+    for _ in 0..3 {
+        v.push(replica(emu, redis, policy, 3, ws).await);
+    }
+    v
+}
+
+async fn metrics(gw: &Gateway) -> String {
+    reqwest::get(format!("http://{}/metrics", gw.admin_addr())).await.expect("metrics").text().await.expect("text")
+}
+
+#[tokio::test]
+async fn three_replicas_offered_three_times_the_vendor_rate_keep_one_quota() {
+    let redis = RedisServer::start();
+    let emu = alibaba::emulator().await;
+    emu.control.set_throttle(ThrottleConfig { qps: Some(5.0), daily_quota: None });
+    // Basic edition: 5 calls/s per API for the whole fleet, the emulator's limit.
+    let gws = replicas(&emu, &redis, "fail_closed", "    edition: basic").await;
+    let started = Instant::now();
+    let mut calls = Vec::new();
+    // 30 calls offered at 15/s (2 s), spread over the three replicas.
+    for i in 0..30u32 {
+        let mut files = gws[i as usize % 3].files();
+        calls.push(tokio::spawn(async move { files.get_file(get_file(100_001 + i, Duration::from_secs(20))).await }));
+        tokio::time::sleep(Duration::from_millis(66)).await;
+    }
+    for c in calls {
+        if let Err(e) = c.await.expect("task") {
+            panic!("a caller with a long deadline saw {e:?}");
+        }
+    }
+    assert_eq!(emu.control.count_status(429), 0, "no vendor throttling reached the emulator");
+    // 30 calls at one shared 5/s take about 6 s (each replica alone would
+    // have sent its 10 in 2 s, at 15/s together).
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(5600), "{took:?}");
+    assert!(took < Duration::from_secs(9), "the whole rate was used: {took:?}");
+    assert!(redis.keys("dsgw:rate:*") >= 1, "the bucket lives in Redis");
+}
+
+#[tokio::test]
+async fn one_request_id_sent_to_every_replica_at_once_deploys_once() {
+    let redis = RedisServer::start();
+    let emu = alibaba::emulator().await;
+    let gws = replicas(&emu, &redis, "fail_closed", "").await;
+    let id = "5f0e8a52-3c1d-4c8e-9a77-0d1e2f3a4b5c";
+    let mut calls = Vec::new();
+    for round in 0..3 {
+        for gw in &gws {
+            let mut c = gw.release();
+            calls.push(tokio::spawn(async move { c.deploy_files(deploy(id, "once")).await.map(|r| r.into_inner()) }));
+        }
+        if round == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let mut answers = Vec::new();
+    for c in calls {
+        answers.push(c.await.expect("task").expect("deploy"));
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "nine identical answers");
+    assert_eq!(emu.control.count("DeployFile"), 1, "one vendor deploy");
+    // Later repeats anywhere replay the record; another request under the id is refused.
+    for gw in &gws {
+        assert_eq!(gw.release().deploy_files(deploy(id, "once")).await.expect("replay").into_inner(), answers[0]);
+    }
+    let e = gws[2].release().deploy_files(deploy(id, "something else")).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(emu.control.count("DeployFile"), 1);
+    assert_eq!(redis.keys("dsgw:deploy:*"), 1, "one record, no lease left behind");
+}
+
+#[tokio::test]
+async fn fail_closed_refuses_while_redis_is_down_and_recovers_without_a_restart() {
+    let mut redis = RedisServer::start();
+    let emu = alibaba::emulator().await;
+    let gw = replica(&emu, &redis, "fail_closed", 3, "    rate_limits: { default: 50 }").await;
+    gw.files().get_file(get_file(100_001, Duration::from_secs(5))).await.expect("served through Redis");
+
+    redis.stop();
+    let e = gw.files().get_file(get_file(100_002, Duration::from_secs(5))).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (Code::Unavailable, "RATE_LIMITER_UNAVAILABLE"), "{e:?}");
+    let id = "0c9d8e7f-6a5b-4c3d-8e1f-203142536475";
+    let e = gw.release().deploy_files(deploy(id, "later")).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (Code::Unavailable, "IDEMPOTENCY_STORE_UNAVAILABLE"), "{e:?}");
+    assert_eq!(emu.control.count("GetFile"), 1, "no vendor call without the limiter");
+    assert_eq!(emu.control.count("DeployFile"), 0, "no deploy without its record");
+
+    redis.resume();
+    let t0 = Instant::now();
+    loop {
+        match gw.files().get_file(get_file(100_003, Duration::from_secs(5))).await {
+            Ok(_) => break,
+            Err(e) => assert!(t0.elapsed() < Duration::from_secs(5), "not recovered after 5 s: {e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    gw.release().deploy_files(deploy(id, "later")).await.expect("the refused deploy goes through now");
+    assert_eq!(emu.control.count("DeployFile"), 1);
+    assert!(metrics(&gw).await.contains("datastudio_gateway_redis_outages_total"));
+}
+
+#[tokio::test]
+async fn fail_local_serves_each_replica_at_its_share_while_redis_is_down() {
+    let mut redis = RedisServer::start();
+    let emu = alibaba::emulator().await;
+    emu.control.set_throttle(ThrottleConfig { qps: Some(6.0), daily_quota: None });
+    // 6 calls/s for the fleet; 2/s for each of 3 replicas when on their own.
+    let gws = replicas(&emu, &redis, "fail_local", "    rate_limits: { default: 6 }").await;
+    for gw in &gws {
+        gw.files().get_file(get_file(100_001, Duration::from_secs(5))).await.expect("served through Redis");
+    }
+    redis.stop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let mut calls = Vec::new();
+    for (g, gw) in gws.iter().enumerate() {
+        for i in 0..4u32 {
+            let mut files = gw.files();
+            let id = 100_010 + 10 * g as u32 + i;
+            calls.push(tokio::spawn(async move { files.get_file(get_file(id, Duration::from_secs(10))).await }));
+        }
+    }
+    for c in calls {
+        if let Err(e) = c.await.expect("task") {
+            panic!("fail_local still serves calls: {e:?}");
+        }
+    }
+    // Four calls at 2/s on each replica: the last goes 1.5 s after the first
+    // (at the fleet's 6/s one replica would be done in 0.5 s).
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1400), "limited at the per-replica share: {took:?}");
+    assert_eq!(emu.control.count_status(429), 0, "the shares add up to the vendor limit");
+    assert!(
+        metrics(&gws[0])
+            .await
+            .lines()
+            .any(|l| l.starts_with("datastudio_gateway_limiter_fallback_total ") && !l.ends_with(" 0"))
+    );
+    // Deploys are refused rather than risked, whatever the policy.
+    let e = gws[1].release().deploy_files(deploy("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "x")).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable);
+    assert_eq!(emu.control.count("DeployFile"), 0);
+
+    redis.resume();
+    let t0 = Instant::now();
+    while redis.keys("dsgw:rate:*") == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(5), "the buckets did not move back to Redis");
+        gws[0].files().get_file(get_file(100_001, Duration::from_secs(5))).await.expect("served");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `serve` as its own process with `url` in DATASTUDIO_GATEWAY_REDIS_URL (as the Helm chart
+/// passes it) and returns its log lines up to the first that contains `until` (at most 10 s).
+fn serve_until(dir: &std::path::Path, url: &str, ca: &std::path::Path, until: &str) -> Vec<String> {
+    use std::io::BufRead;
+    let d = dir.display();
+    let cfg = format!(
+        "server: {{ grpc_listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0, state_dir: {d}/state }}\n\
+         limits:\n  backend: redis\n  redis:\n    url: {{ env: DATASTUDIO_GATEWAY_REDIS_URL }}\n\
+         workspaces:\n  dw:\n    vendor: alibaba\n    region: cn-hangzhou\n    project_id: 10003\n    \
+         credentials:\n      access_key_id: {{ file: {d}/ak }}\n      access_key_secret: {{ file: {d}/sk }}\n"
+    );
+    std::fs::write(dir.join("config.yaml"), cfg).expect("config");
+    let mut child = std::process::Command::new(common::binary())
+        .args(["serve", "--config"])
+        .arg(dir.join("config.yaml"))
+        .env("DATASTUDIO_GATEWAY_REDIS_URL", url)
+        .env("SSL_CERT_FILE", ca)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for out in [
+        child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+        child.stderr.take().map(|e| Box::new(e) as _),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let mut lines = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(10) {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            let done = l.contains(until);
+            lines.push(l);
+            if done {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+#[test]
+fn rediss_with_a_password_from_the_environment_connects_and_never_logs_it() {
+    let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk")]);
+    let Some(tls) = common::redis::tls_files(dir.path(), "pa55:word") else {
+        eprintln!("openssl is not installed: TLS test skipped");
+        return;
+    };
+    let ca = tls.ca.clone();
+    let redis = RedisServer::start_tls(tls);
+    let port = redis.port();
+    let lines = serve_until(dir.path(), &format!("rediss://:pa55%3Aword@localhost:{port}/0"), &ca, "shared Redis");
+    assert!(lines.iter().any(|l| l.contains("connected to the shared Redis")), "{lines:#?}");
+    let lines = serve_until(dir.path(), &format!("rediss://:wr0ngpass@localhost:{port}/0"), &ca, "shared Redis");
+    let failed = lines.iter().find(|l| l.contains("the shared Redis is unreachable")).expect("reported");
+    assert!(failed.contains("AuthenticationFailed"), "says why: {failed}");
+    assert!(lines.iter().all(|l| !l.contains("wr0ngpass") && !l.contains("pa55")), "{lines:#?}");
+}
+
+// --- the shared limiter on its own: two "replicas" as two backends on one Redis ---------------
+
+mod backend {
+    use std::{sync::Arc, time::Duration};
+
+    use datastudio_gateway::{
+        config::{FailurePolicy, RedisConfig, SecretRef},
+        limit::{Backend, Settings, redis::RedisBackend},
+        redis_store::RedisStore,
+    };
+    use tokio::time::Instant;
+    use tonic::Code;
+
+    use super::RedisServer;
+
+    struct Replicas {
+        a: RedisBackend,
+        b: RedisBackend,
+        _dir: tempfile::TempDir,
+    }
+
+    fn two(redis: &RedisServer) -> Replicas {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("url"), redis.url()).expect("write");
+        let cfg = RedisConfig {
+            url: SecretRef::File(dir.path().join("url")),
+            failure_policy: FailurePolicy::FailClosed,
+            key_prefix: "t:".into(),
+            timeout: Duration::from_millis(500),
+        };
+        let one = || {
+            let store: Arc<RedisStore> = RedisStore::open(&cfg).expect("open");
+            RedisBackend::new(store, Settings::default(), dir.path().join("state"), jiff::tz::TimeZone::UTC, 2)
+        };
+        Replicas { a: one(), b: one(), _dir: dir }
+    }
+
+    const LONG: Duration = Duration::from_secs(10);
+
+    #[tokio::test]
+    async fn a_throttle_seen_by_one_replica_pauses_and_slows_the_other() {
+        let redis = RedisServer::start();
+        let r = two(&redis);
+        r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("first");
+        r.a.throttled("acct", "X", 10.0, Some(Duration::from_millis(400))).await;
+        // The same burst's 429 reported by the other replica: pause, not another halving.
+        r.b.throttled("acct", "X", 10.0, Some(Duration::from_millis(300))).await;
+        let t0 = Instant::now();
+        r.b.acquire("acct", "X", 10.0, LONG, None).await.expect("after the pause");
+        assert!(t0.elapsed() >= Duration::from_millis(350), "paused: {:?}", t0.elapsed());
+        let t1 = Instant::now();
+        r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("next");
+        let gap = t1.elapsed();
+        // Halved once: 5/s, one call each 200 ms (halved twice would be 400 ms).
+        assert!(gap >= Duration::from_millis(170) && gap < Duration::from_millis(320), "{gap:?}");
+    }
+
+    #[tokio::test]
+    async fn a_short_deadline_fails_at_once_with_the_true_wait_and_waiters_go_in_turn() {
+        let redis = RedisServer::start();
+        let r = Arc::new(two(&redis));
+        r.a.acquire("acct", "X", 4.0, LONG, None).await.expect("now");
+        let mut waiting = Vec::new();
+        for i in 0..4 {
+            let r = r.clone();
+            waiting.push(tokio::spawn(async move {
+                let b = if i % 2 == 0 { &r.a } else { &r.b };
+                b.acquire("acct", "X", 4.0, LONG, None).await.map(|_| Instant::now())
+            }));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let t0 = Instant::now();
+        let e = r.b.acquire("acct", "X", 4.0, Duration::from_millis(500), None).await.unwrap_err();
+        assert!(t0.elapsed() < Duration::from_millis(100), "at once: {:?}", t0.elapsed());
+        assert_eq!(e.code, Code::ResourceExhausted);
+        let wait = e.retry_after.expect("RetryInfo");
+        assert!(wait >= Duration::from_millis(1100), "four callers ahead at 4/s: {wait:?}");
+        let mut at = Vec::new();
+        for w in waiting {
+            at.push(w.await.expect("task").expect("served"));
+        }
+        for pair in at.windows(2) {
+            let gap = pair[1].duration_since(pair[0]);
+            assert!(gap >= Duration::from_millis(200), "one slot each 250 ms, in order: {gap:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_last_waiter_hands_its_slot_back() {
+        let redis = RedisServer::start();
+        let r = Arc::new(two(&redis));
+        r.a.acquire("acct", "X", 1.0, LONG, None).await.expect("now");
+        let r2 = r.clone();
+        let gone = tokio::spawn(async move { r2.b.acquire("acct", "X", 1.0, LONG, None).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        gone.abort();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t0 = Instant::now();
+        r.a.acquire("acct", "X", 1.0, LONG, None).await.expect("the freed slot");
+        let took = t0.elapsed();
+        assert!(took < Duration::from_millis(1000), "took the cancelled caller's slot, not the one after: {took:?}");
+    }
+
+    #[tokio::test]
+    async fn the_daily_budget_is_one_count_for_every_replica() {
+        let redis = RedisServer::start();
+        let r = two(&redis);
+        assert_eq!(r.a.spend("acct", 3).await.expect("1"), 2);
+        assert_eq!(r.b.spend("acct", 3).await.expect("2"), 1);
+        assert_eq!(r.a.spend("acct", 3).await.expect("3"), 0);
+        let e = r.b.spend("acct", 3).await.unwrap_err();
+        assert_eq!(e.code, Code::ResourceExhausted);
+        assert_eq!(e.quota.as_ref().map(|q| q.0.as_str()), Some("acct"));
+        assert_eq!(r.a.spend("other", 3).await.expect("another account"), 2);
+        assert_eq!(redis.keys("t:budget:*"), 2);
+    }
+}
+
+// --- deploy records on their own: markers, leases, outcomes -----------------------------------
+
+mod records {
+    use std::{sync::Arc, time::Duration};
+
+    use datastudio_gateway::{
+        config::{FailurePolicy, RedisConfig, SecretRef},
+        deploy::{Begin, Outcome, RedisRecords, Store},
+        redis_store::RedisStore,
+    };
+
+    use super::RedisServer;
+
+    const LEASE: Duration = Duration::from_millis(300);
+
+    fn replica(redis: &RedisServer, dir: &tempfile::TempDir) -> RedisRecords {
+        std::fs::write(dir.path().join("url"), redis.url()).expect("write");
+        let store: Arc<RedisStore> = RedisStore::open(&RedisConfig {
+            url: SecretRef::File(dir.path().join("url")),
+            failure_policy: FailurePolicy::FailClosed,
+            key_prefix: "r:".into(),
+            timeout: Duration::from_millis(500),
+        })
+        .expect("open");
+        RedisRecords::with_lease(store, Duration::from_secs(60), LEASE)
+    }
+
+    fn done() -> Outcome {
+        Outcome::Done { response: String::new() }
+    }
+
+    #[tokio::test]
+    async fn a_holder_that_vanishes_leaves_an_unknown_outcome_never_a_second_deploy() {
+        let redis = RedisServer::start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (replica(&redis, &dir), replica(&redis, &dir));
+        assert!(matches!(a.begin("gone", "fp").await.expect("a"), Begin::Taken(_)));
+        assert_eq!(b.begin("gone", "fp").await.expect("b"), Begin::Elsewhere { fp: "fp".into() });
+        // A never renews nor finishes (it died): B's wait ends when the lease lapses.
+        let t0 = tokio::time::Instant::now();
+        let o = b.wait("gone").await.expect("wait").expect("an outcome");
+        assert!(matches!(o, Outcome::Unknown { .. }), "{o:?}");
+        assert!(t0.elapsed() < LEASE * 3, "{:?}", t0.elapsed());
+        assert!(matches!(
+            a.begin("gone", "fp").await.expect("again"),
+            Begin::Recorded { outcome: Outcome::Unknown { .. }, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_renewed_marker_is_waited_for_and_a_released_one_can_be_taken() {
+        let redis = RedisServer::start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (Arc::new(replica(&redis, &dir)), replica(&redis, &dir));
+        let Begin::Taken(ticket) = a.begin("slow", "fp").await.expect("a") else { panic!("not taken") };
+        let holder = {
+            let (a, ticket) = (a.clone(), ticket.clone());
+            tokio::spawn(async move {
+                // A deploy that takes three leases, renewed as it goes.
+                for _ in 0..9 {
+                    tokio::time::sleep(a.renew_every().expect("renews")).await;
+                    a.renew("slow", &ticket).await;
+                }
+                a.finish("slow", "fp", &ticket, Some(&done())).await.expect("finish");
+            })
+        };
+        assert_eq!(b.wait("slow").await.expect("wait"), Some(done()), "the real outcome, not unknown");
+        holder.await.expect("holder");
+        // Released (nothing sent): the waiter hears so, and the id is free again.
+        let Begin::Taken(t2) = a.begin("free", "fp").await.expect("a") else { panic!("not taken") };
+        let waiter = tokio::spawn(async move { b.wait("free").await });
+        a.finish("free", "fp", &t2, None).await.expect("release");
+        assert_eq!(waiter.await.expect("task").expect("wait"), None);
+        assert!(matches!(a.begin("free", "other").await.expect("again"), Begin::Taken(_)));
+        assert_eq!(redis.keys("r:deploy:*"), 3, "records of slow and free, and free's new lease");
+    }
+}
