@@ -2,7 +2,7 @@
 //! strings, enums, time ranges, request ids. Everything here runs before any
 //! vendor call and fails with INVALID_ARGUMENT naming the field.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tonic::metadata::MetadataMap;
 
@@ -244,19 +244,7 @@ pub fn file_version(field: &str, name: &str) -> Result<(String, String, i64), Er
 
 /// The caller's deadline from `grpc-timeout`, if any.
 pub fn deadline(meta: &MetadataMap) -> Option<Instant> {
-    let v = meta.get("grpc-timeout")?.to_str().ok()?;
-    let (num, unit) = v.split_at(v.len().checked_sub(1)?);
-    let n: u64 = num.parse().ok()?;
-    let d = match unit {
-        "H" => Duration::from_secs(n.saturating_mul(3600)),
-        "M" => Duration::from_secs(n.saturating_mul(60)),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    };
-    Instant::now().checked_add(d)
+    Instant::now().checked_add(crate::telemetry::trace::grpc_timeout(meta.as_ref())?)
 }
 
 #[cfg(test)]
