@@ -87,12 +87,14 @@ impl Client {
         query: Vec<(String, String)>,
         form: Vec<(String, String)>,
     ) -> Result<Value> {
-        let req = self.build(action, version, placement, query, form)?;
+        let req = self.request(action, version, placement, query, form)?;
         let call = http::Call::new(VENDOR, action).attempt(attempt.number).limiter_wait(attempt.limiter_wait);
         http::send_and_parse(&self.http, ctx, call, req, parse).await
     }
 
-    fn build(
+    /// The signed HTTP request for `action`, exactly as [`Client::call`]
+    /// sends it (also used by `bench/` to drive the vendor API directly).
+    pub fn request(
         &self,
         action: &str,
         version: &str,

@@ -232,7 +232,7 @@ impl Client {
             (Auth::Token { .. }, Service::Factory | Service::Dlf) => Some(self.token(ctx).await?),
             _ => None,
         };
-        let request = self.build(&req, token.as_ref())?;
+        let request = self.request(&req, token.as_ref())?;
         let call = http::Call::new(VENDOR, api).attempt(attempt.number).limiter_wait(attempt.limiter_wait);
         // check() runs inside the attempt's span: its vendor error code and
         // outcome land on the span and in the vendor call metrics.
@@ -309,7 +309,10 @@ impl Client {
     }
 
     /// Headers, signature or token, URL.
-    fn build(&self, req: &Req, token: Option<&Secret>) -> Result<reqwest::Request> {
+    /// The signed HTTP request for `req`, exactly as [`Client::call`] sends
+    /// one attempt (`token`: the IAM token with password auth; also used by
+    /// `bench/` to drive the vendor API directly).
+    pub fn request(&self, req: &Req, token: Option<&Secret>) -> Result<reqwest::Request> {
         let ep = self.endpoint(req.service);
         let path = format!("{}{}", ep.prefix, req.path);
         let qs = sign::canonical_query(&req.query);

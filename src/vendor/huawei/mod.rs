@@ -63,7 +63,7 @@
 //! package record (with `task_details` on GetReleasePackage).
 
 pub mod auth;
-mod client;
+pub mod client;
 mod cursor;
 mod files;
 mod map;

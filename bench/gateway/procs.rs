@@ -1,0 +1,167 @@
+//! The processes under test (the emulators and the gateway, each a separate
+//! release binary) and what `/proc` says about them: resident memory, CPU
+//! time, start-up to health SERVING. Also the machine the figures come from.
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+/// A child process, killed when dropped.
+pub struct Proc {
+    child: Child,
+    /// Its process id.
+    pub pid: u32,
+}
+
+impl Proc {
+    /// Starts `bin args…` with stdout and stderr appended to `log`.
+    pub fn spawn(bin: &Path, args: &[&str], log: &Path) -> anyhow::Result<Proc> {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        let child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", bin.display()))?;
+        Ok(Proc { pid: child.id(), child })
+    }
+
+    /// Resident set size now, KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        rss_kib_of(self.pid)
+    }
+
+    /// Highest resident set size so far, KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        status_kib(self.pid, "VmHWM:")
+    }
+
+    /// User + system CPU time used so far.
+    pub fn cpu(&self) -> Option<Duration> {
+        let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // Fields after the command name (which may hold spaces) start at field 3 (state).
+        let rest = &s[s.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        Some(Duration::from_secs_f64(ticks as f64 / clock_ticks()))
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
+    pub fn stop(mut self, grace: Duration) {
+        let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resident set size of `pid` now, KiB.
+pub fn rss_kib_of(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// A loopback port nobody listens on now.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts TCP connections on `addr`.
+pub async fn wait_listening(addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+    let until = Instant::now() + timeout;
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < until, "nothing listens on {addr} after {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Polls the gRPC health service on `addr` every millisecond until it
+/// answers SERVING; returns the time since `since`.
+pub async fn wait_serving(addr: SocketAddr, since: Instant, timeout: Duration) -> anyhow::Result<Duration> {
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?;
+    loop {
+        if let Ok(ch) = endpoint.connect().await {
+            let mut h = HealthClient::new(ch);
+            loop {
+                match h.check(HealthCheckRequest { service: String::new() }).await {
+                    Ok(r) if r.get_ref().status == ServingStatus::Serving as i32 => return Ok(since.elapsed()),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+                anyhow::ensure!(since.elapsed() < timeout, "{addr} not SERVING after {timeout:?}");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        anyhow::ensure!(since.elapsed() < timeout, "{addr} not SERVING after {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Cores, CPU model, kernel: the machine the figures come from.
+pub fn machine() -> Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, m)| m.trim().to_owned())
+        .unwrap_or_default();
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()));
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cpu_model": model,
+        "memory_mib": mem_kib.map(|k| k / 1024),
+        "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim(),
+        "arch": std::env::consts::ARCH,
+    })
+}
+
+/// First line of `cmd args…` (a tool's version), or empty.
+pub fn version_of(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| {
+            let text = if o.stdout.is_empty() { o.stderr } else { o.stdout };
+            String::from_utf8_lossy(&text).lines().next().unwrap_or_default().trim().to_owned()
+        })
+        .unwrap_or_default()
+}
