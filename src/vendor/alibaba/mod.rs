@@ -183,14 +183,16 @@ struct Listing<'a> {
 }
 
 /// A list answer's rows and total, at `path` (e.g. Data.Deployments).
-fn rows<'a>(v: &'a Value, env: &str, list: &str) -> Result<(&'a [Value], i64)> {
-    let d = v.get(env).ok_or_else(|| malformed(v, &format!("no {env}")))?;
-    let rows = match d.get(list) {
-        Some(Value::Array(a)) => a.as_slice(),
-        None | Some(Value::Null) => &[],
-        Some(_) => return Err(malformed(v, &format!("{env}.{list} is not a list"))),
+/// Takes the rows out of an answer (moved, not copied) with its TotalCount.
+fn rows(mut v: Value, env: &str, list: &str) -> Result<(Vec<Value>, i64)> {
+    let total = v.get(env).and_then(|d| i(d, "TotalCount")).unwrap_or(0);
+    let rows = match v.get_mut(env).map(|d| d.get_mut(list).map(Value::take)) {
+        None => return Err(malformed(&v, &format!("no {env}"))),
+        Some(Some(Value::Array(a))) => a,
+        Some(None | Some(Value::Null)) => Vec::new(),
+        Some(Some(_)) => return Err(malformed(&v, &format!("{env}.{list} is not a list"))),
     };
-    Ok((rows, i(d, "TotalCount").unwrap_or(0)))
+    Ok((rows, total))
 }
 
 impl AlibabaAdapter {
@@ -215,19 +217,20 @@ impl AlibabaAdapter {
             params.push(("PageNumber", (pos / page_size + 1).to_string()));
             params.push(("PageSize", page_size.to_string()));
             let v = self.call(ctx, action, placement, params).await?;
-            let (page, t) = rows(&v, env, list)?;
+            let (page, t) = rows(v, env, list)?;
             total = t;
             let skip = (pos % page_size) as usize;
-            for row in page.iter().skip(skip) {
+            let fetched = page.len();
+            for row in page.into_iter().skip(skip) {
                 pos += 1;
-                if local.is_none_or(|f| f(row)) {
-                    out.push(row.clone());
+                if local.is_none_or(|f| f(&row)) {
+                    out.push(row);
                     if out.len() as i64 == size {
                         return Ok((out, (pos < total).then_some(pos), total));
                     }
                 }
             }
-            if page.len() < page_size as usize || pos >= total {
+            if fetched < page_size as usize || pos >= total {
                 return Ok((out, None, total));
             }
         }
@@ -566,8 +569,8 @@ impl Adapter for AlibabaAdapter {
                         vec![("PipelineRunId", id.to_owned()), ("PageNumber", "1".into()), ("PageSize", "100".into())],
                     )
                     .await?;
-                let (rows, _) = rows(&items, "PagingInfo", "PipelineRunItems")?;
-                Ok(map::pipeline_run(ctx, &run, rows, full))
+                let (rows, _) = rows(items, "PagingInfo", "PipelineRunItems")?;
+                Ok(map::pipeline_run(ctx, &run, &rows, full))
             }
         }
     }

@@ -458,6 +458,13 @@ pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service)
 
 /// The answer's body as JSON, or INTERNAL with the request id.
 pub fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
+    // Straight from the bytes: going through a `Value` first copied every
+    // row of a list twice (bench/: a third of a list call's CPU).
+    let object = a.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if object && let Ok(t) = serde_json::from_slice::<T>(&a.body) {
+        return Ok(t);
+    }
+    // Not that shape: say why, with the request id when the body has one.
     let rid = request_id(a, None);
     let v: Value = serde_json::from_slice(&a.body)
         .map_err(|e| Error::malformed(VENDOR, &rid, a.status.as_u16(), format_args!("body is not JSON ({e})")))?;
