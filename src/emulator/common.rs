@@ -101,12 +101,16 @@ pub enum Throttled {
 #[derive(Default)]
 struct State {
     faults: VecDeque<FaultRule>,
-    log: Vec<Recorded>,
+    log: std::collections::VecDeque<Recorded>,
     throttle: ThrottleConfig,
     /// (key, action) → time the next call is allowed (GCRA-like).
     rate: HashMap<(String, String), Instant>,
     daily: HashMap<String, u32>,
 }
+
+/// Requests the log keeps (the latest): an emulator serving a load test
+/// for hours must not grow without bound.
+pub const LOG_LIMIT: usize = 100_000;
 
 /// Shared emulator state: faults, throttle, request log.
 #[derive(Clone, Default)]
@@ -179,12 +183,16 @@ impl Control {
 
     /// Records a request.
     pub fn record(&self, r: Recorded) {
-        self.lock().log.push(r);
+        let mut s = self.lock();
+        if s.log.len() == LOG_LIMIT {
+            s.log.pop_front();
+        }
+        s.log.push_back(r);
     }
 
-    /// Every request so far.
+    /// The logged requests, oldest first (the latest [`LOG_LIMIT`]).
     pub fn requests(&self) -> Vec<Recorded> {
-        self.lock().log.clone()
+        self.lock().log.iter().cloned().collect()
     }
 
     /// Requests for `action` so far.
@@ -331,6 +339,26 @@ impl Seeded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_request_log_keeps_the_latest() {
+        let c = Control::default();
+        let rec = |n: usize| Recorded {
+            action: format!("A{n}"),
+            method: "GET".into(),
+            target: "/".into(),
+            traceparent: None,
+            status: 200,
+            code: None,
+        };
+        for n in 0..LOG_LIMIT + 3 {
+            c.record(rec(n));
+        }
+        let log = c.requests();
+        assert_eq!(log.len(), LOG_LIMIT);
+        assert_eq!(log[0].action, "A3");
+        assert_eq!(log[LOG_LIMIT - 1].action, format!("A{}", LOG_LIMIT + 2));
+    }
 
     #[test]
     fn faults_apply_to_their_action_and_count_down() {
