@@ -9,7 +9,7 @@ BUF_VERSION := 1.75.0
 BUF := $(TOOLS)/node_modules/.bin/buf
 export PATH := $(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: test fmt-check clippy cargo-test redis-server proto-lint helm-test demo-smoke clients-test gen-clients proto-baseline demo build
+.PHONY: test fmt-check clippy cargo-test redis-server proto-lint helm-test demo-smoke clients-test gen-clients proto-baseline demo build bench profile
 
 test: fmt-check clippy cargo-test proto-lint helm-test demo-smoke clients-test
 	@echo "make test: all checks passed"
@@ -19,6 +19,14 @@ demo:
 
 build:
 	cargo build --release --locked
+
+# Benchmarks (not part of `test`, which only builds and self-checks them):
+# the README "Performance" table, and a flamegraph of the gateway under load.
+bench:
+	bash bench/run.sh
+
+profile:
+	bash bench/profile.sh
 
 fmt-check:
 	cargo fmt --all -- --check

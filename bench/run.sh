@@ -4,7 +4,7 @@
 # fresh quota-protection figure, then the gateway bench (bench/gateway/), which
 # prints a table and writes bench/results/gateway-<unix time>.json.
 #
-#   bench/run.sh                 # about 6 minutes on 2 cores once built
+#   bench/run.sh                 # about 4 minutes on 2 cores once built
 #   HOP_SECONDS=10 bench/run.sh  # longer runs, steadier figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +29,10 @@ if [ ! -f "$STAMP" ]; then
   touch "$STAMP"
 fi
 
-cargo build --release --locked
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+# `cargo bench` builds release (the bench profile) and the gateway binary with it.
 
 BENCH_SECONDS="${LIMITER_SECONDS:-20}" cargo bench --locked --bench limiter
-cargo bench --locked --bench gateway -- --bench \
-  --gateway-bin "$TARGET_DIR/release/datastudio-gateway" \
+cargo bench --locked --bench gateway -- \
   --ghz "$GHZ" --ghz-version "$GHZ_VERSION" \
   --python "$VENV/bin/python" \
   --hop-seconds "${HOP_SECONDS:-5}" \

@@ -57,8 +57,8 @@ struct Args {
     /// Passed by `cargo bench`.
     #[arg(long)]
     bench: bool,
-    /// The release gateway binary.
-    #[arg(long)]
+    /// The gateway binary (default: the one cargo built beside this bench).
+    #[arg(long, default_value = env!("CARGO_BIN_EXE_datastudio-gateway"))]
     gateway_bin: PathBuf,
     /// The ghz binary.
     #[arg(long)]
@@ -87,6 +87,13 @@ struct Args {
     /// Where results go.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
+    /// Instead of the benchmark: sample the gateway's stacks with `perf`
+    /// under ghz load and write a flamegraph (SVG) here (bench/profile.sh).
+    #[arg(long)]
+    flamegraph: Option<PathBuf>,
+    /// The case to load while profiling: alibaba-list, alibaba-file-version, huawei-list.
+    #[arg(long, default_value = "alibaba-list")]
+    profile_case: String,
 }
 
 /// The reads measured, each the same logical call on both paths.
@@ -384,6 +391,9 @@ async fn main() -> anyhow::Result<()> {
     let idle_kib = gw.rss_kib();
     eprintln!("gateway: {addr}, SERVING after {:.1} ms (median)", median(ready_ms.clone()));
 
+    if let Some(svg) = &args.flamegraph {
+        return profile(&args, &gw, addr, svg);
+    }
     let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
     let direct = Arc::new(Direct::new(&setup.ali_url, &setup.hw_url)?);
     // Both paths must answer the same rows before anything is timed.
@@ -498,6 +508,63 @@ async fn main() -> anyhow::Result<()> {
     let path = args.out.join(format!("gateway-{unix}.json"));
     std::fs::write(&path, serde_json::to_string_pretty(&report.json())? + "\n")?;
     println!("\nwritten: {}", path.display());
+    Ok(())
+}
+
+/// Samples the gateway's stacks (`perf record`, cpu-clock, DWARF unwinding)
+/// for 10 s of ghz load at 400 rps, folds them with inferno into `svg`, and
+/// prints the heaviest functions.
+fn profile(args: &Args, gw: &Proc, addr: SocketAddr, svg: &Path) -> anyhow::Result<()> {
+    let case = match args.profile_case.as_str() {
+        "alibaba-list" => Case::AliList,
+        "alibaba-file-version" => Case::AliFileVersion,
+        "huawei-list" => Case::HwList,
+        other => anyhow::bail!("--profile-case {other:?}: alibaba-list, alibaba-file-version or huawei-list"),
+    };
+    let data = case.ghz_data();
+    let (ghz, target) = (args.ghz.clone(), addr.to_string());
+    let load = std::thread::spawn(move || {
+        let run = GhzRun { call: case.method(), data: &data, rps: Some(400), concurrency: 50, total: 400 * 14 };
+        load::ghz(&ghz, &target, &run)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let perf_data = svg.with_extension("perf.data");
+    let cpu0 = gw.cpu();
+    let status = std::process::Command::new("perf")
+        .args(["record", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384", "-o"])
+        .arg(&perf_data)
+        .args(["-p", &gw.pid.to_string(), "--", "sleep", "10"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "perf record failed: {status}");
+    let cpu = gw.cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a)).unwrap_or_default();
+    let stats = load.join().map_err(|_| anyhow::anyhow!("ghz thread panicked"))??;
+    let sh = |cmd: &str| -> anyhow::Result<String> {
+        let out = std::process::Command::new("sh").args(["-c", cmd]).output()?;
+        anyhow::ensure!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (data_path, svg_path) = (perf_data.display(), svg.display());
+    sh(&format!(
+        "perf script -i '{data_path}' 2>/dev/null | inferno-collapse-perf | inferno-flamegraph --title '{}' > '{svg_path}'",
+        case.name()
+    ))?;
+    let top = sh(&format!(
+        "perf report -i '{data_path}' --stdio --no-children --sort symbol -g none 2>/dev/null | grep -E '^ +[0-9]' | head -20"
+    ))?;
+    println!(
+        "{}: {:.0} rps, p99 {:.2} ms; gateway CPU over the 10 s sample {:.2} s",
+        case.name(),
+        stats.rps,
+        stats.p99_ms,
+        cpu.as_secs_f64()
+    );
+    println!("heaviest functions (self time):");
+    for line in top.lines() {
+        println!("  {}", line.split("  -  ").next().unwrap_or(line).trim_end());
+    }
+    println!("flamegraph: {svg_path}");
     Ok(())
 }
 

@@ -549,7 +549,7 @@ mod tests {
         let c = Client::new(reqwest::Client::new(), &eps, "p1", "ws-1", auth, guard()).unwrap();
         let post =
             Req::post(Service::Factory, "/v2/p1/factory/release-packages".into(), &json!({"limit": 10})).unwrap();
-        let r = c.build(&post, None).unwrap();
+        let r = c.request(&post, None).unwrap();
         let h = |k: &str| r.headers().get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         assert_eq!(r.url().as_str(), "http://127.0.0.1:9/f/v2/p1/factory/release-packages");
         assert_eq!(h("content-type"), "application/json;charset=UTF-8");
@@ -561,7 +561,7 @@ mod tests {
         let get = Req::get(Service::Dlf, format!("/v1/p1/scripts/{}", seg("my script")))
             .query("version", 2)
             .query("a", "x y");
-        let r = c.build(&get, None).unwrap();
+        let r = c.request(&get, None).unwrap();
         assert_eq!(r.url().as_str(), "http://127.0.0.1:9/v1/p1/scripts/my%20script?a=x%20y&version=2");
         assert_eq!(r.headers().get("content-type").unwrap(), "application/json");
         let secret_body = Req::post(Service::Iam, "/v3/auth/tokens".into(), &json!({"password": "hunter2"})).unwrap();
@@ -576,7 +576,7 @@ mod tests {
             guard(),
         )
         .unwrap();
-        let r = c.build(&get, Some(&token)).unwrap();
+        let r = c.request(&get, Some(&token)).unwrap();
         assert_eq!(r.headers().get("x-auth-token").unwrap(), "TOKEN");
         assert!(r.headers().get("authorization").is_none());
     }
