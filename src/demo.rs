@@ -1,7 +1,7 @@
 //! `demo` and `emulator`: the gateway wired to built-in vendor emulators
 //! with seeded data, so a new user sees it work with no cloud account.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use crate::{
     cli::Listen,
@@ -31,17 +31,33 @@ pub struct DemoVendors {
 pub async fn vendors(deploy_step: Duration) -> anyhow::Result<DemoVendors> {
     let ali = alibaba::start(alibaba::Options { deploy_step, ..Default::default() }).await?;
     let hw_opts = huawei::Options { deploy_step, ..Default::default() };
-    let (hw_ak, hw_sk) = hw_opts.credentials[0].clone();
-    let (hw_project, hw_workspace) = (hw_opts.project_id.clone(), hw_opts.workspace_id.clone());
-    let hw = huawei::start(hw_opts).await?;
+    let hw = huawei::start(hw_opts.clone()).await?;
     let dir = tempfile::tempdir()?;
-    let d = dir.path();
-    std::fs::write(d.join("ali_ak"), "demo-ak")?;
-    std::fs::write(d.join("ali_sk"), "demo-sk")?;
-    std::fs::write(d.join("hw_ak"), hw_ak)?;
-    std::fs::write(d.join("hw_sk"), hw_sk)?;
+    let yaml = config_yaml(dir.path(), &ali.url(), &hw.url(), &hw_opts, None)?;
+    let config = Config::from_yaml(&yaml).map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
+    Ok(DemoVendors { alibaba: ali, huawei: hw, config, dir })
+}
+
+/// Writes credential files into `d` and returns a gateway config (YAML) with
+/// the workspaces [`DEMO_ALIBABA`] and [`DEMO_HUAWEI`] on emulators at
+/// `ali_url` (default credentials) and `hw_url` (`hw`'s credentials, project
+/// and workspace). `rate_limit` overrides every vendor API's rate (the
+/// benchmarks lift the limits to measure the hop, not the quota protection).
+pub fn config_yaml(
+    d: &Path,
+    ali_url: &str,
+    hw_url: &str,
+    hw: &huawei::Options,
+    rate_limit: Option<f64>,
+) -> anyhow::Result<String> {
+    let (ali_ak, ali_sk) = &alibaba::Options::default().credentials[0];
+    let (hw_ak, hw_sk) = &hw.credentials[0];
+    for (name, value) in [("ali_ak", ali_ak), ("ali_sk", ali_sk), ("hw_ak", hw_ak), ("hw_sk", hw_sk)] {
+        std::fs::write(d.join(name), value)?;
+    }
     std::fs::write(d.join("page_token_key"), uuid::Uuid::new_v4().to_string())?;
-    let yaml = format!(
+    let rates = rate_limit.map(|r| format!("\n    rate_limits: {{ default: {r} }}")).unwrap_or_default();
+    Ok(format!(
         r#"
 server:
   grpc_listen: 127.0.0.1:50051
@@ -57,23 +73,21 @@ workspaces:
     endpoints: {{ api: "{ali_url}" }}
     credentials:
       access_key_id: {{ file: {d}/ali_ak }}
-      access_key_secret: {{ file: {d}/ali_sk }}
+      access_key_secret: {{ file: {d}/ali_sk }}{rates}
   {DEMO_HUAWEI}:
     vendor: huawei
     region: cn-north-4
-    project_id: {hw_project}
-    workspace_id: {hw_workspace}
+    project_id: {project}
+    workspace_id: {workspace}
     endpoints: {{ factory: "{hw_url}", dlf: "{hw_url}", iam: "{hw_url}" }}
     credentials:
       access_key_id: {{ file: {d}/hw_ak }}
-      secret_access_key: {{ file: {d}/hw_sk }}
+      secret_access_key: {{ file: {d}/hw_sk }}{rates}
 "#,
         d = d.display(),
-        ali_url = ali.url(),
-        hw_url = hw.url(),
-    );
-    let config = Config::from_yaml(&yaml).map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
-    Ok(DemoVendors { alibaba: ali, huawei: hw, config, dir })
+        project = hw.project_id,
+        workspace = hw.workspace_id,
+    ))
 }
 
 /// Runs the demo until a signal.

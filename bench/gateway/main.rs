@@ -33,7 +33,8 @@ use std::{
 use clap::Parser;
 use datastudio_gateway::{
     config::{LiveSecret, Secret, Timeouts, VendorKind},
-    emulator::huawei,
+    demo,
+    emulator::{alibaba, huawei},
     pb,
     vendor::{
         alibaba::client::{self as ali, Placement},
@@ -47,8 +48,8 @@ use procs::Proc;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
-const ALI_WS: &str = "demo-dataworks";
-const HW_WS: &str = "demo-dataarts";
+const ALI_WS: &str = demo::DEMO_ALIBABA;
+const HW_WS: &str = demo::DEMO_HUAWEI;
 const P99_BOUND_MS: f64 = 20.0;
 
 #[derive(Debug, Parser)]
@@ -170,11 +171,9 @@ impl Direct {
     fn new(ali_url: &str, hw_url: &str) -> anyhow::Result<Direct> {
         let http = http::client(&Timeouts::default())?;
         let fixed = |s: &str| LiveSecret::fixed(Secret::new(s));
-        let ali = ali::Client::new(
-            http.clone(),
-            ali_url,
-            ali::Keys { id: fixed("demo-ak"), secret: fixed("demo-sk"), token: None },
-        )?;
+        let (id, secret) = &alibaba::Options::default().credentials[0];
+        let ali =
+            ali::Client::new(http.clone(), ali_url, ali::Keys { id: fixed(id), secret: fixed(secret), token: None })?;
         let o = huawei::Options::default();
         let (ak, sk) = o.credentials[0].clone();
         let endpoints = hw::Endpoints { factory: hw_url.into(), dlf: hw_url.into(), iam: hw_url.into() };
@@ -191,22 +190,18 @@ impl Direct {
 
     /// One call; the number of rows the vendor returned.
     async fn call(self: Arc<Self>, case: Case) -> Result<usize, String> {
-        let form = |p: &[(&str, &str)]| p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        // DataWorks actions as the gateway sends them: POST, form body, 2024-05-18.
+        let dataworks = |action: &str, params: &[(&str, &str)]| {
+            let form = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            self.ali.request(action, ali::V2024, Placement::Form, Vec::new(), form)
+        };
         let req = match case {
-            Case::AliList => self.ali.request(
-                "ListDeploymentPackages",
-                ali::V2024,
-                Placement::Form,
-                Vec::new(),
-                form(&[("PageNumber", "1"), ("PageSize", "100"), ("ProjectId", "10003")]),
-            ),
-            Case::AliFileVersion => self.ali.request(
-                "GetFileVersion",
-                ali::V2024,
-                Placement::Form,
-                Vec::new(),
-                form(&[("FileId", "100001"), ("FileVersion", "1"), ("ProjectId", "10003")]),
-            ),
+            Case::AliList => {
+                dataworks("ListDeploymentPackages", &[("PageNumber", "1"), ("PageSize", "100"), ("ProjectId", "10003")])
+            }
+            Case::AliFileVersion => {
+                dataworks("GetFileVersion", &[("FileId", "100001"), ("FileVersion", "1"), ("ProjectId", "10003")])
+            }
             Case::HwList => {
                 let path = format!("/v2/{}/factory/release-packages", self.hw_project);
                 Req::post(Service::Factory, path, &json!({"limit": 100, "offset": 0}))
@@ -259,53 +254,11 @@ impl Setup {
         self.dir.path().join("gateway.yaml")
     }
 
-    /// The gateway's config: both emulators, vendor rate limits lifted so the
-    /// hop, not the quota protection, is measured.
+    /// The demo's config on these emulators, vendor rate limits lifted so
+    /// the hop, not the quota protection, is measured.
     fn write_config(&self) -> anyhow::Result<()> {
-        let d = self.dir.path();
-        let o = huawei::Options::default();
-        for (name, value) in [
-            ("ali_ak", "demo-ak"),
-            ("ali_sk", "demo-sk"),
-            ("hw_ak", o.credentials[0].0.as_str()),
-            ("hw_sk", o.credentials[0].1.as_str()),
-            ("page_token_key", "bench-page-token-key-0123456789abcdef"),
-        ] {
-            std::fs::write(d.join(name), value)?;
-        }
-        let yaml = format!(
-            r#"server:
-  grpc_listen: 127.0.0.1:50051
-  admin_listen: 127.0.0.1:9090
-  state_dir: {d}/state
-  page_token_key: {{ file: {d}/page_token_key }}
-workspaces:
-  {ALI_WS}:
-    vendor: alibaba
-    region: cn-hangzhou
-    project_id: 10003
-    endpoints: {{ api: "{ali}" }}
-    credentials:
-      access_key_id: {{ file: {d}/ali_ak }}
-      access_key_secret: {{ file: {d}/ali_sk }}
-    rate_limits: {{ default: 1000000 }}
-  {HW_WS}:
-    vendor: huawei
-    region: cn-north-4
-    project_id: {project}
-    workspace_id: {workspace}
-    endpoints: {{ factory: "{hw}", dlf: "{hw}", iam: "{hw}" }}
-    credentials:
-      access_key_id: {{ file: {d}/hw_ak }}
-      secret_access_key: {{ file: {d}/hw_sk }}
-    rate_limits: {{ default: 1000000 }}
-"#,
-            d = d.display(),
-            ali = self.ali_url,
-            hw = self.hw_url,
-            project = o.project_id,
-            workspace = o.workspace_id,
-        );
+        let hw = huawei::Options::default();
+        let yaml = demo::config_yaml(self.dir.path(), &self.ali_url, &self.hw_url, &hw, Some(1e6))?;
         std::fs::write(self.config(), yaml)?;
         Ok(())
     }
@@ -315,11 +268,11 @@ workspaces:
         let (g, a) = (procs::free_port()?, procs::free_port()?);
         let grpc: SocketAddr = ([127, 0, 0, 1], g).into();
         let admin = format!("127.0.0.1:{a}");
-        let config = self.config();
-        let args = ["serve", "--config", config.to_str().unwrap_or_default(), "--grpc-listen", &grpc.to_string()];
+        let (config, grpc_listen) = (self.config(), grpc.to_string());
+        let args = ["serve", "--config", config.to_str().unwrap_or_default()];
+        let listen = ["--grpc-listen", &grpc_listen, "--admin-listen", &admin];
         let started = Instant::now();
-        let p =
-            Proc::spawn(bin, &[&args[..], &["--admin-listen", &admin]].concat(), &self.dir.path().join("gateway.log"))?;
+        let p = Proc::spawn(bin, &[&args[..], &listen[..]].concat(), &self.dir.path().join("gateway.log"))?;
         let ready = procs::wait_serving(grpc, started, Duration::from_secs(30)).await?;
         Ok((p, grpc, ready))
     }
@@ -408,7 +361,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Hop overhead.
     let mut hop = Vec::new();
-    let mut rss_500 = 0;
+    let mut rss_500 = None;
     for case in CASES {
         for &rate in &args.rates {
             eprintln!("hop: {} at {rate} rps", case.name());
@@ -432,7 +385,7 @@ async fn main() -> anyhow::Result<()> {
             let ghz_stats = load::ghz(&args.ghz, &addr.to_string(), &ghz_run)?;
             let max = sampler.max_kib();
             if rate == 500 {
-                rss_500 = rss_500.max(max);
+                rss_500 = rss_500.max(Some(max));
             }
             hop.push(HopRow { case, rate, direct: direct_stats, gateway: gateway_stats, ghz: ghz_stats });
         }
@@ -454,7 +407,7 @@ async fn main() -> anyhow::Result<()> {
             total: u64::from(rps.unwrap_or(1000)) * args.throughput_seconds,
         };
         let s = load::ghz(&args.ghz, &addr.to_string(), &run)?;
-        let cpu = gw.cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a)).unwrap_or_default();
+        let cpu = gw.cpu_since(cpu0);
         let per_req_us = cpu.as_secs_f64() * 1e6 / s.ok.max(1) as f64;
         let row = json!({"offered_rps": rps, "stats": s, "gateway_cpu_us_per_request": per_req_us});
         tries.push(row.clone());
@@ -494,7 +447,7 @@ async fn main() -> anyhow::Result<()> {
         tools,
         ready_ms,
         idle_mib: mib(idle_kib),
-        rss_500_mib: mib(Some(rss_500)),
+        rss_500_mib: rss_500.map(|k| mib(Some(k))),
         peak_mib: mib(peak_kib),
         hop,
         accepted,
@@ -538,7 +491,7 @@ fn profile(args: &Args, gw: &Proc, addr: SocketAddr, svg: &Path) -> anyhow::Resu
         .stderr(std::process::Stdio::null())
         .status()?;
     anyhow::ensure!(status.success(), "perf record failed: {status}");
-    let cpu = gw.cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a)).unwrap_or_default();
+    let cpu = gw.cpu_since(cpu0);
     let stats = load.join().map_err(|_| anyhow::anyhow!("ghz thread panicked"))??;
     let sh = |cmd: &str| -> anyhow::Result<String> {
         let out = std::process::Command::new("sh").args(["-c", cmd]).output()?;
@@ -606,7 +559,8 @@ struct Report {
     tools: Value,
     ready_ms: Vec<f64>,
     idle_mib: f64,
-    rss_500_mib: f64,
+    /// None when 500 was not among the rates.
+    rss_500_mib: Option<f64>,
     peak_mib: f64,
     hop: Vec<HopRow>,
     accepted: Option<(Stats, f64)>,
@@ -662,10 +616,8 @@ impl Report {
             median(self.ready_ms.clone()),
             self.ready_ms.len()
         );
-        println!(
-            "memory (RSS): idle {:.1} MiB, during 500 rps {:.1} MiB, peak {:.1} MiB",
-            self.idle_mib, self.rss_500_mib, self.peak_mib
-        );
+        let at_500 = self.rss_500_mib.map_or("not measured (500 not among --rates)".into(), |m| format!("{m:.1} MiB"));
+        println!("memory (RSS): idle {:.1} MiB, during 500 rps {at_500}, peak {:.1} MiB", self.idle_mib, self.peak_mib);
         println!("\nhop overhead, ms (open loop; direct and gateway from the same Rust client, ghz alongside)");
         println!(
             "{:<36} {:>5}  {:>20}  {:>20}  {:>20}  {:>20}",

@@ -53,6 +53,11 @@ impl Proc {
         Some(Duration::from_secs_f64(ticks as f64 / clock_ticks()))
     }
 
+    /// CPU time used since a reading of [`Proc::cpu`].
+    pub fn cpu_since(&self, before: Option<Duration>) -> Duration {
+        self.cpu().zip(before).map(|(now, then)| now.saturating_sub(then)).unwrap_or_default()
+    }
+
     /// SIGTERM, then SIGKILL after `grace`.
     pub fn stop(mut self, grace: Duration) {
         let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();

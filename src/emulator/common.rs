@@ -101,7 +101,7 @@ pub enum Throttled {
 #[derive(Default)]
 struct State {
     faults: VecDeque<FaultRule>,
-    log: std::collections::VecDeque<Recorded>,
+    log: VecDeque<Recorded>,
     throttle: ThrottleConfig,
     /// (key, action) → time the next call is allowed (GCRA-like).
     rate: HashMap<(String, String), Instant>,

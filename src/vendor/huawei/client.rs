@@ -308,7 +308,6 @@ impl Client {
         }
     }
 
-    /// Headers, signature or token, URL.
     /// The signed HTTP request for `req`, exactly as [`Client::call`] sends
     /// one attempt (`token`: the IAM token with password auth; also used by
     /// `bench/` to drive the vendor API directly).
