@@ -36,9 +36,9 @@ use tokio::sync::watch;
 use tonic::Code;
 
 use crate::{
-    domain::{Error, VendorDetail, time::now_ms},
+    domain::{Error, Reason, VendorDetail, time::now_ms},
     pb,
-    vendor::guard::surely_not_sent,
+    providers::guard::surely_not_sent,
 };
 
 /// What a finished deploy answered.
@@ -55,7 +55,7 @@ pub enum Outcome {
         /// gRPC code.
         code: i32,
         /// ErrorInfo reason.
-        reason: String,
+        reason: Reason,
         /// Message.
         message: String,
         /// Vendor, vendor code, request id, HTTP status.
@@ -226,7 +226,7 @@ impl Ledger {
         }
         Err(Error::new(
             Code::Aborted,
-            "DEPLOY_CONTENDED",
+            Reason::DeployContended,
             "deploys with this request_id kept starting and stopping on other replicas without reaching the vendor; \
              retry the call",
         ))
@@ -250,7 +250,7 @@ impl Ledger {
         };
         crate::telemetry::metrics::deploy_in_flight(-1);
         let result = joined.unwrap_or_else(|e| {
-            Err(Error::new(Code::Internal, "DEPLOY_TASK_FAILED", format!("the deploy task failed: {e}")))
+            Err(Error::new(Code::Internal, Reason::DeployTaskFailed, format!("the deploy task failed: {e}")))
         });
         let outcome = match &result {
             Ok(d) => Some(Outcome::Done {
@@ -266,12 +266,12 @@ impl Ledger {
             }),
             Err(e) => Some(Outcome::Failed {
                 code: e.code as i32,
-                reason: e.reason.to_string(),
+                reason: e.reason,
                 message: e.message.clone(),
                 vendor: e
                     .vendor
                     .as_ref()
-                    .map(|v| (v.vendor.to_owned(), v.code.clone(), v.request_id.clone(), v.http_status)),
+                    .map(|v| (v.vendor.to_string(), v.code.clone(), v.request_id.clone(), v.http_status)),
                 metadata: e.metadata.clone(),
             }),
         };
@@ -294,7 +294,7 @@ fn reused() -> Error {
 }
 
 fn unknown(message: &str) -> Error {
-    Error::new(Code::Unknown, "DEPLOY_OUTCOME_UNKNOWN", message)
+    Error::new(Code::Unknown, Reason::DeployOutcomeUnknown, message)
 }
 
 /// One line of `deploys.jsonl`.
@@ -444,7 +444,7 @@ impl Store for FileStore {
 
 /// A write whose answer never arrived: timeouts and broken connections.
 fn lost_answer(e: &Error) -> bool {
-    e.code == Code::Unavailable && matches!(e.reason.as_ref(), "VENDOR_TIMEOUT" | "VENDOR_CONNECTION_FAILED")
+    e.reason.lost_answer()
 }
 
 fn replay(o: &Outcome) -> Result<Vec<pb::Deployment>, Error> {
@@ -457,14 +457,14 @@ fn replay(o: &Outcome) -> Result<Vec<pb::Deployment>, Error> {
             .ok_or_else(|| {
                 Error::new(
                     Code::Internal,
-                    "DEPLOY_RECORD_UNREADABLE",
+                    Reason::DeployRecordUnreadable,
                     "the stored outcome of this deploy is unreadable",
                 )
             }),
         Outcome::Failed { code, reason, message, vendor, metadata } => {
-            let mut e = Error::new(Code::from_i32(*code), reason.clone(), message.clone());
+            let mut e = Error::new(Code::from_i32(*code), *reason, message.clone());
             e.vendor = vendor.as_ref().map(|(v, c, r, s)| VendorDetail {
-                vendor: if v == "huawei" { "huawei" } else { "alibaba" },
+                vendor: v.clone().into(),
                 code: c.clone(),
                 request_id: r.clone(),
                 http_status: *s,
@@ -472,7 +472,7 @@ fn replay(o: &Outcome) -> Result<Vec<pb::Deployment>, Error> {
             e.metadata = metadata.clone();
             Err(e)
         }
-        Outcome::Unknown { message } => Err(Error::new(Code::Unknown, "DEPLOY_OUTCOME_UNKNOWN", message.clone())),
+        Outcome::Unknown { message } => Err(Error::new(Code::Unknown, Reason::DeployOutcomeUnknown, message.clone())),
     }
 }
 
@@ -527,15 +527,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(dir.path(), Duration::from_secs(3600)).unwrap();
         let e = ledger
-            .run("lost", "fp", async { Err(Error::new(Code::Unavailable, "VENDOR_TIMEOUT", "timed out")) })
+            .run("lost", "fp", async { Err(Error::new(Code::Unavailable, Reason::VendorTimeout, "timed out")) })
             .await
             .unwrap_err();
-        assert_eq!(e.reason, "DEPLOY_OUTCOME_UNKNOWN");
+        assert_eq!(e.reason, Reason::DeployOutcomeUnknown);
         let e = ledger.run("lost", "fp", async { Ok(vec![]) }).await.unwrap_err();
-        assert_eq!(e.reason, "DEPLOY_OUTCOME_UNKNOWN", "not re-sent");
+        assert_eq!(e.reason, Reason::DeployOutcomeUnknown, "not re-sent");
         // Nothing was sent: the same id may be tried again.
-        let _ =
-            ledger.run("early", "fp", async { Err(Error::new(Code::ResourceExhausted, "RATE_LIMITED", "wait")) }).await;
+        let _ = ledger
+            .run("early", "fp", async { Err(Error::new(Code::ResourceExhausted, Reason::RateLimited, "wait")) })
+            .await;
         assert!(ledger.run("early", "fp", async { Ok(vec![dep("d")]) }).await.is_ok());
         // An in-flight marker left by a crash reads back as unknown.
         let line = Line { id: "crash".into(), fp: "fp".into(), at: now_ms(), outcome: None, cleared: false };
@@ -546,7 +547,7 @@ mod tests {
         assert_eq!(e.code, Code::Unknown);
         // A vendor refusal is replayed as it was.
         let e = reopened
-            .run("refused", "fp", async { Err(Error::new(Code::NotFound, "VENDOR_NOT_FOUND", "no such package")) })
+            .run("refused", "fp", async { Err(Error::new(Code::NotFound, Reason::VendorNotFound, "no such package")) })
             .await
             .unwrap_err();
         let again = reopened.run("refused", "fp", async { Ok(vec![]) }).await.unwrap_err();

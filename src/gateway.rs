@@ -9,9 +9,9 @@ use crate::{
     cli::Listen,
     config::{Config, LimiterBackend},
     deploy::{Ledger, RedisRecords},
+    providers::{self, guard::Shared},
     redis_store::RedisStore,
     server::{self, Running, Settings},
-    vendor::{self, guard::Shared},
 };
 
 /// The API for a checked config. With `limits.backend: redis`, rate
@@ -23,7 +23,7 @@ pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
         (LimiterBackend::Redis, Some(r)) => Some(RedisStore::open(r)?),
         (LimiterBackend::Redis, None) => anyhow::bail!("limits.backend is redis but limits.redis.url is not set"),
     };
-    let router = vendor::build_with(cfg, &Shared::with_store(cfg, redis.clone()))?;
+    let router = providers::build_with(cfg, &Shared::with_store(cfg, redis.clone()))?;
     let tokens = match &cfg.server.page_token_key {
         Some(r) => PageTokens::new(r.read()?.expose().as_bytes()),
         None => {

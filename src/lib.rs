@@ -22,10 +22,10 @@ pub mod domain;
 pub mod emulator;
 pub mod gateway;
 pub mod limit;
+pub mod providers;
 pub mod redis_store;
 pub mod server;
 pub mod telemetry;
-pub mod vendor;
 
 /// Installs rustls' ring crypto provider for the process (idempotent). The
 /// HTTP client and TLS server use one provider; call this before building

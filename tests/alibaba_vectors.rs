@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use datastudio_gateway::vendor::alibaba::sign::{
+use datastudio_gateway::providers::alibaba::sign::{
     self, SignInput, VerifyError, VerifyInput, form_encode, format_acs_date, parse_form, rfc3986_encode, sha256_hex,
 };
 use serde_json::Value;

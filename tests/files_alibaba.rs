@@ -9,7 +9,7 @@ use common::alibaba::{self, WS};
 use datastudio_gateway::{
     emulator::common::{Fault, FaultRule},
     pb,
-    vendor::guard::MAX_ATTEMPTS,
+    providers::guard::MAX_ATTEMPTS,
 };
 use tonic::Code;
 

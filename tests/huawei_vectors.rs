@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use datastudio_gateway::vendor::huawei::sign::{
+use datastudio_gateway::providers::huawei::sign::{
     self, SignInput, VerifyError, VerifyInput, canonical_query, canonical_uri, format_sdk_date, parse_query,
     parse_sdk_date, rfc3986_encode, sha256_hex,
 };

@@ -20,8 +20,8 @@ use common::alibaba::{self, WS};
 use datastudio_gateway::{
     emulator::common::{Fault, FaultRule},
     pb,
+    providers::guard::MAX_ATTEMPTS,
     telemetry::{self, otlp, testing},
-    vendor::guard::MAX_ATTEMPTS,
 };
 use opentelemetry::{
     Value,

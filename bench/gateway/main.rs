@@ -36,7 +36,7 @@ use datastudio_gateway::{
     demo,
     emulator::{alibaba, huawei},
     pb,
-    vendor::{
+    providers::{
         alibaba::client::{self as ali, Placement},
         guard::Guard,
         http,

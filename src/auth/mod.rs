@@ -15,7 +15,7 @@ use tonic::{Code, Request};
 pub use crate::config::Permission;
 use crate::{
     config::{Config, PolicyConfig, glob_match},
-    domain::Error,
+    domain::{Error, Reason},
 };
 
 /// An authenticated (or anonymous) caller.
@@ -121,7 +121,7 @@ impl Auth {
             None => Err(unauthenticated("this call needs credentials: a bearer token or a client certificate")),
             Some(id) => Err(Error::new(
                 Code::PermissionDenied,
-                "PERMISSION_DENIED",
+                Reason::PermissionDenied,
                 format!("{id:?} lacks permission {} on workspaces/{workspace}", perm.as_str()),
             )),
         }
@@ -136,7 +136,7 @@ impl Auth {
 }
 
 fn unauthenticated(msg: &str) -> Error {
-    Error::new(Code::Unauthenticated, "UNAUTHENTICATED", msg)
+    Error::new(Code::Unauthenticated, Reason::Unauthenticated, msg)
 }
 
 #[cfg(test)]

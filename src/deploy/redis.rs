@@ -21,7 +21,7 @@ use tonic::Code;
 
 use super::{Begin, Outcome, Store, Ticket};
 use crate::{
-    domain::{Error, time::now_ms},
+    domain::{Error, Reason, time::now_ms},
     redis_store::RedisStore,
 };
 
@@ -130,7 +130,7 @@ fn millis(d: Duration) -> i64 {
 fn unavailable() -> Error {
     Error::new(
         Code::Unavailable,
-        "IDEMPOTENCY_STORE_UNAVAILABLE",
+        Reason::IdempotencyStoreUnavailable,
         "the deploy record store (Redis) is unreachable, so this deploy can neither be checked nor started without \
          risking a second deploy; nothing was sent: retry with the same request_id shortly",
     )

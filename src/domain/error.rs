@@ -4,6 +4,8 @@
 
 use std::{borrow::Cow, collections::HashMap, fmt, time::Duration};
 
+pub use super::reason::{Fate, Reason};
+
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -13,8 +15,8 @@ pub const ERROR_DOMAIN: &str = "datastudio-gateway";
 /// What the vendor said, attached to errors that came from a vendor answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendorDetail {
-    /// `alibaba` or `huawei`.
-    pub vendor: &'static str,
+    /// The driver's short name (`ErrorInfo.metadata.vendor`).
+    pub vendor: Cow<'static, str>,
     /// The vendor's error code (`Throttling.User`, `DLF.0810`) or HTTP status.
     pub code: String,
     /// The vendor's request id (`RequestId`, `X-Request-Id`), when sent.
@@ -43,8 +45,8 @@ pub struct ErrorData {
     pub code: Code,
     /// Message for humans (never secrets).
     pub message: String,
-    /// `ErrorInfo.reason`, UPPER_SNAKE_CASE.
-    pub reason: Cow<'static, str>,
+    /// `ErrorInfo.reason`.
+    pub reason: Reason,
     /// The vendor's own answer, when this came from one.
     pub vendor: Option<VendorDetail>,
     /// Field violations (INVALID_ARGUMENT).
@@ -83,11 +85,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A bare error.
-    pub fn new(code: Code, reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, reason: Reason, message: impl Into<String>) -> Self {
         Error(Box::new(ErrorData {
             code,
             message: message.into(),
-            reason: reason.into(),
+            reason,
             vendor: None,
             violations: Vec::new(),
             retry_after: None,
@@ -105,26 +107,26 @@ impl Error {
     pub fn invalid_all(violations: Vec<Violation>) -> Self {
         let message =
             violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
-        let mut e = Self::new(Code::InvalidArgument, "INVALID_ARGUMENT", message);
+        let mut e = Self::new(Code::InvalidArgument, Reason::InvalidArgument, message);
         e.violations = violations;
         e
     }
 
     /// NOT_FOUND for a resource name.
-    pub fn not_found(reason: impl Into<Cow<'static, str>>, what: impl fmt::Display) -> Self {
+    pub fn not_found(reason: Reason, what: impl fmt::Display) -> Self {
         Self::new(Code::NotFound, reason, format!("{what} not found"))
     }
 
     /// FAILED_PRECONDITION: the workspace's vendor cannot do this.
     pub fn unsupported(message: impl Into<String>) -> Self {
-        Self::new(Code::FailedPrecondition, "OPERATION_NOT_SUPPORTED_BY_VENDOR", message)
+        Self::new(Code::FailedPrecondition, Reason::OperationNotSupportedByVendor, message)
     }
 
     /// INTERNAL: a vendor answer the gateway cannot read.
     pub fn malformed(vendor: &'static str, request_id: &str, http_status: u16, what: impl fmt::Display) -> Self {
-        Self::new(Code::Internal, "VENDOR_RESPONSE_MALFORMED", format!("unreadable {vendor} response: {what}"))
+        Self::new(Code::Internal, Reason::VendorResponseMalformed, format!("unreadable {vendor} response: {what}"))
             .with_vendor(VendorDetail {
-                vendor,
+                vendor: vendor.into(),
                 code: "MalformedResponse".into(),
                 request_id: request_id.into(),
                 http_status,
@@ -148,12 +150,6 @@ impl Error {
         self.metadata.push((k.into(), v.into()));
         self
     }
-
-    /// Whether a read may be retried after this error.
-    pub fn is_transient(&self) -> bool {
-        matches!(self.code, Code::Unavailable | Code::ResourceExhausted if self.quota.is_none())
-            && self.reason != "DEADLINE_TOO_SHORT"
-    }
 }
 
 impl From<Error> for Status {
@@ -161,14 +157,14 @@ impl From<Error> for Status {
         let e = *e.0;
         let mut meta: HashMap<String, String> = e.metadata.into_iter().collect();
         if let Some(v) = &e.vendor {
-            meta.insert("vendor".into(), v.vendor.into());
+            meta.insert("vendor".into(), v.vendor.to_string());
             meta.insert("vendor_code".into(), v.code.clone());
             meta.insert("vendor_request_id".into(), v.request_id.clone());
             if v.http_status != 0 {
                 meta.insert("vendor_http_status".into(), v.http_status.to_string());
             }
         }
-        let mut d = ErrorDetails::with_error_info(e.reason, ERROR_DOMAIN, meta);
+        let mut d = ErrorDetails::with_error_info(e.reason.as_str(), ERROR_DOMAIN, meta);
         for v in &e.violations {
             d.add_bad_request_violation(v.field.clone(), v.description.clone());
         }

@@ -8,10 +8,11 @@
 //! tokens.
 
 mod error;
+mod reason;
 pub mod router;
 pub mod time;
 
-pub use error::{ERROR_DOMAIN, Error, Result, VendorDetail, Violation};
+pub use error::{ERROR_DOMAIN, Error, Fate, Reason, Result, VendorDetail, Violation};
 pub use router::{Router, Workspace};
 
 use std::time::Instant;

@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use super::{Adapter, Error, Result};
+use super::{Adapter, Error, Reason, Result};
 use crate::pb;
 
 /// A configured workspace as the API sees it.
@@ -90,7 +90,7 @@ impl Router {
     pub fn get(&self, name: &str) -> Result<&Workspace> {
         self.workspaces
             .get(name)
-            .ok_or_else(|| Error::not_found("WORKSPACE_NOT_FOUND", format_args!("workspaces/{name}")))
+            .ok_or_else(|| Error::not_found(Reason::WorkspaceNotFound, format_args!("workspaces/{name}")))
     }
 
     /// All workspaces, ordered by name.

@@ -23,7 +23,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::common::{Control, Fault, Recorded, Seeded, Throttled};
-use crate::vendor::alibaba::sign;
+use crate::providers::alibaba::sign;
 
 /// How to start the emulator.
 #[derive(Debug, Clone)]

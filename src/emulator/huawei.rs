@@ -57,7 +57,7 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use super::common::{Control, Fault, Recorded, Seeded, Throttled, control_routes};
-use crate::{domain::time::now_ms, vendor::huawei::sign};
+use crate::{domain::time::now_ms, providers::huawei::sign};
 
 /// Seeded package that fails to deploy (state 1 → 5 → 3).
 pub const FAILING_PACKAGE_ID: u64 = 13;

@@ -7,7 +7,7 @@ use std::{path::PathBuf, sync::Mutex};
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use crate::domain::Error;
+use crate::domain::{Error, Reason};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 struct Count {
@@ -20,7 +20,7 @@ struct Count {
 pub fn exhausted(limit: u32, zone: &jiff::tz::TimeZone, subject: &str) -> Error {
     let mut e = Error::new(
         Code::ResourceExhausted,
-        "DAILY_BUDGET_EXHAUSTED",
+        Reason::DailyBudgetExhausted,
         format!(
             "the daily vendor call budget ({limit}) of this workspace's account is used up until midnight {}",
             zone.iana_name().unwrap_or("UTC")

@@ -28,7 +28,7 @@ use self::{
     bucket::{Admission, Bucket},
     clock::TokioClock,
 };
-use crate::domain::Error;
+use crate::domain::{Error, Reason};
 
 /// Limiter-wide settings.
 #[derive(Debug, Clone)]
@@ -184,7 +184,7 @@ impl Limiter {
 pub fn too_long(api: &str, wait: Duration) -> Error {
     Error::new(
         Code::ResourceExhausted,
-        "RATE_LIMITED",
+        Reason::RateLimited,
         format!(
             "the vendor rate limit for {api} cannot serve this call within its deadline; retry in {} ms",
             wait.as_millis()

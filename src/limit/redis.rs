@@ -44,7 +44,7 @@ use super::{
 };
 use crate::{
     config::FailurePolicy,
-    domain::Error,
+    domain::{Error, Reason},
     redis_store::{RedisStore, Unreachable, count_fallback},
 };
 
@@ -215,7 +215,7 @@ impl RedisBackend {
 fn unavailable() -> Error {
     Error::new(
         Code::Unavailable,
-        "RATE_LIMITER_UNAVAILABLE",
+        Reason::RateLimiterUnavailable,
         "the shared rate limiter (Redis) is unreachable and limits.redis.failure_policy is fail_closed, so no vendor \
          call was made; retry shortly",
     )

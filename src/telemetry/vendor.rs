@@ -1,5 +1,5 @@
 //! The client span and the metrics of one vendor HTTP attempt; used by
-//! `vendor::http::send`, so every attempt of every adapter gets one span.
+//! `providers::http::send`, so every attempt of every adapter gets one span.
 //!
 //! Span: named `{METHOD} {vendor API}` (the API name is the low-cardinality
 //! route: DataWorks sends every action to `POST /`), kind client, HTTP
@@ -17,7 +17,7 @@ use tracing::{Span, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::{metrics, propagation};
-use crate::domain::Error;
+use crate::domain::{Error, Fate, Reason};
 
 /// Attribute names of the client span beyond HTTP semconv.
 pub mod attr {
@@ -63,19 +63,25 @@ pub mod outcome {
 /// one, else from the HTTP status.
 pub fn outcome(status: Option<u16>, err: Option<&Error>) -> &'static str {
     if let Some(e) = err {
-        return match e.reason.as_ref() {
-            "VENDOR_THROTTLED" => outcome::THROTTLED,
-            "VENDOR_DAILY_QUOTA_EXHAUSTED" => outcome::QUOTA_EXHAUSTED,
-            "VENDOR_TIMEOUT" | "DEADLINE_EXCEEDED" => outcome::TIMEOUT,
-            "VENDOR_UNREACHABLE" | "VENDOR_CONNECTION_FAILED" => outcome::TRANSPORT_ERROR,
-            "VENDOR_AUTH_FAILED" => outcome::AUTH_ERROR,
-            "VENDOR_UNAVAILABLE" => outcome::SERVER_ERROR,
-            "VENDOR_RESPONSE_MALFORMED" => outcome::MALFORMED,
-            _ => match e.code {
-                tonic::Code::Unauthenticated => outcome::AUTH_ERROR,
-                tonic::Code::Unavailable => outcome::SERVER_ERROR,
+        return match e.reason.fate() {
+            Fate::Throttled => outcome::THROTTLED,
+            Fate::AnswerLost => match e.reason {
+                Reason::VendorTimeout => outcome::TIMEOUT,
+                _ => outcome::TRANSPORT_ERROR,
+            },
+            Fate::Unreadable => outcome::MALFORMED,
+            Fate::VendorFailed => outcome::SERVER_ERROR,
+            Fate::Refused => match e.reason {
+                Reason::VendorDailyQuotaExhausted => outcome::QUOTA_EXHAUSTED,
+                Reason::VendorAuthFailed => outcome::AUTH_ERROR,
                 _ => outcome::REJECTED,
             },
+            Fate::NotSent => match e.reason {
+                Reason::VendorUnreachable => outcome::TRANSPORT_ERROR,
+                Reason::DeadlineExceeded => outcome::TIMEOUT,
+                _ => outcome::REJECTED,
+            },
+            Fate::Gateway => outcome::REJECTED,
         };
     }
     match status {
@@ -185,7 +191,7 @@ impl Attempt {
             self.span.record(attr::REQUEST_ID, rid);
         }
         if let Some(e) = err {
-            self.span.record("error.type", e.reason.as_ref());
+            self.span.record("error.type", e.reason.as_str());
             self.span.record("otel.status_code", "error");
             if let Some(d) = detail {
                 self.span.record(attr::ERROR_CODE, d.code.as_str());
@@ -224,10 +230,10 @@ mod tests {
         assert_eq!(outcome(Some(404), None), "rejected");
         assert_eq!(outcome(None, None), "ok");
         let e = |code, reason| Error::new(code, reason, "x");
-        assert_eq!(outcome(Some(200), Some(&e(tonic::Code::Unavailable, "VENDOR_THROTTLED"))), "throttled");
-        assert_eq!(outcome(None, Some(&e(tonic::Code::Unavailable, "VENDOR_UNREACHABLE"))), "transport_error");
-        assert_eq!(outcome(Some(200), Some(&e(tonic::Code::Internal, "VENDOR_RESPONSE_MALFORMED"))), "malformed");
-        assert_eq!(outcome(Some(400), Some(&e(tonic::Code::NotFound, "VENDOR_NOT_FOUND"))), "rejected");
+        assert_eq!(outcome(Some(200), Some(&e(tonic::Code::Unavailable, Reason::VendorThrottled))), "throttled");
+        assert_eq!(outcome(None, Some(&e(tonic::Code::Unavailable, Reason::VendorUnreachable))), "transport_error");
+        assert_eq!(outcome(Some(200), Some(&e(tonic::Code::Internal, Reason::VendorResponseMalformed))), "malformed");
+        assert_eq!(outcome(Some(400), Some(&e(tonic::Code::NotFound, Reason::VendorNotFound))), "rejected");
     }
 
     #[test]

@@ -83,7 +83,7 @@ use crate::{
     config::{LiveSecret, WorkspaceConfig},
     domain::{Adapter, CallCtx, FileQuery, FileTarget, PackageQuery, Page, PageReq, Result},
     pb,
-    vendor::{guard::Shared, http},
+    providers::{guard::Shared, http},
 };
 
 /// How often rotated credential files are checked.

@@ -11,7 +11,7 @@ use super::{
     wire,
 };
 use crate::{
-    domain::{CallCtx, Error, FileTarget, PackageOrder, PackageQuery, Page, Result, UserKey, Violation, time},
+    domain::{CallCtx, Error, FileTarget, PackageOrder, PackageQuery, Page, Reason, Result, UserKey, Violation, time},
     pb,
 };
 
@@ -269,7 +269,7 @@ impl HuaweiAdapter {
             let Some(item) = self.find_pending(ctx, f).await? else {
                 return Err(Error::new(
                     Code::FailedPrecondition,
-                    "FILE_NOT_PENDING",
+                    Reason::FileNotPending,
                     format!("files[{i}]: {} has no submitted version waiting for release; submit it first", f.id()),
                 )
                 .with_meta("file", ctx.name("files", f.id())));
@@ -279,7 +279,7 @@ impl HuaweiAdapter {
             {
                 return Err(Error::new(
                     Code::FailedPrecondition,
-                    "VERSION_NOT_PENDING",
+                    Reason::VersionNotPending,
                     format!(
                         "files[{i}]: version {v} of {} is not the one waiting for release (that is version {})",
                         f.id(),

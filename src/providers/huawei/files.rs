@@ -13,7 +13,7 @@ use super::{
     wire,
 };
 use crate::{
-    domain::{CallCtx, Error, FileQuery, Page, PageReq, Result, UserKey, Violation},
+    domain::{CallCtx, Error, FileQuery, Page, PageReq, Reason, Result, UserKey, Violation},
     pb,
 };
 
@@ -411,7 +411,7 @@ impl HuaweiAdapter {
     ) -> Result<Page<pb::FileVersion>> {
         let name = Self::script_name("parent", file_id)?;
         let Some((row, _)) = self.script_row(ctx, &name).await? else {
-            return Err(Error::not_found("FILE_NOT_FOUND", ctx.name("files", file_id)));
+            return Err(Error::not_found(Reason::FileNotFound, ctx.name("files", file_id)));
         };
         let current = row.version.unwrap_or_default();
         if current < 1 {

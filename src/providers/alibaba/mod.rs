@@ -27,10 +27,11 @@ use self::{
 use crate::{
     config::{Flavour, LiveSecret, WorkspaceConfig},
     domain::{
-        Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Result, UserKey, time,
+        Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Reason, Result, UserKey,
+        time,
     },
     pb,
-    vendor::guard::{Guard, Kind, Shared},
+    providers::guard::{Guard, Kind, Shared},
 };
 
 /// DataWorks file type codes (ListFiles FileTypes) the gateway accepts.
@@ -78,7 +79,7 @@ impl AlibabaAdapter {
         };
         let guard = shared.guard(ws, keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default().as_str());
         Ok(AlibabaAdapter {
-            client: Client::new(crate::vendor::http::client(&ws.timeouts)?, &base, keys)?,
+            client: Client::new(crate::providers::http::client(&ws.timeouts)?, &base, keys)?,
             guard,
             project,
             flavour: ws.flavour.unwrap_or_default(),
@@ -410,7 +411,7 @@ impl AlibabaAdapter {
         {
             return Err(Error::new(
                 Code::FailedPrecondition,
-                "PACKAGE_ALREADY_DEPLOYED",
+                Reason::PackageAlreadyDeployed,
                 format!("{field}: pipeline run {id} has already been started; create a new one with DeployFiles"),
             ));
         }
@@ -617,7 +618,7 @@ impl Adapter for AlibabaAdapter {
             {
                 return Err(Error::new(
                     Code::FailedPrecondition,
-                    "VERSION_NOT_DEPLOYABLE",
+                    Reason::VersionNotDeployable,
                     format!(
                         "files[{n}]: version {want} is not the latest committed version ({cur}); DataWorks deploys the latest"
                     ),

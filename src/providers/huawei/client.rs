@@ -30,8 +30,8 @@ use super::{
 };
 use crate::{
     config::{LiveSecret, Secret, SecretError},
-    domain::{CallCtx, Error, Result, VendorDetail},
-    vendor::{
+    domain::{CallCtx, Error, Reason, Result, VendorDetail},
+    providers::{
         guard::{Attempt, Guard, Kind},
         http::{self, Answer, USER_AGENT},
     },
@@ -85,8 +85,9 @@ impl Req {
 
     /// A POST of `body` as JSON.
     pub fn post(service: Service, path: String, body: &impl Serialize) -> Result<Req> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| Error::new(Code::Internal, "REQUEST_BUILD_FAILED", format!("cannot encode the body: {e}")))?;
+        let body = serde_json::to_vec(body).map_err(|e| {
+            Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot encode the body: {e}"))
+        })?;
         Ok(Req { service, method: reqwest::Method::POST, path, query: Vec::new(), body: Some(body) })
     }
 
@@ -245,7 +246,7 @@ impl Client {
             Ok(answer) => Ok(answer),
             Err(e) => {
                 if let (Some(t), Auth::Token { cache, .. }) = (&token, &self.auth)
-                    && e.reason == "VENDOR_AUTH_FAILED"
+                    && e.reason == Reason::VendorAuthFailed
                 {
                     cache.forget(t).await;
                 }
@@ -257,7 +258,7 @@ impl Client {
     /// The cached IAM token, renewed through [`Client::call`] when due.
     async fn token(&self, ctx: &CallCtx) -> Result<Secret> {
         let Auth::Token { cache, .. } = &self.auth else {
-            return Err(Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", "no IAM credentials configured"));
+            return Err(Error::new(Code::Internal, Reason::CredentialsUnavailable, "no IAM credentials configured"));
         };
         cache.get(|| self.issue_token(ctx)).await
     }
@@ -266,7 +267,11 @@ impl Client {
     fn issue_token<'a>(&'a self, ctx: &'a CallCtx) -> BoxFut<'a, Result<Issued>> {
         Box::pin(async move {
             let Auth::Token { domain, user, password, .. } = &self.auth else {
-                return Err(Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", "no IAM credentials configured"));
+                return Err(Error::new(
+                    Code::Internal,
+                    Reason::CredentialsUnavailable,
+                    "no IAM credentials configured",
+                ));
             };
             let password = password.get().map_err(credentials)?;
             let body = json!({"auth": {
@@ -341,7 +346,8 @@ impl Client {
                 headers = signed.headers_to_send.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")).collect();
             }
             (Auth::Token { .. }, _) => {
-                let t = token.ok_or_else(|| Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", "no IAM token"))?;
+                let t =
+                    token.ok_or_else(|| Error::new(Code::Internal, Reason::CredentialsUnavailable, "no IAM token"))?;
                 headers.push(("X-Auth-Token".into(), t.expose().to_owned()));
             }
         }
@@ -352,13 +358,14 @@ impl Client {
         if let Some(body) = &req.body {
             b = b.body(body.clone());
         }
-        b.build()
-            .map_err(|e| Error::new(Code::Internal, "REQUEST_BUILD_FAILED", format!("cannot build the request: {e}")))
+        b.build().map_err(|e| {
+            Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot build the request: {e}"))
+        })
     }
 }
 
 fn credentials(e: SecretError) -> Error {
-    Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", format!("credentials: {e}"))
+    Error::new(Code::Internal, Reason::CredentialsUnavailable, format!("credentials: {e}"))
 }
 
 /// Builds a client's credentials from config references.
@@ -414,7 +421,7 @@ fn check(a: &Answer, service: Service) -> Result<()> {
 /// Maps a vendor error (see the module table).
 pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service) -> Error {
     let detail = VendorDetail {
-        vendor: VENDOR,
+        vendor: VENDOR.into(),
         code: if code.is_empty() { format!("HTTP{status}") } else { code.to_owned() },
         request_id: rid.to_owned(),
         http_status: status,
@@ -422,34 +429,38 @@ pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service)
     let msg = if msg.is_empty() { "no message" } else { msg };
     let gateway = code.strip_prefix("APIGW.").or_else(|| code.strip_prefix("APIG."));
     let mut e = if gateway == Some("0308") || status == 429 {
-        Error::new(Code::Unavailable, "VENDOR_THROTTLED", format!("DataArts Studio throttled the call: {msg}"))
+        Error::new(Code::Unavailable, Reason::VendorThrottled, format!("DataArts Studio throttled the call: {msg}"))
             .with_retry_after(std::time::Duration::from_secs(1))
     } else if matches!(gateway, Some("0301" | "1002")) || status == 401 || (service == Service::Iam && status == 403) {
         Error::new(
             Code::Unauthenticated,
-            "VENDOR_AUTH_FAILED",
+            Reason::VendorAuthFailed,
             format!("DataArts Studio rejected the gateway's credentials: {msg}"),
         )
     } else if status >= 500 {
-        Error::new(Code::Unavailable, "VENDOR_UNAVAILABLE", format!("DataArts Studio failed: {msg}"))
+        Error::new(Code::Unavailable, Reason::VendorUnavailable, format!("DataArts Studio failed: {msg}"))
     } else if matches!(code, "DLF.0810" | "DLF.0100" | "DLF.0137") || (code.is_empty() && status == 404) {
-        Error::new(Code::NotFound, "VENDOR_NOT_FOUND", format!("DataArts Studio: {msg}"))
+        Error::new(Code::NotFound, Reason::VendorNotFound, format!("DataArts Studio: {msg}"))
     } else if code == "DLF.6888" || status == 403 {
-        Error::new(Code::PermissionDenied, "VENDOR_PERMISSION_DENIED", format!("DataArts Studio denied access: {msg}"))
+        Error::new(
+            Code::PermissionDenied,
+            Reason::VendorPermissionDenied,
+            format!("DataArts Studio denied access: {msg}"),
+        )
     } else if code == "DLF.0802" {
         Error::new(
             Code::InvalidArgument,
-            "VENDOR_INVALID_ARGUMENT",
+            Reason::VendorInvalidArgument,
             format!("DataArts Studio refused a parameter: {msg}"),
         )
     } else if gateway == Some("0101") {
         Error::new(
             Code::FailedPrecondition,
-            "VENDOR_ENDPOINT_MISMATCH",
+            Reason::VendorEndpointMismatch,
             format!("the configured endpoint does not serve this DataArts API: {msg}"),
         )
     } else {
-        Error::new(Code::FailedPrecondition, "VENDOR_REFUSED", format!("DataArts Studio refused the call: {msg}"))
+        Error::new(Code::FailedPrecondition, Reason::VendorRefused, format!("DataArts Studio refused the call: {msg}"))
     };
     e.vendor = Some(detail);
     e
@@ -499,24 +510,34 @@ mod tests {
     #[test]
     fn codes_map_by_code_not_status() {
         let cases = [
-            (429, r#"{"error_code":"APIGW.0308","error_msg":"slow"}"#, Code::Unavailable, "VENDOR_THROTTLED"),
-            (400, r#"{"error_code":"APIG.0308","error_msg":"slow"}"#, Code::Unavailable, "VENDOR_THROTTLED"),
-            (429, "", Code::Unavailable, "VENDOR_THROTTLED"),
-            (401, r#"{"error_code":"APIGW.0301","error_msg":"sig"}"#, Code::Unauthenticated, "VENDOR_AUTH_FAILED"),
-            (401, r#"{"error_code":"APIG.1002","error_msg":"tok"}"#, Code::Unauthenticated, "VENDOR_AUTH_FAILED"),
-            (400, r#"{"error_code":"DLF.0810","error_msg":"gone"}"#, Code::NotFound, "VENDOR_NOT_FOUND"),
-            (400, r#"{"error_code":"DLF.6888","error_msg":"no"}"#, Code::PermissionDenied, "VENDOR_PERMISSION_DENIED"),
-            (400, r#"{"error_code":"DLF.0802","error_msg":"p"}"#, Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT"),
-            (400, r#"{"error_code":"DLF.3100","error_msg":"state"}"#, Code::FailedPrecondition, "VENDOR_REFUSED"),
-            (500, r#"{"error_code":"DLF.0001","error_msg":"x"}"#, Code::Unavailable, "VENDOR_UNAVAILABLE"),
-            (503, "<html>", Code::Unavailable, "VENDOR_UNAVAILABLE"),
-            (400, "<html>", Code::Internal, "VENDOR_RESPONSE_MALFORMED"),
-            (400, r#"{"error":{"code":"DLF.0810","message":"nested"}}"#, Code::NotFound, "VENDOR_NOT_FOUND"),
-            (400, r#"{"errorCode":"DLF.6888","errorMsg":"camel"}"#, Code::PermissionDenied, "VENDOR_PERMISSION_DENIED"),
+            (429, r#"{"error_code":"APIGW.0308","error_msg":"slow"}"#, Code::Unavailable, Reason::VendorThrottled),
+            (400, r#"{"error_code":"APIG.0308","error_msg":"slow"}"#, Code::Unavailable, Reason::VendorThrottled),
+            (429, "", Code::Unavailable, Reason::VendorThrottled),
+            (401, r#"{"error_code":"APIGW.0301","error_msg":"sig"}"#, Code::Unauthenticated, Reason::VendorAuthFailed),
+            (401, r#"{"error_code":"APIG.1002","error_msg":"tok"}"#, Code::Unauthenticated, Reason::VendorAuthFailed),
+            (400, r#"{"error_code":"DLF.0810","error_msg":"gone"}"#, Code::NotFound, Reason::VendorNotFound),
+            (
+                400,
+                r#"{"error_code":"DLF.6888","error_msg":"no"}"#,
+                Code::PermissionDenied,
+                Reason::VendorPermissionDenied,
+            ),
+            (400, r#"{"error_code":"DLF.0802","error_msg":"p"}"#, Code::InvalidArgument, Reason::VendorInvalidArgument),
+            (400, r#"{"error_code":"DLF.3100","error_msg":"state"}"#, Code::FailedPrecondition, Reason::VendorRefused),
+            (500, r#"{"error_code":"DLF.0001","error_msg":"x"}"#, Code::Unavailable, Reason::VendorUnavailable),
+            (503, "<html>", Code::Unavailable, Reason::VendorUnavailable),
+            (400, "<html>", Code::Internal, Reason::VendorResponseMalformed),
+            (400, r#"{"error":{"code":"DLF.0810","message":"nested"}}"#, Code::NotFound, Reason::VendorNotFound),
+            (
+                400,
+                r#"{"errorCode":"DLF.6888","errorMsg":"camel"}"#,
+                Code::PermissionDenied,
+                Reason::VendorPermissionDenied,
+            ),
         ];
         for (status, body, code, reason) in cases {
             let e = err(status, body);
-            assert_eq!((e.code, e.reason.as_ref()), (code, reason), "{status} {body}");
+            assert_eq!((e.code, e.reason), (code, reason), "{status} {body}");
             assert_eq!(e.vendor.as_ref().unwrap().request_id, "R1");
         }
         let e = err(400, r#"{"error_code":"DLF.0810","error_msg":"gone"}"#);
@@ -544,7 +565,7 @@ mod tests {
             iam: "http://127.0.0.1:9".into(),
         };
         let auth = Auth::AkSk { ak: LiveSecret::fixed(Secret::new("AK1")), sk: LiveSecret::fixed(Secret::new("SK1")) };
-        let guard = || crate::vendor::guard::Guard::standalone(crate::config::VendorKind::Huawei, "AK1");
+        let guard = || crate::providers::guard::Guard::standalone(crate::config::VendorKind::Huawei, "AK1");
         let c = Client::new(reqwest::Client::new(), &eps, "p1", "ws-1", auth, guard()).unwrap();
         let post =
             Req::post(Service::Factory, "/v2/p1/factory/release-packages".into(), &json!({"limit": 10})).unwrap();

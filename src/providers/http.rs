@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::{
     config::Timeouts,
-    domain::{CallCtx, Error, Result, VendorDetail},
+    domain::{CallCtx, Error, Reason, Result, VendorDetail},
     telemetry,
 };
 
@@ -140,7 +140,7 @@ async fn exchange(
 ) -> Result<(telemetry::vendor::Attempt, Result<Answer>)> {
     if let Some(left) = remaining(ctx) {
         if left.is_zero() {
-            return Err(Error::new(Code::DeadlineExceeded, "DEADLINE_EXCEEDED", "the call's deadline passed"));
+            return Err(Error::new(Code::DeadlineExceeded, Reason::DeadlineExceeded, "the call's deadline passed"));
         }
         let t = req.timeout().copied().map_or(left, |t| t.min(left));
         *req.timeout_mut() = Some(t);
@@ -175,15 +175,15 @@ async fn exchange(
 /// Maps a transport failure; never includes headers or bodies.
 fn transport_error(vendor: &'static str, e: &reqwest::Error) -> Error {
     let (code, reason, what) = if e.is_timeout() {
-        (Code::Unavailable, "VENDOR_TIMEOUT", "timed out")
+        (Code::Unavailable, Reason::VendorTimeout, "timed out")
     } else if e.is_connect() {
-        (Code::Unavailable, "VENDOR_UNREACHABLE", "could not be reached")
+        (Code::Unavailable, Reason::VendorUnreachable, "could not be reached")
     } else {
-        (Code::Unavailable, "VENDOR_CONNECTION_FAILED", "connection failed")
+        (Code::Unavailable, Reason::VendorConnectionFailed, "connection failed")
     };
     Error::new(code, reason, format!("the {vendor} API {what}")).with_vendor(VendorDetail {
-        vendor,
-        code: reason.into(),
+        vendor: vendor.into(),
+        code: reason.as_str().into(),
         request_id: String::new(),
         http_status: 0,
     })

@@ -23,8 +23,8 @@ use tonic::Code;
 use super::sign;
 use crate::{
     config::LiveSecret,
-    domain::{CallCtx, Error, Result, VendorDetail},
-    vendor::{
+    domain::{CallCtx, Error, Reason, Result, VendorDetail},
+    providers::{
         guard::Attempt,
         http::{self, Answer},
     },
@@ -103,7 +103,7 @@ impl Client {
         form: Vec<(String, String)>,
     ) -> Result<reqwest::Request> {
         let auth_err = |e: crate::config::SecretError| {
-            Error::new(Code::Internal, "CREDENTIALS_UNAVAILABLE", format!("credentials: {e}"))
+            Error::new(Code::Internal, Reason::CredentialsUnavailable, format!("credentials: {e}"))
         };
         let ak = self.keys.id.get().map_err(auth_err)?;
         let sk = self.keys.secret.get().map_err(auth_err)?;
@@ -150,8 +150,9 @@ impl Client {
         if method == "POST" {
             b = b.body(body);
         }
-        b.build()
-            .map_err(|e| Error::new(Code::Internal, "REQUEST_BUILD_FAILED", format!("cannot build the request: {e}")))
+        b.build().map_err(|e| {
+            Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot build the request: {e}"))
+        })
     }
 }
 
@@ -201,7 +202,7 @@ pub fn parse(a: &Answer) -> Result<Value> {
 /// Maps a DataWorks error code (see the module table).
 pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_after: Option<Duration>) -> Error {
     let detail = VendorDetail {
-        vendor: VENDOR,
+        vendor: VENDOR.into(),
         code: if code.is_empty() { format!("HTTP{status}") } else { code.to_owned() },
         request_id: rid.to_owned(),
         http_status: status,
@@ -211,13 +212,14 @@ pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_after: Opti
     let mut e = if code == "Throttling.Api.Risk" {
         let mut e = Error::new(
             Code::ResourceExhausted,
-            "VENDOR_DAILY_QUOTA_EXHAUSTED",
+            Reason::VendorDailyQuotaExhausted,
             format!("DataWorks daily quota used up: {msg}"),
         );
         e.quota = Some(("vendor:alibaba".into(), "the DataWorks daily API call quota is used up".into()));
         e
     } else if code.starts_with("Throttling") || status == 429 {
-        let mut e = Error::new(Code::Unavailable, "VENDOR_THROTTLED", format!("DataWorks throttled the call: {msg}"));
+        let mut e =
+            Error::new(Code::Unavailable, Reason::VendorThrottled, format!("DataWorks throttled the call: {msg}"));
         e.retry_after = Some(retry_after.unwrap_or(Duration::from_secs(1)));
         e
     } else if code.starts_with("InvalidAccessKeyId")
@@ -228,22 +230,26 @@ pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_after: Opti
     {
         Error::new(
             Code::Unauthenticated,
-            "VENDOR_AUTH_FAILED",
+            Reason::VendorAuthFailed,
             format!("DataWorks rejected the gateway's credentials: {msg}"),
         )
     } else if code.starts_with("Forbidden") || code.starts_with("NoPermission") {
-        Error::new(Code::PermissionDenied, "VENDOR_PERMISSION_DENIED", format!("DataWorks denied access: {msg}"))
+        Error::new(Code::PermissionDenied, Reason::VendorPermissionDenied, format!("DataWorks denied access: {msg}"))
     } else if has("NotExist") || has("NotFound") {
-        Error::new(Code::NotFound, "VENDOR_NOT_FOUND", msg)
+        Error::new(Code::NotFound, Reason::VendorNotFound, msg)
     } else if code.starts_with("InternalError") || code.starts_with("ServiceUnavailable") || status >= 500 {
-        Error::new(Code::Unavailable, "VENDOR_UNAVAILABLE", format!("DataWorks failed: {msg}"))
+        Error::new(Code::Unavailable, Reason::VendorUnavailable, format!("DataWorks failed: {msg}"))
     } else if code.starts_with("InvalidParameter")
         || code.starts_with("MissingParameter")
         || code.starts_with("Invalid")
     {
-        Error::new(Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT", format!("DataWorks refused a parameter: {msg}"))
+        Error::new(
+            Code::InvalidArgument,
+            Reason::VendorInvalidArgument,
+            format!("DataWorks refused a parameter: {msg}"),
+        )
     } else {
-        Error::new(Code::FailedPrecondition, "VENDOR_REFUSED", format!("DataWorks refused the call: {msg}"))
+        Error::new(Code::FailedPrecondition, Reason::VendorRefused, format!("DataWorks refused the call: {msg}"))
     };
     e.vendor = Some(detail);
     e

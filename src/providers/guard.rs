@@ -10,7 +10,6 @@
 use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 
 use sha2::{Digest, Sha256};
-use tonic::Code;
 use tower::retry::budget::{Budget, TpsBudget};
 
 use crate::{
@@ -199,7 +198,7 @@ impl Guard {
                 }
                 Err(e) => e,
             };
-            if err.reason == "VENDOR_THROTTLED" {
+            if err.reason.is_throttle() {
                 limiter.throttled(&self.account, api, rate, err.retry_after).await;
                 tracing::warn!(vendor = self.vendor, api, retry_after_ms = ?err.retry_after.map(|d| d.as_millis()), "vendor throttled a call; pausing this API's bucket");
             }
@@ -242,15 +241,7 @@ impl Drop for Queued<'_> {
 /// Transient failures worth another try: vendor throttling, vendor 5xx,
 /// timeouts and broken connections. Never authentication failures.
 pub fn retryable(e: &Error) -> bool {
-    e.code == Code::Unavailable
-        && matches!(
-            e.reason.as_ref(),
-            "VENDOR_THROTTLED"
-                | "VENDOR_UNAVAILABLE"
-                | "VENDOR_TIMEOUT"
-                | "VENDOR_UNREACHABLE"
-                | "VENDOR_CONNECTION_FAILED"
-        )
+    e.reason.retryable()
 }
 
 /// Full jitter: uniform in [0, min(cap, base × 2^n)].
@@ -262,13 +253,5 @@ fn full_jitter(n: u32) -> Duration {
 /// Whether the first error of a deploy means the vendor surely did not act
 /// on it (so the deploy may be tried again under the same request id).
 pub fn surely_not_sent(e: &Error) -> bool {
-    matches!(
-        e.reason.as_ref(),
-        "RATE_LIMITED"
-            | "DAILY_BUDGET_EXHAUSTED"
-            | "VENDOR_UNREACHABLE"
-            | "CREDENTIALS_UNAVAILABLE"
-            | "INVALID_ARGUMENT"
-            | "RATE_LIMITER_UNAVAILABLE"
-    ) || e.code == Code::DeadlineExceeded && e.vendor.is_none()
+    e.reason.surely_not_sent()
 }
