@@ -38,7 +38,6 @@ use tonic::Code;
 use crate::{
     domain::{Error, Reason, VendorDetail, time::now_ms},
     pb,
-    providers::guard::surely_not_sent,
 };
 
 /// What a finished deploy answered.
@@ -256,7 +255,7 @@ impl Ledger {
             Ok(d) => Some(Outcome::Done {
                 response: B64.encode(pb::DeployFilesResponse { deployments: d.clone() }.encode_to_vec()),
             }),
-            Err(e) if surely_not_sent(e) => None,
+            Err(e) if e.reason.surely_not_sent() => None,
             Err(e) if lost_answer(e) => Some(Outcome::Unknown {
                 message: format!(
                     "the vendor's answer to this deploy was lost ({}); it may or may not have been deployed: check the \

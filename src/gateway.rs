@@ -9,7 +9,7 @@ use crate::{
     cli::Listen,
     config::{Config, LimiterBackend},
     deploy::{Ledger, RedisRecords},
-    providers::{self, guard::Shared},
+    providers::{self, client::Shared},
     redis_store::RedisStore,
     server::{self, Running, Settings},
 };

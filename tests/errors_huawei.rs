@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use datastudio_gateway::{
     emulator::common::{Fault, FaultRule, ThrottleConfig},
     pb,
-    providers::{guard::MAX_ATTEMPTS, huawei::auth::ManualClock},
+    providers::{client::MAX_ATTEMPTS, huawei::auth::ManualClock},
 };
 use tonic::Code;
 use tonic_types::StatusExt;

@@ -9,7 +9,7 @@ use common::alibaba::{self, WS};
 use datastudio_gateway::{
     emulator::common::{Fault, FaultRule},
     pb,
-    providers::guard::MAX_ATTEMPTS,
+    providers::client::MAX_ATTEMPTS,
 };
 use tonic::Code;
 

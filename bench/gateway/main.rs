@@ -32,14 +32,13 @@ use std::{
 
 use clap::Parser;
 use datastudio_gateway::{
-    config::{LiveSecret, Secret, Timeouts, VendorKind},
+    config::{LiveSecret, Secret},
     demo,
     emulator::{alibaba, huawei},
     pb,
     providers::{
-        alibaba::client::{self as ali, Placement},
-        guard::Guard,
-        http,
+        alibaba::{api::Api as AliApi, client as ali},
+        client::USER_AGENT,
         huawei::client::{self as hw, Req, Service},
     },
 };
@@ -162,28 +161,31 @@ impl Case {
 /// builders: what a service embedding a vendor client does, minus the hop.
 struct Direct {
     http: reqwest::Client,
-    ali: ali::Client,
-    hw: hw::Client,
+    ali: ali::Signer,
+    hw: hw::Signer,
     hw_project: String,
 }
 
 impl Direct {
     fn new(ali_url: &str, hw_url: &str) -> anyhow::Result<Direct> {
-        let http = http::client(&Timeouts::default())?;
+        datastudio_gateway::install_crypto_provider();
+        // Pooled like the gateway's own vendor client.
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .timeout(Duration::from_secs(10))
+            .build()?;
         let fixed = |s: &str| LiveSecret::fixed(Secret::new(s));
         let (id, secret) = &alibaba::Options::default().credentials[0];
-        let ali =
-            ali::Client::new(http.clone(), ali_url, ali::Keys { id: fixed(id), secret: fixed(secret), token: None })?;
+        let ali = ali::Signer::new(ali_url, ali::Keys { id: fixed(id), secret: fixed(secret), token: None })?;
         let o = huawei::Options::default();
         let (ak, sk) = o.credentials[0].clone();
         let endpoints = hw::Endpoints { factory: hw_url.into(), dlf: hw_url.into(), iam: hw_url.into() };
-        let hw = hw::Client::new(
-            http.clone(),
+        let hw = hw::Signer::new(
             &endpoints,
             &o.project_id,
             &o.workspace_id,
             hw::Auth::AkSk { ak: fixed(&ak), sk: fixed(&sk) },
-            Guard::standalone(VendorKind::Huawei, "bench"),
         )?;
         Ok(Direct { http, ali, hw, hw_project: o.project_id })
     }
@@ -191,16 +193,17 @@ impl Direct {
     /// One call; the number of rows the vendor returned.
     async fn call(self: Arc<Self>, case: Case) -> Result<usize, String> {
         // DataWorks actions as the gateway sends them: POST, form body, 2024-05-18.
-        let dataworks = |action: &str, params: &[(&str, &str)]| {
+        let dataworks = |action: AliApi, params: &[(&str, &str)]| {
             let form = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-            self.ali.request(action, ali::V2024, Placement::Form, Vec::new(), form)
+            self.ali.request(action, Vec::new(), form)
         };
         let req = match case {
-            Case::AliList => {
-                dataworks("ListDeploymentPackages", &[("PageNumber", "1"), ("PageSize", "100"), ("ProjectId", "10003")])
-            }
+            Case::AliList => dataworks(
+                AliApi::ListDeploymentPackages,
+                &[("PageNumber", "1"), ("PageSize", "100"), ("ProjectId", "10003")],
+            ),
             Case::AliFileVersion => {
-                dataworks("GetFileVersion", &[("FileId", "100001"), ("FileVersion", "1"), ("ProjectId", "10003")])
+                dataworks(AliApi::GetFileVersion, &[("FileId", "100001"), ("FileVersion", "1"), ("ProjectId", "10003")])
             }
             Case::HwList => {
                 let path = format!("/v2/{}/factory/release-packages", self.hw_project);
@@ -209,6 +212,7 @@ impl Direct {
             }
         }
         .map_err(|e| e.to_string())?;
+        let req = reqwest::Request::try_from(req).map_err(|e| e.to_string())?;
         let resp = self.http.execute(req).await.map_err(|e| e.to_string())?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| e.to_string())?;

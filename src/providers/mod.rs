@@ -1,9 +1,9 @@
-//! Vendor adapters. Each vendor lives in its own folder; [`build`] is the
-//! one match that picks an adapter for a configured workspace.
+//! Vendor drivers. Each vendor lives in its own folder; every driver talks
+//! to its vendor through the one shared [`client`]; [`build_with`] is the
+//! registration table that picks a driver for a configured workspace.
 
 pub mod alibaba;
-pub mod guard;
-pub mod http;
+pub mod client;
 pub mod huawei;
 
 use std::sync::Arc;
@@ -15,11 +15,11 @@ use crate::{
 
 /// Builds the router for every configured workspace, with in-process limits.
 pub fn build(cfg: &Config) -> anyhow::Result<Router> {
-    build_with(cfg, &guard::Shared::new(cfg))
+    build_with(cfg, &client::Shared::new(cfg))
 }
 
 /// Builds the router for every configured workspace over `shared` limits.
-pub fn build_with(cfg: &Config, shared: &Arc<guard::Shared>) -> anyhow::Result<Router> {
+pub fn build_with(cfg: &Config, shared: &Arc<client::Shared>) -> anyhow::Result<Router> {
     let mut list = Vec::new();
     for (name, ws) in &cfg.workspaces {
         let adapter: Arc<dyn Adapter> = match ws.vendor {

@@ -2,7 +2,7 @@
 //! admin port's `/metrics`.
 //!
 //! One process-wide registry. The server layer records RPCs and
-//! `providers::http::send` records vendor calls and throttled answers; the
+//! the shared vendor client records vendor calls and throttled answers; the
 //! small functions below are what the rest of the gateway (rate limiter,
 //! retries, daily budgets, deploys) calls. Every label value comes from the
 //! code (service and method names, vendor API names, outcome words) or from
@@ -194,7 +194,7 @@ pub fn rpc(service: &str, method: &str, code: tonic::Code, elapsed: Duration) {
     METRICS.rpc_seconds.get_or_create(&l).observe(elapsed.as_secs_f64());
 }
 
-/// Records one vendor HTTP attempt (called by `providers::http::send`).
+/// Records one vendor HTTP attempt (called by the shared vendor client).
 /// `outcome` is one of the words of [`outcome`](crate::telemetry::vendor::outcome).
 pub fn vendor_call(vendor: &'static str, api: &str, outcome: &'static str, elapsed: Duration) {
     let l = CallLabels { vendor, api: api.to_owned(), outcome };
@@ -206,7 +206,7 @@ fn api(vendor: &str, api: &str) -> ApiLabels {
     ApiLabels { vendor: vendor.to_owned(), api: api.to_owned() }
 }
 
-/// Counts a throttled vendor answer. `providers::http::send` already calls this
+/// Counts a throttled vendor answer. the shared vendor client already calls this
 /// for every answer it sees throttled; call it only for throttling it
 /// cannot see.
 pub fn vendor_throttled(vendor: &str, api_name: &str) {

@@ -4,7 +4,7 @@
 //! - [`trace`]: the server span per RPC (a tower layer around tonic), with
 //!   the caller's W3C trace context as parent, and RPC metrics.
 //! - [`vendor`]: the client span per vendor HTTP attempt (used by
-//!   `providers::http::send`), `traceparent` injection, vendor call metrics.
+//!   the shared vendor client), `traceparent` injection, vendor call metrics.
 //! - [`propagation`]: W3C trace context in and out.
 //! - [`otlp`]: the tracer provider from the standard `OTEL_*` variables.
 //! - [`metrics`]: the Prometheus registry and the functions other code calls.

@@ -1,5 +1,6 @@
 //! The client span and the metrics of one vendor HTTP attempt; used by
-//! `providers::http::send`, so every attempt of every adapter gets one span.
+//! the shared vendor client (`providers::client`), so every attempt of
+//! every driver gets one span.
 //!
 //! Span: named `{METHOD} {vendor API}` (the API name is the low-cardinality
 //! route: DataWorks sends every action to `POST /`), kind client, HTTP
@@ -98,6 +99,7 @@ pub struct Attempt {
     span: Span,
     start: Instant,
     vendor: &'static str,
+    request_id_header: &'static str,
     api: String,
     status: Option<u16>,
     request_id: Option<String>,
@@ -107,7 +109,9 @@ pub struct Attempt {
 pub struct Request<'a> {
     /// Vendor.
     pub vendor: &'static str,
-    /// Vendor API name; empty = the `x-acs-action` header, else `other`.
+    /// The header of the vendor's request id.
+    pub request_id_header: &'static str,
+    /// Vendor API name.
     pub api: &'a str,
     /// Gateway workspace.
     pub workspace: &'a str,
@@ -132,11 +136,7 @@ impl Attempt {
     /// `telemetry.propagate_to_vendor` is on, writes its `traceparent` into
     /// `req`.
     pub fn start(r: Request<'_>, req: &mut reqwest::Request) -> Attempt {
-        let api = if r.api.is_empty() {
-            req.headers().get("x-acs-action").and_then(|v| v.to_str().ok()).unwrap_or("other").to_owned()
-        } else {
-            r.api.to_owned()
-        };
+        let api = r.api.to_owned();
         let url = req.url();
         let method = req.method().as_str();
         let wait_ms = i64::try_from(r.limiter_wait.as_millis()).unwrap_or(i64::MAX);
@@ -162,7 +162,15 @@ impl Attempt {
         if propagation::propagate_to_vendor() {
             propagation::inject_trace_context(&span.context(), req.headers_mut());
         }
-        Attempt { span, start: Instant::now(), vendor: r.vendor, api, status: None, request_id: None }
+        Attempt {
+            span,
+            start: Instant::now(),
+            vendor: r.vendor,
+            request_id_header: r.request_id_header,
+            api,
+            status: None,
+            request_id: None,
+        }
     }
 
     /// The client span (instrument the exchange with it).
@@ -174,10 +182,7 @@ impl Attempt {
     pub fn answered(&mut self, status: u16, headers: &HeaderMap) {
         self.status = Some(status);
         self.span.record("http.response.status_code", i64::from(status));
-        let rid = ["x-acs-request-id", "x-request-id"]
-            .iter()
-            .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
-            .filter(|v| !v.is_empty());
+        let rid = headers.get(self.request_id_header).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
         self.request_id = rid.map(str::to_owned);
     }
 

@@ -125,7 +125,7 @@ pub async fn start_with_clock(creds: Creds<'_>, clock: Arc<dyn Clock>) -> (Hw, A
     let dir = secrets(creds);
     let cfg = Config::from_yaml(&yaml(dir.path(), &emu.url(), creds)).expect("config");
     let ws = &cfg.workspaces["da-test"];
-    let shared = datastudio_gateway::providers::guard::Shared::new(&cfg);
+    let shared = datastudio_gateway::providers::client::Shared::new(&cfg);
     let adapter = Arc::new(HuaweiAdapter::with_clock("da-test", ws, &shared, clock).expect("adapter"));
     let project = ws.project_id.clone().unwrap_or_default();
     let router = Router::new([Workspace::new("da-test", &ws.region, &project, true, adapter.clone())]);

@@ -15,24 +15,25 @@
 //!
 //! HTTP 200 with `Success: false` is an error like any other.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::Value;
 use tonic::Code;
 
-use super::sign;
+use super::{
+    api::{Api, Placement},
+    sign,
+};
 use crate::{
     config::LiveSecret,
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
-    providers::{
-        guard::Attempt,
-        http::{self, Answer},
-    },
+    providers::client::{Action, Answer, USER_AGENT, Vendor, VendorClient, sensitive},
 };
 
-/// Vendor name in errors and telemetry.
-pub const VENDOR: &str = "alibaba";
-/// The current API version.
+/// What the shared client knows of DataWorks.
+pub static VENDOR: Vendor = Vendor { name: "alibaba", request_id_header: "x-acs-request-id" };
+/// The API version every action is called with.
 pub const V2024: &str = "2024-05-18";
 
 /// Credentials of one workspace.
@@ -45,70 +46,48 @@ pub struct Keys {
     pub token: Option<LiveSecret>,
 }
 
-/// One workspace's DataWorks client.
-pub struct Client {
-    http: reqwest::Client,
+/// Builds signed DataWorks requests for one endpoint and key pair.
+pub struct Signer {
     base: String,
     host: String,
-    keys: Arc<Keys>,
+    keys: Keys,
 }
 
-/// How an action takes its parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
-    /// POST, parameters in the form body.
-    Form,
-    /// GET, parameters in the query.
-    Query,
+/// One workspace's DataWorks client: signed requests sent through the
+/// shared vendor client.
+pub struct Client {
+    signer: Signer,
+    vc: VendorClient,
 }
 
-impl Client {
-    /// A client for `base` (e.g. `https://dataworks.cn-hangzhou.aliyuncs.com`).
-    pub fn new(http: reqwest::Client, base: &str, keys: Keys) -> anyhow::Result<Self> {
+impl Signer {
+    /// A signer for `base` (e.g. `https://dataworks.cn-hangzhou.aliyuncs.com`).
+    pub fn new(base: &str, keys: Keys) -> anyhow::Result<Self> {
         let base = base.trim_end_matches('/').to_owned();
         let host =
             base.split_once("://").map(|(_, h)| h).unwrap_or(&base).split('/').next().unwrap_or_default().to_owned();
         anyhow::ensure!(!host.is_empty(), "endpoint {base:?} has no host");
-        Ok(Client { http, base, host, keys: Arc::new(keys) })
+        Ok(Signer { base, host, keys })
     }
 
-    /// Calls `action`; `query` and `form` are already stringified
-    /// (booleans as the Python SDK writes them: `True`/`False`).
-    /// `attempt` (from the guard) numbers the attempt and carries its
-    /// rate-limit wait for the client span.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn call(
-        &self,
-        ctx: &CallCtx,
-        attempt: Attempt,
-        action: &str,
-        version: &str,
-        placement: Placement,
-        query: Vec<(String, String)>,
-        form: Vec<(String, String)>,
-    ) -> Result<Value> {
-        let req = self.request(action, version, placement, query, form)?;
-        let call = http::Call::new(VENDOR, action).attempt(attempt.number).limiter_wait(attempt.limiter_wait);
-        http::send_and_parse(&self.http, ctx, call, req, parse).await
-    }
-
-    /// The signed HTTP request for `action`, exactly as [`Client::call`]
-    /// sends it (also used by `bench/` to drive the vendor API directly).
+    /// The signed HTTP request for `action` (API 2024-05-18), exactly as
+    /// [`Client::call`] sends it (also used by `bench/` to drive the vendor
+    /// API directly). `query` and `form` are already stringified (booleans
+    /// as the Python SDK writes them: `True`/`False`); the credential
+    /// headers are marked sensitive.
     pub fn request(
         &self,
-        action: &str,
-        version: &str,
-        placement: Placement,
+        action: Api,
         mut query: Vec<(String, String)>,
         form: Vec<(String, String)>,
-    ) -> Result<reqwest::Request> {
+    ) -> Result<::http::Request<Bytes>> {
         let auth_err = |e: crate::config::SecretError| {
             Error::new(Code::Internal, Reason::CredentialsUnavailable, format!("credentials: {e}"))
         };
         let ak = self.keys.id.get().map_err(auth_err)?;
         let sk = self.keys.secret.get().map_err(auth_err)?;
         let token = self.keys.token.as_ref().map(|t| t.get()).transpose().map_err(auth_err)?;
-        let (method, body) = match placement {
+        let (method, body) = match action.placement() {
             Placement::Form => ("POST", sign::form_encode(&form)),
             Placement::Query => {
                 query.extend(form);
@@ -119,9 +98,9 @@ impl Client {
         let mut headers: Vec<(String, String)> = vec![
             ("host".into(), self.host.clone()),
             ("accept".into(), "application/json".into()),
-            ("user-agent".into(), http::USER_AGENT.into()),
-            ("x-acs-action".into(), action.into()),
-            ("x-acs-version".into(), version.into()),
+            ("user-agent".into(), USER_AGENT.into()),
+            ("x-acs-action".into(), action.name().into()),
+            ("x-acs-version".into(), V2024.into()),
             ("x-acs-date".into(), sign::format_acs_date(std::time::SystemTime::now())),
             ("x-acs-signature-nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
             ("x-acs-content-sha256".into(), sign::sha256_hex(body.as_bytes())),
@@ -140,19 +119,41 @@ impl Client {
         );
         let qs = sign::canonical_query_string(&query);
         let url = if qs.is_empty() { format!("{}/", self.base) } else { format!("{}/?{qs}", self.base) };
-        let mut b = self.http.request(method.parse().expect("static method"), url);
+        let mut b = ::http::Request::builder().method(method).uri(url);
         for (k, v) in &headers {
-            if k != "host" {
-                b = b.header(k.as_str(), v.as_str());
+            match k.as_str() {
+                "host" => {}
+                "x-acs-security-token" => b = b.header(k.as_str(), sensitive(v)?),
+                _ => b = b.header(k.as_str(), v.as_str()),
             }
         }
-        b = b.header("authorization", signature.authorization);
-        if method == "POST" {
-            b = b.body(body);
-        }
-        b.build().map_err(|e| {
+        b = b.header("authorization", sensitive(&signature.authorization)?);
+        b.body(Bytes::from(body)).map_err(|e| {
             Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot build the request: {e}"))
         })
+    }
+}
+
+impl Client {
+    /// A client signing with `signer` and sending through `vc`.
+    pub fn new(signer: Signer, vc: VendorClient) -> Self {
+        Client { signer, vc }
+    }
+
+    /// Calls `action` through the shared vendor client.
+    pub async fn call(
+        &self,
+        ctx: &CallCtx,
+        action: Api,
+        query: &[(String, String)],
+        form: &[(String, String)],
+    ) -> Result<Value> {
+        self.vc
+            .call(ctx, action, |x| async move {
+                let req = self.signer.request(action, query.to_vec(), form.to_vec())?;
+                x.send(req, parse).await
+            })
+            .await
     }
 }
 
@@ -170,11 +171,11 @@ pub fn parse(a: &Answer) -> Result<Value> {
     let v: Value = match serde_json::from_slice(&a.body) {
         Ok(v) => v,
         Err(e) => {
-            let rid = a.header("x-acs-request-id").unwrap_or_default();
+            let rid = a.header(VENDOR.request_id_header).unwrap_or_default();
             if a.status.is_server_error() {
                 return Err(map_code("", status, rid, "the DataWorks API failed", None));
             }
-            return Err(Error::malformed(VENDOR, rid, status, format_args!("body is not JSON ({e})")));
+            return Err(Error::malformed(VENDOR.name, rid, status, format_args!("body is not JSON ({e})")));
         }
     };
     let rid = {
@@ -194,7 +195,7 @@ pub fn parse(a: &Answer) -> Result<Value> {
         return Err(map_code(&code, http, &rid, &text(&v, "ErrorMessage"), retry_after));
     }
     if !v.is_object() {
-        return Err(Error::malformed(VENDOR, &rid, status, "body is not a JSON object"));
+        return Err(Error::malformed(VENDOR.name, &rid, status, "body is not a JSON object"));
     }
     Ok(v)
 }
@@ -202,7 +203,7 @@ pub fn parse(a: &Answer) -> Result<Value> {
 /// Maps a DataWorks error code (see the module table).
 pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_after: Option<Duration>) -> Error {
     let detail = VendorDetail {
-        vendor: VENDOR.into(),
+        vendor: VENDOR.name.into(),
         code: if code.is_empty() { format!("HTTP{status}") } else { code.to_owned() },
         request_id: rid.to_owned(),
         http_status: status,
@@ -215,7 +216,7 @@ pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_after: Opti
             Reason::VendorDailyQuotaExhausted,
             format!("DataWorks daily quota used up: {msg}"),
         );
-        e.quota = Some(("vendor:alibaba".into(), "the DataWorks daily API call quota is used up".into()));
+        e.quota = Some((format!("vendor:{}", VENDOR.name), "the DataWorks daily API call quota is used up".into()));
         e
     } else if code.starts_with("Throttling") || status == 429 {
         let mut e =

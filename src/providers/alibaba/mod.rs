@@ -10,6 +10,7 @@
 //! Deployment ids are the vendor's package id (legacy) or run id
 //! (pipeline), so following a deployment needs no gateway state.
 
+pub mod api;
 pub mod client;
 pub mod map;
 pub mod sign;
@@ -21,17 +22,18 @@ use serde_json::Value;
 use tonic::Code;
 
 use self::{
-    client::{Client, Keys, Placement, V2024},
+    api::Api,
+    client::{Client, Keys, Signer},
     map::{i, s},
 };
 use crate::{
-    config::{Flavour, LiveSecret, WorkspaceConfig},
+    config::{Edition, Flavour, LiveSecret, WorkspaceConfig},
     domain::{
         Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Reason, Result, UserKey,
         time,
     },
     pb,
-    providers::guard::{Guard, Kind, Shared},
+    providers::client::{Rates, Shared, VendorClient},
 };
 
 /// DataWorks file type codes (ListFiles FileTypes) the gateway accepts.
@@ -49,7 +51,6 @@ const SCAN_PAGE: i64 = 100;
 /// The DataWorks adapter of one workspace.
 pub struct AlibabaAdapter {
     client: Client,
-    guard: Guard,
     project: (String, String),
     flavour: Flavour,
 }
@@ -77,57 +78,41 @@ impl AlibabaAdapter {
             (None, Some(ident)) => ("ProjectIdentifier".to_owned(), ident.clone()),
             (None, None) => anyhow::bail!("project_id or project_identifier is required"),
         };
-        let guard = shared.guard(ws, keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default().as_str());
+        // The vendor counts calls per access key.
+        let account = keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default();
+        let rates = default_rates(ws.edition.unwrap_or_default());
+        let vc = VendorClient::new(shared, &client::VENDOR, ws, &account, rates)?;
         Ok(AlibabaAdapter {
-            client: Client::new(crate::providers::http::client(&ws.timeouts)?, &base, keys)?,
-            guard,
+            client: Client::new(Signer::new(&base, keys)?, vc),
             project,
             flavour: ws.flavour.unwrap_or_default(),
         })
     }
 
-    async fn call(
-        &self,
-        ctx: &CallCtx,
-        action: &str,
-        placement: Placement,
-        params: Vec<(&str, String)>,
-    ) -> Result<Value> {
+    async fn call(&self, ctx: &CallCtx, action: Api, params: Vec<(&str, String)>) -> Result<Value> {
         let mut form: Vec<(String, String)> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         form.push(self.project.clone());
-        self.guard
-            .run(ctx, action, kind(action), |a| {
-                self.client.call(ctx, a, action, V2024, placement, Vec::new(), form.clone())
-            })
-            .await
+        self.client.call(ctx, action, &[], &form).await
     }
 
-    async fn call_split(
-        &self,
-        ctx: &CallCtx,
-        action: &str,
-        query: Vec<(&str, String)>,
-        form: Vec<(&str, String)>,
-    ) -> Result<Value> {
-        let mut q: Vec<(String, String)> = query.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        q.push(self.project.clone());
+    /// `action` with the project in the query and `form` in the body.
+    async fn call_split(&self, ctx: &CallCtx, action: Api, form: Vec<(&str, String)>) -> Result<Value> {
         let f: Vec<(String, String)> = form.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        self.guard
-            .run(ctx, action, kind(action), |a| {
-                self.client.call(ctx, a, action, V2024, Placement::Form, q.clone(), f.clone())
-            })
-            .await
+        self.client.call(ctx, action, std::slice::from_ref(&self.project), &f).await
     }
 }
 
-/// Actions that change something at the vendor are never retried.
-fn kind(action: &str) -> Kind {
-    match action {
-        "DeployFile" | "SubmitFile" | "CreatePipelineRun" | "ExecPipelineRunStage" | "AbolishPipelineRun" => {
-            Kind::Write
-        }
-        _ => Kind::Read,
-    }
+/// Published limits: Basic about 5 QPS per API; Enterprise about 50 QPS
+/// reads / 20 writes (Standard and Professional are set between, our
+/// assumption).
+fn default_rates(edition: Edition) -> Rates {
+    let (read, write) = match edition {
+        Edition::Basic => (5.0, 5.0),
+        Edition::Standard => (10.0, 10.0),
+        Edition::Professional => (20.0, 10.0),
+        Edition::Enterprise => (50.0, 20.0),
+    };
+    Rates { read, write }
 }
 
 fn py_bool(b: bool) -> String {
@@ -142,7 +127,7 @@ fn numeric(field: &str, id: &str) -> Result<i64> {
 }
 
 fn malformed(v: &Value, what: &str) -> Error {
-    Error::malformed(client::VENDOR, &s(v, "RequestId"), 200, what)
+    Error::malformed(client::VENDOR.name, &s(v, "RequestId"), 200, what)
 }
 
 fn offset(cursor: &Option<String>) -> Result<i64> {
@@ -177,8 +162,7 @@ fn user_matches(users: &[UserKey], id: &str) -> bool {
 /// its rows are (envelope, list).
 #[derive(Clone, Copy)]
 struct Listing<'a> {
-    action: &'a str,
-    placement: Placement,
+    action: Api,
     base: &'a [(&'a str, String)],
     rows: (&'a str, &'a str),
 }
@@ -208,7 +192,7 @@ impl AlibabaAdapter {
         size: i64,
         local: Option<&(dyn Fn(&Value) -> bool + Sync)>,
     ) -> Result<(Vec<Value>, Option<i64>, i64)> {
-        let Listing { action, placement, base, rows: (env, list) } = *l;
+        let Listing { action, base, rows: (env, list) } = *l;
         let page_size = if local.is_some() || start % size != 0 { SCAN_PAGE.max(size) } else { size };
         let mut pos = start;
         let mut out = Vec::new();
@@ -217,7 +201,7 @@ impl AlibabaAdapter {
             let mut params = base.to_vec();
             params.push(("PageNumber", (pos / page_size + 1).to_string()));
             params.push(("PageSize", page_size.to_string()));
-            let v = self.call(ctx, action, placement, params).await?;
+            let v = self.call(ctx, action, params).await?;
             let (page, t) = rows(v, env, list)?;
             total = t;
             let skip = (pos % page_size) as usize;
@@ -284,12 +268,7 @@ impl AlibabaAdapter {
         let (list, next, total) = self
             .window(
                 ctx,
-                &Listing {
-                    action: "ListDeploymentPackages",
-                    placement: Placement::Form,
-                    base: &base,
-                    rows: ("Data", "Deployments"),
-                },
+                &Listing { action: Api::ListDeploymentPackages, base: &base, rows: ("Data", "Deployments") },
                 start,
                 q.page.size.into(),
                 local,
@@ -335,12 +314,7 @@ impl AlibabaAdapter {
         let (list, next, total) = self
             .window(
                 ctx,
-                &Listing {
-                    action: "ListPipelineRuns",
-                    placement: Placement::Query,
-                    base: &base,
-                    rows: ("PagingInfo", "PipelineRuns"),
-                },
+                &Listing { action: Api::ListPipelineRuns, base: &base, rows: ("PagingInfo", "PipelineRuns") },
                 start,
                 q.page.size.into(),
                 local,
@@ -354,7 +328,7 @@ impl AlibabaAdapter {
     }
 
     async fn get_run(&self, ctx: &CallCtx, id: &str) -> Result<Value> {
-        let v = self.call(ctx, "GetPipelineRun", Placement::Query, vec![("Id", id.to_owned())]).await?;
+        let v = self.call(ctx, Api::GetPipelineRun, vec![("Id", id.to_owned())]).await?;
         v.get("Pipeline").filter(|p| p.is_object()).cloned().ok_or_else(|| malformed(&v, "no Pipeline"))
     }
 
@@ -372,13 +346,8 @@ impl AlibabaAdapter {
             && let Some(next) =
                 stages.iter().find(|st| map::pipeline_state(&s(st, "Status")) == pb::ReleasePackageState::Ready)
         {
-            self.call_split(
-                ctx,
-                "ExecPipelineRunStage",
-                vec![],
-                vec![("Id", id.to_owned()), ("Code", s(next, "Code"))],
-            )
-            .await?;
+            self.call_split(ctx, Api::ExecPipelineRunStage, vec![("Id", id.to_owned()), ("Code", s(next, "Code"))])
+                .await?;
             return self.get_run(ctx, id).await;
         }
         Ok(run)
@@ -415,14 +384,14 @@ impl AlibabaAdapter {
                 format!("{field}: pipeline run {id} has already been started; create a new one with DeployFiles"),
             ));
         }
-        self.call_split(ctx, "ExecPipelineRunStage", vec![], vec![("Id", id.to_owned()), ("Code", s(first, "Code"))])
+        self.call_split(ctx, Api::ExecPipelineRunStage, vec![("Id", id.to_owned()), ("Code", s(first, "Code"))])
             .await?;
         let run = self.get_run(ctx, id).await?;
         Ok(self.run_deployment(ctx, &run, false))
     }
 
     async fn legacy_deployment(&self, ctx: &CallCtx, id: i64, full: bool) -> Result<pb::Deployment> {
-        let v = self.call(ctx, "GetDeploymentPackage", Placement::Form, vec![("DeploymentId", id.to_string())]).await?;
+        let v = self.call(ctx, Api::GetDeploymentPackage, vec![("DeploymentId", id.to_string())]).await?;
         let data = v.get("Data").ok_or_else(|| malformed(&v, "no Data"))?;
         let pkg = map::package_detail(ctx, &id.to_string(), data, false);
         Ok(pb::Deployment {
@@ -554,9 +523,7 @@ impl Adapter for AlibabaAdapter {
         match self.flavour {
             Flavour::Legacy => {
                 let n = numeric("name", id)?;
-                let v = self
-                    .call(ctx, "GetDeploymentPackage", Placement::Form, vec![("DeploymentId", n.to_string())])
-                    .await?;
+                let v = self.call(ctx, Api::GetDeploymentPackage, vec![("DeploymentId", n.to_string())]).await?;
                 let data = v.get("Data").filter(|d| d.is_object()).ok_or_else(|| malformed(&v, "no Data"))?;
                 Ok(map::package_detail(ctx, id, data, full))
             }
@@ -565,8 +532,7 @@ impl Adapter for AlibabaAdapter {
                 let items = self
                     .call(
                         ctx,
-                        "ListPipelineRunItems",
-                        Placement::Query,
+                        Api::ListPipelineRunItems,
                         vec![("PipelineRunId", id.to_owned()), ("PageNumber", "1".into()), ("PageSize", "100".into())],
                     )
                     .await?;
@@ -611,7 +577,7 @@ impl Adapter for AlibabaAdapter {
         }
         // Check every file first, so a bad one fails before anything is deployed.
         for (n, (f, id)) in files.iter().zip(&ids).enumerate() {
-            let v = self.call(ctx, "GetFile", Placement::Form, vec![("FileId", id.to_string())]).await?;
+            let v = self.call(ctx, Api::GetFile, vec![("FileId", id.to_string())]).await?;
             let cur = i(&v["Data"]["File"], "CurrentVersion").unwrap_or_default();
             if let Some(want) = f.version
                 && want != cur
@@ -633,7 +599,7 @@ impl Adapter for AlibabaAdapter {
                     if !comment.is_empty() {
                         p.push(("Comment", comment.to_owned()));
                     }
-                    match self.call(ctx, "DeployFile", Placement::Form, p).await {
+                    match self.call(ctx, Api::DeployFile, p).await {
                         Ok(v) => match i(&v, "Data") {
                             Some(pkg) => Ok(pb::Deployment {
                                 name: ctx.name("deployments", pkg),
@@ -656,7 +622,7 @@ impl Adapter for AlibabaAdapter {
                     if !comment.is_empty() {
                         p.push(("Description", comment.to_owned()));
                     }
-                    match self.call(ctx, "CreatePipelineRun", Placement::Form, p).await {
+                    match self.call(ctx, Api::CreatePipelineRun, p).await {
                         Ok(v) if !s(&v, "Id").is_empty() => self.start_run(ctx, "files", &s(&v, "Id")).await,
                         Ok(v) => Err(malformed(&v, "CreatePipelineRun returned no Id")),
                         Err(e) => Err(e),
@@ -747,7 +713,7 @@ impl Adapter for AlibabaAdapter {
         let (list, next, total) = self
             .window(
                 ctx,
-                &Listing { action: "ListFiles", placement: Placement::Form, base: &base, rows: ("Data", "Files") },
+                &Listing { action: Api::ListFiles, base: &base, rows: ("Data", "Files") },
                 start,
                 q.page.size.into(),
                 None,
@@ -762,7 +728,7 @@ impl Adapter for AlibabaAdapter {
 
     async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
         let n = numeric("name", id)?;
-        let v = self.call(ctx, "GetFile", Placement::Form, vec![("FileId", n.to_string())]).await?;
+        let v = self.call(ctx, Api::GetFile, vec![("FileId", n.to_string())]).await?;
         let f = v
             .get("Data")
             .and_then(|d| d.get("File"))
@@ -788,12 +754,7 @@ impl Adapter for AlibabaAdapter {
         let (list, next, total) = self
             .window(
                 ctx,
-                &Listing {
-                    action: "ListFileVersions",
-                    placement: Placement::Form,
-                    base: &base,
-                    rows: ("Data", "FileVersions"),
-                },
+                &Listing { action: Api::ListFileVersions, base: &base, rows: ("Data", "FileVersions") },
                 start,
                 page.size.into(),
                 None,
@@ -815,12 +776,7 @@ impl Adapter for AlibabaAdapter {
     ) -> Result<pb::FileVersion> {
         let n = numeric("name", file_id)?;
         let v = self
-            .call(
-                ctx,
-                "GetFileVersion",
-                Placement::Form,
-                vec![("FileId", n.to_string()), ("FileVersion", version.to_string())],
-            )
+            .call(ctx, Api::GetFileVersion, vec![("FileId", n.to_string()), ("FileVersion", version.to_string())])
             .await?;
         let d = v.get("Data").filter(|d| d.is_object()).ok_or_else(|| malformed(&v, "no Data"))?;
         Ok(map::file_version(ctx, file_id, d, full))

@@ -19,26 +19,25 @@
 
 use std::{future::Future, pin::Pin, sync::Arc, time::SystemTime};
 
+use bytes::Bytes;
 use reqwest::Url;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use tonic::Code;
 
 use super::{
+    api::Api,
     auth::{Clock, Issued, TokenCache},
     sign,
 };
 use crate::{
     config::{LiveSecret, Secret, SecretError},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
-    providers::{
-        guard::{Attempt, Guard, Kind},
-        http::{self, Answer, USER_AGENT},
-    },
+    providers::client::{Answer, USER_AGENT, Vendor, VendorClient, sensitive},
 };
 
-/// Vendor name in errors and telemetry.
-pub const VENDOR: &str = "huawei";
+/// What the shared client knows of DataArts Studio.
+pub static VENDOR: Vendor = Vendor { name: "huawei", request_id_header: "x-request-id" };
 
 /// Which API family (and so which endpoint) a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +61,7 @@ pub struct Req {
     /// Unencoded query pairs.
     query: Vec<(String, String)>,
     /// JSON body bytes.
-    body: Option<Vec<u8>>,
+    body: Option<Bytes>,
 }
 
 impl std::fmt::Debug for Req {
@@ -72,7 +71,7 @@ impl std::fmt::Debug for Req {
             .field("method", &self.method)
             .field("path", &self.path)
             .field("query", &self.query)
-            .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .field("body_bytes", &self.body.as_ref().map(Bytes::len))
             .finish()
     }
 }
@@ -88,7 +87,7 @@ impl Req {
         let body = serde_json::to_vec(body).map_err(|e| {
             Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot encode the body: {e}"))
         })?;
-        Ok(Req { service, method: reqwest::Method::POST, path, query: Vec::new(), body: Some(body) })
+        Ok(Req { service, method: reqwest::Method::POST, path, query: Vec::new(), body: Some(body.into()) })
     }
 
     /// Adds a query pair.
@@ -166,33 +165,30 @@ pub struct Endpoints {
     pub iam: String,
 }
 
-/// One workspace's DataArts client.
-pub struct Client {
-    http: reqwest::Client,
+/// Builds signed DataArts requests for one workspace's endpoints, ids and
+/// credentials.
+pub struct Signer {
     factory: Endpoint,
     dlf: Endpoint,
     iam: Endpoint,
     project_id: String,
     workspace_id: String,
     auth: Auth,
-    guard: Guard,
+}
+
+/// One workspace's DataArts client: signed requests sent through the
+/// shared vendor client.
+pub struct Client {
+    signer: Signer,
+    vc: VendorClient,
 }
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-impl Client {
-    /// A client for the given endpoints, project, workspace and credentials.
-    pub fn new(
-        http: reqwest::Client,
-        endpoints: &Endpoints,
-        project_id: &str,
-        workspace_id: &str,
-        auth: Auth,
-        guard: Guard,
-    ) -> anyhow::Result<Client> {
-        Ok(Client {
-            guard,
-            http,
+impl Signer {
+    /// A signer for the given endpoints, project, workspace and credentials.
+    pub fn new(endpoints: &Endpoints, project_id: &str, workspace_id: &str, auth: Auth) -> anyhow::Result<Signer> {
+        Ok(Signer {
             factory: Endpoint::parse(&endpoints.factory)?,
             dlf: Endpoint::parse(&endpoints.dlf)?,
             iam: Endpoint::parse(&endpoints.iam)?,
@@ -201,110 +197,6 @@ impl Client {
             auth,
         })
     }
-
-    /// The project id as a path segment.
-    pub fn project(&self) -> String {
-        seg(&self.project_id)
-    }
-
-    /// Tokens issued so far (0 with access keys).
-    pub fn token_renewals(&self) -> u64 {
-        match &self.auth {
-            Auth::Token { cache, .. } => cache.renewals(),
-            Auth::AkSk { .. } => 0,
-        }
-    }
-
-    /// The one path every vendor HTTP call takes: authenticate, send within
-    /// the caller's deadline, map a vendor error by its code. `api` names the
-    /// vendor API (`release-packages.list`) for logs and, later, the rate
-    /// limiter, retries and client spans.
-    pub async fn call(&self, ctx: &CallCtx, api: &'static str, req: Req) -> Result<Answer> {
-        let kind = match api {
-            "release-packages.deploy" | "pending-items.package" | "release-packages.unpack" => Kind::Write,
-            _ => Kind::Read,
-        };
-        self.guard.run(ctx, api, kind, |a| self.call_once(ctx, api, a, req.clone())).await
-    }
-
-    /// One attempt, without rate limiting or retries.
-    async fn call_once(&self, ctx: &CallCtx, api: &'static str, attempt: Attempt, req: Req) -> Result<Answer> {
-        let token = match (&self.auth, req.service) {
-            (Auth::Token { .. }, Service::Factory | Service::Dlf) => Some(self.token(ctx).await?),
-            _ => None,
-        };
-        let request = self.request(&req, token.as_ref())?;
-        let call = http::Call::new(VENDOR, api).attempt(attempt.number).limiter_wait(attempt.limiter_wait);
-        // check() runs inside the attempt's span: its vendor error code and
-        // outcome land on the span and in the vendor call metrics.
-        let checked = http::send_and_parse(&self.http, ctx, call, request, |a| {
-            check(a, req.service)?;
-            Ok(a.clone())
-        })
-        .await;
-        match checked {
-            Ok(answer) => Ok(answer),
-            Err(e) => {
-                if let (Some(t), Auth::Token { cache, .. }) = (&token, &self.auth)
-                    && e.reason == Reason::VendorAuthFailed
-                {
-                    cache.forget(t).await;
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// The cached IAM token, renewed through [`Client::call`] when due.
-    async fn token(&self, ctx: &CallCtx) -> Result<Secret> {
-        let Auth::Token { cache, .. } = &self.auth else {
-            return Err(Error::new(Code::Internal, Reason::CredentialsUnavailable, "no IAM credentials configured"));
-        };
-        cache.get(|| self.issue_token(ctx)).await
-    }
-
-    /// POST /v3/auth/tokens (password, project scope) → `X-Subject-Token`.
-    fn issue_token<'a>(&'a self, ctx: &'a CallCtx) -> BoxFut<'a, Result<Issued>> {
-        Box::pin(async move {
-            let Auth::Token { domain, user, password, .. } = &self.auth else {
-                return Err(Error::new(
-                    Code::Internal,
-                    Reason::CredentialsUnavailable,
-                    "no IAM credentials configured",
-                ));
-            };
-            let password = password.get().map_err(credentials)?;
-            let body = json!({"auth": {
-                "identity": {"methods": ["password"], "password": {"user": {
-                    "name": user, "password": password.expose(), "domain": {"name": domain}
-                }}},
-                "scope": {"project": {"id": self.project_id}}
-            }});
-            let answer =
-                self.call(ctx, "iam.tokens", Req::post(Service::Iam, "/v3/auth/tokens".into(), &body)?).await?;
-            let (token, rid) =
-                (answer.header("x-subject-token").unwrap_or_default().to_owned(), request_id(&answer, None));
-            if token.is_empty() {
-                return Err(Error::malformed(
-                    VENDOR,
-                    &rid,
-                    answer.status.as_u16(),
-                    "IAM answered without X-Subject-Token",
-                ));
-            }
-            let v: Value = parse_json(&answer)?;
-            let at = |k: &str| v.pointer(k).and_then(Value::as_str).and_then(|s| s.parse::<jiff::Timestamp>().ok());
-            let expires_at = at("/token/expires_at").ok_or_else(|| {
-                Error::malformed(VENDOR, &rid, answer.status.as_u16(), "token.expires_at is not a time")
-            })?;
-            // IAM's own clock measures the lifetime; without issued_at, ours does.
-            let issued_at = at("/token/issued_at").unwrap_or_else(jiff::Timestamp::now);
-            let valid_for =
-                SystemTime::from(expires_at).duration_since(SystemTime::from(issued_at)).unwrap_or_default();
-            Ok(Issued { token: Secret::new(token), valid_for })
-        })
-    }
-
     fn endpoint(&self, s: Service) -> &Endpoint {
         match s {
             Service::Factory => &self.factory,
@@ -316,7 +208,9 @@ impl Client {
     /// The signed HTTP request for `req`, exactly as [`Client::call`] sends
     /// one attempt (`token`: the IAM token with password auth; also used by
     /// `bench/` to drive the vendor API directly).
-    pub fn request(&self, req: &Req, token: Option<&Secret>) -> Result<reqwest::Request> {
+    /// Credential headers (`Authorization`, `X-Auth-Token`) are marked
+    /// sensitive.
+    pub fn request(&self, req: &Req, token: Option<&Secret>) -> Result<::http::Request<Bytes>> {
         let ep = self.endpoint(req.service);
         let path = format!("{}{}", ep.prefix, req.path);
         let qs = sign::canonical_query(&req.query);
@@ -351,15 +245,116 @@ impl Client {
                 headers.push(("X-Auth-Token".into(), t.expose().to_owned()));
             }
         }
-        let mut b = self.http.request(req.method.clone(), url);
+        let mut b = ::http::Request::builder().method(req.method.clone()).uri(url);
         for (k, v) in &headers {
-            b = b.header(k.as_str(), v.as_str());
+            b = if k.eq_ignore_ascii_case("authorization") || k.eq_ignore_ascii_case("x-auth-token") {
+                b.header(k.as_str(), sensitive(v)?)
+            } else {
+                b.header(k.as_str(), v.as_str())
+            };
         }
-        if let Some(body) = &req.body {
-            b = b.body(body.clone());
-        }
-        b.build().map_err(|e| {
+        b.body(req.body.clone().unwrap_or_default()).map_err(|e| {
             Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot build the request: {e}"))
+        })
+    }
+}
+
+impl Client {
+    /// A client signing with `signer` and sending through `vc`.
+    pub fn new(signer: Signer, vc: VendorClient) -> Client {
+        Client { signer, vc }
+    }
+
+    /// The project id as a path segment.
+    pub fn project(&self) -> String {
+        seg(&self.signer.project_id)
+    }
+
+    /// Tokens issued so far (0 with access keys).
+    pub fn token_renewals(&self) -> u64 {
+        match &self.signer.auth {
+            Auth::Token { cache, .. } => cache.renewals(),
+            Auth::AkSk { .. } => 0,
+        }
+    }
+
+    /// The one path every vendor HTTP call takes: authenticate, send within
+    /// the caller's deadline through the shared vendor client, map a vendor
+    /// error by its code.
+    pub async fn call(&self, ctx: &CallCtx, api: Api, req: Req) -> Result<Answer> {
+        let req = &req;
+        self.vc
+            .call(ctx, api, |x| async move {
+                let token = match (&self.signer.auth, req.service) {
+                    (Auth::Token { .. }, Service::Factory | Service::Dlf) => Some(self.token(ctx).await?),
+                    _ => None,
+                };
+                let request = self.signer.request(req, token.as_ref())?;
+                // check() runs inside the attempt's span: its vendor error
+                // code and outcome land on the span and in the metrics.
+                let checked = x
+                    .send(request, |a| {
+                        check(a, req.service)?;
+                        Ok(a.clone())
+                    })
+                    .await;
+                if let (Err(e), Some(t), Auth::Token { cache, .. }) = (&checked, &token, &self.signer.auth)
+                    && e.reason == Reason::VendorAuthFailed
+                {
+                    cache.forget(t).await;
+                }
+                checked
+            })
+            .await
+    }
+
+    /// The cached IAM token, renewed through [`Client::call`] when due.
+    async fn token(&self, ctx: &CallCtx) -> Result<Secret> {
+        let Auth::Token { cache, .. } = &self.signer.auth else {
+            return Err(Error::new(Code::Internal, Reason::CredentialsUnavailable, "no IAM credentials configured"));
+        };
+        cache.get(|| self.issue_token(ctx)).await
+    }
+
+    /// POST /v3/auth/tokens (password, project scope) → `X-Subject-Token`.
+    fn issue_token<'a>(&'a self, ctx: &'a CallCtx) -> BoxFut<'a, Result<Issued>> {
+        Box::pin(async move {
+            let Auth::Token { domain, user, password, .. } = &self.signer.auth else {
+                return Err(Error::new(
+                    Code::Internal,
+                    Reason::CredentialsUnavailable,
+                    "no IAM credentials configured",
+                ));
+            };
+            let password = password.get().map_err(credentials)?;
+            let body = json!({"auth": {
+                "identity": {"methods": ["password"], "password": {"user": {
+                    "name": user, "password": password.expose(), "domain": {"name": domain}
+                }}},
+                "scope": {"project": {"id": self.signer.project_id}}
+            }});
+            let answer =
+                self.call(ctx, Api::IamTokens, Req::post(Service::Iam, "/v3/auth/tokens".into(), &body)?).await?;
+            let (token, rid) =
+                (answer.header("x-subject-token").unwrap_or_default().to_owned(), request_id(&answer, None));
+            if token.is_empty() {
+                return Err(Error::malformed(
+                    VENDOR.name,
+                    &rid,
+                    answer.status.as_u16(),
+                    "IAM answered without X-Subject-Token",
+                ));
+            }
+            let v: Value = parse_json(&answer)?;
+            let at = |k: &str| v.pointer(k).and_then(Value::as_str).and_then(|s| s.parse::<jiff::Timestamp>().ok());
+            let expires_at = at("/token/expires_at").ok_or_else(|| {
+                Error::malformed(VENDOR.name, &rid, answer.status.as_u16(), "token.expires_at is not a time")
+            })?;
+            // IAM's own clock measures the lifetime; without issued_at, ours does.
+            let issued_at = at("/token/issued_at").unwrap_or_else(jiff::Timestamp::now);
+            let valid_for =
+                SystemTime::from(expires_at).duration_since(SystemTime::from(issued_at)).unwrap_or_default();
+            Ok(Issued { token: Secret::new(token), valid_for })
         })
     }
 }
@@ -383,7 +378,7 @@ fn text(v: &Value, k: &str) -> String {
 
 /// `X-Request-Id`, else the body's `request_id`.
 pub fn request_id(a: &Answer, body: Option<&Value>) -> String {
-    match a.header("x-request-id").filter(|s| !s.is_empty()) {
+    match a.header(VENDOR.request_id_header).filter(|s| !s.is_empty()) {
         Some(r) => r.to_owned(),
         None => body.map(|b| text(b, "request_id")).unwrap_or_default(),
     }
@@ -413,7 +408,12 @@ fn check(a: &Answer, service: Service) -> Result<()> {
     let rid = request_id(a, body.as_ref());
     let (code, msg) = body.as_ref().map(vendor_error).unwrap_or_default();
     if body.is_none() && !matches!(status, 401 | 403 | 404 | 429) && status < 500 {
-        return Err(Error::malformed(VENDOR, &rid, status, format_args!("HTTP {status} with a body that is not JSON")));
+        return Err(Error::malformed(
+            VENDOR.name,
+            &rid,
+            status,
+            format_args!("HTTP {status} with a body that is not JSON"),
+        ));
     }
     Err(map_code(&code, status, &rid, &msg, service))
 }
@@ -421,7 +421,7 @@ fn check(a: &Answer, service: Service) -> Result<()> {
 /// Maps a vendor error (see the module table).
 pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service) -> Error {
     let detail = VendorDetail {
-        vendor: VENDOR.into(),
+        vendor: VENDOR.name.into(),
         code: if code.is_empty() { format!("HTTP{status}") } else { code.to_owned() },
         request_id: rid.to_owned(),
         http_status: status,
@@ -477,9 +477,14 @@ pub fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
     // Not that shape: say why, with the request id when the body has one.
     let rid = request_id(a, None);
     let v: Value = serde_json::from_slice(&a.body)
-        .map_err(|e| Error::malformed(VENDOR, &rid, a.status.as_u16(), format_args!("body is not JSON ({e})")))?;
+        .map_err(|e| Error::malformed(VENDOR.name, &rid, a.status.as_u16(), format_args!("body is not JSON ({e})")))?;
     if !v.is_object() {
-        return Err(Error::malformed(VENDOR, &request_id(a, Some(&v)), a.status.as_u16(), "body is not a JSON object"));
+        return Err(Error::malformed(
+            VENDOR.name,
+            &request_id(a, Some(&v)),
+            a.status.as_u16(),
+            "body is not a JSON object",
+        ));
     }
     typed(a, &v)
 }
@@ -487,7 +492,12 @@ pub fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
 /// A JSON value read into `T`, or INTERNAL with the request id.
 pub fn typed<T: DeserializeOwned>(a: &Answer, v: &Value) -> Result<T> {
     T::deserialize(v).map_err(|e| {
-        Error::malformed(VENDOR, &request_id(a, Some(v)), a.status.as_u16(), format_args!("unexpected shape ({e})"))
+        Error::malformed(
+            VENDOR.name,
+            &request_id(a, Some(v)),
+            a.status.as_u16(),
+            format_args!("unexpected shape ({e})"),
+        )
     })
 }
 
@@ -565,13 +575,12 @@ mod tests {
             iam: "http://127.0.0.1:9".into(),
         };
         let auth = Auth::AkSk { ak: LiveSecret::fixed(Secret::new("AK1")), sk: LiveSecret::fixed(Secret::new("SK1")) };
-        let guard = || crate::providers::guard::Guard::standalone(crate::config::VendorKind::Huawei, "AK1");
-        let c = Client::new(reqwest::Client::new(), &eps, "p1", "ws-1", auth, guard()).unwrap();
+        let c = Signer::new(&eps, "p1", "ws-1", auth).unwrap();
         let post =
             Req::post(Service::Factory, "/v2/p1/factory/release-packages".into(), &json!({"limit": 10})).unwrap();
         let r = c.request(&post, None).unwrap();
         let h = |k: &str| r.headers().get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        assert_eq!(r.url().as_str(), "http://127.0.0.1:9/f/v2/p1/factory/release-packages");
+        assert_eq!(r.uri(), "http://127.0.0.1:9/f/v2/p1/factory/release-packages");
         assert_eq!(h("content-type"), "application/json;charset=UTF-8");
         assert_eq!((h("x-project-id").as_str(), h("workspace").as_str()), ("p1", "ws-1"));
         assert_eq!(h("x-sdk-date").len(), 16);
@@ -582,22 +591,22 @@ mod tests {
             .query("version", 2)
             .query("a", "x y");
         let r = c.request(&get, None).unwrap();
-        assert_eq!(r.url().as_str(), "http://127.0.0.1:9/v1/p1/scripts/my%20script?a=x%20y&version=2");
+        assert_eq!(r.uri(), "http://127.0.0.1:9/v1/p1/scripts/my%20script?a=x%20y&version=2");
         assert_eq!(r.headers().get("content-type").unwrap(), "application/json");
         let secret_body = Req::post(Service::Iam, "/v3/auth/tokens".into(), &json!({"password": "hunter2"})).unwrap();
         assert!(!format!("{secret_body:?}").contains("hunter2"));
         let token = Secret::new("TOKEN");
-        let c = Client::new(
-            reqwest::Client::new(),
+        let c = Signer::new(
             &eps,
             "p1",
             "ws-1",
             token_auth("d", "u", LiveSecret::fixed(Secret::new("pw")), Arc::new(super::super::auth::SystemClock)),
-            guard(),
         )
         .unwrap();
         let r = c.request(&get, Some(&token)).unwrap();
         assert_eq!(r.headers().get("x-auth-token").unwrap(), "TOKEN");
+        assert!(r.headers().get("x-auth-token").unwrap().is_sensitive());
+        assert!(!format!("{r:?}").contains("TOKEN"));
         assert!(r.headers().get("authorization").is_none());
     }
 

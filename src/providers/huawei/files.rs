@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{
     HuaweiAdapter,
+    api::Api,
     client::{Req, Service, parse_json, seg, typed},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
@@ -167,7 +168,7 @@ impl HuaweiAdapter {
             .query("limit", l)
             .query("offset", o)
             .query_opt("script_name", name);
-        let answer = self.client.call(ctx, "scripts.list", req).await?;
+        let answer = self.client.call(ctx, Api::ScriptsList, req).await?;
         let list: wire::Listing = parse_json(&answer)?;
         let rows = list.scripts.into_iter().map(|raw| Ok((typed(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
         let total = list.total.unwrap_or(i64::from(o) + rows.len() as i64);
@@ -187,7 +188,7 @@ impl HuaweiAdapter {
             .query("offset", o)
             .query_opt("job_name", name)
             .query_opt("job_type", job_type);
-        let answer = self.client.call(ctx, "jobs.list", req).await?;
+        let answer = self.client.call(ctx, Api::JobsList, req).await?;
         let list: wire::Listing = parse_json(&answer)?;
         let rows = list.jobs.into_iter().map(|raw| Ok((typed(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
         let total = list.total.unwrap_or(i64::from(o) + rows.len() as i64);
@@ -205,7 +206,7 @@ impl HuaweiAdapter {
         let req = Req::get(Service::Dlf, format!("/v1/{}/scripts/{}", self.client.project(), seg(name)))
             .query_opt("version", version)
             .query_opt("status", published.then_some("PUBLISHED"));
-        let answer = self.client.call(ctx, "scripts.show", req).await?;
+        let answer = self.client.call(ctx, Api::ScriptsShow, req).await?;
         let raw: Value = parse_json(&answer)?;
         Ok((typed(&answer, &raw)?, raw))
     }
@@ -213,7 +214,7 @@ impl HuaweiAdapter {
     /// v1 show job: the definition and its JSON text.
     async fn show_job(&self, ctx: &CallCtx, name: &str) -> Result<(wire::JobDetail, Value, String)> {
         let req = Req::get(Service::Dlf, format!("/v1/{}/jobs/{}", self.client.project(), seg(name)));
-        let answer = self.client.call(ctx, "jobs.show", req).await?;
+        let answer = self.client.call(ctx, Api::JobsShow, req).await?;
         let raw: Value = parse_json(&answer)?;
         let text = String::from_utf8_lossy(&answer.body).into_owned();
         Ok((typed(&answer, &raw)?, raw, text))

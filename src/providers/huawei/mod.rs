@@ -62,6 +62,7 @@
 //! for GetFile `{"detail": v1 show, "row": v2 list row}`; for packages the
 //! package record (with `task_details` on GetReleasePackage).
 
+pub mod api;
 pub mod auth;
 pub mod client;
 mod cursor;
@@ -77,14 +78,17 @@ use async_trait::async_trait;
 
 use self::{
     auth::{Clock, SystemClock},
-    client::{Auth, Client, Endpoints},
+    client::{Auth, Client, Endpoints, Signer},
 };
 use crate::{
     config::{LiveSecret, WorkspaceConfig},
     domain::{Adapter, CallCtx, FileQuery, FileTarget, PackageQuery, Page, PageReq, Result},
     pb,
-    providers::{guard::Shared, http},
+    providers::client::{Rates, Shared, VendorClient},
 };
+
+/// API Gateway's default: about 10 requests/s per user, reads and writes.
+const DEFAULT_RATES: Rates = Rates { read: 10.0, write: 10.0 };
 
 /// How often rotated credential files are checked.
 const SECRET_RECHECK: Duration = Duration::from_secs(1);
@@ -144,8 +148,8 @@ impl HuaweiAdapter {
             (None, Some(ak)) => ak.read().map(|k| k.expose().to_owned()).unwrap_or_else(|_| name.to_owned()),
             (None, None) => name.to_owned(),
         };
-        let guard = shared.guard(ws, &account);
-        let client = Client::new(http::client(&ws.timeouts)?, &endpoints, project_id, workspace_id, auth, guard)?;
+        let vc = VendorClient::new(shared, &client::VENDOR, ws, &account, DEFAULT_RATES)?;
+        let client = Client::new(Signer::new(&endpoints, project_id, workspace_id, auth)?, vc);
         Ok(HuaweiAdapter { name: name.to_owned(), client })
     }
 

@@ -5,6 +5,7 @@ use tonic::Code;
 
 use super::{
     HuaweiAdapter,
+    api::Api,
     client::{Req, Service, parse_json, seg, typed},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
@@ -81,7 +82,7 @@ impl HuaweiAdapter {
         body.offset = offset;
         body.limit = limit;
         let req = Req::post(Service::Factory, self.factory("release-packages"), &body)?;
-        let answer = self.client.call(ctx, "release-packages.list", req).await?;
+        let answer = self.client.call(ctx, Api::ReleasePackagesList, req).await?;
         let list: wire::Listing = parse_json(&answer)?;
         let rows = list.data.into_iter().map(|raw| Ok((typed(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
         let total = list.total.unwrap_or(i64::from(offset) + rows.len() as i64);
@@ -135,12 +136,12 @@ impl HuaweiAdapter {
 
     async fn package_detail(&self, ctx: &CallCtx, id: &str) -> Result<(wire::PackageDetail, wire::Package, Value)> {
         let req = Req::get(Service::Factory, self.factory(&format!("release-packages/{}", seg(id))));
-        let answer = self.client.call(ctx, "release-packages.get", req).await?;
+        let answer = self.client.call(ctx, Api::ReleasePackagesGet, req).await?;
         let raw: Value = parse_json(&answer)?;
         let detail: wire::PackageDetail = typed(&answer, &raw)?;
         let package = detail.release_package.clone().ok_or_else(|| {
             Error::malformed(
-                super::client::VENDOR,
+                super::client::VENDOR.name,
                 &super::client::request_id(&answer, Some(&raw)),
                 answer.status.as_u16(),
                 "package detail without release_package",
@@ -182,10 +183,10 @@ impl HuaweiAdapter {
         }
         let body = wire::DeployBody { package_ids: ids.to_vec(), startup_mode: map::startup_mode(startup) };
         let req = Req::post(Service::Factory, self.factory("release-packages/deploy"), &body)?;
-        let answer = self.client.call(ctx, "release-packages.deploy", req).await?;
+        let answer = self.client.call(ctx, Api::ReleasePackagesDeploy, req).await?;
         let reply: wire::DeployReply = parse_json(&answer)?;
         let rid = super::client::request_id(&answer, None);
-        let bad_reply = |what: String| Error::malformed(super::client::VENDOR, &rid, answer.status.as_u16(), what);
+        let bad_reply = |what: String| Error::malformed(super::client::VENDOR.name, &rid, answer.status.as_u16(), what);
         let now = time::ts(Some(time::now_ms()));
         ids.iter()
             .map(|id| {
@@ -223,7 +224,7 @@ impl HuaweiAdapter {
                 .query("task_type", f.task_type())
                 .query("limit", VENDOR_MAX_LIMIT)
                 .query("offset", offset);
-            let answer = self.client.call(ctx, "pending-items.list", req).await?;
+            let answer = self.client.call(ctx, Api::PendingItemsList, req).await?;
             let list: wire::Listing = parse_json(&answer)?;
             let n = list.data.len();
             for raw in &list.data {
@@ -302,12 +303,17 @@ impl HuaweiAdapter {
             approver_ids: None,
         };
         let req = Req::post(Service::Factory, self.factory("pending-items/package"), &body)?;
-        let answer = self.client.call(ctx, "pending-items.package", req).await?;
+        let answer = self.client.call(ctx, Api::PendingItemsPackage, req).await?;
         let created: wire::PackageCreated = parse_json(&answer)?;
         let id = created.release_package_id.trim().to_owned();
         if !numeric(&id) {
             let rid = super::client::request_id(&answer, None);
-            return Err(Error::malformed(super::client::VENDOR, &rid, answer.status.as_u16(), "no release_package_id"));
+            return Err(Error::malformed(
+                super::client::VENDOR.name,
+                &rid,
+                answer.status.as_u16(),
+                "no release_package_id",
+            ));
         }
         let mut deployments = self
             .deploy_packages(ctx, std::slice::from_ref(&id), startup)
@@ -328,7 +334,7 @@ impl HuaweiAdapter {
         let mut error_message = String::new();
         if state == pb::DeploymentState::Failed {
             let req = Req::get(Service::Dlf, format!("/v1/{}/system-tasks/{}", self.client.project(), seg(task_id)));
-            match self.client.call(ctx, "system-tasks.show", req).await {
+            match self.client.call(ctx, Api::SystemTasksShow, req).await {
                 Ok(answer) => {
                     let task: wire::SystemTask = parse_json(&answer)?;
                     error_message = task.message;

@@ -1,4 +1,4 @@
-//! HTTP plumbing shared by the vendor adapters: one pooled rustls client per
+//! HTTP plumbing of the shared vendor client: one pooled rustls client per
 //! workspace, the gateway's User-Agent, deadline-bounded sends, transport
 //! errors mapped to UNAVAILABLE / DEADLINE_EXCEEDED, and for every attempt
 //! a client span (with `traceparent` injected) and vendor call metrics.
@@ -11,6 +11,7 @@ use tonic::Code;
 
 use tracing::Instrument;
 
+use super::{Attempt, Vendor};
 use crate::{
     config::Timeouts,
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
@@ -39,7 +40,7 @@ impl Answer {
 }
 
 /// Builds the pooled client for one workspace.
-pub fn client(t: &Timeouts) -> anyhow::Result<reqwest::Client> {
+pub(super) fn client(t: &Timeouts) -> anyhow::Result<reqwest::Client> {
     crate::install_crypto_provider();
     Ok(reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -50,78 +51,33 @@ pub fn client(t: &Timeouts) -> anyhow::Result<reqwest::Client> {
 }
 
 /// Time left before the caller's deadline, if it has one.
-pub fn remaining(ctx: &CallCtx) -> Option<Duration> {
+fn remaining(ctx: &CallCtx) -> Option<Duration> {
     ctx.deadline.map(|d| d.saturating_duration_since(Instant::now()))
 }
 
 /// What one vendor HTTP attempt is, for its client span and metrics.
-///
-/// A plain vendor name converts into a `Call` (`http::send(c, ctx, VENDOR, req)`
-/// keeps working): the API name is then taken from the `x-acs-action`
-/// header, else `other`.
 #[derive(Debug, Clone, Copy)]
-pub struct Call<'a> {
-    /// `alibaba` or `huawei`.
-    pub vendor: &'static str,
+pub(super) struct Call<'a> {
+    /// The vendor.
+    pub(super) vendor: &'static Vendor,
     /// Vendor action / API name (`ListDeploymentPackages`, `release-packages.list`).
-    pub api: &'a str,
-    /// 0 for the first attempt, n for the n-th retry (`retry.attempt`).
-    pub attempt: u32,
-    /// How long this attempt waited for a rate-limit slot (`limiter.wait_ms`).
-    pub limiter_wait: Duration,
+    pub(super) api: &'a str,
+    /// Attempt number and rate-limit wait.
+    pub(super) attempt: Attempt,
 }
 
-impl<'a> Call<'a> {
-    /// A first attempt of `api`, with no limiter wait.
-    pub fn new(vendor: &'static str, api: &'a str) -> Self {
-        Call { vendor, api, attempt: 0, limiter_wait: Duration::ZERO }
-    }
-    /// Sets the attempt number (0 = first).
-    pub fn attempt(mut self, n: u32) -> Self {
-        self.attempt = n;
-        self
-    }
-    /// Sets the time waited for a rate-limit slot.
-    pub fn limiter_wait(mut self, d: Duration) -> Self {
-        self.limiter_wait = d;
-        self
-    }
-}
-
-impl From<&'static str> for Call<'static> {
-    fn from(vendor: &'static str) -> Self {
-        Call::new(vendor, "")
-    }
-}
-
-/// Sends `req` once, bounded by the caller's deadline, and reads the whole
-/// answer. Every attempt gets one client span (child of the current span,
-/// its `traceparent` injected into `req` when `telemetry.propagate_to_vendor`
-/// is on) and one `datastudio_vendor_calls_total` count, its outcome taken
-/// from the HTTP status. Prefer [`send_and_parse`], whose span and outcome
-/// also know the vendor's error code.
-pub async fn send<'a>(
-    client: &reqwest::Client,
-    ctx: &CallCtx,
-    call: impl Into<Call<'a>>,
-    req: reqwest::Request,
-) -> Result<Answer> {
-    let (attempt, answer) = exchange(client, ctx, call.into(), req).await?;
-    attempt.finish(answer.as_ref().map(|_| ()));
-    answer
-}
-
-/// [`send`], then `parse` the answer inside the same span: a vendor error
+/// Sends `req` once, bounded by the caller's deadline, reads the whole
+/// answer, then `parse`s it inside the attempt's client span: a vendor error
 /// from `parse` (its `VendorDetail`) gives the span's `vendor.error_code`,
 /// `vendor.request_id` and the call's outcome (`throttled`, `rejected`, ...).
-pub async fn send_and_parse<'a, T>(
+pub(super) async fn send_and_parse<T>(
     client: &reqwest::Client,
     ctx: &CallCtx,
-    call: impl Into<Call<'a>>,
+    call: Call<'_>,
     req: reqwest::Request,
     parse: impl FnOnce(&Answer) -> Result<T>,
 ) -> Result<T> {
-    let (attempt, answer) = exchange(client, ctx, call.into(), req).await?;
+    let (attempt, answer) = exchange(client, ctx, call, req).await?;
     let out = answer.and_then(|a| {
         let _g = attempt.span().enter();
         parse(&a)
@@ -147,15 +103,16 @@ async fn exchange(
     }
     let mut attempt = telemetry::vendor::Attempt::start(
         telemetry::vendor::Request {
-            vendor: call.vendor,
+            vendor: call.vendor.name,
+            request_id_header: call.vendor.request_id_header,
             api: call.api,
             workspace: &ctx.workspace,
-            retry_attempt: call.attempt,
-            limiter_wait: call.limiter_wait,
+            retry_attempt: call.attempt.number,
+            limiter_wait: call.attempt.limiter_wait,
         },
         &mut req,
     );
-    let vendor = call.vendor;
+    let vendor = call.vendor.name;
     let unavailable = |e: reqwest::Error| transport_error(vendor, &e);
     let answer = async {
         let resp = client.execute(req).await.map_err(unavailable)?;

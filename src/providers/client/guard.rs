@@ -12,9 +12,10 @@ use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 use sha2::{Digest, Sha256};
 use tower::retry::budget::{Budget, TpsBudget};
 
+use super::{Access, Rates, Vendor};
 use crate::{
-    config::{Config, Edition, VendorKind, WorkspaceConfig},
-    domain::{CallCtx, Error, Result},
+    config::{Config, WorkspaceConfig},
+    domain::{CallCtx, Result},
     limit::{Backend, Limits, Settings, backend::Local, redis::RedisBackend},
     redis_store::RedisStore,
     telemetry::metrics,
@@ -24,15 +25,6 @@ use crate::{
 pub const MAX_ATTEMPTS: u32 = 3;
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
-
-/// Whether a call changes anything at the vendor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Idempotent read: retried on transient failures.
-    Read,
-    /// Write (deploy, submit, package): never retried.
-    Write,
-}
 
 /// What an attempt knows about itself (for telemetry).
 #[derive(Debug, Clone, Copy, Default)]
@@ -79,41 +71,34 @@ impl Shared {
         &self.limits
     }
 
-    /// The guard of one workspace; `access_key_id` identifies the vendor
-    /// account (hashed, never stored or shown as is).
-    pub fn guard(self: &Arc<Self>, ws: &WorkspaceConfig, access_key_id: &str) -> Guard {
-        let vendor = ws.vendor.as_str();
-        let account = format!("{vendor}:{}", &hex::encode(Sha256::digest(access_key_id.as_bytes()))[..16]);
-        let (read, write) = default_rates(ws);
+    /// The guard of one workspace; `account` identifies the vendor account
+    /// (hashed, never stored or shown as is).
+    pub(super) fn guard(self: &Arc<Self>, vendor: &Vendor, ws: &WorkspaceConfig, account: &str, rates: Rates) -> Guard {
+        let account = format!("{}:{}", vendor.name, &hex::encode(Sha256::digest(account.as_bytes()))[..16]);
         let default = ws.rate_limits.get("default").copied();
         Guard {
             shared: self.clone(),
-            vendor,
+            vendor: vendor.name,
             budget: ws.daily_budget,
             account,
-            read: default.unwrap_or(read),
-            write: default.unwrap_or(write),
+            read: default.unwrap_or(rates.read),
+            write: default.unwrap_or(rates.write),
             per_api: ws.rate_limits.iter().filter(|(k, _)| *k != "default").map(|(k, v)| (k.clone(), *v)).collect(),
         }
     }
-}
 
-/// Published limits: DataWorks Basic about 5 QPS per API; Enterprise about
-/// 50 QPS reads / 20 writes (Standard and Professional are set between,
-/// our assumption); Huawei APIG about 10 requests/s per user.
-fn default_rates(ws: &WorkspaceConfig) -> (f64, f64) {
-    default_rates_of(ws.vendor, ws.edition.unwrap_or_default())
-}
-
-fn default_rates_of(vendor: VendorKind, edition: Edition) -> (f64, f64) {
-    match vendor {
-        VendorKind::Alibaba => match edition {
-            Edition::Basic => (5.0, 5.0),
-            Edition::Standard => (10.0, 10.0),
-            Edition::Professional => (20.0, 10.0),
-            Edition::Enterprise => (50.0, 20.0),
-        },
-        VendorKind::Huawei => (10.0, 10.0),
+    /// A guard with the given rates and no overrides (unit tests).
+    #[cfg(test)]
+    pub(super) fn guard_for_tests(self: &Arc<Self>, vendor: &Vendor, rates: Rates) -> Guard {
+        Guard {
+            shared: self.clone(),
+            vendor: vendor.name,
+            account: format!("{}:test", vendor.name),
+            budget: None,
+            read: rates.read,
+            write: rates.write,
+            per_api: BTreeMap::new(),
+        }
     }
 }
 
@@ -133,43 +118,21 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// A guard with its own limiter and the vendor's default rates, outside
-    /// any gateway (unit tests, tools).
-    pub fn standalone(vendor: VendorKind, account: &str) -> Guard {
-        let cfg = Config::default();
-        let shared = Shared::new(&cfg);
-        let (read, write) = default_rates_of(vendor, Edition::Basic);
-        Guard {
-            shared,
-            vendor: vendor.as_str(),
-            account: account.to_owned(),
-            budget: None,
-            read,
-            write,
-            per_api: BTreeMap::new(),
-        }
-    }
-
-    /// The account key (vendor + hashed access key id).
-    pub fn account(&self) -> &str {
-        &self.account
-    }
-
     /// Calls per second the vendor allows for `api` (for all replicas together).
-    pub fn rate(&self, api: &str, kind: Kind) -> f64 {
-        self.per_api.get(api).copied().unwrap_or(match kind {
-            Kind::Read => self.read,
-            Kind::Write => self.write,
+    fn rate(&self, api: &str, access: Access) -> f64 {
+        self.per_api.get(api).copied().unwrap_or(match access {
+            Access::Read => self.read,
+            Access::Write => self.write,
         })
     }
 
     /// Runs `attempt` under the budget, the limiter and the retry policy.
-    pub async fn run<T, F, Fut>(&self, ctx: &CallCtx, api: &str, kind: Kind, mut attempt: F) -> Result<T>
+    pub(super) async fn run<T, F, Fut>(&self, ctx: &CallCtx, api: &str, access: Access, mut attempt: F) -> Result<T>
     where
         F: FnMut(Attempt) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let rate = self.rate(api, kind);
+        let rate = self.rate(api, access);
         let limiter = &self.shared.limits;
         let mut number = 0;
         loop {
@@ -203,7 +166,7 @@ impl Guard {
                 tracing::warn!(vendor = self.vendor, api, retry_after_ms = ?err.retry_after.map(|d| d.as_millis()), "vendor throttled a call; pausing this API's bucket");
             }
             number += 1;
-            if kind == Kind::Write || !retryable(&err) || number >= MAX_ATTEMPTS {
+            if access == Access::Write || !err.reason.retryable() || number >= MAX_ATTEMPTS {
                 return Err(err);
             }
             let backoff = full_jitter(number);
@@ -238,20 +201,8 @@ impl Drop for Queued<'_> {
     }
 }
 
-/// Transient failures worth another try: vendor throttling, vendor 5xx,
-/// timeouts and broken connections. Never authentication failures.
-pub fn retryable(e: &Error) -> bool {
-    e.reason.retryable()
-}
-
 /// Full jitter: uniform in [0, min(cap, base × 2^n)].
 fn full_jitter(n: u32) -> Duration {
     let ceiling = BACKOFF_BASE.saturating_mul(1 << n.min(10)).min(BACKOFF_CAP);
     ceiling.mul_f64(rand::random::<f64>())
-}
-
-/// Whether the first error of a deploy means the vendor surely did not act
-/// on it (so the deploy may be tried again under the same request id).
-pub fn surely_not_sent(e: &Error) -> bool {
-    e.reason.surely_not_sent()
 }

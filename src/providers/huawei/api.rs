@@ -1,0 +1,64 @@
+//! The DataArts Studio (and IAM) APIs the driver calls, each declaring
+//! whether it reads or writes.
+
+use crate::providers::client::{Access, Action};
+
+/// A DataArts Studio or IAM API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// POST v2 `release-packages` (a list, despite the verb).
+    ReleasePackagesList,
+    /// GET v2 `release-packages/{id}`.
+    ReleasePackagesGet,
+    /// POST v2 `release-packages/deploy`.
+    ReleasePackagesDeploy,
+    /// GET v2 `pending-items`.
+    PendingItemsList,
+    /// POST v2 `pending-items/package`.
+    PendingItemsPackage,
+    /// GET v1 `system-tasks/{id}`.
+    SystemTasksShow,
+    /// GET v2 `scripts`.
+    ScriptsList,
+    /// GET v1 `scripts/{name}`.
+    ScriptsShow,
+    /// GET v2 `jobs`.
+    JobsList,
+    /// GET v1 `jobs/{name}`.
+    JobsShow,
+    /// POST IAM `/v3/auth/tokens` (issues a token; changes nothing).
+    IamTokens,
+}
+
+impl Action for Api {
+    fn name(self) -> &'static str {
+        match self {
+            Api::ReleasePackagesList => "release-packages.list",
+            Api::ReleasePackagesGet => "release-packages.get",
+            Api::ReleasePackagesDeploy => "release-packages.deploy",
+            Api::PendingItemsList => "pending-items.list",
+            Api::PendingItemsPackage => "pending-items.package",
+            Api::SystemTasksShow => "system-tasks.show",
+            Api::ScriptsList => "scripts.list",
+            Api::ScriptsShow => "scripts.show",
+            Api::JobsList => "jobs.list",
+            Api::JobsShow => "jobs.show",
+            Api::IamTokens => "iam.tokens",
+        }
+    }
+
+    fn access(self) -> Access {
+        match self {
+            Api::ReleasePackagesDeploy | Api::PendingItemsPackage => Access::Write,
+            Api::ReleasePackagesList
+            | Api::ReleasePackagesGet
+            | Api::PendingItemsList
+            | Api::SystemTasksShow
+            | Api::ScriptsList
+            | Api::ScriptsShow
+            | Api::JobsList
+            | Api::JobsShow
+            | Api::IamTokens => Access::Read,
+        }
+    }
+}
