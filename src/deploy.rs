@@ -370,14 +370,19 @@ impl FileStore {
         self.records.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn append(&self, line: &Line) {
-        let Some(path) = &self.path else { return };
-        let written = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| {
-            let mut s = serde_json::to_string(line).unwrap_or_default();
-            s.push('\n');
+    /// Appends `line` and syncs it to disk, on tokio's blocking threads;
+    /// returns once it is durable (or its failure is logged).
+    async fn append(&self, line: &Line) {
+        let Some(path) = self.path.clone() else { return };
+        let mut s = serde_json::to_string(line).unwrap_or_default();
+        s.push('\n');
+        let written = tokio::task::spawn_blocking(move || {
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             f.write_all(s.as_bytes())?;
             f.sync_data()
-        });
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         if let Err(e) = written {
             tracing::error!(error = %e, "cannot write the deploy ledger; a retried deploy after a restart may not be recognised");
         }
@@ -402,7 +407,7 @@ impl Store for FileStore {
                 }
             }
         }
-        self.append(&Line { id: id.into(), fp: fp.into(), at, outcome: None, cleared: false });
+        self.append(&Line { id: id.into(), fp: fp.into(), at, outcome: None, cleared: false }).await;
         Ok(Begin::Taken(Ticket { at, owner: String::new() }))
     }
 
@@ -424,7 +429,8 @@ impl Store for FileStore {
             at: ticket.at,
             outcome: outcome.cloned(),
             cleared: outcome.is_none(),
-        });
+        })
+        .await;
         Ok(())
     }
 
@@ -519,6 +525,25 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let e = reopened.run("r1", "other", async { Ok(vec![]) }).await.unwrap_err();
         assert_eq!(e.code, Code::InvalidArgument);
+    }
+
+    #[tokio::test]
+    async fn records_are_on_disk_when_begin_and_finish_return() {
+        let dir = tempfile::tempdir().unwrap();
+        let ttl = Duration::from_secs(3600);
+        let store = FileStore::open(dir.path(), ttl).unwrap();
+        let Begin::Taken(ticket) = store.begin("r1", "fp").await.unwrap() else { panic!("a new id is taken") };
+        // A process started now reads the marker (as outcome-unknown: its holder is not this process).
+        match FileStore::open(dir.path(), ttl).unwrap().begin("r1", "fp").await.unwrap() {
+            Begin::Recorded { fp, outcome: Outcome::Unknown { .. } } => assert_eq!(fp, "fp"),
+            other => panic!("marker not on disk: {other:?}"),
+        }
+        let done = Outcome::Done { response: String::new() };
+        store.finish("r1", "fp", &ticket, Some(&done)).await.unwrap();
+        match FileStore::open(dir.path(), ttl).unwrap().begin("r1", "fp").await.unwrap() {
+            Begin::Recorded { outcome, .. } => assert_eq!(outcome, done),
+            other => panic!("outcome not on disk: {other:?}"),
+        }
     }
 
     #[tokio::test]

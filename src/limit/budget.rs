@@ -1,8 +1,17 @@
 //! Daily call budgets per vendor account (DataWorks Basic: 100 calls a day),
 //! counted by the gateway, kept in a small state file so the count survives
 //! a restart, and reset at the vendor's day boundary in a configured zone.
+//!
+//! The count in memory is authoritative. A spend never waits for the disk:
+//! one thread of the process writes the state files behind the callers,
+//! only the newest count of each file, and a budget that goes away (the
+//! gateway stopping) waits until its last count is written.
 
-use std::{path::PathBuf, sync::Mutex};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError},
+};
 
 use serde::{Deserialize, Serialize};
 use tonic::Code;
@@ -30,6 +39,106 @@ pub fn exhausted(limit: u32, zone: &jiff::tz::TimeZone, subject: &str) -> Error 
     e
 }
 
+/// Counts on their way to their state files: the newest count of each
+/// file, written behind the callers by one thread, several files a batch.
+struct Files {
+    queue: Mutex<Queue>,
+    /// Signalled when a count is queued and when a batch is written.
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// The newest count of each file, not yet taken by the writer.
+    pending: HashMap<PathBuf, Count>,
+    /// The batch being written now.
+    writing: HashMap<PathBuf, Count>,
+}
+
+impl Files {
+    /// The process's state files.
+    fn global() -> Arc<Files> {
+        static GLOBAL: LazyLock<Arc<Files>> = LazyLock::new(|| Files::start(save));
+        GLOBAL.clone()
+    }
+
+    /// Files written by `save` on a thread of their own.
+    fn start(mut save: impl FnMut(&Path, &Count) + Send + 'static) -> Arc<Files> {
+        let files = Arc::new(Files { queue: Mutex::default(), changed: Condvar::new() });
+        let writer = files.clone();
+        std::thread::Builder::new()
+            .name("budget-writer".into())
+            .spawn(move || writer.write_behind(&mut save))
+            .expect("cannot start the daily budget writer thread");
+        files
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'a>(&self, q: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        self.changed.wait(q).unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The newest count of `path`: queued, being written, or on disk.
+    fn load(&self, path: &Path) -> Count {
+        let queued = {
+            let q = self.lock();
+            q.pending.get(path).or_else(|| q.writing.get(path)).cloned()
+        };
+        // Nothing queued: the file holds the newest count.
+        queued.unwrap_or_else(|| {
+            std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        })
+    }
+
+    /// Queues `count` for `path`, replacing one not yet written.
+    fn store(&self, path: &Path, count: Count) {
+        self.lock().pending.insert(path.to_owned(), count);
+        self.changed.notify_all();
+    }
+
+    /// Waits until the newest count of `path` is written.
+    fn flush(&self, path: &Path) {
+        let mut q = self.lock();
+        while q.pending.contains_key(path) || q.writing.contains_key(path) {
+            q = self.wait(q);
+        }
+    }
+
+    /// The writer: takes whatever is queued, writes it, and again.
+    fn write_behind(&self, save: &mut impl FnMut(&Path, &Count)) {
+        let mut q = self.lock();
+        loop {
+            while q.pending.is_empty() {
+                q = self.wait(q);
+            }
+            q.writing = std::mem::take(&mut q.pending);
+            let batch = q.writing.clone();
+            drop(q);
+            for (path, count) in &batch {
+                save(path, count);
+            }
+            q = self.lock();
+            q.writing.clear();
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// Writes `c` to `path` (through a temporary file, renamed).
+fn save(path: &Path, c: &Count) {
+    let Ok(bytes) = serde_json::to_vec(c) else { return };
+    let tmp = path.with_extension("tmp");
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).is_err() {
+        tracing::warn!(path = %path.display(), "cannot save the daily budget count; it will restart from 0 after a restart");
+    }
+}
+
 /// One account's daily budget.
 pub struct DailyBudget {
     path: PathBuf,
@@ -37,14 +146,19 @@ pub struct DailyBudget {
     zone: jiff::tz::TimeZone,
     subject: String,
     count: Mutex<Count>,
+    files: Arc<Files>,
 }
 
 impl DailyBudget {
     /// A budget of `limit` calls a day, stored at `path`; `subject` names
     /// the account in QuotaFailure (never a secret).
     pub fn new(path: PathBuf, limit: u32, zone: jiff::tz::TimeZone, subject: String) -> Self {
-        let count = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        DailyBudget { path, limit, zone, subject, count: Mutex::new(count) }
+        Self::in_files(Files::global(), path, limit, zone, subject)
+    }
+
+    fn in_files(files: Arc<Files>, path: PathBuf, limit: u32, zone: jiff::tz::TimeZone, subject: String) -> Self {
+        let count = files.load(&path);
+        DailyBudget { path, limit, zone, subject, count: Mutex::new(count), files }
     }
 
     fn day(&self, now: jiff::Timestamp) -> String {
@@ -53,6 +167,7 @@ impl DailyBudget {
 
     /// Spends one call at `now`; refuses with RESOURCE_EXHAUSTED and
     /// QuotaFailure when the day's budget is used up. Returns what is left.
+    /// The new count is written behind (see the module docs).
     pub fn spend_at(&self, now: jiff::Timestamp) -> Result<u32, Error> {
         let day = self.day(now);
         let mut c = self.count.lock().unwrap_or_else(|e| e.into_inner());
@@ -63,7 +178,8 @@ impl DailyBudget {
             return Err(exhausted(self.limit, &self.zone, &self.subject));
         }
         c.used += 1;
-        self.persist(&c);
+        // Queued under the count's lock, so counts are queued in order.
+        self.files.store(&self.path, c.clone());
         Ok(self.limit - c.used)
     }
 
@@ -77,16 +193,12 @@ impl DailyBudget {
         let c = self.count.lock().unwrap_or_else(|e| e.into_inner());
         if c.day == self.day(now) { self.limit.saturating_sub(c.used) } else { self.limit }
     }
+}
 
-    fn persist(&self, c: &Count) {
-        let Ok(bytes) = serde_json::to_vec(c) else { return };
-        let tmp = self.path.with_extension("tmp");
-        if let Some(dir) = self.path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &self.path)).is_err() {
-            tracing::warn!(path = %self.path.display(), "cannot save the daily budget count; it will restart from 0 after a restart");
-        }
+impl Drop for DailyBudget {
+    /// The last count reaches the disk before the budget is gone.
+    fn drop(&mut self) {
+        self.files.flush(&self.path);
     }
 }
 
@@ -113,5 +225,51 @@ mod tests {
         assert_eq!(e.quota.as_ref().unwrap().0, "acct");
         assert_eq!(b.remaining_at(after), 3);
         assert_eq!(b.spend_at(after).unwrap(), 2);
+    }
+
+    #[test]
+    fn spends_do_not_wait_for_the_disk_and_only_the_newest_count_is_written() {
+        let (started, saves) = std::sync::mpsc::channel();
+        let (go, gate) = std::sync::mpsc::channel::<()>();
+        // A disk that takes its time: every write waits for `go`.
+        let files = Files::start(move |_: &Path, c: &Count| {
+            started.send((std::thread::current().id(), c.used)).unwrap();
+            let _ = gate.recv();
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
+        let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
+        let b = DailyBudget::in_files(files.clone(), path.clone(), 10, jiff::tz::TimeZone::UTC, "acct".into());
+        assert_eq!(b.spend_at(now).unwrap(), 9);
+        let (writer, used) = saves.recv().unwrap();
+        assert_ne!(writer, std::thread::current().id(), "written by another thread");
+        assert_eq!(used, 1);
+        // The first write is stuck, yet spends go on and are counted.
+        for left in [8, 7, 6] {
+            assert_eq!(b.spend_at(now).unwrap(), left);
+        }
+        let again = DailyBudget::in_files(files, path, 10, jiff::tz::TimeZone::UTC, "acct".into());
+        assert_eq!(again.remaining_at(now), 6, "a reopen sees the count not yet written");
+        drop(go);
+        drop(again);
+        drop(b);
+        // Counts 2 and 3 were replaced before the writer came back for them.
+        assert_eq!(saves.try_iter().map(|(_, used)| used).collect::<Vec<_>>(), vec![4]);
+    }
+
+    #[test]
+    fn the_last_count_is_on_disk_once_the_budget_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state").join("b.json");
+        let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
+        let b = DailyBudget::new(path.clone(), 5, jiff::tz::TimeZone::UTC, "acct".into());
+        for _ in 0..3 {
+            b.spend_at(now).unwrap();
+        }
+        drop(b);
+        let on_disk: Count = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(on_disk, Count { day: "2026-11-23".into(), used: 3 });
+        let b = DailyBudget::new(path, 5, jiff::tz::TimeZone::UTC, "acct".into());
+        assert_eq!(b.remaining_at(now), 2);
     }
 }
