@@ -60,11 +60,6 @@ impl Auth {
         Ok(Auth { enforced: Some(Arc::new(Enforced { jwt, policies: a.policies.clone() })) })
     }
 
-    /// Whether policies are enforced.
-    pub fn is_enforced(&self) -> bool {
-        self.enforced.is_some()
-    }
-
     /// Who is calling. A bearer token, when present, must verify (and wins
     /// over the client certificate); otherwise the client certificate's SAN;
     /// otherwise anonymous.

@@ -61,13 +61,7 @@ impl Limits {
 
     /// How long a caller with `deadline` may wait.
     pub fn allowance(&self, deadline: Option<Instant>) -> Duration {
-        match deadline {
-            Some(d) => d
-                .saturating_duration_since(Instant::now())
-                .saturating_sub(self.settings.margin)
-                .min(self.settings.max_wait),
-            None => self.settings.max_wait,
-        }
+        self.settings.allowance(deadline)
     }
 
     /// Waits for a turn within the caller's deadline; see [`Backend::acquire`].

@@ -127,14 +127,6 @@ impl Bucket {
         self.state.lock().await.queue.live()
     }
 
-    /// Changes the configured rate (config reload, tests).
-    pub async fn set_rate(&self, rate: f64) {
-        let mut st = self.state.lock().await;
-        st.configured = rate;
-        st.current = rate;
-        st.gcra = gcra(rate, self.clock);
-    }
-
     /// Whether the bucket has been idle for `idle` with nobody waiting.
     pub async fn idle_for(&self, idle: Duration) -> bool {
         let st = self.state.lock().await;

@@ -51,6 +51,16 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// How long a caller with `deadline` may wait for a turn.
+    pub fn allowance(&self, deadline: Option<Instant>) -> Duration {
+        match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()).saturating_sub(self.margin).min(self.max_wait),
+            None => self.max_wait,
+        }
+    }
+}
+
 /// The process's rate buckets.
 pub struct Limiter {
     clock: TokioClock,
@@ -81,17 +91,6 @@ impl Limiter {
         m.entry((account.to_owned(), api.to_owned())).or_insert_with(|| Bucket::new(rate, self.clock)).clone()
     }
 
-    /// How long a caller with `deadline` may wait.
-    pub fn allowance(&self, deadline: Option<Instant>) -> Duration {
-        match deadline {
-            Some(d) => d
-                .saturating_duration_since(Instant::now())
-                .saturating_sub(self.settings.margin)
-                .min(self.settings.max_wait),
-            None => self.settings.max_wait,
-        }
-    }
-
     /// Waits for a turn to call `api` with `account`'s credentials at
     /// `rate` calls per second, taking turns fairly with other callers
     /// (`caller`: the authenticated identity). Returns the time waited, or
@@ -105,7 +104,7 @@ impl Limiter {
         deadline: Option<Instant>,
         caller: Option<&str>,
     ) -> Result<Duration, Error> {
-        self.acquire_within(account, api, rate, self.allowance(deadline), caller).await
+        self.acquire_within(account, api, rate, self.settings.allowance(deadline), caller).await
     }
 
     /// [`Limiter::acquire`] for a caller that may wait at most `allowed`.

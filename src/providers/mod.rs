@@ -5,6 +5,8 @@
 pub mod alibaba;
 pub mod client;
 pub mod huawei;
+#[cfg(feature = "test-util")]
+pub mod memory;
 
 use std::sync::Arc;
 

@@ -17,6 +17,7 @@ mod logs;
 pub mod metrics;
 pub mod otlp;
 pub mod propagation;
+#[cfg(feature = "test-util")]
 pub mod testing;
 pub mod trace;
 pub mod vendor;
@@ -90,9 +91,4 @@ impl Telemetry {
             Ok(Err(_)) | Err(_) => tracing::warn!(?timeout, "flushing spans took too long; some spans are lost"),
         }
     }
-}
-
-/// Prometheus text of the gateway's metrics (what `/metrics` serves).
-pub fn metrics_text() -> String {
-    metrics::encode()
 }

@@ -10,7 +10,7 @@
 use std::{
     future::Future,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, SystemTime},
@@ -38,13 +38,15 @@ impl Clock for SystemClock {
 }
 
 /// A clock that moves only when told (tests).
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug)]
-pub struct ManualClock(Mutex<SystemTime>);
+pub struct ManualClock(std::sync::Mutex<SystemTime>);
 
+#[cfg(any(test, feature = "test-util"))]
 impl ManualClock {
     /// Starts at `t`.
     pub fn new(t: SystemTime) -> Arc<Self> {
-        Arc::new(ManualClock(Mutex::new(t)))
+        Arc::new(ManualClock(std::sync::Mutex::new(t)))
     }
     /// Moves the clock forward.
     pub fn advance(&self, d: Duration) {
@@ -53,6 +55,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
