@@ -5,6 +5,7 @@ pub mod alibaba;
 pub mod guard;
 pub mod http;
 pub mod huawei;
+pub mod signing;
 
 use std::sync::Arc;
 

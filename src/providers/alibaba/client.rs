@@ -27,6 +27,7 @@ use crate::{
     providers::{
         guard::Attempt,
         http::{self, Answer},
+        signing,
     },
 };
 
@@ -122,9 +123,9 @@ impl Client {
             ("user-agent".into(), http::USER_AGENT.into()),
             ("x-acs-action".into(), action.into()),
             ("x-acs-version".into(), version.into()),
-            ("x-acs-date".into(), sign::format_acs_date(std::time::SystemTime::now())),
+            ("x-acs-date".into(), signing::format_acs_date(std::time::SystemTime::now())),
             ("x-acs-signature-nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
-            ("x-acs-content-sha256".into(), sign::sha256_hex(body.as_bytes())),
+            ("x-acs-content-sha256".into(), signing::sha256_hex(body.as_bytes())),
         ];
         if method == "POST" {
             headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));

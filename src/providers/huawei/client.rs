@@ -34,6 +34,7 @@ use crate::{
     providers::{
         guard::{Attempt, Guard, Kind},
         http::{self, Answer, USER_AGENT},
+        signing,
     },
 };
 
@@ -108,7 +109,7 @@ impl Req {
 
 /// A path segment, percent-encoded as the SDK encodes path parameters.
 pub fn seg(s: &str) -> String {
-    sign::rfc3986_encode(s)
+    signing::rfc3986_encode(s)
 }
 
 /// An endpoint: scheme + authority for the URL, host as signed, path prefix.
@@ -341,7 +342,7 @@ impl Client {
                     headers: &headers,
                     body,
                 };
-                let signed = sign::sign(ak.expose(), sk.expose(), &input, &sign::format_sdk_date(SystemTime::now()));
+                let signed = sign::sign(ak.expose(), sk.expose(), &input, &signing::format_sdk_date(SystemTime::now()));
                 // Host is set by the HTTP client from the URL, identical to what was signed.
                 headers = signed.headers_to_send.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")).collect();
             }
