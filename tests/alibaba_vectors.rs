@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use datastudio_gateway::providers::alibaba::sign::{
-    self, SignInput, VerifyError, VerifyInput, form_encode, format_acs_date, parse_form, rfc3986_encode, sha256_hex,
+use datastudio_gateway::providers::{
+    alibaba::sign::{self, SignInput, VerifyError, form_encode},
+    signing::{VerifyInput, format_acs_date, parse_urlencoded, rfc3986_encode, sha256_hex},
 };
 use serde_json::Value;
 
@@ -153,7 +154,7 @@ fn encoders_follow_the_documented_rules() {
     let pairs = vec![("b".to_owned(), "x y,z*/~".to_owned()), ("A".to_owned(), String::new())];
     assert_eq!(form_encode(&pairs), "A=&b=x+y%2Cz%2A%2F~");
     assert_eq!(
-        parse_form("A=&b=x+y%2Cz%2A%2F~&&flag&bad=%zz%4"),
+        parse_urlencoded("A=&b=x+y%2Cz%2A%2F~&&flag&bad=%zz%4"),
         vec![
             ("A".to_owned(), String::new()),
             ("b".to_owned(), "x y,z*/~".to_owned()),

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use datastudio_gateway::providers::huawei::sign::{
-    self, SignInput, VerifyError, VerifyInput, canonical_query, canonical_uri, format_sdk_date, parse_query,
-    parse_sdk_date, rfc3986_encode, sha256_hex,
+use datastudio_gateway::providers::{
+    huawei::sign::{self, SignInput, VerifyError, canonical_query, canonical_uri},
+    signing::{VerifyInput, format_sdk_date, parse_sdk_date, parse_urlencoded, rfc3986_encode, sha256_hex},
 };
 use serde_json::Value;
 
@@ -292,7 +292,7 @@ fn path_and_query_encoding_rules() {
     ];
     assert_eq!(canonical_query(&q), "B=&a=y%20y&a=z&b=2");
     assert_eq!(
-        parse_query("B=&a=y%20y&a=z+z&flag"),
+        parse_urlencoded("B=&a=y%20y&a=z+z&flag"),
         vec![
             ("B".to_owned(), String::new()),
             ("a".to_owned(), "y y".to_owned()),

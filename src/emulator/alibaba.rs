@@ -23,7 +23,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::common::{Control, Fault, Recorded, Seeded, Throttled};
-use crate::providers::alibaba::sign;
+use crate::providers::{alibaba::sign, signing};
 
 /// How to start the emulator.
 #[derive(Debug, Clone)]
@@ -358,7 +358,7 @@ async fn respond(
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let input = sign::VerifyInput {
+    let input = signing::VerifyInput {
         method: method.as_str(),
         path: uri.path(),
         raw_query: uri.query().unwrap_or_default(),
@@ -422,9 +422,10 @@ async fn respond(
         }
     }
     // 3. Parameters: query plus form body.
-    let mut params: BTreeMap<String, String> = sign::parse_form(uri.query().unwrap_or_default()).into_iter().collect();
+    let mut params: BTreeMap<String, String> =
+        signing::parse_urlencoded(uri.query().unwrap_or_default()).into_iter().collect();
     if !body.is_empty() {
-        params.extend(sign::parse_form(&String::from_utf8_lossy(body)));
+        params.extend(signing::parse_urlencoded(&String::from_utf8_lossy(body)));
     }
     let version = headers.get("x-acs-version").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let req = Req { action: action.to_owned(), version, params, key };

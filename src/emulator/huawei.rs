@@ -57,7 +57,10 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use super::common::{Control, Fault, Recorded, Seeded, Throttled, control_routes};
-use crate::{domain::time::now_ms, providers::huawei::sign};
+use crate::{
+    domain::time::now_ms,
+    providers::{huawei::sign, signing},
+};
 
 /// Seeded package that fails to deploy (state 1 → 5 → 3).
 pub const FAILING_PACKAGE_ID: u64 = 13;
@@ -792,7 +795,7 @@ fn authenticate(emu: &Emu, method: &Method, uri: &Uri, headers: &HeaderMap, body
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let input = sign::VerifyInput {
+    let input = signing::VerifyInput {
         method: method.as_str(),
         path: uri.path(),
         raw_query: uri.query().unwrap_or_default(),
@@ -831,7 +834,7 @@ impl Caller {
         match self {
             Caller::Key(_) => User { id: "0d5a0000000000000000000000d5a0a1".into(), name: "dsgw-deployer".into() },
             Caller::User(u) => {
-                User { id: format!("{:0>32}", sign::sha256_hex(u.as_bytes())[..12].to_owned()), name: u.clone() }
+                User { id: format!("{:0>32}", signing::sha256_hex(u.as_bytes())[..12].to_owned()), name: u.clone() }
             }
         }
     }
@@ -904,7 +907,7 @@ async fn respond(
             return Some(fail(400, "DLF.6888", "The account permission is invalid for this workspace.", rid));
         }
     }
-    let q = Query(sign::parse_query(uri.query().unwrap_or_default()));
+    let q = Query(signing::parse_urlencoded(uri.query().unwrap_or_default()));
     let json_body = || -> Result<Value, Answer> {
         serde_json::from_slice::<Value>(body)
             .ok()

@@ -28,7 +28,10 @@ use super::{
 use crate::{
     config::LiveSecret,
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
-    providers::client::{Action, Answer, USER_AGENT, Vendor, VendorClient, sensitive},
+    providers::{
+        client::{Action, Answer, USER_AGENT, Vendor, VendorClient, sensitive},
+        signing,
+    },
 };
 
 /// What the shared client knows of DataWorks.
@@ -101,9 +104,9 @@ impl Signer {
             ("user-agent".into(), USER_AGENT.into()),
             ("x-acs-action".into(), action.name().into()),
             ("x-acs-version".into(), V2024.into()),
-            ("x-acs-date".into(), sign::format_acs_date(std::time::SystemTime::now())),
+            ("x-acs-date".into(), signing::format_acs_date(std::time::SystemTime::now())),
             ("x-acs-signature-nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
-            ("x-acs-content-sha256".into(), sign::sha256_hex(body.as_bytes())),
+            ("x-acs-content-sha256".into(), signing::sha256_hex(body.as_bytes())),
         ];
         if method == "POST" {
             headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));

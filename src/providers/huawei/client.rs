@@ -33,7 +33,10 @@ use super::{
 use crate::{
     config::{LiveSecret, Secret, SecretError},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
-    providers::client::{Answer, USER_AGENT, Vendor, VendorClient, sensitive},
+    providers::{
+        client::{Answer, USER_AGENT, Vendor, VendorClient, sensitive},
+        signing,
+    },
 };
 
 /// What the shared client knows of DataArts Studio.
@@ -107,7 +110,7 @@ impl Req {
 
 /// A path segment, percent-encoded as the SDK encodes path parameters.
 pub fn seg(s: &str) -> String {
-    sign::rfc3986_encode(s)
+    signing::rfc3986_encode(s)
 }
 
 /// An endpoint: scheme + authority for the URL, host as signed, path prefix.
@@ -235,7 +238,7 @@ impl Signer {
                     headers: &headers,
                     body,
                 };
-                let signed = sign::sign(ak.expose(), sk.expose(), &input, &sign::format_sdk_date(SystemTime::now()));
+                let signed = sign::sign(ak.expose(), sk.expose(), &input, &signing::format_sdk_date(SystemTime::now()));
                 // Host is set by the HTTP client from the URL, identical to what was signed.
                 headers = signed.headers_to_send.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")).collect();
             }

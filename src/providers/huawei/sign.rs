@@ -12,10 +12,12 @@
 //! The secret key is only ever used as HMAC key material: nothing here formats or logs it.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Digest, Sha256};
+use crate::providers::signing::{
+    VerifyInput, header, hmac_sha256_hex, hmac_sha256_verify, parse_authorization, parse_sdk_date, parse_urlencoded,
+    percent_decode, rfc3986_encode, sha256_hex,
+};
 
 /// Signature algorithm name, as it starts the `Authorization` value.
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
@@ -35,80 +37,10 @@ pub const CONTENT_SHA256_HEADER: &str = "X-Sdk-Content-Sha256";
 /// Largest accepted distance between `X-Sdk-Date` and the verifier's clock.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 
-type HmacSha256 = Hmac<Sha256>;
-
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-
-/// Percent-encodes UTF-8 per RFC 3986: keeps `A-Z a-z 0-9 - _ . ~`, uppercase hex for the rest.
-///
-/// This is also how the SDK encodes a path parameter (so `/` becomes `%2F`).
-pub fn rfc3986_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
-            out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
-        }
-    }
-    out
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decodes like Python `unquote` (or `unquote_plus` when `plus_is_space`).
-fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h << 4) | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses a raw query string into decoded pairs, in order (`+` as space, `%XX` decoded).
-///
-/// Empty segments are skipped and a segment without `=` yields an empty value.
-pub fn parse_query(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|seg| !seg.is_empty())
-        .map(|seg| match seg.split_once('=') {
-            Some((k, v)) => (percent_decode(k, true), percent_decode(v, true)),
-            None => (percent_decode(seg, true), String::new()),
-        })
-        .collect()
-}
-
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 /// Canonical URI: decode the whole wire path, split on `/`, RFC 3986-encode each segment, and end
 /// with `/` (so an encoded `%2F` inside a segment is signed as a real `/`). Empty gives `/`.
 pub fn canonical_uri(path: &str) -> String {
-    let decoded = percent_decode(path, false);
+    let decoded = percent_decode(path);
     let mut out = decoded.split('/').map(rfc3986_encode).collect::<Vec<_>>().join("/");
     if !out.ends_with('/') {
         out.push('/');
@@ -124,16 +56,7 @@ pub fn canonical_uri(path: &str) -> String {
 pub fn canonical_query(pairs: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = pairs.iter().collect();
     sorted.sort();
-    let mut out = String::new();
-    for (i, (k, v)) in sorted.into_iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(&rfc3986_encode(k));
-        out.push('=');
-        out.push_str(&rfc3986_encode(v));
-    }
-    out
+    sorted.iter().map(|(k, v)| format!("{}={}", rfc3986_encode(k), rfc3986_encode(v))).collect::<Vec<_>>().join("&")
 }
 
 /// What the client signs: one request before the signer adds its headers.
@@ -179,10 +102,6 @@ pub struct Signature {
     pub headers_to_send: Vec<(String, String)>,
 }
 
-fn first<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-}
-
 fn last<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
@@ -205,13 +124,6 @@ fn string_to_sign(x_sdk_date: &str, canonical_request: &str) -> String {
     format!("{ALGORITHM}\n{x_sdk_date}\n{}", sha256_hex(canonical_request.as_bytes()))
 }
 
-fn mac_for(secret_key: &str, string_to_sign: &str) -> HmacSha256 {
-    let mut mac =
-        <HmacSha256 as KeyInit>::new_from_slice(secret_key.as_bytes()).expect("HMAC accepts keys of any length");
-    mac.update(string_to_sign.as_bytes());
-    mac
-}
-
 /// Signs a request with SDK-HMAC-SHA256 as the SDK does, using `x_sdk_date` unless the headers
 /// already carry `X-Sdk-Date` (that value wins).
 ///
@@ -230,14 +142,14 @@ pub fn sign(access_key: &str, secret_key: &str, input: &SignInput, x_sdk_date: &
             None => headers.push((CONTENT_SHA256_HEADER.to_owned(), UNSIGNED_PAYLOAD.to_owned())),
         }
     }
-    let date = match first(&headers, SDK_DATE_HEADER) {
+    let date = match header(&headers, SDK_DATE_HEADER) {
         Some(v) => v.trim().to_owned(),
         None => {
             headers.push((SDK_DATE_HEADER.to_owned(), x_sdk_date.to_owned()));
             x_sdk_date.to_owned()
         }
     };
-    if first(&headers, "host").is_none() {
+    if header(&headers, "host").is_none() {
         headers.push(("Host".to_owned(), input.host.to_owned()));
     }
     for h in &mut headers {
@@ -263,7 +175,7 @@ pub fn sign(access_key: &str, secret_key: &str, input: &SignInput, x_sdk_date: &
     let payload_hash = if input.body.is_empty() {
         EMPTY_PAYLOAD_SHA256.to_owned()
     } else {
-        match first(&headers, CONTENT_SHA256_HEADER).filter(|v| !v.is_empty()) {
+        match header(&headers, CONTENT_SHA256_HEADER).filter(|v| !v.is_empty()) {
             Some(v) => v.to_owned(),
             None => sha256_hex(input.body),
         }
@@ -279,7 +191,7 @@ pub fn sign(access_key: &str, secret_key: &str, input: &SignInput, x_sdk_date: &
         &payload_hash,
     );
     let string_to_sign = string_to_sign(&date, &canonical_request);
-    let signature = hex::encode(mac_for(secret_key, &string_to_sign).finalize().into_bytes());
+    let signature = hmac_sha256_hex(secret_key.as_bytes(), string_to_sign.as_bytes());
     let authorization =
         format!("{ALGORITHM} Access={access_key}, SignedHeaders={signed_headers}, Signature={signature}");
     headers.push(("Authorization".to_owned(), authorization.clone()));
@@ -295,75 +207,6 @@ pub fn sign(access_key: &str, secret_key: &str, input: &SignInput, x_sdk_date: &
         authorization,
         headers_to_send: headers,
     }
-}
-
-fn unix_secs(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => {
-            let d = e.duration();
-            -i64::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(i64::MAX)
-        }
-    }
-}
-
-/// Formats a time as `X-Sdk-Date` wants it: `YYYYMMDDTHHMMSSZ` (UTC).
-pub fn format_sdk_date(t: SystemTime) -> String {
-    let secs = unix_secs(t);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Parses an `X-Sdk-Date` value (`YYYYMMDDTHHMMSSZ`, UTC); `None` if it is not exactly that.
-pub fn parse_sdk_date(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
-    }
-    let num = |from: usize, to: usize| -> Option<u32> {
-        b[from..to].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
-    };
-    let (y, mo, d) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
-    let (h, mi, se) = (num(9, 11)?, num(11, 13)?, num(13, 15)?);
-    if h > 23 || mi > 59 || se > 59 || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let days = days_from_civil(i64::from(y), mo, d);
-    if civil_from_days(days) != (i64::from(y), mo, d) {
-        return None;
-    }
-    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + se);
-    match u64::try_from(secs) {
-        Ok(s) => UNIX_EPOCH.checked_add(Duration::from_secs(s)),
-        Err(_) => UNIX_EPOCH.checked_sub(Duration::from_secs(secs.unsigned_abs())),
-    }
-}
-
-// Howard Hinnant's civil_from_days: days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m as u32, d as u32)
-}
-
-// Inverse of `civil_from_days`.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Why a received request failed verification.
@@ -399,51 +242,6 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
-/// A request as the server received it, for [`verify`].
-#[derive(Debug, Clone, Copy)]
-pub struct VerifyInput<'a> {
-    /// HTTP method as received.
-    pub method: &'a str,
-    /// Path of the request target as received, still percent-encoded (without `?query`).
-    pub path: &'a str,
-    /// Raw query string after `?` as received, or `""`.
-    pub raw_query: &'a str,
-    /// Every header received, `(name, value)` in any order and case.
-    pub headers: &'a [(String, String)],
-    /// Exact body bytes received.
-    pub body: &'a [u8],
-}
-
-struct Authorization<'a> {
-    access_key: &'a str,
-    signed_headers: &'a str,
-    signature: Vec<u8>,
-}
-
-fn parse_authorization(value: &str) -> Option<Authorization<'_>> {
-    let rest = value.trim().strip_prefix(ALGORITHM)?;
-    if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
-        return None;
-    }
-    let (mut access, mut signed, mut signature) = (None, None, None);
-    for field in rest.split(',') {
-        let (k, v) = field.trim().split_once('=')?;
-        let slot = match k.trim() {
-            "Access" => &mut access,
-            "SignedHeaders" => &mut signed,
-            "Signature" => &mut signature,
-            _ => continue,
-        };
-        if slot.replace(v.trim()).is_some() {
-            return None;
-        }
-    }
-    let access_key = access.filter(|s: &&str| !s.is_empty())?;
-    let signed_headers = signed.filter(|s: &&str| !s.is_empty())?;
-    let signature = hex::decode(signature?).ok()?;
-    Some(Authorization { access_key, signed_headers, signature })
-}
-
 /// Verifies an SDK-HMAC-SHA256 request on the server side; returns the access key on success.
 ///
 /// Checks, in order: `Authorization` present and well formed; `X-Sdk-Date` well formed and within
@@ -456,9 +254,9 @@ pub fn verify(
     now: SystemTime,
     secret_for: impl FnOnce(&str) -> Option<String>,
 ) -> Result<String, VerifyError> {
-    let auth_value = first(input.headers, "authorization").ok_or(VerifyError::MissingAuthorization)?;
-    let auth = parse_authorization(auth_value).ok_or(VerifyError::Malformed)?;
-    let date = first(input.headers, SDK_DATE_HEADER).map(str::trim).ok_or(VerifyError::Malformed)?;
+    let auth_value = header(input.headers, "authorization").ok_or(VerifyError::MissingAuthorization)?;
+    let auth = parse_authorization(auth_value, ALGORITHM, "Access").ok_or(VerifyError::Malformed)?;
+    let date = header(input.headers, SDK_DATE_HEADER).map(str::trim).ok_or(VerifyError::Malformed)?;
     let signed_at = parse_sdk_date(date).ok_or(VerifyError::Malformed)?;
     let skew = match now.duration_since(signed_at) {
         Ok(d) => d,
@@ -473,7 +271,7 @@ pub fn verify(
     let payload_hash = if input.body.is_empty() {
         EMPTY_PAYLOAD_SHA256.to_owned()
     } else {
-        match first(input.headers, CONTENT_SHA256_HEADER).map(str::trim).filter(|v| !v.is_empty()) {
+        match header(input.headers, CONTENT_SHA256_HEADER).map(str::trim).filter(|v| !v.is_empty()) {
             Some(UNSIGNED_PAYLOAD) => UNSIGNED_PAYLOAD.to_owned(),
             Some(claimed) => {
                 if !claimed.eq_ignore_ascii_case(&sha256_hex(input.body)) {
@@ -496,13 +294,13 @@ pub fn verify(
     let canonical_request = build_canonical_request(
         input.method,
         &canonical_uri(input.path),
-        &canonical_query(&parse_query(input.raw_query)),
+        &canonical_query(&parse_urlencoded(input.raw_query)),
         &canonical_headers,
         auth.signed_headers,
         &payload_hash,
     );
-    mac_for(&secret, &string_to_sign(date, &canonical_request))
-        .verify_slice(&auth.signature)
-        .map_err(|_| VerifyError::SignatureMismatch)?;
+    if !hmac_sha256_verify(secret.as_bytes(), string_to_sign(date, &canonical_request).as_bytes(), &auth.signature) {
+        return Err(VerifyError::SignatureMismatch);
+    }
     Ok(auth.access_key.to_owned())
 }
