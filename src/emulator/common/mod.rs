@@ -1,0 +1,17 @@
+//! Machinery shared by the vendor emulators: fault injection, throttling
+//! (per-API rate and daily quota), and a record of every request received
+//! (with its `traceparent`) so tests can check the hop.
+//!
+//! | file | concern |
+//! |---|---|
+//! | `control.rs` | [`Control`]: faults, throttle and request log |
+//! | `server.rs` | serving: the `/_emulator/...` routes, [`Handle`], an injected reset |
+//! | `seeded.rs` | [`Seeded`]: the same generated data on every start |
+
+mod control;
+mod seeded;
+mod server;
+
+pub use control::{Control, Fault, FaultRule, LOG_LIMIT, Recorded, ThrottleConfig, Throttled};
+pub use seeded::Seeded;
+pub use server::{Handle, control_routes, reset_response, serve};

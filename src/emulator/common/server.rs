@@ -1,0 +1,103 @@
+//! Serving an emulator: the `/_emulator/...` control routes, the [`Handle`]
+//! of a running emulator, and a reset in the middle of an answer.
+
+use super::control::{Control, FaultRule, ThrottleConfig};
+
+/// Routes for `/_emulator/...` (faults, throttle, request log), shared by both emulators.
+pub fn control_routes<S: Clone + Send + Sync + 'static>(control: Control) -> axum::Router<S> {
+    use axum::{Json, routing::get, routing::post};
+    let c1 = control.clone();
+    let c2 = control.clone();
+    let c3 = control.clone();
+    let c4 = control;
+    axum::Router::new()
+        .route(
+            "/_emulator/faults",
+            post(move |Json(rule): Json<FaultRule>| {
+                let c = c1.clone();
+                async move {
+                    c.inject(rule);
+                    "ok"
+                }
+            })
+            .delete(move || {
+                let c = c2.clone();
+                async move {
+                    c.clear_faults();
+                    "ok"
+                }
+            }),
+        )
+        .route(
+            "/_emulator/throttle",
+            post(move |Json(t): Json<ThrottleConfig>| {
+                let c = c3.clone();
+                async move {
+                    c.set_throttle(t);
+                    "ok"
+                }
+            }),
+        )
+        .route(
+            "/_emulator/requests",
+            get(move || {
+                let c = c4.clone();
+                async move { Json(c.requests()) }
+            }),
+        )
+}
+
+/// A running emulator (stops when dropped).
+pub struct Handle {
+    /// Bound address.
+    pub addr: std::net::SocketAddr,
+    /// Faults, throttle and request log.
+    pub control: Control,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Handle {
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `app` on `listener` in a task, with TCP_NODELAY (without it a
+/// header write followed by a body write waits on the peer's delayed ACK).
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    control: Control,
+    name: &'static str,
+) -> anyhow::Result<Handle> {
+    let addr = listener.local_addr()?;
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, emulator = name, "emulator stopped");
+        }
+    });
+    Ok(Handle { addr, control, task })
+}
+
+/// A response whose body fails right after the headers: the client sees
+/// the connection break mid-answer, like a reset.
+pub fn reset_response() -> axum::response::Response {
+    let broken = futures::stream::once(async {
+        Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"))
+    });
+    axum::response::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(broken))
+        .unwrap_or_default()
+}
