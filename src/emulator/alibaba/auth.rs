@@ -1,0 +1,44 @@
+//! ACS3-HMAC-SHA256 verification of DataWorks requests.
+
+use axum::http::{HeaderMap, Method, Uri};
+
+use super::answer::{Answer, fail};
+use crate::providers::alibaba::sign;
+
+/// The caller's access key if the request is signed by one of
+/// `credentials`, else the vendor's refusal.
+pub(super) fn authenticate(
+    credentials: &[(String, String)],
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    rid: &str,
+) -> Result<String, Answer> {
+    let hdrs: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let input = sign::VerifyInput {
+        method: method.as_str(),
+        path: uri.path(),
+        raw_query: uri.query().unwrap_or_default(),
+        headers: &hdrs,
+        body,
+    };
+    match sign::verify(&input, |ak| credentials.iter().find(|(a, _)| a == ak).map(|(_, s)| s.clone())) {
+        Ok(k) => Ok(k),
+        Err(sign::VerifyError::UnknownAccessKey(_)) => {
+            Err(fail(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.", rid))
+        }
+        Err(sign::VerifyError::MissingAuthorization) => {
+            Err(fail(400, "MissingAuthorization", "Authorization is mandatory for this action.", rid))
+        }
+        Err(e) => Err(fail(
+            400,
+            "SignatureDoesNotMatch",
+            &format!("The request signature does not conform to Aliyun standards ({e:?})."),
+            rid,
+        )),
+    }
+}
