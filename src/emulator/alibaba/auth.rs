@@ -3,7 +3,7 @@
 use axum::http::{HeaderMap, Method, Uri};
 
 use super::answer::{Answer, fail};
-use crate::providers::alibaba::sign;
+use crate::{emulator::common::signed_parts, providers::alibaba::sign};
 
 /// The caller's access key if the request is signed by one of
 /// `credentials`, else the vendor's refusal.
@@ -15,17 +15,8 @@ pub(super) fn authenticate(
     body: &[u8],
     rid: &str,
 ) -> Result<String, Answer> {
-    let hdrs: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let input = sign::VerifyInput {
-        method: method.as_str(),
-        path: uri.path(),
-        raw_query: uri.query().unwrap_or_default(),
-        headers: &hdrs,
-        body,
-    };
+    let (method, path, raw_query, hdrs) = signed_parts(method, uri, headers);
+    let input = sign::VerifyInput { method, path, raw_query, headers: &hdrs, body };
     match sign::verify(&input, |ak| credentials.iter().find(|(a, _)| a == ak).map(|(_, s)| s.clone())) {
         Ok(k) => Ok(k),
         Err(sign::VerifyError::UnknownAccessKey(_)) => {

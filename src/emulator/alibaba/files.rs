@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    params::{Req, boolean, int, page, paging, text},
+    params::{Req, boolean, int, int_list, page, paging, text},
     store::{Emu, File, Version},
 };
 
@@ -33,20 +33,8 @@ impl Emu {
         if commit.is_some() && r.version == "2020-05-18" {
             return Err("CommitStatus is not supported in 2020-05-18.".into());
         }
-        let types: Option<Vec<i64>> = text(p, "FileTypes")
-            .map(|t| {
-                t.split(',')
-                    .map(|x| x.trim().parse().map_err(|_| "The parameter FileTypes is invalid.".to_owned()))
-                    .collect()
-            })
-            .transpose()?;
-        let ids: Option<Vec<i64>> = text(p, "FileIdIn")
-            .map(|t| {
-                t.split(',')
-                    .map(|x| x.trim().parse().map_err(|_| "The parameter FileIdIn is invalid.".to_owned()))
-                    .collect()
-            })
-            .transpose()?;
+        let types = int_list(p, "FileTypes")?;
+        let ids = int_list(p, "FileIdIn")?;
         if ids.as_ref().is_some_and(|i| i.len() > 50) {
             return Err("FileIdIn accepts at most 50 ids.".into());
         }

@@ -40,6 +40,13 @@ pub(super) fn int(p: &BTreeMap<String, String>, k: &str) -> Result<Option<i64>, 
     }
 }
 
+/// A comma-separated list of integers, if given.
+pub(super) fn int_list(p: &BTreeMap<String, String>, k: &str) -> Result<Option<Vec<i64>>, String> {
+    text(p, k)
+        .map(|t| t.split(',').map(|x| x.trim().parse().map_err(|_| format!("The parameter {k} is invalid."))).collect())
+        .transpose()
+}
+
 pub(super) fn text<'a>(p: &'a BTreeMap<String, String>, k: &str) -> Option<&'a str> {
     p.get(k).map(String::as_str).filter(|v| !v.is_empty())
 }

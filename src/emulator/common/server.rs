@@ -1,50 +1,40 @@
 //! Serving an emulator: the `/_emulator/...` control routes, the [`Handle`]
 //! of a running emulator, and a reset in the middle of an answer.
 
-use super::control::{Control, FaultRule, ThrottleConfig};
+use axum::{
+    Json,
+    extract::State,
+    routing::{get, post},
+};
+
+use super::control::{Control, FaultRule, Recorded, ThrottleConfig};
 
 /// Routes for `/_emulator/...` (faults, throttle, request log), shared by both emulators.
 pub fn control_routes<S: Clone + Send + Sync + 'static>(control: Control) -> axum::Router<S> {
-    use axum::{Json, routing::get, routing::post};
-    let c1 = control.clone();
-    let c2 = control.clone();
-    let c3 = control.clone();
-    let c4 = control;
     axum::Router::new()
-        .route(
-            "/_emulator/faults",
-            post(move |Json(rule): Json<FaultRule>| {
-                let c = c1.clone();
-                async move {
-                    c.inject(rule);
-                    "ok"
-                }
-            })
-            .delete(move || {
-                let c = c2.clone();
-                async move {
-                    c.clear_faults();
-                    "ok"
-                }
-            }),
-        )
-        .route(
-            "/_emulator/throttle",
-            post(move |Json(t): Json<ThrottleConfig>| {
-                let c = c3.clone();
-                async move {
-                    c.set_throttle(t);
-                    "ok"
-                }
-            }),
-        )
-        .route(
-            "/_emulator/requests",
-            get(move || {
-                let c = c4.clone();
-                async move { Json(c.requests()) }
-            }),
-        )
+        .route("/_emulator/faults", post(inject).delete(clear_faults))
+        .route("/_emulator/throttle", post(set_throttle))
+        .route("/_emulator/requests", get(requests))
+        .with_state(control)
+}
+
+async fn inject(State(c): State<Control>, Json(rule): Json<FaultRule>) -> &'static str {
+    c.inject(rule);
+    "ok"
+}
+
+async fn clear_faults(State(c): State<Control>) -> &'static str {
+    c.clear_faults();
+    "ok"
+}
+
+async fn set_throttle(State(c): State<Control>, Json(t): Json<ThrottleConfig>) -> &'static str {
+    c.set_throttle(t);
+    "ok"
+}
+
+async fn requests(State(c): State<Control>) -> Json<Vec<Recorded>> {
+    Json(c.requests())
 }
 
 /// A running emulator (stops when dropped).

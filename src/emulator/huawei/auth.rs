@@ -12,7 +12,7 @@ use super::{
     params::{header, str_of},
     store::{User, World},
 };
-use crate::providers::huawei::sign;
+use crate::{emulator::common::signed_parts, providers::huawei::sign};
 
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
@@ -38,17 +38,8 @@ pub(super) fn authenticate(
             None => Err("Incorrect IAM authentication information: the token is invalid".into()),
         };
     }
-    let hdrs: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let input = sign::VerifyInput {
-        method: method.as_str(),
-        path: uri.path(),
-        raw_query: uri.query().unwrap_or_default(),
-        headers: &hdrs,
-        body,
-    };
+    let (method, path, raw_query, hdrs) = signed_parts(method, uri, headers);
+    let input = sign::VerifyInput { method, path, raw_query, headers: &hdrs, body };
     let secret_for = |ak: &str| emu.opts.credentials.iter().find(|(a, _)| a == ak).map(|(_, sk)| sk.clone());
     match sign::verify(&input, SystemTime::now(), secret_for) {
         Ok(ak) => Ok(Caller::Key(ak)),

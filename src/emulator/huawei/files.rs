@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{
     answer::{Answer, fail, ok, param},
-    params::{Query, contains_ci, paging, query_int},
+    params::{Query, contains_ci, query_int},
     store::{Job, Script, World},
 };
 
@@ -72,10 +72,7 @@ fn job_detail(j: &Job) -> Value {
 }
 
 pub(super) fn list_scripts(w: &World, q: &Query, rid: &str) -> Answer {
-    let (limit, offset) = match query_int(q.get("limit"), "limit", rid)
-        .and_then(|l| Ok((l, query_int(q.get("offset"), "offset", rid)?)))
-        .and_then(|(l, o)| paging(l, o, rid))
-    {
+    let (limit, offset) = match q.paging(rid) {
         Ok(p) => p,
         Err(a) => return a,
     };
@@ -87,10 +84,7 @@ pub(super) fn list_scripts(w: &World, q: &Query, rid: &str) -> Answer {
 }
 
 pub(super) fn list_jobs(w: &World, q: &Query, rid: &str) -> Answer {
-    let (limit, offset) = match query_int(q.get("limit"), "limit", rid)
-        .and_then(|l| Ok((l, query_int(q.get("offset"), "offset", rid)?)))
-        .and_then(|(l, o)| paging(l, o, rid))
-    {
+    let (limit, offset) = match q.paging(rid) {
         Ok(p) => p,
         Err(a) => return a,
     };

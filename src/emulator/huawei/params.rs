@@ -18,6 +18,11 @@ impl Query {
     pub(super) fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
+
+    /// `limit` and `offset`, checked.
+    pub(super) fn paging(&self, rid: &str) -> Result<(usize, usize), Answer> {
+        paging(query_int(self.get("limit"), "limit", rid)?, query_int(self.get("offset"), "offset", rid)?, rid)
+    }
 }
 
 pub(super) fn paging(limit: Option<i64>, offset: Option<i64>, rid: &str) -> Result<(usize, usize), Answer> {

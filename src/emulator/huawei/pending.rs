@@ -6,7 +6,7 @@ use super::{
     APPLICANTS, DEPLOYERS, Options,
     answer::{Answer, fail, ok, param},
     auth::Caller,
-    params::{Query, contains_ci, paging, query_int, str_of, strs},
+    params::{Query, contains_ci, query_int, str_of, strs},
     store::{Item, Package, Pending, User, World},
 };
 use crate::domain::time::now_ms;
@@ -31,7 +31,7 @@ fn pending_json(p: &Pending, opts: &Options) -> Value {
 pub(super) fn list_pending(w: &World, opts: &Options, q: &Query, rid: &str) -> Answer {
     let parsed = (|| {
         Ok::<_, Answer>((
-            paging(query_int(q.get("limit"), "limit", rid)?, query_int(q.get("offset"), "offset", rid)?, rid)?,
+            q.paging(rid)?,
             query_int(q.get("update_type"), "update_type", rid)?,
             query_int(q.get("task_type"), "task_type", rid)?,
             query_int(q.get("start_time"), "start_time", rid)?,
