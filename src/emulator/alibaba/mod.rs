@@ -44,7 +44,6 @@ use axum::{
 };
 
 pub use super::common::Handle;
-pub use seed::{FILE_TYPES, FOLDERS, USERS};
 
 use super::common::{Control, Recorded};
 use answer::{Answer, fail, ok, request_id};

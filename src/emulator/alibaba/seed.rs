@@ -11,7 +11,7 @@ use super::{
 use crate::emulator::common::Seeded;
 
 /// Account UIDs used by the seeded data.
-pub const USERS: [&str; 6] = [
+const USERS: [&str; 6] = [
     "2003000000000001",
     "2003000000000002",
     "2003000000000003",
@@ -20,14 +20,14 @@ pub const USERS: [&str; 6] = [
     "2003000000000006",
 ];
 /// Folders used by the seeded data.
-pub const FOLDERS: [&str; 4] = [
+const FOLDERS: [&str; 4] = [
     "Business_process/sales/MaxCompute/ods_layer",
     "Business_process/sales/MaxCompute/dws_layer",
     "Business_process/finance/MaxCompute/ods_layer",
     "Business_process/finance/Shell",
 ];
 /// File type codes used by the seeded data.
-pub const FILE_TYPES: [i64; 6] = [10, 6, 23, 24, 221, 1221];
+const FILE_TYPES: [i64; 6] = [10, 6, 23, 24, 221, 1221];
 const USE_TYPES: [&str; 3] = ["NORMAL", "NORMAL", "MANUAL"];
 
 pub(super) const BASE_TIME: i64 = 1_761_955_200_000; // 2025-11-01T00:00:00Z

@@ -7,7 +7,7 @@
 //! | `control.rs` | [`Control`]: faults, throttle and request log |
 //! | `server.rs` | serving: the `/_emulator/...` routes, [`Handle`], an injected reset |
 //! | `request.rs` | a request's parts for the vendors' signature checks |
-//! | `seeded.rs` | [`Seeded`]: the same generated data on every start |
+//! | `seeded.rs` | seeded random numbers: the same generated data on every start |
 
 mod control;
 mod request;
@@ -16,5 +16,6 @@ mod server;
 
 pub use control::{Control, Fault, FaultRule, LOG_LIMIT, Recorded, ThrottleConfig, Throttled};
 pub(crate) use request::signed_parts;
-pub use seeded::Seeded;
-pub use server::{Handle, control_routes, reset_response, serve};
+pub(crate) use seeded::Seeded;
+pub use server::Handle;
+pub(crate) use server::{control_routes, reset_response, serve};

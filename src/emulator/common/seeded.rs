@@ -1,7 +1,7 @@
 //! Seeded pseudo-random numbers behind the emulators' generated data.
 
 /// Seeded pseudo-random numbers (SplitMix64): the same data on every start.
-pub struct Seeded(u64);
+pub(crate) struct Seeded(u64);
 
 impl Seeded {
     /// A generator from `seed`.

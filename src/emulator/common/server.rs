@@ -10,7 +10,7 @@ use axum::{
 use super::control::{Control, FaultRule, Recorded, ThrottleConfig};
 
 /// Routes for `/_emulator/...` (faults, throttle, request log), shared by both emulators.
-pub fn control_routes<S: Clone + Send + Sync + 'static>(control: Control) -> axum::Router<S> {
+pub(crate) fn control_routes<S: Clone + Send + Sync + 'static>(control: Control) -> axum::Router<S> {
     axum::Router::new()
         .route("/_emulator/faults", post(inject).delete(clear_faults))
         .route("/_emulator/throttle", post(set_throttle))
@@ -61,7 +61,7 @@ impl Drop for Handle {
 
 /// Serves `app` on `listener` in a task, with TCP_NODELAY (without it a
 /// header write followed by a body write waits on the peer's delayed ACK).
-pub fn serve(
+pub(crate) fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     control: Control,
@@ -81,7 +81,7 @@ pub fn serve(
 
 /// A response whose body fails right after the headers: the client sees
 /// the connection break mid-answer, like a reset.
-pub fn reset_response() -> axum::response::Response {
+pub(crate) fn reset_response() -> axum::response::Response {
     let broken = futures::stream::once(async {
         Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"))
     });

@@ -43,13 +43,12 @@ pub const DEPLOYERS: [(&str, &str); 3] = [
     ("0f5300000000000000000000000f5303", "ops-zhao"),
 ];
 /// Folders of seeded scripts and jobs.
-pub const FOLDERS: [&str; 7] =
+const FOLDERS: [&str; 7] =
     ["/etl/daily", "/etl/hourly", "/report", "/report/finance", "/ml/features", "/sync", "/adhoc"];
 /// Topics: name prefixes of scripts, jobs and packages.
-pub const TOPICS: [&str; 6] = ["etl", "report", "sync", "ml", "finance", "ads"];
+const TOPICS: [&str; 6] = ["etl", "report", "sync", "ml", "finance", "ads"];
 /// Script types of seeded scripts.
-pub const SCRIPT_TYPES: [&str; 8] =
-    ["HiveSQL", "SparkSQL", "DLISQL", "DWSSQL", "Shell", "PYTHON", "FlinkSQL", "RDSSQL"];
+const SCRIPT_TYPES: [&str; 8] = ["HiveSQL", "SparkSQL", "DLISQL", "DWSSQL", "Shell", "PYTHON", "FlinkSQL", "RDSSQL"];
 
 const BASE_MS: i64 = 1_735_689_600_000; // 2025-01-01T00:00:00Z
 const HOUR_MS: i64 = 3_600_000;
