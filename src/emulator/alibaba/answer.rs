@@ -1,5 +1,4 @@
-//! The DataWorks wire format of answers: JSON bodies, errors (HTTP errors
-//! and the legacy `Success:false` on HTTP 200) and throttling.
+//! DataWorks answers on the wire: JSON bodies, HTTP errors, legacy `Success:false` and throttling.
 
 use axum::{
     http::StatusCode,

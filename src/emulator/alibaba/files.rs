@@ -1,5 +1,4 @@
-//! Files and their versions: `ListFiles`, `GetFile`, `ListFileVersions`,
-//! `GetFileVersion`.
+//! Files and their versions: `ListFiles`, `GetFile`, `ListFileVersions`, `GetFileVersion`.
 
 use serde_json::{Value, json};
 

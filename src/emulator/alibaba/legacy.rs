@@ -1,6 +1,4 @@
-//! Deployment packages: `ListDeploymentPackages`/`GetDeploymentPackage`
-//! (and their 2020 `ListDeployments`/`GetDeployment`), and the
-//! `DeployFile`/`SubmitFile` that create them and settle after `deploy_step`.
+//! Deployment packages (2024 and 2020 names) and the `DeployFile`/`SubmitFile` that create them.
 
 use std::time::Instant;
 

@@ -1,5 +1,4 @@
-//! A DataWorks request's parameters (query plus form body, as the official
-//! SDK sends them), read and paged.
+//! A DataWorks request's parameters (query plus form body, as the SDK sends them) and paging.
 
 use std::collections::BTreeMap;
 

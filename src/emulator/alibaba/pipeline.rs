@@ -1,5 +1,4 @@
-//! Pipeline runs (2024-05-18): list, get, items, create, stage by stage
-//! execution and abolishment, each stage settling after `deploy_step`.
+//! Pipeline runs: list, get, items, create, run stage by stage, abolish.
 
 use std::time::Instant;
 

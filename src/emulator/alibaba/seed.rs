@@ -1,5 +1,4 @@
-//! The DataWorks emulator's seeded data: 300 files with their versions,
-//! 240 deployment packages and 60 pipeline runs, the same for a given seed.
+//! The DataWorks emulator's seeded files, deployment packages and pipeline runs.
 
 use std::collections::BTreeMap;
 

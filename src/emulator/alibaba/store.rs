@@ -1,5 +1,4 @@
-//! The records the DataWorks emulator holds: files and their versions,
-//! deployment packages and pipeline runs, behind one lock.
+//! The records the DataWorks emulator holds: files and versions, packages, pipeline runs.
 
 use std::{
     collections::BTreeMap,

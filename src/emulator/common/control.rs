@@ -1,5 +1,4 @@
-//! Fault injection, throttling (per-API rate and daily quota) and the log of
-//! every request received (with its `traceparent`): the state both emulators share.
+//! Fault injection, throttling (per-API rate and daily quota) and the request log.
 
 use std::{
     collections::{HashMap, VecDeque},

@@ -1,5 +1,4 @@
-//! Serving an emulator: the `/_emulator/...` control routes, the [`Handle`]
-//! of a running emulator, and a reset in the middle of an answer.
+//! Serving an emulator: the `/_emulator/...` control routes, [`Handle`], a mid-answer reset.
 
 use axum::{
     Json,

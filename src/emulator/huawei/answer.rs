@@ -1,5 +1,4 @@
-//! DataArts Studio answers on the wire: JSON with `X-Request-Id`, and
-//! errors as `{"error_code", "error_msg", "request_id"}`.
+//! DataArts Studio answers on the wire: JSON with `X-Request-Id`, and its error bodies.
 
 use axum::{
     body::Body,

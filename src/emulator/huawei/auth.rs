@@ -1,5 +1,4 @@
-//! Who is calling: SDK-HMAC-SHA256 signatures, or `X-Auth-Token`s that the
-//! emulator's own IAM endpoint (`POST /v3/auth/tokens`) issues.
+//! Who is calling: SDK-HMAC-SHA256 signatures, or IAM tokens the emulator issues itself.
 
 use std::time::{Duration, SystemTime};
 

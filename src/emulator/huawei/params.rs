@@ -1,5 +1,4 @@
-//! Reading a DataArts Studio request: headers, query parameters, JSON body
-//! fields and paging.
+//! Reading a DataArts Studio request: headers, query parameters, JSON body fields, paging.
 
 use axum::http::HeaderMap;
 use serde_json::Value;

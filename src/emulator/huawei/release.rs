@@ -1,5 +1,4 @@
-//! Release packages: list, get and deploy, the system task that tracks a
-//! deploy, and deploys settling after `deploy_step`.
+//! Release packages: list, get, deploy, the system task of a deploy, settling after `deploy_step`.
 
 use std::time::{Duration, Instant};
 

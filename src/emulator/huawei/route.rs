@@ -1,5 +1,4 @@
-//! The DataArts Studio paths the emulator serves, and the action name each
-//! is recorded under.
+//! The DataArts Studio paths the emulator serves, and the action name each is recorded under.
 
 use axum::http::Method;
 

@@ -1,5 +1,4 @@
-//! The records the DataArts Studio emulator holds: release packages and
-//! their items, scripts, jobs, pending items, deploy tasks and IAM tokens.
+//! The records the DataArts Studio emulator holds: packages, scripts, jobs, pending items, tokens.
 
 use std::{collections::HashMap, time::Instant};
 
