@@ -1,0 +1,200 @@
+//! DataWorks emulator: RPC-style POST/GET `/` routed on the
+//! (`x-acs-action`, `x-acs-version`) pair, ACS3-HMAC-SHA256 verified,
+//! form/query parameters as the official SDK sends them, seeded data, and
+//! deployments that progress over time.
+//!
+//! Seed facts tests rely on: file ids start at 100001; every file whose id
+//! ends in 7 fails to deploy (its packages end in Status 2); package ids
+//! start at 3000001; account UIDs are `2003000000000001`..`…06`.
+//!
+//! | file | concern |
+//! |---|---|
+//! | `mod.rs` | [`Options`], [`start`], a request's way through, the action table |
+//! | `auth.rs` | ACS3-HMAC-SHA256 verification |
+//! | `faults.rs` | injected faults and throttling |
+//! | `answer.rs` | answers and errors on the wire |
+//! | `params.rs` | query/form parameters and paging |
+//! | `store.rs` | the records held: files, packages, runs |
+//! | `seed.rs` | the seeded data |
+//! | `legacy.rs` | deployment packages, `DeployFile`/`SubmitFile` |
+//! | `files.rs` | files and file versions |
+//! | `pipeline.rs` | pipeline runs and their stages |
+
+mod answer;
+mod auth;
+mod faults;
+mod files;
+mod legacy;
+mod params;
+mod pipeline;
+mod seed;
+mod store;
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, Method, Uri},
+    response::Response,
+};
+
+pub use super::common::Handle;
+
+use super::common::{Control, Recorded};
+use answer::{Answer, fail, ok, request_id};
+use params::{Req, int, text};
+use store::Emu;
+
+/// How to start the emulator.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Listen address (port 0 picks one).
+    pub listen: SocketAddr,
+    /// Accepted (access key id, secret) pairs.
+    pub credentials: Vec<(String, String)>,
+    /// The DataWorks ProjectId served.
+    pub project_id: i64,
+    /// The ProjectIdentifier served.
+    pub project_identifier: String,
+    /// How long a deployment takes.
+    pub deploy_step: Duration,
+    /// Seed of the generated data.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: ([127, 0, 0, 1], 0).into(),
+            credentials: vec![("demo-ak".into(), "demo-sk".into())],
+            project_id: 10003,
+            project_identifier: "dw_demo".into(),
+            deploy_step: Duration::from_secs(3),
+            seed: 7,
+        }
+    }
+}
+
+/// Starts the emulator.
+pub async fn start(opts: Options) -> anyhow::Result<Handle> {
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let control = Control::default();
+    let emu = Arc::new(Emu { data: Mutex::new(seed::seed(&opts)), opts, control: control.clone() });
+    let app = axum::Router::new()
+        .route("/", axum::routing::any(handle))
+        .with_state(emu)
+        .merge(super::common::control_routes(control.clone()));
+    super::common::serve(listener, app, control, "alibaba")
+}
+
+async fn handle(State(emu): State<Arc<Emu>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let rid = request_id();
+    let action = headers.get("x-acs-action").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let target = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let (status, code, resp) = match respond(&emu, &method, &uri, &headers, &body, &rid, &action).await {
+        Ok(answer) => *answer,
+        Err(()) => {
+            emu.control.record(Recorded {
+                action,
+                method: method.to_string(),
+                target,
+                traceparent,
+                status: 0,
+                code: None,
+            });
+            // A reset: end the connection without an HTTP answer.
+            return super::common::reset_response();
+        }
+    };
+    emu.control.record(Recorded { action, method: method.to_string(), target, traceparent, status, code });
+    let mut resp = resp;
+    if let Ok(v) = http::HeaderValue::from_str(&rid) {
+        resp.headers_mut().insert("x-acs-request-id", v);
+    }
+    resp
+}
+
+async fn respond(
+    emu: &Emu,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    rid: &str,
+    action: &str,
+) -> Result<Answer, ()> {
+    // 1. Authenticate.
+    let key = match auth::authenticate(&emu.opts.credentials, method, uri, headers, body, rid) {
+        Ok(k) => k,
+        Err(refused) => return Ok(refused),
+    };
+    // 2. Faults and throttling.
+    if let Some(answer) = faults::intercept(&emu.control, &key, action, rid).await? {
+        return Ok(answer);
+    }
+    // 3. Parameters: query plus form body.
+    let req = Req::read(action, key, uri, headers, body);
+    Ok(emu.dispatch(&req, method, rid))
+}
+
+impl Emu {
+    fn dispatch(&self, r: &Req, method: &Method, rid: &str) -> Answer {
+        let get_only = ["GetPipelineRun", "ListPipelineRuns", "ListPipelineRunItems"];
+        let expected = if get_only.contains(&r.action.as_str()) { Method::GET } else { Method::POST };
+        if *method != expected {
+            return fail(400, "UnsupportedHTTPMethod", &format!("{} must be called with {expected}", r.action), rid);
+        }
+        // Workspace selector.
+        let pid = int(&r.params, "ProjectId");
+        let ident = text(&r.params, "ProjectIdentifier");
+        match (pid, ident) {
+            (Err(m), _) => return fail(400, "InvalidParameter", &m, rid),
+            (Ok(Some(p)), _) if p != self.opts.project_id => {
+                return fail(
+                    403,
+                    "Forbidden.Access",
+                    "Access is forbidden. You are not a member of this workspace.",
+                    rid,
+                );
+            }
+            (Ok(None), Some(i)) if i != self.opts.project_identifier => {
+                return fail(
+                    403,
+                    "Forbidden.Access",
+                    "Access is forbidden. You are not a member of this workspace.",
+                    rid,
+                );
+            }
+            (Ok(None), None) => {
+                return fail(400, "MissingParameter", "ProjectId or ProjectIdentifier is mandatory.", rid);
+            }
+            _ => {}
+        }
+        let res = match (r.action.as_str(), r.version.as_str()) {
+            ("ListDeploymentPackages", "2024-05-18") | ("ListDeployments", "2020-05-18") => self.list_packages(r, rid),
+            ("GetDeploymentPackage", "2024-05-18") | ("GetDeployment", "2020-05-18") => self.get_package(r, rid),
+            ("ListFiles", "2024-05-18" | "2020-05-18") => self.list_files(r, rid),
+            ("GetFile", "2024-05-18" | "2020-05-18") => self.get_file(r, rid),
+            ("ListFileVersions", "2024-05-18" | "2020-05-18") => self.list_versions(r, rid),
+            ("GetFileVersion", "2024-05-18" | "2020-05-18") => self.get_version(r, rid),
+            ("DeployFile" | "SubmitFile", "2024-05-18" | "2020-05-18") => self.deploy_file(r, rid),
+            ("ListPipelineRuns" | "ListDeployments", "2024-05-18") => self.list_runs(r, rid),
+            ("GetPipelineRun" | "GetDeployment", "2024-05-18") => self.get_run(r, rid),
+            ("ListPipelineRunItems", "2024-05-18") => self.list_run_items(r, rid),
+            ("CreatePipelineRun" | "CreateDeployment", "2024-05-18") => self.create_run(r, rid),
+            ("ExecPipelineRunStage" | "ExecDeploymentStage", "2024-05-18") => self.exec_stage(r, rid),
+            ("AbolishPipelineRun" | "AbolishDeployment", "2024-05-18") => self.abolish_run(r, rid),
+            _ => return fail(404, "InvalidAction.NotFound", &format!("Specified api {} is not found.", r.action), rid),
+        };
+        match res {
+            Ok(v) => ok(v),
+            Err(m) => fail(400, "InvalidParameter", &m, rid),
+        }
+    }
+}

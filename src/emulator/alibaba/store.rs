@@ -1,0 +1,91 @@
+//! The records the DataWorks emulator holds: files and versions, packages, pipeline runs.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Mutex, MutexGuard},
+    time::Instant,
+};
+
+use super::Options;
+use crate::emulator::common::Control;
+
+#[derive(Debug, Clone)]
+pub(super) struct Version {
+    pub(super) n: i64,
+    pub(super) content: String,
+    pub(super) comment: String,
+    pub(super) commit_user: String,
+    pub(super) commit_time: i64,
+    pub(super) change_type: &'static str,
+    pub(super) status: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct File {
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) file_type: i64,
+    pub(super) folder: String,
+    pub(super) use_type: &'static str,
+    pub(super) owner: String,
+    pub(super) creator: String,
+    pub(super) last_editor: String,
+    pub(super) create_time: i64,
+    pub(super) edit_time: i64,
+    pub(super) commit_status: i64,
+    pub(super) node_id: i64,
+    pub(super) business_id: i64,
+    pub(super) prod_version: i64,
+    pub(super) versions: Vec<Version>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Package {
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) status: i64,
+    pub(super) creator: String,
+    pub(super) executor: String,
+    pub(super) create_time: i64,
+    pub(super) execute_time: i64,
+    pub(super) error: String,
+    pub(super) to_env: i64,
+    pub(super) items: Vec<(i64, i64)>,
+    /// Deployments made through the API finish `deploy_step` after this.
+    pub(super) started: Option<(Instant, bool)>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Run {
+    pub(super) id: String,
+    pub(super) creator: String,
+    pub(super) description: String,
+    pub(super) create_time: i64,
+    pub(super) modify_time: i64,
+    pub(super) object: i64,
+    /// Stage codes in order, and the index/time of the stage running now.
+    pub(super) stages: Vec<(&'static str, &'static str, String)>,
+    pub(super) running: Option<(usize, Instant)>,
+    pub(super) failing: bool,
+    pub(super) abolished: bool,
+}
+
+pub(super) struct Data {
+    pub(super) files: BTreeMap<i64, File>,
+    pub(super) packages: BTreeMap<i64, Package>,
+    pub(super) runs: Vec<Run>,
+    pub(super) next_package: i64,
+    pub(super) next_run: u64,
+}
+
+pub(super) struct Emu {
+    pub(super) opts: Options,
+    pub(super) control: Control,
+    pub(super) data: Mutex<Data>,
+}
+
+impl Emu {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Data> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,79 @@
+//! The DataArts Studio paths the emulator serves, and the action name each is recorded under.
+
+use axum::http::Method;
+
+/// A request's API, with the project id (and name or id) from its path.
+pub(super) enum Route {
+    Tokens,
+    ListPackages(String),
+    GetPackage(String, String),
+    Deploy(String),
+    ListPending(String),
+    PackagePending(String),
+    ListScripts(String),
+    ListJobs(String),
+    ShowScript(String, String),
+    ShowJob(String, String),
+    SystemTask(String, String),
+    Unknown,
+}
+
+impl Route {
+    pub(super) fn parse(method: &Method, path: &str) -> Route {
+        let segs: Vec<String> = path
+            .trim_start_matches('/')
+            .split('/')
+            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .collect();
+        let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let get = method == Method::GET;
+        let post = method == Method::POST;
+        match s.as_slice() {
+            ["v3", "auth", "tokens"] if post => Route::Tokens,
+            ["v2", pid, "factory", "release-packages"] if post => Route::ListPackages(pid.to_string()),
+            ["v2", pid, "factory", "release-packages", "deploy"] if post => Route::Deploy(pid.to_string()),
+            ["v2", pid, "factory", "release-packages", id] if get => Route::GetPackage(pid.to_string(), id.to_string()),
+            ["v2", pid, "factory", "pending-items"] if get => Route::ListPending(pid.to_string()),
+            ["v2", pid, "factory", "pending-items", "package"] if post => Route::PackagePending(pid.to_string()),
+            ["v2", pid, "factory", "scripts"] if get => Route::ListScripts(pid.to_string()),
+            ["v2", pid, "factory", "jobs"] if get => Route::ListJobs(pid.to_string()),
+            ["v1", pid, "scripts", name] if get => Route::ShowScript(pid.to_string(), name.to_string()),
+            ["v1", pid, "jobs", name] if get => Route::ShowJob(pid.to_string(), name.to_string()),
+            ["v1", pid, "system-tasks", id] if get => Route::SystemTask(pid.to_string(), id.to_string()),
+            _ => Route::Unknown,
+        }
+    }
+
+    pub(super) fn action(&self) -> &'static str {
+        match self {
+            Route::Tokens => "iam.tokens",
+            Route::ListPackages(_) => "release-packages.list",
+            Route::GetPackage(..) => "release-packages.get",
+            Route::Deploy(_) => "release-packages.deploy",
+            Route::ListPending(_) => "pending-items.list",
+            Route::PackagePending(_) => "pending-items.package",
+            Route::ListScripts(_) => "scripts.list",
+            Route::ListJobs(_) => "jobs.list",
+            Route::ShowScript(..) => "scripts.show",
+            Route::ShowJob(..) => "jobs.show",
+            Route::SystemTask(..) => "system-tasks.show",
+            Route::Unknown => "unknown",
+        }
+    }
+
+    pub(super) fn project(&self) -> Option<&str> {
+        match self {
+            Route::ListPackages(p)
+            | Route::GetPackage(p, _)
+            | Route::Deploy(p)
+            | Route::ListPending(p)
+            | Route::PackagePending(p)
+            | Route::ListScripts(p)
+            | Route::ListJobs(p)
+            | Route::ShowScript(p, _)
+            | Route::ShowJob(p, _)
+            | Route::SystemTask(p, _) => Some(p),
+            Route::Tokens | Route::Unknown => None,
+        }
+    }
+}
