@@ -202,11 +202,6 @@ impl Control {
     pub fn count_status(&self, status: u16) -> usize {
         self.lock().log.iter().filter(|r| r.status == status).count()
     }
-
-    /// Forgets the request log.
-    pub fn clear_log(&self) {
-        self.lock().log.clear();
-    }
 }
 
 #[cfg(test)]
