@@ -328,3 +328,5 @@ pub(crate) struct CreatePipelineRun<'a> {
     pub(crate) id: Cow<'a, str>,
 }
 
+#[cfg(test)]
+mod tests;
