@@ -26,7 +26,7 @@ pub fn build_with(cfg: &Config, shared: &Arc<client::Shared>) -> anyhow::Result<
     let mut list = Vec::new();
     for (name, ws) in &cfg.workspaces {
         let adapter: Arc<dyn Adapter> = match ws.vendor {
-            VendorKind::Alibaba => Arc::new(alibaba::AlibabaAdapter::new(ws, shared)?),
+            VendorKind::Alibaba => alibaba::build(ws, shared)?,
             VendorKind::Huawei => Arc::new(huawei::new(name, ws, shared)?),
         };
         list.push(Workspace::new(name, &ws.region, &vendor_project(ws), ws.deploy_enabled, adapter));

@@ -13,17 +13,20 @@
 //! | `InternalError.*`, `ServiceUnavailable*`, HTTP 5xx | UNAVAILABLE                       |
 //! | anything else                                 | FAILED_PRECONDITION                    |
 //!
-//! HTTP 200 with `Success: false` is an error like any other.
+//! HTTP 200 with `Success: false` is an error like any other. A success is
+//! handed back unread, as a [`Reply`] the caller reads into its wire type.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
+use serde::{Deserialize, de::IgnoredAny};
+use serde_json::value::RawValue;
 use tonic::Code;
 
 use super::{
     api::{Api, Placement},
     sign,
+    wire::Envelope,
 };
 use crate::{
     config::LiveSecret,
@@ -143,64 +146,95 @@ impl Client {
         Client { signer, vc }
     }
 
-    /// Calls `action` through the shared vendor client.
-    pub async fn call(
+    /// Calls `action` through the shared vendor client; a vendor failure
+    /// is an error, a success the answer to read.
+    pub(crate) async fn call(
         &self,
         ctx: &CallCtx,
         action: Api,
         query: &[(String, String)],
         form: &[(String, String)],
-    ) -> Result<Value> {
+    ) -> Result<Reply> {
         self.vc
             .call(ctx, action, |x| async move {
                 let req = self.signer.request(action, query.to_vec(), form.to_vec())?;
-                x.send(req, parse).await
+                x.send(req, |a| parse(a, action)).await
             })
             .await
     }
 }
 
-fn text(v: &Value, k: &str) -> String {
-    match v.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+/// A successful DataWorks answer, read into its wire type on demand.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    action: Api,
+    request_id: String,
+    body: Bytes,
+}
+
+impl Reply {
+    /// The body as `T` (borrowing from it); a body of another shape is
+    /// VENDOR_RESPONSE_MALFORMED with the vendor's request id.
+    pub(crate) fn read<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| self.malformed(e))
+    }
+
+    /// VENDOR_RESPONSE_MALFORMED for this answer.
+    pub(crate) fn malformed(&self, what: impl std::fmt::Display) -> Error {
+        Error::malformed(VENDOR.name, &self.request_id, 200, format_args!("{}: {what}", self.action.name()))
+    }
+}
+
+/// A loosely read envelope value as text: a string, or a number's digits.
+fn text(v: Option<&RawValue>) -> String {
+    match v.map(RawValue::get) {
+        Some(s) if s.starts_with('"') => serde_json::from_str(s).unwrap_or_default(),
+        Some(s) if s.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => s.to_owned(),
         _ => String::new(),
     }
 }
 
-/// Reads an answer: JSON body, `Success:false` and HTTP errors become errors.
-pub fn parse(a: &Answer) -> Result<Value> {
+/// Reads an answer's envelope: HTTP errors and `Success:false` become
+/// errors; anything else is the [`Reply`] to read.
+pub(crate) fn parse(a: &Answer, action: Api) -> Result<Reply> {
     let status = a.status.as_u16();
-    let v: Value = match serde_json::from_slice(&a.body) {
-        Ok(v) => v,
+    let header_rid = a.header(VENDOR.request_id_header).unwrap_or_default();
+    let object = a.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let env = if object {
+        serde_json::from_slice::<Envelope>(&a.body)
+    } else {
+        serde_json::from_slice::<IgnoredAny>(&a.body).map(|_| Envelope::new())
+    };
+    let env = match env {
+        Ok(env) => env,
         Err(e) => {
-            let rid = a.header(VENDOR.request_id_header).unwrap_or_default();
             if a.status.is_server_error() {
-                return Err(map_code("", status, rid, "the DataWorks API failed", None));
+                return Err(map_code("", status, header_rid, "the DataWorks API failed", None));
             }
-            return Err(Error::malformed(VENDOR.name, rid, status, format_args!("body is not JSON ({e})")));
+            return Err(Error::malformed(VENDOR.name, header_rid, status, format_args!("body is not JSON ({e})")));
         }
     };
-    let rid = {
-        let r = text(&v, "RequestId");
-        if r.is_empty() { text(&v, "requestId") } else { r }
+    let field = |k: &str| text(env.get(k).copied());
+    // The first non-empty of two spellings.
+    let either = |a: &str, b: &str| Some(field(a)).filter(|t| !t.is_empty()).unwrap_or_else(|| field(b));
+    let rid = match either("RequestId", "requestId") {
+        r if r.is_empty() => header_rid.to_owned(),
+        r => r,
     };
     let retry_after =
         a.header("x-acs-retry-after").and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_millis);
     if !a.status.is_success() {
-        let code = [text(&v, "Code"), text(&v, "code")].into_iter().find(|c| !c.is_empty()).unwrap_or_default();
-        let msg = [text(&v, "Message"), text(&v, "message")].into_iter().find(|c| !c.is_empty()).unwrap_or_default();
+        let (code, msg) = (either("Code", "code"), either("Message", "message"));
         return Err(map_code(&code, status, &rid, &msg, retry_after));
     }
-    if v.get("Success") == Some(&Value::Bool(false)) {
-        let code = text(&v, "ErrorCode");
-        let http = v.get("HttpStatusCode").and_then(Value::as_u64).unwrap_or(200) as u16;
-        return Err(map_code(&code, http, &rid, &text(&v, "ErrorMessage"), retry_after));
+    if env.get("Success").is_some_and(|s| s.get() == "false") {
+        let http = field("HttpStatusCode").parse().unwrap_or(200);
+        return Err(map_code(&field("ErrorCode"), http, &rid, &field("ErrorMessage"), retry_after));
     }
-    if !v.is_object() {
+    if !object {
         return Err(Error::malformed(VENDOR.name, &rid, status, "body is not a JSON object"));
     }
-    Ok(v)
+    Ok(Reply { action, request_id: rid, body: a.body.clone() })
 }
 
 /// Maps a DataWorks error code (see the module table).
@@ -269,6 +303,10 @@ mod tests {
             headers.insert("x-acs-retry-after", r.parse().unwrap());
         }
         Answer { status: status.try_into().unwrap(), headers, body: bytes::Bytes::from(body.to_owned()) }
+    }
+
+    fn parse(a: &Answer) -> Result<Reply> {
+        super::parse(a, Api::GetFile)
     }
 
     #[test]

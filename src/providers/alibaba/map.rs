@@ -1,4 +1,4 @@
-//! DataWorks records → neutral resources.
+//! DataWorks wire records ([`super::wire`]) → neutral resources.
 //!
 //! Package `Status`: 0 → READY (DEPLOYING while `CheckingStatus` is 8 or an
 //! item is CLONING), 1 → SUCCEEDED, 2 → FAILED, 6 → REJECTED; other values →
@@ -12,73 +12,45 @@
 //! DEPLOYING, DEPLOYED, CANCELLED; `ChangeType` CREATE / UPDATE / DELETE.
 //! Times are epoch milliseconds.
 
-use serde_json::Value;
+use std::borrow::Cow;
 
+use super::wire::{self, Rec};
 use crate::{
     domain::{CallCtx, time},
     pb,
 };
 
-/// A string field (numbers are rendered).
-pub fn s(v: &Value, k: &str) -> String {
-    match v.get(k) {
-        Some(Value::String(x)) => x.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
+/// Optional vendor text as an owned string ("" when absent).
+fn text(v: &Option<Cow<'_, str>>) -> String {
+    v.as_deref().unwrap_or_default().to_owned()
 }
 
-/// An integer field (numeric strings accepted).
-pub fn i(v: &Value, k: &str) -> Option<i64> {
-    match v.get(k)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(x) => x.trim().parse().ok(),
-        _ => None,
-    }
+/// A user by account UID; None when absent or blank.
+fn user(id: &Option<Cow<'_, str>>) -> Option<pb::User> {
+    let id = id.as_deref().unwrap_or_default().trim();
+    (!id.is_empty()).then(|| pb::User { id: id.to_owned(), display_name: String::new() })
 }
 
-/// A boolean field (`true`/`"true"`).
-pub fn b(v: &Value, k: &str) -> bool {
-    match v.get(k) {
-        Some(Value::Bool(x)) => *x,
-        Some(Value::String(x)) => x.eq_ignore_ascii_case("true"),
-        _ => false,
-    }
-}
-
-/// A JSON-text field that the vendor sometimes sends as an object.
-fn json_text(v: &Value, k: &str) -> String {
-    match v.get(k) {
-        Some(Value::String(x)) => x.clone(),
-        Some(o @ (Value::Object(_) | Value::Array(_))) => o.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn user(id: String) -> Option<pb::User> {
-    (!id.is_empty()).then(|| pb::User { id, display_name: String::new() })
-}
-
-fn record(v: &Value, full: bool) -> Option<prost_types::Struct> {
-    full.then(|| time::json_to_struct(v))
+/// A positive vendor id as text; "" otherwise.
+fn positive(id: Option<i64>) -> String {
+    id.filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default()
 }
 
 /// Package Status code → state.
-pub fn package_state(status: Option<i64>, checking: Option<i64>, cloning: bool) -> pb::ReleasePackageState {
+pub(crate) fn package_state(status: i64, checking: Option<i64>, cloning: bool) -> pb::ReleasePackageState {
     use pb::ReleasePackageState as S;
     match status {
-        Some(0) if checking == Some(8) || cloning => S::Deploying,
-        Some(0) => S::Ready,
-        Some(1) => S::Succeeded,
-        Some(2) => S::Failed,
-        Some(6) => S::Rejected,
+        0 if checking == Some(8) || cloning => S::Deploying,
+        0 => S::Ready,
+        1 => S::Succeeded,
+        2 => S::Failed,
+        6 => S::Rejected,
         _ => S::Unspecified,
     }
 }
 
 /// Neutral state → the one package Status code DataWorks filters by.
-pub fn package_status_code(s: pb::ReleasePackageState) -> Option<i64> {
+pub(crate) fn package_status_code(s: pb::ReleasePackageState) -> Option<i64> {
     use pb::ReleasePackageState as S;
     match s {
         S::Ready => Some(0),
@@ -102,7 +74,7 @@ fn item_state(status: Option<i64>) -> pb::ReleasePackageState {
 }
 
 /// Pipeline status text → state.
-pub fn pipeline_state(status: &str) -> pb::ReleasePackageState {
+pub(crate) fn pipeline_state(status: &str) -> pb::ReleasePackageState {
     use pb::ReleasePackageState as S;
     match status.to_ascii_lowercase().as_str() {
         "init" => S::Ready,
@@ -115,7 +87,7 @@ pub fn pipeline_state(status: &str) -> pb::ReleasePackageState {
 }
 
 /// Neutral state → pipeline Status filter value.
-pub fn pipeline_status_text(s: pb::ReleasePackageState) -> Option<&'static str> {
+pub(crate) fn pipeline_status_text(s: pb::ReleasePackageState) -> Option<&'static str> {
     use pb::ReleasePackageState as S;
     match s {
         S::Ready => Some("Init"),
@@ -137,108 +109,155 @@ fn environment(code: Option<i64>) -> i32 {
 }
 
 /// A ListDeploymentPackages row.
-pub fn package_row(ctx: &CallCtx, v: &Value, full: bool) -> pb::ReleasePackage {
+pub(crate) fn package_row(ctx: &CallCtx, r: &Rec<'_, wire::PackageRow<'_>>, full: bool) -> pb::ReleasePackage {
     pb::ReleasePackage {
-        name: ctx.name("releasePackages", s(v, "Id")),
+        name: ctx.name("releasePackages", r.id),
         vendor: pb::Vendor::AlibabaDataworks as i32,
-        display_name: s(v, "Name"),
-        state: package_state(i(v, "Status"), None, false) as i32,
-        creator: user(s(v, "Creator")),
-        executor: user(s(v, "Executor")),
-        create_time: time::ts(i(v, "CreateTime")),
-        execute_time: time::ts(i(v, "ExecuteTime")),
-        error_message: s(v, "ErrorMessage"),
+        display_name: text(&r.name),
+        state: package_state(r.status, None, false) as i32,
+        creator: user(&r.creator),
+        executor: user(&r.executor),
+        create_time: time::ts(r.create_time),
+        execute_time: time::ts(r.execute_time),
+        error_message: text(&r.error_message),
         target_environment: pb::Environment::Production as i32,
-        vendor_record: record(v, full),
+        vendor_record: r.record(full),
         ..Default::default()
     }
 }
 
-/// A GetDeploymentPackage answer (`Data`).
-pub fn package_detail(ctx: &CallCtx, id: &str, data: &Value, full: bool) -> pb::ReleasePackage {
-    let d = &data["Deployment"];
-    let items: Vec<&Value> = data["DeployedItems"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
-    let cloning = items.iter().any(|it| i(it, "Status") == Some(5));
-    let checking = i(d, "CheckingStatus");
+/// A GetDeploymentPackage answer (`Data`) for package `id`.
+pub(crate) fn package_detail(
+    ctx: &CallCtx,
+    id: &str,
+    data: &Rec<'_, wire::PackageData<'_>>,
+    full: bool,
+) -> pb::ReleasePackage {
+    let d = &data.deployment;
+    let items = data.deployed_items.as_deref().unwrap_or_default();
+    let cloning = items.iter().any(|it| it.status == Some(5));
     pb::ReleasePackage {
         name: ctx.name("releasePackages", id),
         vendor: pb::Vendor::AlibabaDataworks as i32,
-        display_name: s(d, "Name"),
-        state: package_state(i(d, "Status"), checking, cloning) as i32,
-        creator: user(s(d, "CreatorId")),
-        executor: user(s(d, "HandlerId")),
-        create_time: time::ts(i(d, "CreateTime")),
-        execute_time: time::ts(i(d, "ExecuteTime")),
-        error_message: s(d, "ErrorMessage"),
+        display_name: text(&d.name),
+        state: package_state(d.status, d.checking_status, cloning) as i32,
+        creator: user(&d.creator_id),
+        executor: user(&d.handler_id),
+        create_time: time::ts(d.create_time),
+        execute_time: time::ts(d.execute_time),
+        error_message: text(&d.error_message),
         items: items
             .iter()
             .map(|it| pb::ReleasePackageItem {
-                file: ctx.name("files", s(it, "FileId")),
-                version: i(it, "FileVersion").unwrap_or_default(),
-                state: item_state(i(it, "Status")) as i32,
+                file: ctx.name("files", it.file_id),
+                version: it.file_version.unwrap_or_default(),
+                state: item_state(it.status) as i32,
                 kind: pb::FileKind::Script as i32,
                 ..Default::default()
             })
             .collect(),
-        target_environment: environment(i(d, "ToEnvironment")),
-        source_environment: environment(i(d, "FromEnvironment")),
-        check_state: (match checking {
+        target_environment: environment(d.to_environment),
+        source_environment: environment(d.from_environment),
+        check_state: (match d.checking_status {
             Some(7) => pb::CheckState::Failed,
             Some(8) => pb::CheckState::Running,
             _ => pb::CheckState::Unspecified,
         }) as i32,
-        vendor_record: record(data, full),
+        vendor_record: data.record(full),
+        ..Default::default()
+    }
+}
+
+/// A legacy deployment: the package DeployFile created, as GetDeploymentPackage reports it.
+pub(crate) fn package_deployment(
+    ctx: &CallCtx,
+    id: i64,
+    data: &Rec<'_, wire::PackageData<'_>>,
+    full: bool,
+) -> pb::Deployment {
+    let pkg = package_detail(ctx, &id.to_string(), data, false);
+    pb::Deployment {
+        name: ctx.name("deployments", id),
+        vendor: pb::Vendor::AlibabaDataworks as i32,
+        state: deployment_state(pkg.state()) as i32,
+        release_package: pkg.name,
+        files: pkg.items.into_iter().map(|it| it.file).collect(),
+        create_time: pkg.create_time,
+        update_time: pkg.execute_time,
+        error_message: pkg.error_message,
+        vendor_record: data.record(full),
         ..Default::default()
     }
 }
 
 /// A pipeline run as a release package (items from ListPipelineRunItems).
-pub fn pipeline_run(ctx: &CallCtx, v: &Value, items: &[Value], full: bool) -> pb::ReleasePackage {
-    let stages: Vec<pb::PipelineStage> = v["Stages"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|st| pb::PipelineStage {
-                    code: s(st, "Code"),
-                    step: i(st, "Step").unwrap_or_default() as i32,
-                    display_name: s(st, "Name"),
-                    r#type: s(st, "Type"),
-                    state: pipeline_state(&s(st, "Status")) as i32,
-                    message: s(st, "Message"),
-                })
-                .collect()
+pub(crate) fn pipeline_run(
+    ctx: &CallCtx,
+    run: &Rec<'_, wire::Run<'_>>,
+    items: &[wire::RunItem<'_>],
+    full: bool,
+) -> pb::ReleasePackage {
+    let stages = run
+        .stages
+        .iter()
+        .flatten()
+        .map(|st| pb::PipelineStage {
+            code: st.code.to_string(),
+            step: st.step.unwrap_or_default() as i32,
+            display_name: text(&st.name),
+            r#type: text(&st.r#type),
+            state: pipeline_state(&st.status) as i32,
+            message: text(&st.message),
         })
-        .unwrap_or_default();
+        .collect();
     pb::ReleasePackage {
-        name: ctx.name("releasePackages", s(v, "Id")),
+        name: ctx.name("releasePackages", &run.id),
         vendor: pb::Vendor::AlibabaDataworks as i32,
-        display_name: s(v, "Description"),
-        state: pipeline_state(&s(v, "Status")) as i32,
-        creator: user(s(v, "Creator")),
-        create_time: time::ts(i(v, "CreateTime")),
-        execute_time: time::ts(i(v, "ModifyTime")),
-        error_message: s(v, "Message"),
+        display_name: text(&run.description),
+        state: pipeline_state(&run.status) as i32,
+        creator: user(&run.creator),
+        create_time: time::ts(run.create_time),
+        execute_time: time::ts(run.modify_time),
+        error_message: text(&run.message),
         items: items
             .iter()
             .map(|it| pb::ReleasePackageItem {
-                file: ctx.name("files", s(it, "Id")),
-                file_display_name: s(it, "Name"),
-                version: i(it, "Version").unwrap_or_default(),
-                state: pipeline_state(&s(it, "Status")) as i32,
-                kind: if s(it, "Type") == "WorkflowDefinition" { pb::FileKind::Job } else { pb::FileKind::Script }
-                    as i32,
+                file: ctx.name("files", &it.id),
+                file_display_name: text(&it.name),
+                version: it.version.unwrap_or_default(),
+                state: pipeline_state(it.status.as_deref().unwrap_or_default()) as i32,
+                kind: if it.r#type.as_deref() == Some("WorkflowDefinition") {
+                    pb::FileKind::Job
+                } else {
+                    pb::FileKind::Script
+                } as i32,
                 ..Default::default()
             })
             .collect(),
         target_environment: pb::Environment::Production as i32,
         stages,
-        vendor_record: record(v, full),
+        vendor_record: run.record(full),
         ..Default::default()
     }
 }
 
-fn use_type(v: &str) -> pb::UseType {
-    match v {
+/// A pipeline run as a deployment.
+pub(crate) fn run_deployment(ctx: &CallCtx, run: &Rec<'_, wire::Run<'_>>, full: bool) -> pb::Deployment {
+    pb::Deployment {
+        name: ctx.name("deployments", &run.id),
+        vendor: pb::Vendor::AlibabaDataworks as i32,
+        state: deployment_state(pipeline_state(&run.status)) as i32,
+        release_package: ctx.name("releasePackages", &run.id),
+        create_time: time::ts(run.create_time),
+        update_time: time::ts(run.modify_time),
+        error_message: text(&run.message),
+        vendor_record: run.record(full),
+        ..Default::default()
+    }
+}
+
+fn use_type(v: Option<&str>) -> pb::UseType {
+    match v.unwrap_or_default() {
         "NORMAL" | "0" => pb::UseType::Normal,
         "MANUAL" | "1" => pb::UseType::Manual,
         "MANUAL_BIZ" | "2" => pb::UseType::ManualBiz,
@@ -250,7 +269,7 @@ fn use_type(v: &str) -> pb::UseType {
 }
 
 /// Neutral use type → DataWorks UseType.
-pub fn use_type_code(u: pb::UseType) -> &'static str {
+pub(crate) fn use_type_code(u: pb::UseType) -> &'static str {
     match u {
         pb::UseType::Normal | pb::UseType::Unspecified => "NORMAL",
         pb::UseType::Manual => "MANUAL",
@@ -261,52 +280,54 @@ pub fn use_type_code(u: pb::UseType) -> &'static str {
     }
 }
 
-/// A ListFiles row or GetFile `File`.
-pub fn file(ctx: &CallCtx, v: &Value, full: bool) -> pb::File {
-    let id = s(v, "FileId");
-    let node = i(v, "NodeId").filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default();
-    let wf = i(v, "BusinessId").filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default();
+/// A ListFiles row or GetFile `File` (`record`: the VIEW_FULL record).
+pub(crate) fn file(ctx: &CallCtx, f: &wire::File<'_>, record: Option<prost_types::Struct>) -> pb::File {
     pb::File {
-        name: ctx.name("files", &id),
+        name: ctx.name("files", f.file_id),
         vendor: pb::Vendor::AlibabaDataworks as i32,
-        display_name: s(v, "FileName"),
+        display_name: text(&f.file_name),
         kind: pb::FileKind::Script as i32,
-        file_type: s(v, "FileType"),
-        folder_path: s(v, "AbsoluteFolderPath"),
-        folder_id: s(v, "FileFolderId"),
-        use_type: use_type(&s(v, "UseType")) as i32,
-        owner: user(s(v, "Owner")),
-        creator: user(s(v, "CreateUser")),
-        last_editor: user(s(v, "LastEditUser")),
-        create_time: time::ts(i(v, "CreateTime")),
-        update_time: time::ts(i(v, "LastEditTime")),
-        description: s(v, "FileDescription"),
-        content: s(v, "Content"),
-        current_version: i(v, "CurrentVersion").unwrap_or_default(),
-        commit_status: (match i(v, "CommitStatus") {
+        file_type: text(&f.file_type),
+        folder_path: text(&f.absolute_folder_path),
+        folder_id: text(&f.file_folder_id),
+        use_type: use_type(f.use_type.as_deref()) as i32,
+        owner: user(&f.owner),
+        creator: user(&f.create_user),
+        last_editor: user(&f.last_edit_user),
+        create_time: time::ts(f.create_time),
+        update_time: time::ts(f.last_edit_time),
+        description: text(&f.file_description),
+        content: text(&f.content),
+        current_version: f.current_version.unwrap_or_default(),
+        commit_status: (match f.commit_status {
             Some(0) => pb::CommitStatus::Uncommitted,
             Some(1) => pb::CommitStatus::Committed,
             _ => pb::CommitStatus::Unspecified,
         }) as i32,
-        node_id: node,
-        workflow_id: wf,
-        connection_name: s(v, "ConnectionName"),
-        deleted_status: s(v, "DeletedStatus"),
-        vendor_record: record(v, full),
+        node_id: positive(f.node_id),
+        workflow_id: positive(f.business_id),
+        connection_name: text(&f.connection_name),
+        deleted_status: text(&f.deleted_status),
+        vendor_record: record,
     }
 }
 
 /// A file version record.
-pub fn file_version(ctx: &CallCtx, file_id: &str, v: &Value, full: bool) -> pb::FileVersion {
-    let n = i(v, "FileVersion").unwrap_or_default();
+pub(crate) fn file_version(
+    ctx: &CallCtx,
+    file_id: &str,
+    v: &Rec<'_, wire::FileVersion<'_>>,
+    full: bool,
+) -> pb::FileVersion {
+    let n = v.file_version;
     pb::FileVersion {
         name: format!("{}/versions/{n}", ctx.name("files", file_id)),
         vendor: pb::Vendor::AlibabaDataworks as i32,
         version: n,
-        display_name: s(v, "FileName"),
-        content: s(v, "FileContent"),
-        comment: s(v, "Comment"),
-        state: (match s(v, "Status").as_str() {
+        display_name: text(&v.file_name),
+        content: text(&v.file_content),
+        comment: text(&v.comment),
+        state: (match v.status.as_deref().unwrap_or_default() {
             "COMMITTING" => pb::FileVersionState::Committing,
             "COMMITTED" | "CHECK_OK" => pb::FileVersionState::Committed,
             "PACKAGED" => pb::FileVersionState::Packaged,
@@ -315,25 +336,25 @@ pub fn file_version(ctx: &CallCtx, file_id: &str, v: &Value, full: bool) -> pb::
             "CANCELLED" => pb::FileVersionState::Cancelled,
             _ => pb::FileVersionState::Unspecified,
         }) as i32,
-        is_current_prod: b(v, "IsCurrentProd"),
-        committer: user(s(v, "CommitUser").trim().to_owned()),
-        commit_time: time::ts(i(v, "CommitTime")),
-        change_type: (match s(v, "ChangeType").as_str() {
+        is_current_prod: v.is_current_prod.unwrap_or_default(),
+        committer: user(&v.commit_user),
+        commit_time: time::ts(v.commit_time),
+        change_type: (match v.change_type.as_deref().unwrap_or_default() {
             "CREATE" => pb::ChangeType::Added,
             "UPDATE" => pb::ChangeType::Modified,
             "DELETE" => pb::ChangeType::Deleted,
             _ => pb::ChangeType::Unspecified,
         }) as i32,
-        node_id: i(v, "NodeId").filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default(),
-        node_content: json_text(v, "NodeContent"),
-        property_content: json_text(v, "FilePropertyContent"),
-        use_type: use_type(&s(v, "UseType")) as i32,
-        vendor_record: record(v, full),
+        node_id: positive(v.node_id),
+        node_content: text(&v.node_content),
+        property_content: text(&v.file_property_content),
+        use_type: use_type(v.use_type.as_deref()) as i32,
+        vendor_record: v.record(full),
     }
 }
 
 /// Package state → deployment state.
-pub fn deployment_state(s: pb::ReleasePackageState) -> pb::DeploymentState {
+pub(crate) fn deployment_state(s: pb::ReleasePackageState) -> pb::DeploymentState {
     use pb::{DeploymentState as D, ReleasePackageState as S};
     match s {
         S::Ready | S::PendingApproval => D::Pending,

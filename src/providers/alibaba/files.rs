@@ -1,0 +1,172 @@
+//! Files and file versions, the same API in both flavours (ListFiles,
+//! GetFile, ListFileVersions, GetFileVersion), and the check both run
+//! before deploying files.
+
+use tonic::Code;
+
+use super::{Project, api::Api, map, numeric, py_bool, wire};
+use crate::{
+    domain::{CallCtx, Error, FileQuery, FileTarget, Page, PageReq, Reason, Result, UserKey},
+    pb,
+};
+
+/// DataWorks file type codes (ListFiles FileTypes) the gateway accepts.
+pub(crate) const FILE_TYPE_CODES: [i64; 27] = [
+    6, 10, 11, 23, 24, 97, 98, 99, 221, 225, 227, 228, 229, 230, 239, 257, 258, 259, 260, 900, 1002, 1089, 1091, 1093,
+    1100, 1106, 1221,
+];
+
+/// ListFilesRequest fields and the ListFiles parameter each becomes (all
+/// filtered by the vendor).
+pub(crate) const FILTERS: [(&str, &str); 12] = [
+    ("folder_path", "FileFolderPath"),
+    ("keyword", "Keyword"),
+    ("exact_name", "ExactFileName"),
+    ("use_type", "UseType"),
+    ("file_types", "FileTypes (DataWorks type codes, e.g. 10 = ODPS SQL)"),
+    ("owner", "Owner (account UID, by id)"),
+    ("node_id", "NodeId"),
+    ("include_content", "NeedContent"),
+    ("include_folder_path", "NeedAbsoluteFolderPath"),
+    ("file_ids", "FileIdIn (at most 50)"),
+    ("last_editor", "LastEditUser (account UID, by id)"),
+    ("commit_status", "CommitStatus (API 2024-05-18)"),
+];
+
+/// A user filter DataWorks takes by account UID only.
+fn id_only(field: &str, u: &Option<UserKey>) -> Result<Option<String>> {
+    match u {
+        None => Ok(None),
+        Some(UserKey::Id(x)) => Ok(Some(x.clone())),
+        Some(UserKey::Name(_)) => Err(Error::invalid(
+            format!("{field}.display_name"),
+            "DataWorks identifies users by account UID only: use id",
+        )),
+    }
+}
+
+/// ListFiles parameters for a query.
+fn list_params(q: &FileQuery) -> Result<Vec<(&'static str, String)>> {
+    let mut base: Vec<(&str, String)> = Vec::new();
+    if let Some(v) = &q.folder_path {
+        base.push(("FileFolderPath", v.clone()));
+    }
+    if let Some(v) = &q.keyword {
+        base.push(("Keyword", v.clone()));
+    }
+    if let Some(v) = &q.exact_name {
+        base.push(("ExactFileName", v.clone()));
+    }
+    if let Some(u) = q.use_type {
+        base.push(("UseType", map::use_type_code(u).to_owned()));
+    }
+    if !q.file_types.is_empty() {
+        for (n, t) in q.file_types.iter().enumerate() {
+            if !t.parse::<i64>().is_ok_and(|c| FILE_TYPE_CODES.contains(&c)) {
+                return Err(Error::invalid(
+                    format!("file_types[{n}]"),
+                    format!("{t:?} is not a DataWorks file type code (e.g. 10 ODPS SQL, 6 Shell, 23 Data Integration)"),
+                ));
+            }
+        }
+        base.push(("FileTypes", q.file_types.join(",")));
+    }
+    if let Some(o) = id_only("owner", &q.owner)? {
+        base.push(("Owner", o));
+    }
+    if let Some(n) = &q.node_id {
+        base.push(("NodeId", numeric("node_id", n)?.to_string()));
+    }
+    base.push(("NeedContent", py_bool(q.include_content)));
+    base.push(("NeedAbsoluteFolderPath", py_bool(q.include_folder_path)));
+    if !q.file_ids.is_empty() {
+        let mut ids = Vec::new();
+        for (n, id) in q.file_ids.iter().enumerate() {
+            ids.push(numeric(&format!("file_ids[{n}]"), id)?.to_string());
+        }
+        base.push(("FileIdIn", ids.join(",")));
+    }
+    if let Some(o) = id_only("last_editor", &q.last_editor)? {
+        base.push(("LastEditUser", o));
+    }
+    if let Some(c) = q.commit_status {
+        base.push(("CommitStatus", if c == pb::CommitStatus::Committed { "1" } else { "0" }.into()));
+    }
+    Ok(base)
+}
+
+impl Project {
+    /// ListFiles.
+    pub(super) async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {
+        let base = list_params(&q)?;
+        self.window(ctx, Api::ListFiles, &base, &q.page, false, |r, scan| {
+            scan.feed(r, r.read::<wire::ListFiles>()?, |f| Some(map::file(ctx, &f, f.record(q.full))))
+        })
+        .await
+    }
+
+    /// GetFile (VIEW_FULL: the whole `Data`, with the node configuration).
+    pub(super) async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
+        let n = numeric("name", id)?;
+        let reply = self.call(ctx, Api::GetFile, vec![("FileId", n.to_string())]).await?;
+        let data = reply.read::<wire::GetFile>()?.data;
+        Ok(map::file(ctx, &data.file, data.record(full)))
+    }
+
+    /// ListFileVersions, newest first.
+    pub(super) async fn list_file_versions(
+        &self,
+        ctx: &CallCtx,
+        file_id: &str,
+        page: PageReq,
+        full: bool,
+    ) -> Result<Page<pb::FileVersion>> {
+        let base = [("FileId", numeric("parent", file_id)?.to_string())];
+        self.window(ctx, Api::ListFileVersions, &base, &page, false, |r, scan| {
+            scan.feed(r, r.read::<wire::ListFileVersions>()?, |v| Some(map::file_version(ctx, file_id, &v, full)))
+        })
+        .await
+    }
+
+    /// GetFileVersion.
+    pub(super) async fn get_file_version(
+        &self,
+        ctx: &CallCtx,
+        file_id: &str,
+        version: i64,
+        full: bool,
+    ) -> Result<pb::FileVersion> {
+        let n = numeric("name", file_id)?;
+        let params = vec![("FileId", n.to_string()), ("FileVersion", version.to_string())];
+        let reply = self.call(ctx, Api::GetFileVersion, params).await?;
+        Ok(map::file_version(ctx, file_id, &reply.read::<wire::GetFileVersion>()?.data, full))
+    }
+
+    /// The ids of files to deploy, each checked first (GetFile), so a bad
+    /// one fails before anything is deployed: DataWorks deploys a file's
+    /// latest committed version, so a pinned version must be that one.
+    pub(super) async fn deployable(&self, ctx: &CallCtx, files: &[FileTarget]) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(files.len());
+        for (n, f) in files.iter().enumerate() {
+            ids.push(numeric(&format!("files[{n}]"), &f.id)?);
+        }
+        for (n, (f, id)) in files.iter().zip(&ids).enumerate() {
+            let reply = self.call(ctx, Api::GetFile, vec![("FileId", id.to_string())]).await?;
+            let got = reply.read::<wire::GetFile>()?;
+            if let Some(want) = f.version {
+                let cur =
+                    got.data.file.current_version.ok_or_else(|| reply.malformed("no Data.File.CurrentVersion"))?;
+                if want != cur {
+                    return Err(Error::new(
+                        Code::FailedPrecondition,
+                        Reason::VersionNotDeployable,
+                        format!(
+                            "files[{n}]: version {want} is not the latest committed version ({cur}); DataWorks deploys the latest"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(ids)
+    }
+}

@@ -1,0 +1,195 @@
+//! The legacy Data Studio adapter: release packages are deployment
+//! packages (ListDeploymentPackages, GetDeploymentPackage); DeployFiles is
+//! DeployFile per file, each making one package, whose id is the
+//! deployment's; DeployReleasePackages has no vendor API.
+
+use async_trait::async_trait;
+
+use super::{Project, api::Api, capabilities, map, numeric, one_by_one, one_id, user_matches, wire};
+use crate::{
+    domain::{Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Result, time},
+    pb,
+};
+
+/// Why DeployReleasePackages is refused.
+const NO_PACKAGE_DEPLOY: &str =
+    "legacy DataWorks has no API that runs an existing deployment package; call DeployFiles with the package's files";
+
+/// The adapter of a legacy Data Studio workspace.
+pub(crate) struct Legacy {
+    dw: Project,
+}
+
+impl Legacy {
+    /// The adapter over `dw`.
+    pub(crate) fn new(dw: Project) -> Self {
+        Legacy { dw }
+    }
+
+    /// ListDeploymentPackages: one vendor filter of each kind; the rest
+    /// (several states or users, time lower bounds) in the gateway.
+    async fn list(&self, ctx: &CallCtx, q: &PackageQuery) -> Result<Page<pb::ReleasePackage>> {
+        let creator = one_id("creators", &q.creators)?;
+        let executor = one_id("executors", &q.executors)?;
+        let native_state = match q.states.as_slice() {
+            [one] => map::package_status_code(*one),
+            _ => None,
+        };
+        let mut base: Vec<(&str, String)> = Vec::new();
+        if let Some(k) = &q.keyword {
+            base.push(("Keyword", k.clone()));
+        }
+        if let Some(c) = creator {
+            base.push(("Creator", c.to_owned()));
+        }
+        if let Some(c) = executor {
+            base.push(("Executor", c.to_owned()));
+        }
+        if let Some(e) = q.create_time.end {
+            base.push(("EndCreateTime", e.to_string()));
+        }
+        if let Some(e) = q.execute_time.end {
+            base.push(("EndExecuteTime", e.to_string()));
+        }
+        if let Some(st) = native_state {
+            base.push(("Status", st.to_string()));
+        }
+        let created = MsRange { start: q.create_time.start, end: None };
+        let executed = MsRange { start: q.execute_time.start, end: None };
+        let filtered = (native_state.is_none() && !q.states.is_empty())
+            || created.is_set()
+            || executed.is_set()
+            || (creator.is_none() && !q.creators.is_empty())
+            || (executor.is_none() && !q.executors.is_empty());
+        let keep = |r: &wire::PackageRow<'_>| {
+            (q.states.is_empty() || q.states.contains(&map::package_state(r.status, None, false)))
+                && created.contains(r.create_time)
+                && executed.contains(r.execute_time.filter(|t| *t > 0))
+                && user_matches(&q.creators, r.creator.as_deref())
+                && user_matches(&q.executors, r.executor.as_deref())
+        };
+        self.dw
+            .window(ctx, Api::ListDeploymentPackages, &base, &q.page, filtered, |r, scan| {
+                scan.feed(r, r.read::<wire::ListDeploymentPackages>()?, |p| {
+                    keep(&p).then(|| map::package_row(ctx, &p, q.full))
+                })
+            })
+            .await
+    }
+
+    /// DeployFile for one file: the package it made is the deployment.
+    async fn deploy_file(&self, ctx: &CallCtx, id: i64, comment: &str) -> Result<pb::Deployment> {
+        let mut p = vec![("FileId", id.to_string())];
+        if !comment.is_empty() {
+            p.push(("Comment", comment.to_owned()));
+        }
+        let reply = self.dw.call(ctx, Api::DeployFile, p).await?;
+        let pkg = reply.read::<wire::DeployFile>()?.data;
+        let now = time::ts(Some(time::now_ms()));
+        Ok(pb::Deployment {
+            name: ctx.name("deployments", pkg),
+            vendor: pb::Vendor::AlibabaDataworks as i32,
+            state: pb::DeploymentState::Pending as i32,
+            release_package: ctx.name("releasePackages", pkg),
+            files: vec![ctx.name("files", id)],
+            create_time: now,
+            update_time: now,
+            ..Default::default()
+        })
+    }
+}
+
+#[async_trait]
+impl Adapter for Legacy {
+    fn vendor(&self) -> pb::Vendor {
+        pb::Vendor::AlibabaDataworks
+    }
+
+    fn flavour(&self) -> &'static str {
+        "dataworks-legacy"
+    }
+
+    fn capabilities(&self) -> pb::Capabilities {
+        use pb::FilterHandling::Vendor as V;
+        capabilities(
+            [
+                ("keyword", V, "Keyword"),
+                ("states", V, "Status (one value; several: gateway)"),
+                ("creators", V, "Creator (one account UID by id; several: gateway)"),
+                ("executors", V, "Executor (one account UID by id; several: gateway)"),
+                ("create_time", V, "EndCreateTime; start_time: gateway"),
+                ("execute_time", V, "EndExecuteTime; start_time: gateway"),
+            ],
+            [
+                (true, "ListDeploymentPackages"),
+                (true, "GetDeploymentPackage"),
+                (false, NO_PACKAGE_DEPLOY),
+                (true, "DeployFile per file: one deployment per file"),
+            ],
+        )
+    }
+
+    async fn list_release_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>> {
+        self.list(ctx, &q).await
+    }
+
+    async fn get_release_package(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::ReleasePackage> {
+        let n = numeric("name", id)?;
+        let reply = self.dw.call(ctx, Api::GetDeploymentPackage, vec![("DeploymentId", n.to_string())]).await?;
+        Ok(map::package_detail(ctx, id, &reply.read::<wire::GetDeploymentPackage>()?.data, full))
+    }
+
+    async fn deploy_release_packages(
+        &self,
+        _: &CallCtx,
+        _: &[String],
+        _: pb::StartupMode,
+    ) -> Result<Vec<pb::Deployment>> {
+        Err(Error::unsupported(NO_PACKAGE_DEPLOY))
+    }
+
+    async fn deploy_files(
+        &self,
+        ctx: &CallCtx,
+        files: &[FileTarget],
+        comment: &str,
+        _: pb::StartupMode,
+    ) -> Result<Vec<pb::Deployment>> {
+        let ids = self.dw.deployable(ctx, files).await?;
+        one_by_one(ids, |id| self.deploy_file(ctx, id, comment)).await
+    }
+
+    async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
+        let n = numeric("name", id)?;
+        let reply = self.dw.call(ctx, Api::GetDeploymentPackage, vec![("DeploymentId", n.to_string())]).await?;
+        Ok(map::package_deployment(ctx, n, &reply.read::<wire::GetDeploymentPackage>()?.data, full))
+    }
+
+    async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {
+        self.dw.list_files(ctx, q).await
+    }
+
+    async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
+        self.dw.get_file(ctx, id, full).await
+    }
+
+    async fn list_file_versions(
+        &self,
+        ctx: &CallCtx,
+        file_id: &str,
+        page: PageReq,
+        full: bool,
+    ) -> Result<Page<pb::FileVersion>> {
+        self.dw.list_file_versions(ctx, file_id, page, full).await
+    }
+
+    async fn get_file_version(
+        &self,
+        ctx: &CallCtx,
+        file_id: &str,
+        version: i64,
+        full: bool,
+    ) -> Result<pb::FileVersion> {
+        self.dw.get_file_version(ctx, file_id, version, full).await
+    }
+}

@@ -1,0 +1,244 @@
+//! The pipeline (new Data Studio) adapter: release packages are pipeline
+//! runs (ListPipelineRuns, GetPipelineRun + ListPipelineRunItems);
+//! DeployFiles creates an Online run per file and starts it;
+//! DeployReleasePackages starts a run. A run's stages are started one by
+//! one (ExecPipelineRunStage), the next each time the deployment is looked
+//! at and the previous one has finished.
+
+use async_trait::async_trait;
+use tonic::Code;
+
+use super::{
+    Project,
+    api::Api,
+    capabilities,
+    client::Reply,
+    map::{self, pipeline_state as state},
+    one_by_one, one_id, scan, user_matches, wire,
+};
+use crate::{
+    domain::{Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result},
+    pb,
+};
+
+/// The adapter of a new Data Studio workspace.
+pub(crate) struct Pipeline {
+    dw: Project,
+}
+
+/// The run of a GetPipelineRun answer.
+fn run(reply: &Reply) -> Result<wire::Rec<'_, wire::Run<'_>>> {
+    Ok(reply.read::<wire::GetPipelineRun>()?.pipeline)
+}
+
+/// The stage to start now, if any: the run is going, a stage was started,
+/// none is running, and one is waiting (stages run strictly in order).
+fn next_stage<'r>(run: &'r wire::Run<'_>) -> Option<&'r str> {
+    use pb::ReleasePackageState::{Deploying, Ready};
+    let stages = run.stages.as_deref().unwrap_or_default();
+    let started = stages.iter().any(|st| state(&st.status) != Ready);
+    let busy = stages.iter().any(|st| state(&st.status) == Deploying);
+    if state(&run.status) != Deploying || !started || busy {
+        return None;
+    }
+    stages.iter().find(|st| state(&st.status) == Ready).map(|st| &*st.code)
+}
+
+impl Pipeline {
+    /// The adapter over `dw`.
+    pub(crate) fn new(dw: Project) -> Self {
+        Pipeline { dw }
+    }
+
+    /// ListPipelineRuns: Creator and Status by the vendor (one value each);
+    /// the rest in the gateway.
+    async fn list(&self, ctx: &CallCtx, q: &PackageQuery) -> Result<Page<pb::ReleasePackage>> {
+        let creator = one_id("creators", &q.creators)?;
+        let native_state = match q.states.as_slice() {
+            [one] => map::pipeline_status_text(*one),
+            _ => None,
+        };
+        let mut base: Vec<(&str, String)> = Vec::new();
+        if let Some(c) = creator {
+            base.push(("Creator", c.to_owned()));
+        }
+        if let Some(st) = native_state {
+            base.push(("Status", st.to_owned()));
+        }
+        let filtered = (native_state.is_none() && !q.states.is_empty())
+            || (creator.is_none() && !q.creators.is_empty())
+            || q.keyword.is_some()
+            || q.create_time.is_set()
+            || q.execute_time.is_set();
+        let keep = |r: &wire::Run<'_>| {
+            (q.states.is_empty() || q.states.contains(&state(&r.status)))
+                && user_matches(&q.creators, r.creator.as_deref())
+                && q.keyword.as_ref().is_none_or(|k| r.description.as_deref().unwrap_or_default().contains(k.as_str()))
+                && q.create_time.contains(r.create_time)
+                && q.execute_time.contains(r.modify_time)
+        };
+        self.dw
+            .window(ctx, Api::ListPipelineRuns, &base, &q.page, filtered, |r, scan| {
+                scan.feed(r, r.read::<wire::ListPipelineRuns>()?, |run| {
+                    keep(&run).then(|| map::pipeline_run(ctx, &run, &[], q.full))
+                })
+            })
+            .await
+    }
+
+    /// GetPipelineRun.
+    async fn get_run(&self, ctx: &CallCtx, id: &str) -> Result<Reply> {
+        self.dw.call(ctx, Api::GetPipelineRun, vec![("Id", id.to_owned())]).await
+    }
+
+    /// Starts stage `code` of run `id` and reads the run again.
+    async fn exec(&self, ctx: &CallCtx, id: &str, code: String) -> Result<Reply> {
+        self.dw.call_split(ctx, Api::ExecPipelineRunStage, vec![("Id", id.to_owned()), ("Code", code)]).await?;
+        self.get_run(ctx, id).await
+    }
+
+    /// Starts a run's first stage (it then advances on each look).
+    async fn start_run(&self, ctx: &CallCtx, field: &str, id: &str) -> Result<pb::Deployment> {
+        let reply = self.get_run(ctx, id).await?;
+        let first = {
+            let run = run(&reply)?;
+            let Some(first) = run.stages.as_deref().unwrap_or_default().first() else {
+                return Err(Error::unsupported(format!("{field}: pipeline run {id} has no stages")));
+            };
+            if state(&first.status) != pb::ReleasePackageState::Ready
+                || state(&run.status) != pb::ReleasePackageState::Ready
+            {
+                return Err(Error::new(
+                    Code::FailedPrecondition,
+                    Reason::PackageAlreadyDeployed,
+                    format!("{field}: pipeline run {id} has already been started; create a new one with DeployFiles"),
+                ));
+            }
+            first.code.to_string()
+        };
+        let reply = self.exec(ctx, id, first).await?;
+        Ok(map::run_deployment(ctx, &run(&reply)?, false))
+    }
+
+    /// CreatePipelineRun (Online) for one file, then starts it.
+    async fn deploy_file(&self, ctx: &CallCtx, id: i64, comment: &str) -> Result<pb::Deployment> {
+        let objects = serde_json::to_string(&[id.to_string()]).unwrap_or_default();
+        let mut p = vec![("Type", "Online".to_owned()), ("ObjectIds", objects)];
+        if !comment.is_empty() {
+            p.push(("Description", comment.to_owned()));
+        }
+        let reply = self.dw.call(ctx, Api::CreatePipelineRun, p).await?;
+        let run = reply.read::<wire::CreatePipelineRun>()?.id;
+        if run.is_empty() {
+            return Err(reply.malformed("empty Id"));
+        }
+        let mut d = self.start_run(ctx, "files", &run).await?;
+        d.files = vec![ctx.name("files", id)];
+        Ok(d)
+    }
+}
+
+#[async_trait]
+impl Adapter for Pipeline {
+    fn vendor(&self) -> pb::Vendor {
+        pb::Vendor::AlibabaDataworks
+    }
+
+    fn flavour(&self) -> &'static str {
+        "dataworks-pipeline"
+    }
+
+    fn capabilities(&self) -> pb::Capabilities {
+        use pb::FilterHandling::{Gateway as G, Rejected as R, Vendor as V};
+        capabilities(
+            [
+                ("keyword", G, "matched against the run Description"),
+                ("states", V, "Status (one value; several: gateway)"),
+                ("creators", V, "Creator (one account UID by id; several: gateway)"),
+                ("executors", R, "pipeline runs record no executor"),
+                ("create_time", G, "CreateTime"),
+                ("execute_time", G, "ModifyTime"),
+            ],
+            [
+                (true, "ListPipelineRuns"),
+                (true, "GetPipelineRun + ListPipelineRunItems"),
+                (true, "ExecPipelineRunStage through the run's stages in order"),
+                (true, "CreatePipelineRun(Online) per file"),
+            ],
+        )
+    }
+
+    async fn list_release_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>> {
+        self.list(ctx, &q).await
+    }
+
+    async fn get_release_package(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::ReleasePackage> {
+        let reply = self.get_run(ctx, id).await?;
+        let run = run(&reply)?;
+        let params = vec![("PipelineRunId", id.to_owned()), ("PageNumber", "1".into()), ("PageSize", "100".into())];
+        let items = self.dw.call(ctx, Api::ListPipelineRunItems, params).await?;
+        let (rows, _) = scan::rows(&items, items.read::<wire::ListPipelineRunItems>()?, 0)?;
+        Ok(map::pipeline_run(ctx, &run, &rows, full))
+    }
+
+    async fn deploy_release_packages(
+        &self,
+        ctx: &CallCtx,
+        ids: &[String],
+        _: pb::StartupMode,
+    ) -> Result<Vec<pb::Deployment>> {
+        one_by_one(ids.iter().enumerate(), |(n, id)| async move {
+            self.start_run(ctx, &format!("release_packages[{n}]"), id).await
+        })
+        .await
+    }
+
+    async fn deploy_files(
+        &self,
+        ctx: &CallCtx,
+        files: &[FileTarget],
+        comment: &str,
+        _: pb::StartupMode,
+    ) -> Result<Vec<pb::Deployment>> {
+        let ids = self.dw.deployable(ctx, files).await?;
+        one_by_one(ids, |id| self.deploy_file(ctx, id, comment)).await
+    }
+
+    async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
+        let reply = self.get_run(ctx, id).await?;
+        let next = next_stage(&*run(&reply)?).map(str::to_owned);
+        let reply = match next {
+            Some(code) => self.exec(ctx, id, code).await?,
+            None => reply,
+        };
+        Ok(map::run_deployment(ctx, &run(&reply)?, full))
+    }
+
+    async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {
+        self.dw.list_files(ctx, q).await
+    }
+
+    async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
+        self.dw.get_file(ctx, id, full).await
+    }
+
+    async fn list_file_versions(
+        &self,
+        ctx: &CallCtx,
+        file_id: &str,
+        page: PageReq,
+        full: bool,
+    ) -> Result<Page<pb::FileVersion>> {
+        self.dw.list_file_versions(ctx, file_id, page, full).await
+    }
+
+    async fn get_file_version(
+        &self,
+        ctx: &CallCtx,
+        file_id: &str,
+        version: i64,
+        full: bool,
+    ) -> Result<pb::FileVersion> {
+        self.dw.get_file_version(ctx, file_id, version, full).await
+    }
+}

@@ -1,0 +1,124 @@
+//! Reading DataWorks answers: required fields, numbers as strings, omitted
+//! optional fields, raw records kept for VIEW_FULL.
+
+use tonic::Code;
+
+use super::*;
+use crate::{
+    domain::Reason,
+    providers::{
+        alibaba::{
+            api::Api,
+            client::{Reply, parse},
+            scan,
+        },
+        client::Answer,
+    },
+};
+
+/// A successful answer to `action` with `body` (request id in the header too).
+fn reply(action: Api, body: &str) -> Reply {
+    let mut headers = ::http::HeaderMap::new();
+    headers.insert("x-acs-request-id", "HDR-1".parse().unwrap());
+    let a = Answer { status: ::http::StatusCode::OK, headers, body: bytes::Bytes::from(body.to_owned()) };
+    parse(&a, action).expect("a successful answer")
+}
+
+/// Asserts `e` is VENDOR_RESPONSE_MALFORMED with request id `rid`, naming `what`.
+fn assert_malformed(e: &crate::domain::Error, rid: &str, what: &str) {
+    assert_eq!((e.code, e.reason), (Code::Internal, Reason::VendorResponseMalformed), "{e}");
+    assert_eq!(e.vendor.as_ref().unwrap().request_id, rid);
+    assert!(e.message.contains(what), "{what} in {:?}", e.message);
+}
+
+#[test]
+fn a_missing_or_renamed_required_field_is_malformed_with_the_request_id() {
+    let r = reply(
+        Api::ListDeploymentPackages,
+        r#"{"RequestId":"R1","Data":{"TotalCount":1,"Deployments":[{"ID":3000001,"Status":1}]}}"#,
+    );
+    let e = r.read::<ListDeploymentPackages>().unwrap_err();
+    assert_malformed(&e, "R1", "missing field `Id`");
+    assert!(e.message.contains("ListDeploymentPackages"), "{}", e.message);
+    let r = reply(Api::GetFile, r#"{"RequestId":"R2","Success":true,"Data":{"file":{"FileId":1}}}"#);
+    assert_malformed(&r.read::<GetFile>().unwrap_err(), "R2", "missing field `File`");
+    let r = reply(Api::DeployFile, r#"{"Success":true}"#);
+    assert_malformed(&r.read::<DeployFile>().unwrap_err(), "HDR-1", "missing field `Data`");
+    let r = reply(Api::GetPipelineRun, r#"{"RequestId":"R3","Pipeline":{"Id":"a","Stages":[]}}"#);
+    assert_malformed(&r.read::<GetPipelineRun>().unwrap_err(), "R3", "missing field `Status`");
+    let r = reply(Api::ListFiles, r#"{"RequestId":"R4","Data":{"Files":[]}}"#);
+    assert_malformed(&r.read::<ListFiles>().unwrap_err(), "R4", "missing field `TotalCount`");
+    // A present value of the wrong kind is not read as absent.
+    let r = reply(Api::GetFileVersion, r#"{"RequestId":"R5","Data":{"FileVersion":2,"CommitTime":"soon"}}"#);
+    assert_malformed(&r.read::<GetFileVersion>().unwrap_err(), "R5", "soon");
+}
+
+#[test]
+fn numbers_sent_as_strings_are_read() {
+    let r = reply(
+        Api::ListDeploymentPackages,
+        r#"{"Data":{"TotalCount":"240","Deployments":[{"Id":"3000001","Status":"2","CreateTime":"1761955200000",
+            "ExecuteTime":1.7612e12,"Creator":2003000000000001}]}}"#,
+    );
+    let (rows, total) = r.read::<ListDeploymentPackages>().unwrap().split();
+    let row = &rows.unwrap()[0];
+    assert_eq!((total, row.id, row.status), (240, 3_000_001, 2));
+    assert_eq!((row.create_time, row.execute_time), (Some(1_761_955_200_000), Some(1_761_200_000_000)));
+    assert_eq!(row.creator.as_deref(), Some("2003000000000001"), "a UID sent as a number");
+    let r = reply(Api::DeployFile, r#"{"Success":true,"Data":"3000241"}"#);
+    assert_eq!(r.read::<DeployFile>().unwrap().data, 3_000_241);
+    let r = reply(Api::ListPipelineRunItems, r#"{"PagingInfo":{"TotalCount":1,"PipelineRunItems":[{"Id":100003}]}}"#);
+    let (items, _) = r.read::<ListPipelineRunItems>().unwrap().split();
+    assert_eq!(items.unwrap()[0].id, "100003", "item ids were numbers before SDK 8.0.0");
+}
+
+#[test]
+fn omitted_optional_fields_are_absent() {
+    let r = reply(
+        Api::GetDeploymentPackage,
+        r#"{"RequestId":"R","Success":true,"Data":{"Deployment":{"Status":0,"CheckingStatus":""}}}"#,
+    );
+    let data = r.read::<GetDeploymentPackage>().unwrap().data;
+    assert_eq!((data.deployment.status, data.deployment.checking_status), (0, None));
+    assert!(data.deployment.name.is_none() && data.deployment.error_message.is_none());
+    assert!(data.deployed_items.is_none());
+    let r = reply(
+        Api::GetFileVersion,
+        r#"{"Data":{"FileVersion":3,"IsCurrentProd":"true","NodeContent":{"cycleType":0},"FilePropertyContent":null}}"#,
+    );
+    let v = r.read::<GetFileVersion>().unwrap().data;
+    assert_eq!((v.file_version, v.is_current_prod), (3, Some(true)));
+    assert_eq!(v.node_content.as_deref(), Some(r#"{"cycleType":0}"#), "an object is kept as JSON text");
+    assert!(v.file_property_content.is_none() && v.file_content.is_none() && v.commit_time.is_none());
+}
+
+#[test]
+fn text_is_borrowed_from_the_body_unless_escaped() {
+    let r = reply(Api::GetFile, r#"{"Data":{"File":{"FileId":7,"FileName":"ods_user","Content":"a\nb"}}}"#);
+    let got = r.read::<GetFile>().unwrap();
+    assert!(matches!(got.data.file.file_name, Some(Cow::Borrowed("ods_user"))));
+    assert!(matches!(&got.data.file.content, Some(Cow::Owned(s)) if s == "a\nb"));
+}
+
+#[test]
+fn the_raw_record_is_built_only_for_view_full() {
+    let r = reply(
+        Api::GetFile,
+        r#"{"RequestId":"R","Data":{"File":{"FileId":7},"NodeConfiguration":{"CycleType":"DAY"}}}"#,
+    );
+    let data = r.read::<GetFile>().unwrap().data;
+    assert!(data.record(false).is_none());
+    let rec = data.record(true).unwrap();
+    assert!(rec.fields.contains_key("NodeConfiguration") && rec.fields.contains_key("File"));
+}
+
+#[test]
+fn a_list_may_be_left_out_only_where_no_rows_are_due() {
+    let r = reply(Api::ListFiles, r#"{"RequestId":"R6","Data":{"TotalCount":0}}"#);
+    let (files, total) = scan::rows(&r, r.read::<ListFiles>().unwrap(), 0).unwrap();
+    assert!(files.is_empty() && total == 0);
+    let r = reply(Api::ListFileVersions, r#"{"RequestId":"R7","Data":{"TotalCount":2,"FileVersions":null}}"#);
+    assert!(scan::rows(&r, r.read::<ListFileVersions>().unwrap(), 2).unwrap().0.is_empty(), "past the end");
+    let e = scan::rows(&r, r.read::<ListFileVersions>().unwrap(), 0).unwrap_err();
+    assert_malformed(&e, "R7", "no Data.FileVersions (TotalCount 2)");
+}
