@@ -7,6 +7,7 @@ pub mod client;
 pub mod huawei;
 #[cfg(feature = "test-util")]
 pub mod memory;
+pub(crate) mod paging;
 pub mod signing;
 
 use std::sync::Arc;

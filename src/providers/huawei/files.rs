@@ -259,7 +259,7 @@ impl HuaweiAdapter {
         }
         let size = q.page.size as usize;
         let l = if plan.local { VENDOR_MAX_LIMIT } else { q.page.size };
-        let valid = |c: &FilesCursor| c.k <= 1 && c.p.valid();
+        let valid = |c: &FilesCursor| c.k <= 1 && c.p.valid(VENDOR_MAX_LIMIT);
         let cur = match &q.page.cursor {
             Some(c) => cursor::decode(c, valid)?,
             None => FilesCursor { k: u8::from(!plan.scripts), p: Pos::start(l), st: None, jt: None },
