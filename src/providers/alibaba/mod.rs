@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod client;
+pub mod config;
 pub mod map;
 pub mod sign;
 
@@ -21,13 +22,15 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tonic::Code;
 
+pub use self::config::Config;
 use self::{
     api::Api,
     client::{Client, Keys, Signer},
+    config::{Edition, Flavour},
     map::{i, s},
 };
 use crate::{
-    config::{Edition, Flavour, LiveSecret, WorkspaceConfig},
+    config::{LiveSecret, WorkspaceConfig},
     domain::{
         Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Reason, Result, UserKey,
         time,
@@ -62,31 +65,27 @@ fn live(r: &Option<crate::config::SecretRef>, what: &str) -> anyhow::Result<Live
 
 impl AlibabaAdapter {
     /// Builds the adapter for a checked workspace config.
-    pub fn new(ws: &WorkspaceConfig, shared: &Arc<Shared>) -> anyhow::Result<Self> {
-        let base = match &ws.endpoints.api {
+    pub fn new(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Self> {
+        let base = match &cfg.endpoints.api {
             Some(e) => e.clone(),
-            None if ws.vpc => format!("https://dataworks-vpc.{}.aliyuncs.com", ws.region),
+            None if cfg.vpc => format!("https://dataworks-vpc.{}.aliyuncs.com", ws.region),
             None => format!("https://dataworks.{}.aliyuncs.com", ws.region),
         };
         let keys = Keys {
-            id: live(&ws.credentials.access_key_id, "access_key_id")?,
-            secret: live(&ws.credentials.access_key_secret, "access_key_secret")?,
-            token: ws.credentials.security_token.clone().map(|r| LiveSecret::new(r, Duration::from_secs(1))),
+            id: live(&cfg.credentials.access_key_id, "access_key_id")?,
+            secret: live(&cfg.credentials.access_key_secret, "access_key_secret")?,
+            token: cfg.credentials.security_token.clone().map(|r| LiveSecret::new(r, Duration::from_secs(1))),
         };
-        let project = match (&ws.project_id, &ws.project_identifier) {
+        let project = match (&cfg.project_id, &cfg.project_identifier) {
             (Some(id), _) => ("ProjectId".to_owned(), id.clone()),
             (None, Some(ident)) => ("ProjectIdentifier".to_owned(), ident.clone()),
             (None, None) => anyhow::bail!("project_id or project_identifier is required"),
         };
         // The vendor counts calls per access key.
         let account = keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default();
-        let rates = default_rates(ws.edition.unwrap_or_default());
-        let vc = VendorClient::new(shared, &client::VENDOR, ws, &account, rates)?;
-        Ok(AlibabaAdapter {
-            client: Client::new(Signer::new(&base, keys)?, vc),
-            project,
-            flavour: ws.flavour.unwrap_or_default(),
-        })
+        let rates = default_rates(cfg.edition);
+        let vc = VendorClient::new::<Api>(shared, &client::VENDOR, ws, &account, rates)?;
+        Ok(AlibabaAdapter { client: Client::new(Signer::new(&base, keys)?, vc), project, flavour: cfg.flavour })
     }
 
     async fn call(&self, ctx: &CallCtx, action: Api, params: Vec<(&str, String)>) -> Result<Value> {
