@@ -159,6 +159,10 @@ reject "schema: inline secret beside credentials (secret_access_key)" "secret_ac
   render --set config.workspaces.da-prod.vendor=huawei --set config.workspaces.da-prod.secret_access_key=s3cr3t
 reject "schema: unknown vendor" "vendor.*must be one of" \
   render --set config.workspaces.x.vendor=aws
+reject "schema: a huawei key on an alibaba workspace (workspace_id)" "invalid propertyName 'workspace_id'" \
+  render --set config.workspaces.dw-prod.vendor=alibaba --set config.workspaces.dw-prod.workspace_id=ws-1
+reject "schema: a credential huawei does not take (security_token)" "invalid propertyName 'security_token'" \
+  render --set config.workspaces.da-prod.vendor=huawei --set config.workspaces.da-prod.credentials.security_token.env=T
 reject "render: terminationGracePeriodSeconds not above preStop + shutdown grace" \
   "terminationGracePeriodSeconds \(25\) must be greater than" \
   render --set terminationGracePeriodSeconds=25

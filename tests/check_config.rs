@@ -100,7 +100,6 @@ workspaces:
     vendor: alibaba
     region: "Hang Zhou"
     project_identifier: dw
-    workspace_id: ws
     rate_limits: {{ ListFiles: -1 }}
     daily_budget: 0
     credentials:
@@ -113,7 +112,6 @@ workspaces:
                 "limits.daily_budget_zone: unknown time zone",
                 "workspaces.Bad_Name: workspace names are",
                 "workspaces.Bad_Name.region: \"Hang Zhou\" is not a region id",
-                "workspaces.Bad_Name.workspace_id: applies to huawei workspaces only",
                 "workspaces.Bad_Name.rate_limits.ListFiles: must be a positive number",
                 "workspaces.Bad_Name.daily_budget: must be at least 1",
                 "workspaces.Bad_Name.credentials.access_key_secret: is required",
@@ -136,6 +134,61 @@ workspaces:
             assert!(out.contains(e), "expected {e:?} in:\n{out}");
         }
         assert!(!out.contains("plain-text-key"), "a secret leaked:\n{out}");
+    }
+}
+
+#[test]
+fn a_setting_of_the_other_vendor_is_a_load_error_naming_it() {
+    let dir = common::secrets_dir(&[("ali_ak", "a"), ("ali_sk", "b"), ("hw_ak", "c"), ("hw_sk", "d")]);
+    let base = common::two_vendor_yaml(dir.path());
+    for (before, line, expected) in [
+        (
+            "    vendor: alibaba",
+            "    workspace_id: ws-1",
+            "workspaces.dw-test: workspace_id: unknown field: found `workspace_id`",
+        ),
+        (
+            "    vendor: alibaba",
+            "    endpoints: { dlf: \"http://x\" }",
+            "workspaces.dw-test: endpoints.dlf: unknown field",
+        ),
+        ("    vendor: huawei", "    project_identifier: dw", "workspaces.da-test: project_identifier: unknown field"),
+        ("    vendor: huawei", "    vpc: true", "workspaces.da-test: vpc: unknown field: found `vpc`"),
+        ("    vendor: huawei", "    edition: basic", "workspaces.da-test: edition: unknown field"),
+        (
+            "      secret_access_key:",
+            "      security_token: { env: HW_TOKEN }",
+            "workspaces.da-test: credentials.security_token: unknown field: found `security_token`",
+        ),
+    ] {
+        let yaml = base.replacen(before, &format!("{line}\n{before}"), 1);
+        assert_ne!(yaml, base);
+        let (code, out) = run(&yaml, dir.path());
+        assert_ne!(code, 0, "{yaml}\n{out}");
+        assert!(out.contains(expected), "expected {expected:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn a_rate_limit_names_an_api_of_the_workspace_vendor() {
+    let dir = common::secrets_dir(&[("ali_ak", "a"), ("ali_sk", "b"), ("hw_ak", "c"), ("hw_sk", "d")]);
+    let base = common::two_vendor_yaml(dir.path());
+    let limits = |ali: &str, hw: &str| {
+        base.replacen("  dw-test:\n", &format!("  dw-test:\n    rate_limits: {ali}\n"), 1).replacen(
+            "  da-test:\n",
+            &format!("  da-test:\n    rate_limits: {hw}\n"),
+            1,
+        )
+    };
+    let (code, out) = run(&limits("{ default: 4, ListFiles: 2 }", "{ default: 4, scripts.list: 2 }"), dir.path());
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&limits("{ scripts.list: 2 }", "{ ListFiles: 2 }"), dir.path());
+    assert_ne!(code, 0);
+    for expected in [
+        "workspaces.dw-test.rate_limits.scripts.list: is not an API of this vendor: use default or one of ListDeploymentPackages,",
+        "workspaces.da-test.rate_limits.ListFiles: is not an API of this vendor: use default or one of release-packages.list,",
+    ] {
+        assert!(out.contains(expected), "expected {expected:?} in:\n{out}");
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Config, LimiterBackend, SecretRef, VendorKind, WorkspaceConfig};
+use super::{Config, LimiterBackend, SecretRef, WorkspaceConfig};
 
 /// One thing wrong with a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +19,35 @@ impl fmt::Display for Problem {
     }
 }
 
-struct Problems(Vec<Problem>);
+/// The problems found so far; each driver adds those of its own settings.
+pub(crate) struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    /// Adds one problem.
+    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem { path: path.into(), message: message.into() });
+    }
+
+    /// Adds a problem when the secret reference at `path` cannot be read now.
+    pub(crate) fn secret(&mut self, path: &str, r: &SecretRef) {
+        if let Err(e) = r.read() {
+            self.add(path, e.to_string());
+        }
+    }
+
+    /// As [`Problems::secret`], and a problem when the reference is missing.
+    pub(crate) fn required_secret(&mut self, path: &str, r: &Option<SecretRef>) {
+        match r {
+            Some(r) => self.secret(path, r),
+            None => self.add(path, "is required"),
+        }
+    }
+
+    /// Adds a problem when the endpoint override at `path` is not a usable URL.
+    pub(crate) fn url(&mut self, path: &str, u: &str) {
+        if let Err(e) = check_url(u) {
+            self.add(path, e);
+        }
     }
 }
 
@@ -43,7 +67,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
         p.add("server.admin_listen", "must differ from server.grpc_listen");
     }
     if let Some(r) = &cfg.server.page_token_key {
-        secret(&mut p, "server.page_token_key", r);
+        p.secret("server.page_token_key", r);
     }
     if cfg.limits.replicas == 0 {
         p.add("limits.replicas", "must be at least 1");
@@ -112,88 +136,8 @@ fn workspace(p: &mut Problems, name: &str, ws: &WorkspaceConfig) {
     if ws.region.is_empty() || !ws.region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
         p.add(at("region"), format!("{:?} is not a region id like cn-hangzhou", ws.region));
     }
-    let c = &ws.credentials;
-    match ws.vendor {
-        VendorKind::Alibaba => {
-            match (&ws.project_id, &ws.project_identifier) {
-                (None, None) => p.add(at("project_id"), "set project_id (numeric) or project_identifier"),
-                (Some(id), _) if id.parse::<u64>().is_err() => {
-                    p.add(at("project_id"), format!("{id:?} is not a numeric DataWorks ProjectId"))
-                }
-                _ => {}
-            }
-            if ws.flavour == Some(super::Flavour::Pipeline) && ws.project_id.is_none() {
-                p.add(at("project_id"), "the pipeline flavour needs the numeric project_id");
-            }
-            for (k, v) in [("workspace_id", ws.workspace_id.is_some())] {
-                if v {
-                    p.add(at(k), "applies to huawei workspaces only");
-                }
-            }
-            for (k, v) in [("factory", &ws.endpoints.factory), ("dlf", &ws.endpoints.dlf), ("iam", &ws.endpoints.iam)] {
-                if v.is_some() {
-                    p.add(
-                        at(&format!("endpoints.{k}")),
-                        "applies to huawei workspaces only (alibaba uses endpoints.api)",
-                    );
-                }
-            }
-            if c.iam.is_some() {
-                p.add(at("credentials.iam"), "applies to huawei workspaces only");
-            }
-            aksk(p, name, c, true);
-        }
-        VendorKind::Huawei => {
-            match &ws.project_id {
-                None => p.add(at("project_id"), "the IAM project id is required"),
-                Some(id) if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) => {
-                    p.add(at("project_id"), format!("{id:?} is not a 32-hex-digit IAM project id"))
-                }
-                _ => {}
-            }
-            if ws.workspace_id.as_deref().is_none_or(str::is_empty) {
-                p.add(at("workspace_id"), "the DataArts workspace id is required");
-            }
-            for (k, v) in [
-                ("project_identifier", ws.project_identifier.is_some()),
-                ("flavour", ws.flavour.is_some()),
-                ("edition", ws.edition.is_some()),
-                ("vpc", ws.vpc),
-                ("endpoints.api", ws.endpoints.api.is_some()),
-            ] {
-                if v {
-                    p.add(at(k), "applies to alibaba workspaces only");
-                }
-            }
-            match &c.iam {
-                Some(iam) => {
-                    if c.access_key_id.is_some() || c.access_key_secret.is_some() {
-                        p.add(at("credentials"), "use either access keys or iam, not both");
-                    }
-                    if iam.domain_name.is_empty() {
-                        p.add(at("credentials.iam.domain_name"), "must not be empty");
-                    }
-                    if iam.user_name.is_empty() {
-                        p.add(at("credentials.iam.user_name"), "must not be empty");
-                    }
-                    secret(p, &at("credentials.iam.password"), &iam.password);
-                }
-                None => aksk(p, name, c, false),
-            }
-        }
-    }
-    for (k, v) in [
-        ("api", &ws.endpoints.api),
-        ("factory", &ws.endpoints.factory),
-        ("dlf", &ws.endpoints.dlf),
-        ("iam", &ws.endpoints.iam),
-    ] {
-        if let Some(u) = v
-            && let Err(e) = check_url(u)
-        {
-            p.add(at(&format!("endpoints.{k}")), e);
-        }
-    }
+    let driver = ws.provider.driver();
+    driver.check(&at, p);
     if ws.timeouts.connect.is_zero() {
         p.add(at("timeouts.connect"), "must be more than 0");
     }
@@ -201,34 +145,16 @@ fn workspace(p: &mut Problems, name: &str, ws: &WorkspaceConfig) {
         p.add(at("timeouts.read"), "must be more than 0");
     }
     for (api, rate) in &ws.rate_limits {
+        let path = at(&format!("rate_limits.{api}"));
+        if let Err(e) = driver.rate_key(api) {
+            p.add(&path, e);
+        }
         if !(rate.is_finite() && *rate > 0.0) {
-            p.add(at(&format!("rate_limits.{api}")), "must be a positive number of calls per second");
+            p.add(path, "must be a positive number of calls per second");
         }
     }
     if ws.daily_budget == Some(0) {
         p.add(at("daily_budget"), "must be at least 1 (leave it unset for no budget)");
-    }
-}
-
-fn aksk(p: &mut Problems, name: &str, c: &super::Credentials, alibaba: bool) {
-    let at = |k: &str| format!("workspaces.{name}.credentials.{k}");
-    match &c.access_key_id {
-        Some(r) => secret(p, &at("access_key_id"), r),
-        None => p.add(at("access_key_id"), "is required"),
-    }
-    let sk = if alibaba { "access_key_secret" } else { "secret_access_key" };
-    match &c.access_key_secret {
-        Some(r) => secret(p, &at(sk), r),
-        None => p.add(at(sk), "is required"),
-    }
-    if let Some(r) = &c.security_token {
-        secret(p, &at("security_token"), r);
-    }
-}
-
-fn secret(p: &mut Problems, path: &str, r: &SecretRef) {
-    if let Err(e) = r.read() {
-        p.add(path, e.to_string());
     }
 }
 

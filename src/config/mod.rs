@@ -6,6 +6,7 @@ mod check;
 mod secret;
 mod security;
 
+pub(crate) use check::Problems;
 pub use check::{Problem, check, valid_workspace_name};
 pub use secret::{LiveSecret, Secret, SecretError, SecretRef};
 pub(crate) use security::stamp;
@@ -18,6 +19,8 @@ use figment::{
     providers::{Env, Format, Yaml},
 };
 use serde::{Deserialize, Serialize};
+
+use crate::providers::{ProviderConfig, VendorKind};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -197,104 +200,71 @@ pub enum LogFormat {
     Text,
 }
 
-/// The vendor behind a workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VendorKind {
-    /// Alibaba Cloud DataWorks.
-    Alibaba,
-    /// Huawei Cloud DataArts Studio.
-    Huawei,
-}
-
-impl VendorKind {
-    /// Config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VendorKind::Alibaba => "alibaba",
-            VendorKind::Huawei => "huawei",
-        }
-    }
-}
-
-/// Which DataWorks deployment model a workspace uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Flavour {
-    /// Legacy Data Studio: deployment packages, SubmitFile/DeployFile.
-    #[default]
-    Legacy,
-    /// New Data Studio: pipeline runs.
-    Pipeline,
-}
-
-/// DataWorks edition, which sets the default rate limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Edition {
-    /// Basic: about 5 QPS per API and 100 calls a day.
-    #[default]
-    Basic,
-    /// Standard.
-    Standard,
-    /// Professional.
-    Professional,
-    /// Enterprise: about 50 QPS reads, 20 QPS writes.
-    Enterprise,
-}
-
-/// One workspace: vendor, location, project and credentials.
+/// One workspace: the settings every vendor shares, and the vendor's driver
+/// with the settings only that driver reads.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "Written")]
 pub struct WorkspaceConfig {
-    /// `alibaba` or `huawei`.
-    pub vendor: VendorKind,
     /// Vendor region, e.g. `cn-hangzhou`, `cn-north-4`.
     pub region: String,
-    /// Alibaba: numeric ProjectId. Huawei: IAM project id (32 hex).
-    #[serde(default, deserialize_with = "string_or_number")]
-    pub project_id: Option<String>,
-    /// Alibaba: ProjectIdentifier (workspace English name), instead of project_id.
-    #[serde(default)]
-    pub project_identifier: Option<String>,
-    /// Huawei: DataArts workspace id (`workspace` header).
-    #[serde(default)]
-    pub workspace_id: Option<String>,
-    /// Alibaba: `legacy` (default) or `pipeline` (new Data Studio).
-    #[serde(default)]
-    pub flavour: Option<Flavour>,
-    /// Alibaba: edition, for default rate limits.
-    #[serde(default)]
-    pub edition: Option<Edition>,
-    /// Alibaba: use the VPC endpoint `dataworks-vpc.{region}.aliyuncs.com`.
-    #[serde(default)]
-    pub vpc: bool,
-    /// Endpoint overrides (full URLs). Alibaba: `api`. Huawei: `factory`
-    /// (v2 APIs), `dlf` (v1 APIs), `iam`.
-    #[serde(default)]
-    pub endpoints: Endpoints,
-    /// Credentials, as references.
-    pub credentials: Credentials,
     /// Vendor HTTP timeouts.
-    #[serde(default)]
     pub timeouts: Timeouts,
     /// Whether deploys are allowed from this gateway.
-    #[serde(default = "yes")]
     pub deploy_enabled: bool,
-    /// Per-API rate overrides, calls per second, keyed by vendor API name
-    /// (`ListFiles`, `release-packages.list`), or `default`.
-    #[serde(default)]
+    /// Per-API rate overrides, calls per second, keyed by the driver's API
+    /// name (`ListFiles`, `release-packages.list`), or `default`.
     pub rate_limits: BTreeMap<String, f64>,
-    /// Daily call budget for the vendor account (Alibaba Basic: 100); unset = none.
-    #[serde(default)]
+    /// Daily call budget for the vendor account; unset = none.
     pub daily_budget: Option<u32>,
+    /// `vendor:` and the settings of its driver.
+    #[serde(flatten)]
+    pub provider: ProviderConfig,
+}
+
+/// A workspace as written. The shared settings and the `vendor:` tag are
+/// read in place, so their errors carry their full paths; the other keys go,
+/// as figment values, to the driver the tag names, whose settings refuse the
+/// keys they do not know (such an error names the workspace, then the key's
+/// path inside it). A flattened internally tagged enum refuses unknown keys
+/// too, but serde buffers the keys it hands the enum, so an unknown vendor
+/// and every error in a driver's settings would name the workspace alone.
+#[derive(Deserialize)]
+struct Written {
+    vendor: VendorKind,
+    region: String,
+    #[serde(default)]
+    timeouts: Timeouts,
+    #[serde(default = "yes")]
+    deploy_enabled: bool,
+    #[serde(default)]
+    rate_limits: BTreeMap<String, f64>,
+    #[serde(default)]
+    daily_budget: Option<u32>,
+    #[serde(flatten)]
+    driver: figment::value::Dict,
+}
+
+impl TryFrom<Written> for WorkspaceConfig {
+    type Error = LoadError;
+
+    fn try_from(w: Written) -> Result<Self, LoadError> {
+        Ok(WorkspaceConfig {
+            provider: ProviderConfig::read(w.vendor, w.driver)?,
+            region: w.region,
+            timeouts: w.timeouts,
+            deploy_enabled: w.deploy_enabled,
+            rate_limits: w.rate_limits,
+            daily_budget: w.daily_budget,
+        })
+    }
 }
 
 fn yes() -> bool {
     true
 }
 
-fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+/// A string, or a number written without quotes (`project_id: 10003`).
+pub(crate) fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum V {
@@ -305,47 +275,6 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
         V::S(s) => s,
         V::N(n) => n.to_string(),
     }))
-}
-
-/// Endpoint overrides.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Endpoints {
-    /// Alibaba DataWorks API.
-    pub api: Option<String>,
-    /// Huawei v2 factory APIs (`dayu.{region}.myhuaweicloud.com`).
-    pub factory: Option<String>,
-    /// Huawei v1 script/job APIs (`dayu-dlf.{region}.myhuaweicloud.com`).
-    pub dlf: Option<String>,
-    /// Huawei IAM (`iam.{region}.myhuaweicloud.com`).
-    pub iam: Option<String>,
-}
-
-/// Credentials, as references.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Credentials {
-    /// Access key id (AK).
-    pub access_key_id: Option<SecretRef>,
-    /// Access key secret (SK).
-    #[serde(alias = "secret_access_key")]
-    pub access_key_secret: Option<SecretRef>,
-    /// STS / temporary security token.
-    pub security_token: Option<SecretRef>,
-    /// Huawei IAM password authentication instead of AK/SK.
-    pub iam: Option<IamPassword>,
-}
-
-/// Huawei IAM password authentication (token from POST /v3/auth/tokens).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct IamPassword {
-    /// Account (domain) name.
-    pub domain_name: String,
-    /// IAM user name.
-    pub user_name: String,
-    /// Password.
-    pub password: SecretRef,
 }
 
 /// Vendor HTTP timeouts (defaults like the official SDKs).
@@ -383,20 +312,107 @@ impl Config {
     }
 
     fn from_figment(f: Figment) -> Result<Config, LoadError> {
-        f.extract::<Config>().map_err(|e| {
-            let lines: Vec<String> = e
-                .into_iter()
-                .map(|e| {
-                    let path = e.path.join(".");
-                    let kind = e.kind.to_string();
-                    if path.is_empty() { kind } else { format!("{path}: {kind}") }
-                })
-                .collect();
-            LoadError(lines.join("\n"))
-        })
+        Ok(f.extract::<Config>()?)
+    }
+}
+
+impl From<figment::Error> for LoadError {
+    /// One line per error: its path (when it has one) and what is wrong.
+    fn from(e: figment::Error) -> Self {
+        let line = |e: figment::Error| {
+            let path = e.path.join(".");
+            if path.is_empty() { e.kind.to_string() } else { format!("{path}: {}", e.kind) }
+        };
+        LoadError(e.into_iter().map(line).collect::<Vec<_>>().join("\n"))
     }
 }
 
 fn env_overrides() -> Env {
     Env::prefixed("DSGW_").split("__")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace(vendor: &str, extra: &str) -> Result<WorkspaceConfig, LoadError> {
+        let yaml = format!(
+            "workspaces:\n  w:\n    vendor: {vendor}\n    region: r\n    credentials: {{ access_key_id: {{ env: AK }} }}\n{extra}"
+        );
+        Config::from_yaml(&yaml).map(|mut c| c.workspaces.remove("w").unwrap())
+    }
+
+    #[test]
+    fn each_vendor_reads_its_own_settings() {
+        let ws =
+            workspace("alibaba", "    project_id: 10003\n    flavour: pipeline\n    deploy_enabled: false\n").unwrap();
+        let ProviderConfig::Alibaba(c) = &ws.provider else { panic!("{ws:?}") };
+        assert_eq!(c.project_id.as_deref(), Some("10003"));
+        assert_eq!(c.flavour, crate::providers::alibaba::config::Flavour::Pipeline);
+        assert!(!ws.deploy_enabled);
+        let ws = workspace("huawei", "    workspace_id: ws-1\n    endpoints: { iam: http://x }\n").unwrap();
+        let ProviderConfig::Huawei(c) = &ws.provider else { panic!("{ws:?}") };
+        assert_eq!((c.workspace_id.as_deref(), c.endpoints.iam.as_deref()), (Some("ws-1"), Some("http://x")));
+        assert!(ws.deploy_enabled);
+    }
+
+    #[test]
+    fn a_key_the_driver_does_not_know_is_a_load_error_at_its_path() {
+        for (vendor, extra, error) in [
+            ("alibaba", "    workspace_id: ws\n", "workspaces.w: workspace_id: unknown field: found `workspace_id`"),
+            ("alibaba", "    endpoints: { factory: http://x }\n", "workspaces.w: endpoints.factory: unknown field"),
+            ("huawei", "    vpc: true\n", "workspaces.w: vpc: unknown field: found `vpc`"),
+            ("huawei", "    flavour: legacy\n", "workspaces.w: flavour: unknown field"),
+            ("huawei", "    endpoints: { api: http://x }\n", "workspaces.w: endpoints.api: unknown field"),
+            ("alibaba", "    projct_id: 1\n", "workspaces.w: projct_id: unknown field"),
+        ] {
+            let e = workspace(vendor, extra).unwrap_err().0;
+            assert!(e.starts_with(error), "{vendor} {extra:?}: {e}");
+        }
+        let yaml = "workspaces:\n  w:\n    vendor: huawei\n    region: r\n    credentials:\n      security_token: { env: T }\n";
+        let e = Config::from_yaml(yaml).unwrap_err().0;
+        assert!(e.starts_with("workspaces.w: credentials.security_token: unknown field"), "{e}");
+    }
+
+    #[test]
+    fn the_vendor_and_the_shared_settings_keep_their_paths() {
+        let e = workspace("oracle", "").unwrap_err().0;
+        assert!(e.starts_with("workspaces.w.vendor: unknown variant: found `oracle`"), "{e}");
+        let e = workspace("huawei", "    timeouts: { read: soon }\n").unwrap_err().0;
+        assert!(e.starts_with("workspaces.w.timeouts.read: invalid value"), "{e}");
+        let e = workspace("alibaba", "    flavour: pipe\n").unwrap_err().0;
+        assert!(e.starts_with("workspaces.w: flavour: unknown variant: found `pipe`"), "{e}");
+    }
+
+    /// Why [`Written`] exists: serde's own way, a flattened internally
+    /// tagged enum, rejects unknown keys through figment too, but reports
+    /// them (and an unknown vendor) at the workspace, not at their path.
+    #[test]
+    fn a_flattened_tagged_enum_rejects_unknown_keys_without_their_path() {
+        #[derive(Debug, Deserialize)]
+        struct Ws {
+            region: String,
+            #[serde(flatten)]
+            vendor: Vendor,
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(tag = "vendor", rename_all = "lowercase")]
+        enum Vendor {
+            One(One),
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct One {
+            a: Option<u32>,
+        }
+        let extract =
+            |yaml: &str| Figment::new().merge(Yaml::string(yaml)).extract_inner::<Ws>("w").map_err(LoadError::from);
+        let ws = extract("w: { vendor: one, region: r, a: 1 }").unwrap();
+        let Vendor::One(one) = ws.vendor;
+        assert_eq!((ws.region.as_str(), one.a), ("r", Some(1)));
+        let e = extract("w: { vendor: one, region: r, b: 1 }").unwrap_err().0;
+        assert_eq!(e, "w: unknown field: found `b`, expected ``a``");
+        let e = extract("w: { vendor: two, region: r }").unwrap_err().0;
+        assert!(e.starts_with("w: unknown variant: found `two`"), "not at w.vendor: {e}");
+    }
 }

@@ -11,7 +11,10 @@ use datastudio_gateway::{
     deploy::Ledger,
     domain::{Router, Workspace},
     emulator::huawei::{self, Handle, Options},
-    providers::huawei::{HuaweiAdapter, auth::Clock},
+    providers::{
+        ProviderConfig,
+        huawei::{HuaweiAdapter, auth::Clock},
+    },
     server::{self, Settings},
 };
 use tonic::transport::Channel;
@@ -125,9 +128,10 @@ pub async fn start_with_clock(creds: Creds<'_>, clock: Arc<dyn Clock>) -> (Hw, A
     let dir = secrets(creds);
     let cfg = Config::from_yaml(&yaml(dir.path(), &emu.url(), creds)).expect("config");
     let ws = &cfg.workspaces["da-test"];
+    let ProviderConfig::Huawei(hw) = &ws.provider else { panic!("da-test is a huawei workspace") };
     let shared = datastudio_gateway::providers::client::Shared::new(&cfg);
-    let adapter = Arc::new(HuaweiAdapter::with_clock("da-test", ws, &shared, clock).expect("adapter"));
-    let project = ws.project_id.clone().unwrap_or_default();
+    let adapter = Arc::new(HuaweiAdapter::with_clock("da-test", ws, hw, &shared, clock).expect("adapter"));
+    let project = hw.project_id.clone().unwrap_or_default();
     let router = Router::new([Workspace::new("da-test", &ws.region, &project, true, adapter.clone())]);
     let running = server::start(
         &Settings::from(&cfg.server),

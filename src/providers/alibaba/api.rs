@@ -60,6 +60,21 @@ impl Api {
 }
 
 impl Action for Api {
+    const ALL: &'static [Api] = &[
+        Api::ListDeploymentPackages,
+        Api::GetDeploymentPackage,
+        Api::DeployFile,
+        Api::ListPipelineRuns,
+        Api::GetPipelineRun,
+        Api::ListPipelineRunItems,
+        Api::CreatePipelineRun,
+        Api::ExecPipelineRunStage,
+        Api::ListFiles,
+        Api::GetFile,
+        Api::ListFileVersions,
+        Api::GetFileVersion,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Api::ListDeploymentPackages => "ListDeploymentPackages",

@@ -27,6 +27,7 @@
 
 pub mod api;
 pub mod client;
+pub mod config;
 mod files;
 mod legacy;
 mod map;
@@ -37,12 +38,14 @@ mod wire;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
+pub use self::config::Config;
 use self::{
     api::Api,
     client::{Client, Keys, Reply, Signer},
+    config::{Edition, Flavour},
 };
 use crate::{
-    config::{Edition, Flavour, LiveSecret, WorkspaceConfig},
+    config::{LiveSecret, WorkspaceConfig},
     domain::{Adapter, CallCtx, Error, Result, UserKey},
     pb,
     providers::client::{Rates, Shared, VendorClient},
@@ -50,9 +53,9 @@ use crate::{
 
 /// Builds the adapter of a checked workspace config: the configured
 /// flavour picks the adapter, once.
-pub fn build(ws: &WorkspaceConfig, shared: &Arc<Shared>) -> anyhow::Result<Arc<dyn Adapter>> {
-    let project = Project::new(ws, shared)?;
-    Ok(match ws.flavour.unwrap_or_default() {
+pub fn build(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Arc<dyn Adapter>> {
+    let project = Project::new(ws, cfg, shared)?;
+    Ok(match cfg.flavour {
         Flavour::Legacy => Arc::new(legacy::Legacy::new(project)),
         Flavour::Pipeline => Arc::new(pipeline::Pipeline::new(project)),
     })
@@ -72,26 +75,26 @@ fn live(r: &Option<crate::config::SecretRef>, what: &str) -> anyhow::Result<Live
 
 impl Project {
     /// Reads the workspace config: endpoint, keys, selector, rates.
-    fn new(ws: &WorkspaceConfig, shared: &Arc<Shared>) -> anyhow::Result<Self> {
-        let base = match &ws.endpoints.api {
+    fn new(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Self> {
+        let base = match &cfg.endpoints.api {
             Some(e) => e.clone(),
-            None if ws.vpc => format!("https://dataworks-vpc.{}.aliyuncs.com", ws.region),
+            None if cfg.vpc => format!("https://dataworks-vpc.{}.aliyuncs.com", ws.region),
             None => format!("https://dataworks.{}.aliyuncs.com", ws.region),
         };
         let keys = Keys {
-            id: live(&ws.credentials.access_key_id, "access_key_id")?,
-            secret: live(&ws.credentials.access_key_secret, "access_key_secret")?,
-            token: ws.credentials.security_token.clone().map(|r| LiveSecret::new(r, Duration::from_secs(1))),
+            id: live(&cfg.credentials.access_key_id, "access_key_id")?,
+            secret: live(&cfg.credentials.access_key_secret, "access_key_secret")?,
+            token: cfg.credentials.security_token.clone().map(|r| LiveSecret::new(r, Duration::from_secs(1))),
         };
-        let selector = match (&ws.project_id, &ws.project_identifier) {
+        let selector = match (&cfg.project_id, &cfg.project_identifier) {
             (Some(id), _) => ("ProjectId".to_owned(), id.clone()),
             (None, Some(ident)) => ("ProjectIdentifier".to_owned(), ident.clone()),
             (None, None) => anyhow::bail!("project_id or project_identifier is required"),
         };
         // The vendor counts calls per access key.
         let account = keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default();
-        let rates = default_rates(ws.edition.unwrap_or_default());
-        let vc = VendorClient::new(shared, &client::VENDOR, ws, &account, rates)?;
+        let rates = default_rates(cfg.edition);
+        let vc = VendorClient::new::<Api>(shared, &client::VENDOR, ws, &account, rates)?;
         Ok(Project { client: Client::new(Signer::new(&base, keys)?, vc), selector })
     }
 

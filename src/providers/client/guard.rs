@@ -12,7 +12,7 @@ use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 use sha2::{Digest, Sha256};
 use tower::retry::budget::{Budget, TpsBudget};
 
-use super::{Access, Rates, Vendor};
+use super::{Access, Action, RateKey, Rates, Vendor};
 use crate::{
     config::{Config, WorkspaceConfig},
     domain::{CallCtx, Result},
@@ -72,19 +72,34 @@ impl Shared {
     }
 
     /// The guard of one workspace; `account` identifies the vendor account
-    /// (hashed, never stored or shown as is).
-    pub(super) fn guard(self: &Arc<Self>, vendor: &Vendor, ws: &WorkspaceConfig, account: &str, rates: Rates) -> Guard {
+    /// (hashed, never stored or shown as is); `rate_limits` keys name APIs
+    /// of type `A`.
+    pub(super) fn guard<A: Action>(
+        self: &Arc<Self>,
+        vendor: &Vendor,
+        ws: &WorkspaceConfig,
+        account: &str,
+        rates: Rates,
+    ) -> anyhow::Result<Guard> {
         let account = format!("{}:{}", vendor.name, &hex::encode(Sha256::digest(account.as_bytes()))[..16]);
-        let default = ws.rate_limits.get("default").copied();
-        Guard {
+        let (mut default, mut per_api) = (None, BTreeMap::new());
+        for (key, rate) in &ws.rate_limits {
+            match RateKey::<A>::parse(key).map_err(|e| anyhow::anyhow!("rate_limits.{key} {e}"))? {
+                RateKey::Default => default = Some(*rate),
+                RateKey::Api(api) => {
+                    per_api.insert(api.name(), *rate);
+                }
+            }
+        }
+        Ok(Guard {
             shared: self.clone(),
             vendor: vendor.name,
             budget: ws.daily_budget,
             account,
             read: default.unwrap_or(rates.read),
             write: default.unwrap_or(rates.write),
-            per_api: ws.rate_limits.iter().filter(|(k, _)| *k != "default").map(|(k, v)| (k.clone(), *v)).collect(),
-        }
+            per_api,
+        })
     }
 
     /// A guard with the given rates and no overrides (unit tests).
@@ -114,7 +129,7 @@ pub struct Guard {
     /// calls takes its share.
     read: f64,
     write: f64,
-    per_api: BTreeMap<String, f64>,
+    per_api: BTreeMap<&'static str, f64>,
 }
 
 impl Guard {

@@ -32,11 +32,36 @@ pub enum Access {
 
 /// One vendor API a driver calls.
 pub trait Action: Copy + std::fmt::Debug + Send + Sync + 'static {
+    /// Every API of the driver: what a `rate_limits` key may name.
+    const ALL: &'static [Self];
     /// The vendor's name of the API: rate-limit key (`rate_limits`), span
     /// and metric label (`ListFiles`, `release-packages.list`).
     fn name(self) -> &'static str;
     /// Read or write, declared per action.
     fn access(self) -> Access;
+}
+
+/// A `rate_limits` key, parsed: `default` (every API of the driver) or
+/// one of the driver's APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RateKey<A> {
+    /// `default`.
+    Default,
+    /// One API.
+    Api(A),
+}
+
+impl<A: Action> RateKey<A> {
+    /// The key, or why it names nothing (listing the names it may take).
+    pub(crate) fn parse(key: &str) -> std::result::Result<Self, String> {
+        if key == "default" {
+            return Ok(RateKey::Default);
+        }
+        A::ALL.iter().copied().find(|a| a.name() == key).map(RateKey::Api).ok_or_else(|| {
+            let names: Vec<&str> = A::ALL.iter().map(|a| a.name()).collect();
+            format!("is not an API of this vendor: use default or one of {}", names.join(", "))
+        })
+    }
 }
 
 /// Facts about a vendor the shared client needs.
@@ -77,8 +102,9 @@ pub struct Exchange<'a> {
 impl VendorClient {
     /// The client of one workspace: `account` identifies the vendor account
     /// whose limits it shares (hashed, never stored or shown as is);
-    /// `defaults` are the driver's published rates for it.
-    pub fn new(
+    /// `defaults` are the driver's published rates for it, overridden by
+    /// the workspace's `rate_limits`, whose keys name APIs of type `A`.
+    pub fn new<A: Action>(
         shared: &Arc<Shared>,
         vendor: &'static Vendor,
         ws: &crate::config::WorkspaceConfig,
@@ -87,7 +113,7 @@ impl VendorClient {
     ) -> anyhow::Result<Self> {
         Ok(VendorClient {
             http: http::client(&ws.timeouts)?,
-            guard: shared.guard(vendor, ws, account, defaults),
+            guard: shared.guard::<A>(vendor, ws, account, defaults)?,
             vendor,
         })
     }
@@ -166,13 +192,15 @@ mod tests {
 
     static TEST_VENDOR: Vendor = Vendor { name: "test", request_id_header: "x-request-id" };
 
-    #[derive(Debug, Clone, Copy)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Api {
         Get,
         Deploy,
     }
 
     impl Action for Api {
+        const ALL: &'static [Api] = &[Api::Get, Api::Deploy];
+
         fn name(self) -> &'static str {
             match self {
                 Api::Get => "get",
@@ -185,6 +213,16 @@ mod tests {
                 Api::Deploy => Access::Write,
             }
         }
+    }
+
+    #[test]
+    fn a_rate_limits_key_is_default_or_an_api_of_the_driver() {
+        assert_eq!(RateKey::<Api>::parse("default"), Ok(RateKey::Default));
+        assert_eq!(RateKey::<Api>::parse("deploy"), Ok(RateKey::Api(Api::Deploy)));
+        assert_eq!(
+            RateKey::<Api>::parse("Deploy").unwrap_err(),
+            "is not an API of this vendor: use default or one of get, deploy"
+        );
     }
 
     fn client() -> VendorClient {

@@ -31,6 +31,20 @@ pub enum Api {
 }
 
 impl Action for Api {
+    const ALL: &'static [Api] = &[
+        Api::ReleasePackagesList,
+        Api::ReleasePackagesGet,
+        Api::ReleasePackagesDeploy,
+        Api::PendingItemsList,
+        Api::PendingItemsPackage,
+        Api::SystemTasksShow,
+        Api::ScriptsList,
+        Api::ScriptsShow,
+        Api::JobsList,
+        Api::JobsShow,
+        Api::IamTokens,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Api::ReleasePackagesList => "release-packages.list",

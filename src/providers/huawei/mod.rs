@@ -65,6 +65,7 @@
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod config;
 mod cursor;
 mod files;
 mod map;
@@ -76,7 +77,9 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 
+pub use self::config::Config;
 use self::{
+    api::Api,
     auth::{Clock, SystemClock},
     client::{Auth, Client, Endpoints, Signer},
 };
@@ -106,8 +109,8 @@ impl std::fmt::Debug for HuaweiAdapter {
 }
 
 /// The adapter for workspace `name`.
-pub fn new(name: &str, ws: &WorkspaceConfig, shared: &Arc<Shared>) -> anyhow::Result<HuaweiAdapter> {
-    HuaweiAdapter::with_clock(name, ws, shared, Arc::new(SystemClock))
+pub fn new(name: &str, ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<HuaweiAdapter> {
+    HuaweiAdapter::with_clock(name, ws, cfg, shared, Arc::new(SystemClock))
 }
 
 impl HuaweiAdapter {
@@ -115,21 +118,23 @@ impl HuaweiAdapter {
     pub fn with_clock(
         name: &str,
         ws: &WorkspaceConfig,
+        cfg: &Config,
         shared: &Arc<Shared>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<HuaweiAdapter> {
-        let project_id = ws.project_id.as_deref().filter(|p| !p.is_empty());
+        let project_id = cfg.project_id.as_deref().filter(|p| !p.is_empty());
         let project_id = project_id.ok_or_else(|| anyhow::anyhow!("workspace {name}: project_id is required"))?;
-        let workspace_id = ws.workspace_id.as_deref().filter(|w| !w.is_empty());
+        let workspace_id = cfg.workspace_id.as_deref().filter(|w| !w.is_empty());
         let workspace_id = workspace_id.ok_or_else(|| anyhow::anyhow!("workspace {name}: workspace_id is required"))?;
         let region = &ws.region;
+        let e = &cfg.endpoints;
         let endpoints = Endpoints {
-            factory: ws.endpoints.factory.clone().unwrap_or_else(|| format!("https://dayu.{region}.myhuaweicloud.com")),
-            dlf: ws.endpoints.dlf.clone().unwrap_or_else(|| format!("https://dayu-dlf.{region}.myhuaweicloud.com")),
-            iam: ws.endpoints.iam.clone().unwrap_or_else(|| format!("https://iam.{region}.myhuaweicloud.com")),
+            factory: e.factory.clone().unwrap_or_else(|| format!("https://dayu.{region}.myhuaweicloud.com")),
+            dlf: e.dlf.clone().unwrap_or_else(|| format!("https://dayu-dlf.{region}.myhuaweicloud.com")),
+            iam: e.iam.clone().unwrap_or_else(|| format!("https://iam.{region}.myhuaweicloud.com")),
         };
-        let c = &ws.credentials;
-        let auth = match (&c.iam, &c.access_key_id, &c.access_key_secret) {
+        let c = &cfg.credentials;
+        let auth = match (&c.iam, &c.access_key_id, &c.secret_access_key) {
             (Some(iam), _, _) => client::token_auth(
                 &iam.domain_name,
                 &iam.user_name,
@@ -148,7 +153,7 @@ impl HuaweiAdapter {
             (None, Some(ak)) => ak.read().map(|k| k.expose().to_owned()).unwrap_or_else(|_| name.to_owned()),
             (None, None) => name.to_owned(),
         };
-        let vc = VendorClient::new(shared, &client::VENDOR, ws, &account, DEFAULT_RATES)?;
+        let vc = VendorClient::new::<Api>(shared, &client::VENDOR, ws, &account, DEFAULT_RATES)?;
         let client = Client::new(Signer::new(&endpoints, project_id, workspace_id, auth)?, vc);
         Ok(HuaweiAdapter { name: name.to_owned(), client })
     }

@@ -21,11 +21,15 @@ use tonic::Code;
 
 pub use self::config::Config;
 use crate::{
+    config::{Problems, WorkspaceConfig},
     domain::{
         Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, VendorDetail, time,
     },
     pb,
-    providers::client::{Access, Action, Rates, Shared, Vendor, VendorClient},
+    providers::{
+        Driver,
+        client::{Access, Action, RateKey, Rates, Shared, Vendor, VendorClient},
+    },
 };
 
 /// What the shared client knows of the in-memory vendor.
@@ -51,6 +55,16 @@ pub enum Api {
 }
 
 impl Action for Api {
+    const ALL: &'static [Api] = &[
+        Api::ListPackages,
+        Api::GetPackage,
+        Api::ListFiles,
+        Api::GetFile,
+        Api::GetVersion,
+        Api::Deploy,
+        Api::GetDeployment,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Api::ListPackages => "ListPackages",
@@ -130,9 +144,29 @@ pub struct MemoryAdapter {
 }
 
 /// Builds the driver for a workspace configured with `vendor: memory`.
-pub fn build(ws: &crate::config::WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<MemoryAdapter> {
-    let vc = VendorClient::new(shared, &VENDOR, ws, &cfg.store, Rates { read: 1000.0, write: 1000.0 })?;
+fn build(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<MemoryAdapter> {
+    let vc = VendorClient::new::<Api>(shared, &VENDOR, ws, &cfg.store, Rates { read: 1000.0, write: 1000.0 })?;
     Ok(MemoryAdapter { store: Store::named(&cfg.store), vc, deploy_after: cfg.deploy_after })
+}
+
+impl Driver for Config {
+    fn check(&self, at: &dyn Fn(&str) -> String, p: &mut Problems) {
+        if self.store.is_empty() {
+            p.add(at("store"), "names the in-process store; must not be empty");
+        }
+    }
+
+    fn rate_key(&self, key: &str) -> std::result::Result<(), String> {
+        RateKey::<Api>::parse(key).map(drop)
+    }
+
+    fn project(&self) -> &str {
+        &self.store
+    }
+
+    fn adapter(&self, _: &str, ws: &WorkspaceConfig, shared: &Arc<Shared>) -> anyhow::Result<Arc<dyn Adapter>> {
+        Ok(Arc::new(build(ws, self, shared)?))
+    }
 }
 
 fn not_found(what: String) -> Error {
