@@ -9,56 +9,138 @@ mod hw;
 use std::collections::HashSet;
 
 use common::Gateway;
-use datastudio_gateway::{emulator::common::Control, pb};
+use datastudio_gateway::pb;
 use tonic::Code;
 
-/// What the suite needs to know about one vendor's emulator.
+/// What the suite needs to know about one driver and its vendor.
 struct Harness {
     vendor: pb::Vendor,
     ws: &'static str,
     gw: Gateway,
-    control: Control,
+    /// Vendor calls made so far.
+    calls: Box<dyn Fn() -> usize + Send + Sync>,
+    /// Vendor deploy calls made so far.
+    deploys: Box<dyn Fn() -> usize + Send + Sync>,
     /// A file with at least three versions.
     versioned_file: String,
     /// A file that DeployFiles deploys successfully.
     deployable_file: String,
-    /// The vendor's deploy action name (emulator log).
-    deploy_action: &'static str,
-    /// Keep the emulator alive.
+    /// What GetReleasePackage answers for a package that does not exist.
+    unknown_package: Code,
+    /// Keep the vendor alive.
     _emu: Box<dyn std::any::Any + Send>,
 }
 
-async fn alibaba() -> Harness {
-    let env = common::alibaba::start().await;
+async fn alibaba(flavour: &str, deploy_action: &'static str, unknown_package: Code) -> Harness {
+    let env = common::alibaba::start_with(flavour, "demo-sk").await;
+    let (c1, c2) = (env.emu.control.clone(), env.emu.control.clone());
     Harness {
         vendor: pb::Vendor::AlibabaDataworks,
         ws: common::alibaba::WS,
-        control: env.emu.control.clone(),
+        calls: Box::new(move || c1.requests().len()),
+        deploys: Box::new(move || c2.count(deploy_action)),
         versioned_file: format!("{}/files/100001", common::alibaba::WS),
         deployable_file: format!("{}/files/100004", common::alibaba::WS),
-        deploy_action: "DeployFile",
+        unknown_package,
         gw: env.gw,
         _emu: Box::new(env.emu),
     }
 }
 
+async fn alibaba_legacy() -> Harness {
+    alibaba("legacy", "DeployFile", Code::NotFound).await
+}
+
+async fn alibaba_pipeline() -> Harness {
+    // The vendor reference does not say which code GetPipelineRun answers
+    // for an unknown run; the emulator answers InvalidParameter ("does not
+    // exist"), which maps to INVALID_ARGUMENT.
+    alibaba("pipeline", "CreatePipelineRun", Code::InvalidArgument).await
+}
+
 async fn huawei() -> Harness {
     let h = hw::start().await;
+    let (c1, c2) = (h.emu.control.clone(), h.emu.control.clone());
     Harness {
         vendor: pb::Vendor::HuaweiDataarts,
         ws: hw::WS,
-        control: h.emu.control.clone(),
+        calls: Box::new(move || c1.requests().len()),
+        deploys: Box::new(move || c2.count("release-packages.deploy")),
         versioned_file: hw::name("files", "script:etl-000"),
         deployable_file: hw::name("files", "job:job-etl-000"),
-        deploy_action: "release-packages.deploy",
+        unknown_package: Code::NotFound,
         gw: h.gw,
         _emu: Box::new(h.emu),
     }
 }
 
-async fn harnesses() -> Vec<Harness> {
-    vec![alibaba().await, huawei().await]
+/// The in-memory driver (built with the `test-util` feature): a third
+/// vendor registered through the same table, held to the same suite.
+async fn memory() -> Harness {
+    use datastudio_gateway::providers::memory::{Api, Store};
+    let store_name = uuid::Uuid::new_v4().to_string();
+    let dir = common::secrets_dir(&[]);
+    let d = dir.path().display().to_string();
+    let yaml = format!(
+        r#"
+server:
+  grpc_listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  state_dir: {d}/state
+workspaces:
+  mem:
+    vendor: memory
+    region: local
+    store: {store_name}
+"#
+    );
+    let gw = common::start_yaml(&yaml, dir).await;
+    let store = Store::named(&store_name);
+    let s2 = store.clone();
+    Harness {
+        vendor: pb::Vendor::Unspecified,
+        ws: "workspaces/mem",
+        calls: Box::new(move || store.calls()),
+        deploys: Box::new(move || s2.count(Api::Deploy)),
+        versioned_file: "workspaces/mem/files/1".into(),
+        deployable_file: "workspaces/mem/files/2".into(),
+        unknown_package: Code::NotFound,
+        gw,
+        _emu: Box::new(()),
+    }
 }
+
+/// One test per driver × scenario: `conformance!(scenario, ...)` expands to
+/// a module per harness (`alibaba_legacy::paging_...`) with one test per
+/// scenario, so a failure names both.
+macro_rules! conformance {
+    ($($scenario:ident),* $(,)?) => {
+        conformance!(@harness [alibaba_legacy, alibaba_pipeline, huawei, memory] [$($scenario),*]);
+    };
+    (@harness [$($h:ident),*] $scenarios:tt) => {
+        $(conformance!(@tests $h $scenarios);)*
+    };
+    (@tests $h:ident [$($scenario:ident),*]) => {
+        mod $h {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::$h().await).await
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    paging_is_consistent_at_page_sizes_1_2_3,
+    paging_covers_every_package_once_with_a_correct_total,
+    get_agrees_with_list_and_full_view_carries_the_vendor_record,
+    versions_are_listed_newest_first_and_each_can_be_read,
+    unknown_resources_are_not_found_and_bad_ids_cost_no_vendor_call,
+    deploy_files_is_followed_to_the_end_and_never_repeated,
+    capabilities_cover_every_list_filter,
+);
 
 async fn packages(h: &Harness, size: i32, limit: usize) -> Vec<String> {
     let mut out = Vec::new();
@@ -110,152 +192,162 @@ async fn files(h: &Harness, size: i32, limit: usize) -> Vec<String> {
     out
 }
 
-#[tokio::test]
-async fn paging_is_consistent_at_page_sizes_1_2_3() {
-    for h in harnesses().await {
-        let reference = packages(&h, 12, 12).await;
-        assert_eq!(reference.len(), 12, "{:?}", h.vendor);
-        assert_eq!(reference.iter().collect::<HashSet<_>>().len(), 12);
-        for size in [1, 2, 3] {
-            assert_eq!(packages(&h, size, 12).await, reference, "{:?} packages, page size {size}", h.vendor);
-        }
-        let reference = files(&h, 9, 9).await;
-        for size in [1, 2, 3] {
-            assert_eq!(files(&h, size, 9).await, reference, "{:?} files, page size {size}", h.vendor);
-        }
+async fn paging_is_consistent_at_page_sizes_1_2_3(h: Harness) {
+    let reference = packages(&h, 12, 12).await;
+    assert_eq!(reference.len(), 12, "{:?}", h.vendor);
+    assert_eq!(reference.iter().collect::<HashSet<_>>().len(), 12);
+    for size in [1, 2, 3] {
+        assert_eq!(packages(&h, size, 12).await, reference, "{:?} packages, page size {size}", h.vendor);
+    }
+    let reference = files(&h, 9, 9).await;
+    for size in [1, 2, 3] {
+        assert_eq!(files(&h, size, 9).await, reference, "{:?} files, page size {size}", h.vendor);
     }
 }
 
-#[tokio::test]
-async fn get_agrees_with_list_and_full_view_carries_the_vendor_record() {
-    for h in harnesses().await {
-        let listed =
+async fn paging_covers_every_package_once_with_a_correct_total(h: Harness) {
+    let mut seen = HashSet::new();
+    let mut token = String::new();
+    let mut totals = HashSet::new();
+    loop {
+        let r =
             h.gw.release()
                 .list_release_packages(pb::ListReleasePackagesRequest {
                     parent: h.ws.into(),
-                    page_size: 3,
+                    page_size: 7,
+                    page_token: token,
                     ..Default::default()
                 })
                 .await
-                .unwrap()
-                .into_inner()
-                .release_packages;
-        for p in listed {
+                .expect("list packages")
+                .into_inner();
+        totals.insert(r.total_size);
+        for p in r.release_packages {
             assert_eq!(p.vendor(), h.vendor);
-            assert!(p.vendor_record.is_none(), "BASIC view has no raw record");
-            let got = h
-                .gw
-                .release()
+            assert!(seen.insert(p.name.clone()), "{:?}: {} listed twice", h.vendor, p.name);
+        }
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+    }
+    assert_eq!(totals.len(), 1, "{:?}: one total_size on every page ({totals:?})", h.vendor);
+    assert_eq!(totals.into_iter().next(), Some(seen.len() as i32), "{:?}: total_size counts every package", h.vendor);
+}
+
+async fn get_agrees_with_list_and_full_view_carries_the_vendor_record(h: Harness) {
+    let listed =
+        h.gw.release()
+            .list_release_packages(pb::ListReleasePackagesRequest {
+                parent: h.ws.into(),
+                page_size: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .release_packages;
+    for p in listed {
+        assert_eq!(p.vendor(), h.vendor);
+        assert!(p.vendor_record.is_none(), "BASIC view has no raw record");
+        let got =
+            h.gw.release()
                 .get_release_package(pb::GetReleasePackageRequest { name: p.name.clone(), view: pb::View::Full as i32 })
                 .await
                 .unwrap()
                 .into_inner()
                 .release_package
                 .unwrap();
-            assert_eq!((got.name.as_str(), got.display_name.as_str()), (p.name.as_str(), p.display_name.as_str()));
-            assert!(got.vendor_record.is_some_and(|r| !r.fields.is_empty()), "{:?}: FULL view", h.vendor);
-        }
-        let f =
+        assert_eq!((got.name.as_str(), got.display_name.as_str()), (p.name.as_str(), p.display_name.as_str()));
+        assert!(got.vendor_record.is_some_and(|r| !r.fields.is_empty()), "{:?}: FULL view", h.vendor);
+    }
+    let f =
+        h.gw.files()
+            .get_file(pb::GetFileRequest { name: h.versioned_file.clone(), view: pb::View::Full as i32 })
+            .await
+            .unwrap()
+            .into_inner()
+            .file
+            .unwrap();
+    assert!(!f.content.is_empty() && f.vendor_record.is_some(), "{:?}", h.vendor);
+}
+
+async fn versions_are_listed_newest_first_and_each_can_be_read(h: Harness) {
+    let r =
+        h.gw.files()
+            .list_file_versions(pb::ListFileVersionsRequest {
+                parent: h.versioned_file.clone(),
+                page_size: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+    assert_eq!(r.file_versions.len(), 3, "{:?}", h.vendor);
+    let numbers: Vec<i64> = r.file_versions.iter().map(|v| v.version).collect();
+    assert!(numbers.windows(2).all(|w| w[0] > w[1]), "{:?}: newest first {numbers:?}", h.vendor);
+    for v in &r.file_versions {
+        let got =
             h.gw.files()
-                .get_file(pb::GetFileRequest { name: h.versioned_file.clone(), view: pb::View::Full as i32 })
+                .get_file_version(pb::GetFileVersionRequest { name: v.name.clone(), view: 0 })
                 .await
                 .unwrap()
                 .into_inner()
-                .file
+                .file_version
                 .unwrap();
-        assert!(!f.content.is_empty() && f.vendor_record.is_some(), "{:?}", h.vendor);
+        assert_eq!((got.version, got.content.as_str()), (v.version, v.content.as_str()), "{:?}", h.vendor);
+        assert!(!got.content.is_empty());
     }
 }
 
-#[tokio::test]
-async fn versions_are_listed_newest_first_and_each_can_be_read() {
-    for h in harnesses().await {
-        let r =
-            h.gw.files()
-                .list_file_versions(pb::ListFileVersionsRequest {
-                    parent: h.versioned_file.clone(),
-                    page_size: 3,
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
-        assert_eq!(r.file_versions.len(), 3, "{:?}", h.vendor);
-        let numbers: Vec<i64> = r.file_versions.iter().map(|v| v.version).collect();
-        assert!(numbers.windows(2).all(|w| w[0] > w[1]), "{:?}: newest first {numbers:?}", h.vendor);
-        for v in &r.file_versions {
-            let got =
-                h.gw.files()
-                    .get_file_version(pb::GetFileVersionRequest { name: v.name.clone(), view: 0 })
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .file_version
-                    .unwrap();
-            assert_eq!((got.version, got.content.as_str()), (v.version, v.content.as_str()), "{:?}", h.vendor);
-            assert!(!got.content.is_empty());
-        }
-    }
-}
-
-#[tokio::test]
-async fn unknown_resources_are_not_found_and_bad_ids_cost_no_vendor_call() {
-    for h in harnesses().await {
-        let e =
-            h.gw.release()
-                .get_release_package(pb::GetReleasePackageRequest {
-                    name: format!("{}/releasePackages/99999", h.ws),
-                    view: 0,
-                })
-                .await
-                .unwrap_err();
-        assert_eq!(e.code(), Code::NotFound, "{:?}: {e:?}", h.vendor);
-        let info = common::error_info(&e).unwrap();
-        assert!(!info.metadata["vendor_request_id"].is_empty(), "{:?}", h.vendor);
-        let before = h.control.requests().len();
-        let e = h
-            .gw
-            .release()
+async fn unknown_resources_are_not_found_and_bad_ids_cost_no_vendor_call(h: Harness) {
+    let e = h
+        .gw
+        .release()
+        .get_release_package(pb::GetReleasePackageRequest { name: format!("{}/releasePackages/99999", h.ws), view: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), h.unknown_package, "{:?}: {e:?}", h.vendor);
+    let info = common::error_info(&e).unwrap();
+    assert!(!info.metadata["vendor_request_id"].is_empty(), "{:?}", h.vendor);
+    let before = (h.calls)();
+    let e =
+        h.gw.release()
             .get_deployment(pb::GetDeploymentRequest { name: format!("{}/deployments/not a number", h.ws), view: 0 })
             .await
             .unwrap_err();
-        assert_eq!(e.code(), Code::InvalidArgument, "{:?}", h.vendor);
-        assert_eq!(h.control.requests().len(), before, "{:?}: no vendor call for a malformed id", h.vendor);
-    }
+    assert_eq!(e.code(), Code::InvalidArgument, "{:?}", h.vendor);
+    assert_eq!((h.calls)(), before, "{:?}: no vendor call for a malformed id", h.vendor);
 }
 
-#[tokio::test]
-async fn deploy_files_is_followed_to_the_end_and_never_repeated() {
-    for h in harnesses().await {
-        let req = pb::DeployFilesRequest {
-            parent: h.ws.into(),
-            files: vec![h.deployable_file.clone()],
-            comment: "conformance".into(),
-            request_id: uuid::Uuid::new_v4().to_string(),
-            ..Default::default()
-        };
-        let first = h.gw.release().deploy_files(req.clone()).await.unwrap().into_inner();
-        let again = h.gw.release().deploy_files(req).await.unwrap().into_inner();
-        assert_eq!(first, again, "{:?}: the same answer", h.vendor);
-        assert_eq!(h.control.count(h.deploy_action), 1, "{:?}: deployed once", h.vendor);
-        let d = &first.deployments[0];
-        assert_eq!(d.vendor(), h.vendor);
-        let mut s =
-            h.gw.release()
-                .watch_deployment(pb::WatchDeploymentRequest { name: d.name.clone(), view: 0 })
-                .await
-                .unwrap()
-                .into_inner();
-        let mut last = None;
-        while let Some(m) = s.message().await.unwrap() {
-            last = m.deployment;
-        }
-        assert_eq!(last.unwrap().state(), pb::DeploymentState::Succeeded, "{:?}", h.vendor);
+async fn deploy_files_is_followed_to_the_end_and_never_repeated(h: Harness) {
+    let req = pb::DeployFilesRequest {
+        parent: h.ws.into(),
+        files: vec![h.deployable_file.clone()],
+        comment: "conformance".into(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let first = h.gw.release().deploy_files(req.clone()).await.unwrap().into_inner();
+    let again = h.gw.release().deploy_files(req).await.unwrap().into_inner();
+    assert_eq!(first, again, "{:?}: the same answer", h.vendor);
+    assert_eq!((h.deploys)(), 1, "{:?}: deployed once", h.vendor);
+    let d = &first.deployments[0];
+    assert_eq!(d.vendor(), h.vendor);
+    let mut s =
+        h.gw.release()
+            .watch_deployment(pb::WatchDeploymentRequest { name: d.name.clone(), view: 0 })
+            .await
+            .unwrap()
+            .into_inner();
+    let mut last = None;
+    while let Some(m) = s.message().await.unwrap() {
+        last = m.deployment;
     }
+    assert_eq!(last.unwrap().state(), pb::DeploymentState::Succeeded, "{:?}", h.vendor);
 }
 
-#[tokio::test]
-async fn capabilities_cover_every_list_filter() {
+async fn capabilities_cover_every_list_filter(h: Harness) {
     let fields = |d: &str| -> Vec<String> {
         let fds =
             <prost_types::FileDescriptorSet as prost::Message>::decode(datastudio_gateway::pb::FILE_DESCRIPTOR_SET)
@@ -270,18 +362,15 @@ async fn capabilities_cover_every_list_filter() {
     };
     let expected: Vec<String> =
         fields("ListReleasePackagesRequest").into_iter().chain(fields("ListFilesRequest")).collect();
-    for h in harnesses().await {
-        let ws =
-            h.gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: h.ws.into() }).await.unwrap().into_inner();
-        let caps = ws.workspace.unwrap().capabilities.unwrap();
-        for f in &expected {
-            let got = caps.filters.iter().find(|x| &x.field == f);
-            assert!(
-                got.is_some_and(|x| x.handling() != pb::FilterHandling::Unspecified),
-                "{:?}: capabilities say nothing about {f}",
-                h.vendor
-            );
-        }
-        assert_eq!(caps.operations.len(), 10, "{:?}: every RPC of Release and File services", h.vendor);
+    let ws = h.gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: h.ws.into() }).await.unwrap().into_inner();
+    let caps = ws.workspace.unwrap().capabilities.unwrap();
+    for f in &expected {
+        let got = caps.filters.iter().find(|x| &x.field == f);
+        assert!(
+            got.is_some_and(|x| x.handling() != pb::FilterHandling::Unspecified),
+            "{:?}: capabilities say nothing about {f}",
+            h.vendor
+        );
     }
+    assert_eq!(caps.operations.len(), 10, "{:?}: every RPC of Release and File services", h.vendor);
 }

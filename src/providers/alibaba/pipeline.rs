@@ -173,6 +173,7 @@ impl Adapter for Pipeline {
     }
 
     async fn get_release_package(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::ReleasePackage> {
+        run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
         let run = run(&reply)?;
         let params = vec![("PipelineRunId", id.to_owned()), ("PageNumber", "1".into()), ("PageSize", "100".into())];
@@ -187,6 +188,9 @@ impl Adapter for Pipeline {
         ids: &[String],
         _: pb::StartupMode,
     ) -> Result<Vec<pb::Deployment>> {
+        for (n, id) in ids.iter().enumerate() {
+            run_id(&format!("release_packages[{n}]"), id)?;
+        }
         one_by_one(ids.iter().enumerate(), |(n, id)| async move {
             self.start_run(ctx, &format!("release_packages[{n}]"), id).await
         })
@@ -205,6 +209,7 @@ impl Adapter for Pipeline {
     }
 
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
+        run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
         let next = next_stage(&*run(&reply)?).map(str::to_owned);
         let reply = match next {
@@ -241,4 +246,12 @@ impl Adapter for Pipeline {
     ) -> Result<pb::FileVersion> {
         self.dw.get_file_version(ctx, file_id, version, full).await
     }
+}
+
+/// Pipeline run ids are the vendor's strings (UUID-like: letters, digits,
+/// `-`, `_`); anything else is refused before a vendor call.
+fn run_id(field: &str, id: &str) -> Result<()> {
+    let ok =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(()) } else { Err(Error::invalid(field, format!("{id:?} is not a DataWorks pipeline run id"))) }
 }

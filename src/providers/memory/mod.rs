@@ -178,12 +178,10 @@ fn not_found(what: String) -> Error {
     })
 }
 
-fn index(field: &str, id: &str, prefix: &str, len: usize) -> Result<usize> {
-    let n = id
-        .strip_prefix(prefix)
-        .and_then(|n| n.parse::<usize>().ok())
-        .ok_or_else(|| Error::invalid(field, format!("{id:?} is not an id like {prefix}1")))?;
-    if n < len { Ok(n) } else { Err(not_found(format!("{prefix}{n}"))) }
+/// The number an id stands for (ids are 0..len).
+fn index(field: &str, id: &str, what: &str, len: usize) -> Result<usize> {
+    let n = id.parse::<usize>().map_err(|_| Error::invalid(field, format!("{id:?} is not a number")))?;
+    if n < len { Ok(n) } else { Err(not_found(format!("{what} {n}"))) }
 }
 
 fn record(pairs: &[(&str, String)]) -> prost_types::Struct {
@@ -216,30 +214,30 @@ impl MemoryAdapter {
 
     fn package(ctx: &CallCtx, n: usize, full: bool) -> pb::ReleasePackage {
         pb::ReleasePackage {
-            name: ctx.name("releasePackages", format!("p{n}")),
+            name: ctx.name("releasePackages", n),
             display_name: format!("package {n}"),
             state: pb::ReleasePackageState::Succeeded as i32,
             create_time: time::ts(Some(T0 - n as i64 * 60_000)),
-            vendor_record: full.then(|| record(&[("id", format!("p{n}"))])),
+            vendor_record: full.then(|| record(&[("id", n.to_string())])),
             ..Default::default()
         }
     }
 
     fn file(ctx: &CallCtx, n: usize, full: bool) -> pb::File {
         pb::File {
-            name: ctx.name("files", format!("f{n}")),
+            name: ctx.name("files", n),
             display_name: format!("file {n}.sql"),
             content: format!("select {n}, {VERSIONS};"),
             current_version: VERSIONS,
             commit_status: pb::CommitStatus::Committed as i32,
-            vendor_record: full.then(|| record(&[("id", format!("f{n}"))])),
+            vendor_record: full.then(|| record(&[("id", n.to_string())])),
             ..Default::default()
         }
     }
 
     fn version(ctx: &CallCtx, n: usize, v: i64, full: bool) -> pb::FileVersion {
         pb::FileVersion {
-            name: format!("{}/versions/{v}", ctx.name("files", format!("f{n}"))),
+            name: format!("{}/versions/{v}", ctx.name("files", n)),
             version: v,
             content: format!("select {n}, {v};"),
             state: pb::FileVersionState::Committed as i32,
@@ -282,7 +280,7 @@ impl Adapter for MemoryAdapter {
     }
 
     async fn get_release_package(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::ReleasePackage> {
-        self.call(ctx, Api::GetPackage, || Ok(Self::package(ctx, index("name", id, "p", PACKAGES)?, full))).await
+        self.call(ctx, Api::GetPackage, || Ok(Self::package(ctx, index("name", id, "package", PACKAGES)?, full))).await
     }
 
     async fn deploy_release_packages(
@@ -302,7 +300,7 @@ impl Adapter for MemoryAdapter {
         _: pb::StartupMode,
     ) -> Result<Vec<pb::Deployment>> {
         for (i, f) in files.iter().enumerate() {
-            index(&format!("files[{i}]"), &f.id, "f", FILES)?;
+            index(&format!("files[{i}]"), &f.id, "file", FILES)?;
             if f.version.is_some_and(|v| v != VERSIONS) {
                 return Err(Error::new(
                     Code::FailedPrecondition,
@@ -339,7 +337,7 @@ impl Adapter for MemoryAdapter {
     }
 
     async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
-        self.call(ctx, Api::GetFile, || Ok(Self::file(ctx, index("name", id, "f", FILES)?, full))).await
+        self.call(ctx, Api::GetFile, || Ok(Self::file(ctx, index("name", id, "file", FILES)?, full))).await
     }
 
     async fn list_file_versions(
@@ -349,7 +347,7 @@ impl Adapter for MemoryAdapter {
         page: PageReq,
         full: bool,
     ) -> Result<Page<pb::FileVersion>> {
-        let n = index("parent", file_id, "f", FILES)?;
+        let n = index("parent", file_id, "file", FILES)?;
         let (range, next) = window(&page, VERSIONS as usize)?;
         let items = self
             .call(ctx, Api::GetFile, || {
@@ -360,7 +358,7 @@ impl Adapter for MemoryAdapter {
     }
 
     async fn get_file_version(&self, ctx: &CallCtx, file_id: &str, v: i64, full: bool) -> Result<pb::FileVersion> {
-        let n = index("name", file_id, "f", FILES)?;
+        let n = index("name", file_id, "file", FILES)?;
         self.call(ctx, Api::GetVersion, || {
             if (1..=VERSIONS).contains(&v) {
                 Ok(Self::version(ctx, n, v, full))
