@@ -5,7 +5,10 @@ use tonic::{Request, Response, Status};
 use super::{Api, reject_unsupported, status, validate};
 use crate::{
     auth::Permission,
-    domain::{FileQuery, PageReq},
+    domain::{
+        FileQuery, PageReq,
+        capability::{FileFilter, Filter},
+    },
     pb::{self, file_service_server::FileService},
 };
 
@@ -42,22 +45,22 @@ impl FileService for Api {
         let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
         let (ws, ctx) = self.ctx(&req, &parent.expect("validated"), Permission::Read).map_err(status)?;
+        let f = Filter::File;
         reject_unsupported(
             ws,
-            "ListFilesRequest",
             &[
-                ("folder_path", folder_path.is_some()),
-                ("keyword", keyword.is_some()),
-                ("exact_name", exact_name.is_some()),
-                ("use_type", use_type.is_some()),
-                ("file_types", !file_types.is_empty()),
-                ("owner", owner.is_some()),
-                ("node_id", node_id.is_some()),
-                ("include_content", r.include_content),
-                ("include_folder_path", r.include_folder_path),
-                ("file_ids", !file_ids.is_empty()),
-                ("last_editor", last_editor.is_some()),
-                ("commit_status", commit_status.is_some()),
+                (f(FileFilter::FolderPath), folder_path.is_some()),
+                (f(FileFilter::Keyword), keyword.is_some()),
+                (f(FileFilter::ExactName), exact_name.is_some()),
+                (f(FileFilter::UseType), use_type.is_some()),
+                (f(FileFilter::FileTypes), !file_types.is_empty()),
+                (f(FileFilter::Owner), owner.is_some()),
+                (f(FileFilter::NodeId), node_id.is_some()),
+                (f(FileFilter::IncludeContent), r.include_content),
+                (f(FileFilter::IncludeFolderPath), r.include_folder_path),
+                (f(FileFilter::FileIds), !file_ids.is_empty()),
+                (f(FileFilter::LastEditor), last_editor.is_some()),
+                (f(FileFilter::CommitStatus), commit_status.is_some()),
             ],
         )
         .map_err(status)?;

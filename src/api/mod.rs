@@ -18,7 +18,10 @@ use tonic::{Request, Status};
 use crate::{
     auth::{Auth, Caller, Permission},
     deploy::Ledger,
-    domain::{CallCtx, Error, Router, Workspace},
+    domain::{
+        CallCtx, Error, Router, Workspace,
+        capability::{Filter, Operation},
+    },
     pb,
 };
 
@@ -123,26 +126,26 @@ impl Api {
 }
 
 /// Rejects filters the workspace's vendor cannot honour, naming each one.
-fn reject_unsupported(ws: &Workspace, request: &str, set: &[(&str, bool)]) -> Result<(), Error> {
+fn reject_unsupported(ws: &Workspace, set: &[(Filter, bool)]) -> Result<(), Error> {
     let mut check = validate::Check::default();
-    for (field, is_set) in set {
+    for (filter, is_set) in set {
         if !is_set {
             continue;
         }
-        if let Some(f) = ws.filter(request, field)
-            && f.handling == pb::FilterHandling::Rejected as i32
+        if let Some(f) = ws.filter(*filter)
+            && f.how == pb::FilterHandling::Rejected
         {
-            check.bad(*field, format!("not available on this workspace's vendor: {}", f.note));
+            check.bad(filter.field(), format!("not available on this workspace's vendor: {}", f.note));
         }
     }
     check.finish()
 }
 
-/// Fails with FAILED_PRECONDITION when the workspace cannot run `method`.
-fn require_operation(ws: &Workspace, method: &str) -> Result<(), Error> {
-    match ws.operation(method) {
-        Some(op) if !op.supported => {
-            Err(Error::unsupported(format!("{method} is not available on workspace {}: {}", ws.name, op.note)))
+/// Fails with FAILED_PRECONDITION when the workspace cannot run `op`.
+fn require_operation(ws: &Workspace, op: Operation) -> Result<(), Error> {
+    match ws.operation(op) {
+        Some(s) if !s.how => {
+            Err(Error::unsupported(format!("{} is not available on workspace {}: {}", op.method(), ws.name, s.note)))
         }
         _ => Ok(()),
     }

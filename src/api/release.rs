@@ -9,7 +9,11 @@ use super::{Api, reject_unsupported, require_operation, status, validate};
 use crate::{
     auth::{Permission, audit::DeployAudit},
     deploy::fingerprint,
-    domain::{FileTarget, PackageOrder, PackageQuery, PageReq, is_terminal},
+    domain::{
+        FileTarget, PackageOrder, PackageQuery, PageReq,
+        capability::{Filter, Operation, PackageFilter},
+        is_terminal,
+    },
     pb::{self, release_service_server::ReleaseService},
 };
 
@@ -87,17 +91,17 @@ impl ReleaseService for Api {
         check.finish().map_err(status)?;
         let parent = parent.expect("validated");
         let (ws, ctx) = self.ctx(&req, &parent, Permission::Read).map_err(status)?;
+        let f = Filter::Package;
         reject_unsupported(
             ws,
-            "ListReleasePackagesRequest",
             &[
-                ("keyword", keyword.is_some()),
-                ("states", !states.is_empty()),
-                ("creators", !creators.is_empty()),
-                ("executors", !executors.is_empty()),
-                ("create_time", create_time.is_set()),
-                ("execute_time", execute_time.is_set()),
-                ("order_by", order != PackageOrder::CreateTimeDesc),
+                (f(PackageFilter::Keyword), keyword.is_some()),
+                (f(PackageFilter::States), !states.is_empty()),
+                (f(PackageFilter::Creators), !creators.is_empty()),
+                (f(PackageFilter::Executors), !executors.is_empty()),
+                (f(PackageFilter::CreateTime), create_time.is_set()),
+                (f(PackageFilter::ExecuteTime), execute_time.is_set()),
+                (f(PackageFilter::OrderBy), order != PackageOrder::CreateTimeDesc),
             ],
         )
         .map_err(status)?;
@@ -238,7 +242,7 @@ impl Api {
         let request_id = check.request_id(&r.request_id);
         check.finish().map_err(status)?;
         let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), audit).map_err(status)?;
-        require_operation(ws, "ReleaseService/DeployReleasePackages").map_err(status)?;
+        require_operation(ws, Operation::DeployReleasePackages).map_err(status)?;
         let startup = startup.expect("validated");
         let fp = fingerprint(&["DeployReleasePackages", &r.parent, &ids.join("\n"), startup.as_str_name()]);
         let (adapter, ctx) = (ws.adapter.clone(), detached(ctx));
@@ -275,7 +279,7 @@ impl Api {
         let request_id = check.request_id(&r.request_id);
         check.finish().map_err(status)?;
         let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), audit).map_err(status)?;
-        require_operation(ws, "ReleaseService/DeployFiles").map_err(status)?;
+        require_operation(ws, Operation::DeployFiles).map_err(status)?;
         let startup = startup.expect("validated");
         let names: Vec<String> = targets.iter().map(|t| format!("{}@{}", t.id, t.version.unwrap_or(0))).collect();
         let comment = r.comment.trim().to_owned();

@@ -7,11 +7,13 @@
 //! they are what validation produces: parsed ids, checked ranges, no paging
 //! tokens.
 
+pub mod capability;
 mod error;
 mod reason;
 pub mod router;
 pub mod time;
 
+pub use capability::Capabilities;
 pub use error::{ERROR_DOMAIN, Error, Fate, Reason, Result, VendorDetail, Violation};
 pub use router::{Router, Workspace};
 
@@ -181,7 +183,7 @@ pub trait Adapter: Send + Sync {
     /// `dataworks-legacy`, `dataworks-pipeline` or `dataarts`.
     fn flavour(&self) -> &'static str;
     /// What this workspace supports.
-    fn capabilities(&self) -> pb::Capabilities;
+    fn capabilities(&self) -> Capabilities;
 
     /// ListReleasePackages.
     async fn list_release_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>>;

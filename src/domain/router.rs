@@ -2,7 +2,10 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use super::{Adapter, Error, Reason, Result};
+use super::{
+    Adapter, Error, Reason, Result,
+    capability::{Capabilities, Filter, Operation, Support},
+};
 use crate::pb;
 
 /// A configured workspace as the API sees it.
@@ -19,7 +22,7 @@ pub struct Workspace {
     /// The adapter serving it.
     pub adapter: Arc<dyn Adapter>,
     /// What it supports, computed once.
-    pub capabilities: pb::Capabilities,
+    pub capabilities: Capabilities,
 }
 
 impl Workspace {
@@ -33,12 +36,7 @@ impl Workspace {
     ) -> Self {
         let mut caps = adapter.capabilities();
         if !deploy_enabled {
-            for op in &mut caps.operations {
-                if op.method.contains("/Deploy") {
-                    op.supported = false;
-                    op.note = "deploys are disabled for this workspace in the gateway's configuration".into();
-                }
-            }
+            caps.disable_deploys("deploys are disabled for this workspace in the gateway's configuration");
         }
         Workspace {
             name: name.into(),
@@ -50,15 +48,14 @@ impl Workspace {
         }
     }
 
-    /// How this workspace handles `field` of `request` (e.g. "ListFilesRequest", "owner").
-    pub fn filter(&self, request: &str, field: &str) -> Option<&pb::FilterSupport> {
-        let full = format!("{request}.{field}");
-        self.capabilities.filters.iter().find(|f| f.field == full)
+    /// How this workspace handles a list filter.
+    pub fn filter(&self, f: Filter) -> Option<&Support<pb::FilterHandling>> {
+        self.capabilities.get_filter(f)
     }
 
-    /// Whether `method` (e.g. "ReleaseService/DeployFiles") is supported, with the note.
-    pub fn operation(&self, method: &str) -> Option<&pb::OperationSupport> {
-        self.capabilities.operations.iter().find(|o| o.method.ends_with(method))
+    /// Whether an operation is supported, with the note.
+    pub fn operation(&self, op: Operation) -> Option<&Support<bool>> {
+        self.capabilities.get_operation(op)
     }
 
     /// The public description, never credentials.
@@ -69,7 +66,7 @@ impl Workspace {
             region: self.region.clone(),
             vendor_project: self.vendor_project.clone(),
             flavour: self.adapter.flavour().into(),
-            capabilities: Some(self.capabilities.clone()),
+            capabilities: Some(self.capabilities.to_proto()),
         }
     }
 }

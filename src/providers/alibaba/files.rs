@@ -5,6 +5,7 @@
 use tonic::Code;
 
 use super::{Project, api::Api, map, numeric, py_bool, wire};
+use crate::domain::capability::FileFilter;
 use crate::{
     domain::{CallCtx, Error, FileQuery, FileTarget, Page, PageReq, Reason, Result, UserKey},
     pb,
@@ -18,19 +19,19 @@ pub(crate) const FILE_TYPE_CODES: [i64; 27] = [
 
 /// ListFilesRequest fields and the ListFiles parameter each becomes (all
 /// filtered by the vendor).
-pub(crate) const FILTERS: [(&str, &str); 12] = [
-    ("folder_path", "FileFolderPath"),
-    ("keyword", "Keyword"),
-    ("exact_name", "ExactFileName"),
-    ("use_type", "UseType"),
-    ("file_types", "FileTypes (DataWorks type codes, e.g. 10 = ODPS SQL)"),
-    ("owner", "Owner (account UID, by id)"),
-    ("node_id", "NodeId"),
-    ("include_content", "NeedContent"),
-    ("include_folder_path", "NeedAbsoluteFolderPath"),
-    ("file_ids", "FileIdIn (at most 50)"),
-    ("last_editor", "LastEditUser (account UID, by id)"),
-    ("commit_status", "CommitStatus (API 2024-05-18)"),
+pub(crate) const FILTERS: [(FileFilter, &str); 12] = [
+    (FileFilter::FolderPath, "FileFolderPath"),
+    (FileFilter::Keyword, "Keyword"),
+    (FileFilter::ExactName, "ExactFileName"),
+    (FileFilter::UseType, "UseType"),
+    (FileFilter::FileTypes, "FileTypes (DataWorks type codes, e.g. 10 = ODPS SQL)"),
+    (FileFilter::Owner, "Owner (account UID, by id)"),
+    (FileFilter::NodeId, "NodeId"),
+    (FileFilter::IncludeContent, "NeedContent"),
+    (FileFilter::IncludeFolderPath, "NeedAbsoluteFolderPath"),
+    (FileFilter::FileIds, "FileIdIn (at most 50)"),
+    (FileFilter::LastEditor, "LastEditUser (account UID, by id)"),
+    (FileFilter::CommitStatus, "CommitStatus (API 2024-05-18)"),
 ];
 
 /// A user filter DataWorks takes by account UID only.

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use super::{Project, api::Api, capabilities, map, numeric, one_by_one, one_id, user_matches, wire};
+use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
     domain::{Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Result, time},
     pb,
@@ -109,16 +110,16 @@ impl Adapter for Legacy {
         "dataworks-legacy"
     }
 
-    fn capabilities(&self) -> pb::Capabilities {
+    fn capabilities(&self) -> Capabilities {
         use pb::FilterHandling::Vendor as V;
         capabilities(
             [
-                ("keyword", V, "Keyword"),
-                ("states", V, "Status (one value; several: gateway)"),
-                ("creators", V, "Creator (one account UID by id; several: gateway)"),
-                ("executors", V, "Executor (one account UID by id; several: gateway)"),
-                ("create_time", V, "EndCreateTime; start_time: gateway"),
-                ("execute_time", V, "EndExecuteTime; start_time: gateway"),
+                (PackageFilter::Keyword, V, "Keyword"),
+                (PackageFilter::States, V, "Status (one value; several: gateway)"),
+                (PackageFilter::Creators, V, "Creator (one account UID by id; several: gateway)"),
+                (PackageFilter::Executors, V, "Executor (one account UID by id; several: gateway)"),
+                (PackageFilter::CreateTime, V, "EndCreateTime; start_time: gateway"),
+                (PackageFilter::ExecuteTime, V, "EndExecuteTime; start_time: gateway"),
             ],
             [
                 (true, "ListDeploymentPackages"),

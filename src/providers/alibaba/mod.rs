@@ -46,7 +46,10 @@ use self::{
 };
 use crate::{
     config::{LiveSecret, WorkspaceConfig},
-    domain::{Adapter, CallCtx, Error, Result, UserKey},
+    domain::{
+        Adapter, CallCtx, Capabilities, Error, Result, UserKey,
+        capability::{Filter, Operation, PackageFilter},
+    },
     pb,
     providers::client::{Rates, Shared, VendorClient},
 };
@@ -187,41 +190,38 @@ where
 }
 
 /// A flavour's ListReleasePackagesRequest filter: field, handling, note.
-type ReleaseFilter = (&'static str, pb::FilterHandling, &'static str);
+type ReleaseFilter = (PackageFilter, pb::FilterHandling, &'static str);
 
 /// What a DataWorks workspace supports: the flavour's release filters and
 /// its ListReleasePackages, GetReleasePackage, DeployReleasePackages and
 /// DeployFiles (supported, note), then what both flavours share.
-fn capabilities(release_filters: [ReleaseFilter; 6], release_ops: [(bool, &str); 4]) -> pb::Capabilities {
-    use pb::FilterHandling::{Rejected as R, Vendor as V};
-    let filter = |field: String, handling: pb::FilterHandling, note: &str| pb::FilterSupport {
-        field,
-        handling: handling as i32,
-        note: note.into(),
-    };
-    let mut filters: Vec<pb::FilterSupport> = release_filters
-        .iter()
-        .map(|(f, h, note)| filter(format!("ListReleasePackagesRequest.{f}"), *h, note))
-        .collect();
-    filters.push(filter("ListReleasePackagesRequest.order_by".into(), R, "DataWorks lists newest first only"));
+fn capabilities(release_filters: [ReleaseFilter; 6], release_ops: [(bool, &str); 4]) -> Capabilities {
+    let mut caps = Capabilities::default();
+    for (f, handling, note) in release_filters {
+        caps.filter(Filter::Package(f), handling, note);
+    }
+    caps.filter(
+        Filter::Package(PackageFilter::OrderBy),
+        pb::FilterHandling::Rejected,
+        "DataWorks lists newest first only",
+    );
     for (f, note) in files::FILTERS {
-        filters.push(filter(format!("ListFilesRequest.{f}"), V, note));
+        caps.filter(Filter::File(f), pb::FilterHandling::Vendor, note);
     }
-    let op = |method: &str, supported: bool, note: &str| pb::OperationSupport {
-        method: format!("datastudio.v1.{method}"),
-        supported,
-        note: note.into(),
-    };
-    let release = ["ListReleasePackages", "GetReleasePackage", "DeployReleasePackages", "DeployFiles"];
-    let mut operations: Vec<pb::OperationSupport> = release
-        .iter()
-        .zip(release_ops)
-        .map(|(m, (supported, note))| op(&format!("ReleaseService/{m}"), supported, note))
-        .collect();
-    operations.push(op("ReleaseService/GetDeployment", true, "one vendor call per look"));
-    operations.push(op("ReleaseService/WatchDeployment", true, "polls the vendor with back-off"));
-    for m in ["ListFiles", "GetFile", "ListFileVersions", "GetFileVersion"] {
-        operations.push(op(&format!("FileService/{m}"), true, m));
+    let release = [
+        Operation::ListReleasePackages,
+        Operation::GetReleasePackage,
+        Operation::DeployReleasePackages,
+        Operation::DeployFiles,
+    ];
+    for (op, (supported, note)) in release.into_iter().zip(release_ops) {
+        caps.operation(op, supported, note);
     }
-    pb::Capabilities { operations, filters }
+    caps.operation(Operation::GetDeployment, true, "one vendor call per look")
+        .operation(Operation::WatchDeployment, true, "polls the vendor with back-off")
+        .operation(Operation::ListFiles, true, "ListFiles")
+        .operation(Operation::GetFile, true, "GetFile")
+        .operation(Operation::ListFileVersions, true, "ListFileVersions")
+        .operation(Operation::GetFileVersion, true, "GetFileVersion");
+    caps
 }

@@ -16,6 +16,7 @@ use super::{
     map::{self, pipeline_state as state},
     one_by_one, one_id, scan, user_matches, wire,
 };
+use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
     domain::{Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result},
     pb,
@@ -148,16 +149,16 @@ impl Adapter for Pipeline {
         "dataworks-pipeline"
     }
 
-    fn capabilities(&self) -> pb::Capabilities {
+    fn capabilities(&self) -> Capabilities {
         use pb::FilterHandling::{Gateway as G, Rejected as R, Vendor as V};
         capabilities(
             [
-                ("keyword", G, "matched against the run Description"),
-                ("states", V, "Status (one value; several: gateway)"),
-                ("creators", V, "Creator (one account UID by id; several: gateway)"),
-                ("executors", R, "pipeline runs record no executor"),
-                ("create_time", G, "CreateTime"),
-                ("execute_time", G, "ModifyTime"),
+                (PackageFilter::Keyword, G, "matched against the run Description"),
+                (PackageFilter::States, V, "Status (one value; several: gateway)"),
+                (PackageFilter::Creators, V, "Creator (one account UID by id; several: gateway)"),
+                (PackageFilter::Executors, R, "pipeline runs record no executor"),
+                (PackageFilter::CreateTime, G, "CreateTime"),
+                (PackageFilter::ExecuteTime, G, "ModifyTime"),
             ],
             [
                 (true, "ListPipelineRuns"),

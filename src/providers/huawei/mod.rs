@@ -85,7 +85,10 @@ use self::{
 };
 use crate::{
     config::{LiveSecret, WorkspaceConfig},
-    domain::{Adapter, CallCtx, FileQuery, FileTarget, PackageQuery, Page, PageReq, Result},
+    domain::{
+        Adapter, CallCtx, Capabilities, FileQuery, FileTarget, PackageQuery, Page, PageReq, Result,
+        capability::{FileFilter, Filter, Operation, PackageFilter},
+    },
     pb,
     providers::client::{Rates, Shared, VendorClient},
 };
@@ -164,76 +167,87 @@ impl HuaweiAdapter {
     }
 }
 
-fn op(method: &str, note: &str) -> pb::OperationSupport {
-    pb::OperationSupport { method: format!("datastudio.v1.{method}"), supported: true, note: note.into() }
-}
-
-fn filter(field: &str, handling: pb::FilterHandling, note: &str) -> pb::FilterSupport {
-    pb::FilterSupport { field: field.into(), handling: handling as i32, note: note.into() }
-}
-
 /// What a DataArts workspace supports.
-fn capabilities() -> pb::Capabilities {
+fn capabilities() -> Capabilities {
     use pb::FilterHandling::{Gateway, Rejected, Vendor};
-    let operations = vec![
-        op("ReleaseService/ListReleasePackages", "POST release-packages: 1 vendor call per page"),
-        op("ReleaseService/GetReleasePackage", "GET release-packages/{id}"),
-        op(
-            "ReleaseService/DeployReleasePackages",
-            "POST release-packages/deploy (asynchronous; follow with GetDeployment)",
-        ),
-        op(
-            "ReleaseService/DeployFiles",
+    let operations = [
+        (Operation::ListReleasePackages, "POST release-packages: 1 vendor call per page"),
+        (Operation::GetReleasePackage, "GET release-packages/{id}"),
+        (Operation::DeployReleasePackages, "POST release-packages/deploy (asynchronous; follow with GetDeployment)"),
+        (
+            Operation::DeployFiles,
             "finds each file's pending item, packages them (pending-items/package) and deploys that package: files + 2 vendor calls",
         ),
-        op("ReleaseService/GetDeployment", "polls the package (+ the system task when it failed)"),
-        op("ReleaseService/WatchDeployment", "polls the package with back-off"),
-        op(
-            "FileService/ListFiles",
-            "scripts then jobs behind one cursor; include_content costs 1 vendor call per file",
-        ),
-        op("FileService/GetFile", "v1 show + v2 list row: 2 vendor calls"),
-        op(
-            "FileService/ListFileVersions",
+        (Operation::GetDeployment, "polls the package (+ the system task when it failed)"),
+        (Operation::WatchDeployment, "polls the package with back-off"),
+        (Operation::ListFiles, "scripts then jobs behind one cursor; include_content costs 1 vendor call per file"),
+        (Operation::GetFile, "v1 show + v2 list row: 2 vendor calls"),
+        (
+            Operation::ListFileVersions,
             "scripts only (DataArts has no version list): 2 + 1 vendor call per version on the page; jobs answer FAILED_PRECONDITION",
         ),
-        op(
-            "FileService/GetFileVersion",
+        (
+            Operation::GetFileVersion,
             "scripts only (v1 show ?version=N): 2 vendor calls; jobs answer FAILED_PRECONDITION",
         ),
     ];
-    let lp = |f: &str| format!("ListReleasePackagesRequest.{f}");
-    let lf = |f: &str| format!("ListFilesRequest.{f}");
-    let filters = vec![
-        filter(&lp("keyword"), Vendor, "key_word"),
-        filter(&lp("states"), Vendor, "deploy_status_filter; READY, REJECTED and CANCELLED never occur on DataArts"),
-        filter(
-            &lp("creators"),
+    let filters = [
+        (Filter::Package(PackageFilter::Keyword), Vendor, "key_word"),
+        (
+            Filter::Package(PackageFilter::States),
+            Vendor,
+            "deploy_status_filter; READY, REJECTED and CANCELLED never occur on DataArts",
+        ),
+        (
+            Filter::Package(PackageFilter::Creators),
             Vendor,
             "by display_name: apply_user_name_filter; by id: the gateway filters apply_user_id",
         ),
-        filter(
-            &lp("executors"),
+        (
+            Filter::Package(PackageFilter::Executors),
             Vendor,
             "by display_name: deploy_user_name_filter; by id: the gateway filters deploy_user_id",
         ),
-        filter(&lp("create_time"), Vendor, "apply_begin_time / apply_end_time"),
-        filter(&lp("execute_time"), Vendor, "deploy_begin_time / deploy_end_time"),
-        filter(&lp("order_by"), Vendor, "order_column (apply_timestamp, deploy_timestamp) and sorted_direction"),
-        filter(&lf("folder_path"), Gateway, "folder prefix on script directory / job path"),
-        filter(&lf("keyword"), Vendor, "script_name / job_name, re-checked by the gateway (case-insensitive contains)"),
-        filter(&lf("exact_name"), Gateway, "sent as script_name / job_name, compared exactly by the gateway"),
-        filter(&lf("use_type"), Rejected, "DataArts has no functional modules"),
-        filter(&lf("file_types"), Gateway, "script types (HiveSQL, Shell, ...) and job types BATCH / REAL_TIME"),
-        filter(&lf("owner"), Gateway, "by display_name only (DataArts reports owner names, not ids)"),
-        filter(&lf("node_id"), Rejected, "DataArts files have no scheduler node id"),
-        filter(&lf("include_content"), Gateway, "one v1 show call per file on the page"),
-        filter(&lf("include_folder_path"), Vendor, "always included"),
-        filter(&lf("file_ids"), Gateway, "script:{name} / job:{name} ids"),
-        filter(&lf("last_editor"), Gateway, "jobs only, by display_name (scripts report no last editor)"),
-        filter(&lf("commit_status"), Rejected, "DataArts lists report no commit status"),
+        (Filter::Package(PackageFilter::CreateTime), Vendor, "apply_begin_time / apply_end_time"),
+        (Filter::Package(PackageFilter::ExecuteTime), Vendor, "deploy_begin_time / deploy_end_time"),
+        (
+            Filter::Package(PackageFilter::OrderBy),
+            Vendor,
+            "order_column (apply_timestamp, deploy_timestamp) and sorted_direction",
+        ),
+        (Filter::File(FileFilter::FolderPath), Gateway, "folder prefix on script directory / job path"),
+        (
+            Filter::File(FileFilter::Keyword),
+            Vendor,
+            "script_name / job_name, re-checked by the gateway (case-insensitive contains)",
+        ),
+        (
+            Filter::File(FileFilter::ExactName),
+            Gateway,
+            "sent as script_name / job_name, compared exactly by the gateway",
+        ),
+        (Filter::File(FileFilter::UseType), Rejected, "DataArts has no functional modules"),
+        (
+            Filter::File(FileFilter::FileTypes),
+            Gateway,
+            "script types (HiveSQL, Shell, ...) and job types BATCH / REAL_TIME",
+        ),
+        (Filter::File(FileFilter::Owner), Gateway, "by display_name only (DataArts reports owner names, not ids)"),
+        (Filter::File(FileFilter::NodeId), Rejected, "DataArts files have no scheduler node id"),
+        (Filter::File(FileFilter::IncludeContent), Gateway, "one v1 show call per file on the page"),
+        (Filter::File(FileFilter::IncludeFolderPath), Vendor, "always included"),
+        (Filter::File(FileFilter::FileIds), Gateway, "script:{name} / job:{name} ids"),
+        (Filter::File(FileFilter::LastEditor), Gateway, "jobs only, by display_name (scripts report no last editor)"),
+        (Filter::File(FileFilter::CommitStatus), Rejected, "DataArts lists report no commit status"),
     ];
-    pb::Capabilities { operations, filters }
+    let mut caps = Capabilities::default();
+    for (o, note) in operations {
+        caps.operation(o, true, note);
+    }
+    for (f, handling, note) in filters {
+        caps.filter(f, handling, note);
+    }
+    caps
 }
 
 #[async_trait]
@@ -244,7 +258,7 @@ impl Adapter for HuaweiAdapter {
     fn flavour(&self) -> &'static str {
         "dataarts"
     }
-    fn capabilities(&self) -> pb::Capabilities {
+    fn capabilities(&self) -> Capabilities {
         capabilities()
     }
     async fn list_release_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>> {
@@ -304,27 +318,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_list_filter_is_declared() {
+    fn every_list_filter_and_operation_is_declared() {
         let caps = capabilities();
-        let names: Vec<&str> = caps.filters.iter().map(|f| f.field.as_str()).collect();
-        for f in ["keyword", "states", "creators", "executors", "create_time", "execute_time", "order_by"] {
-            assert!(names.contains(&format!("ListReleasePackagesRequest.{f}").as_str()), "{f}");
+        let filters = PackageFilter::ALL.map(Filter::Package).into_iter().chain(FileFilter::ALL.map(Filter::File));
+        for f in filters {
+            assert!(caps.get_filter(f).is_some(), "{f:?}");
         }
-        for f in [
-            "folder_path",
-            "keyword",
-            "exact_name",
-            "use_type",
-            "file_types",
-            "owner",
-            "node_id",
-            "include_content",
-            "include_folder_path",
-            "file_ids",
-            "last_editor",
-            "commit_status",
-        ] {
-            assert!(names.contains(&format!("ListFilesRequest.{f}").as_str()), "{f}");
-        }
+        assert_eq!(caps.to_proto().operations.len(), 10);
     }
 }

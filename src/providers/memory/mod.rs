@@ -23,7 +23,10 @@ pub use self::config::Config;
 use crate::{
     config::{Problems, WorkspaceConfig},
     domain::{
-        Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, VendorDetail, time,
+        Adapter, CallCtx, Capabilities, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result,
+        VendorDetail,
+        capability::{FileFilter, Filter, Operation, PackageFilter},
+        time,
     },
     pb,
     providers::{
@@ -267,7 +270,7 @@ impl Adapter for MemoryAdapter {
         "memory"
     }
 
-    fn capabilities(&self) -> pb::Capabilities {
+    fn capabilities(&self) -> Capabilities {
         capabilities()
     }
 
@@ -376,49 +379,27 @@ impl MemoryAdapter {
     }
 }
 
-/// Every RPC supported; every list filter refused by name.
-fn capabilities() -> pb::Capabilities {
-    let rejected = |field: String| pb::FilterSupport {
-        field,
-        handling: pb::FilterHandling::Rejected as i32,
-        note: "the in-memory vendor has no filters".into(),
-    };
-    let package_filters = ["keyword", "states", "creators", "executors", "create_time", "execute_time", "order_by"];
-    let file_filters = [
-        "folder_path",
-        "keyword",
-        "exact_name",
-        "use_type",
-        "file_types",
-        "owner",
-        "node_id",
-        "include_content",
-        "include_folder_path",
-        "file_ids",
-        "last_editor",
-        "commit_status",
-    ];
-    let filters = package_filters
-        .iter()
-        .map(|f| rejected(format!("ListReleasePackagesRequest.{f}")))
-        .chain(file_filters.iter().map(|f| rejected(format!("ListFilesRequest.{f}"))))
-        .collect();
-    let operation = |m: &str, supported: bool| pb::OperationSupport {
-        method: format!("datastudio.v1.{m}"),
-        supported,
-        note: String::new(),
-    };
-    let operations = vec![
-        operation("ReleaseService/ListReleasePackages", true),
-        operation("ReleaseService/GetReleasePackage", true),
-        operation("ReleaseService/DeployReleasePackages", false),
-        operation("ReleaseService/DeployFiles", true),
-        operation("ReleaseService/GetDeployment", true),
-        operation("ReleaseService/WatchDeployment", true),
-        operation("FileService/ListFiles", true),
-        operation("FileService/GetFile", true),
-        operation("FileService/ListFileVersions", true),
-        operation("FileService/GetFileVersion", true),
-    ];
-    pb::Capabilities { operations, filters }
+/// Every RPC but DeployReleasePackages supported; every list filter
+/// refused by name.
+fn capabilities() -> Capabilities {
+    let mut caps = Capabilities::default();
+    let filters = PackageFilter::ALL.map(Filter::Package).into_iter().chain(FileFilter::ALL.map(Filter::File));
+    for f in filters {
+        caps.filter(f, pb::FilterHandling::Rejected, "the in-memory vendor has no filters");
+    }
+    for op in [
+        Operation::ListReleasePackages,
+        Operation::GetReleasePackage,
+        Operation::DeployFiles,
+        Operation::GetDeployment,
+        Operation::WatchDeployment,
+        Operation::ListFiles,
+        Operation::GetFile,
+        Operation::ListFileVersions,
+        Operation::GetFileVersion,
+    ] {
+        caps.operation(op, true, "");
+    }
+    caps.operation(Operation::DeployReleasePackages, false, "the in-memory vendor deploys files only");
+    caps
 }
