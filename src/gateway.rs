@@ -36,23 +36,9 @@ pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
     };
     let ledger = match redis {
         Some(store) => Ledger::with_store(Arc::new(RedisRecords::new(store, cfg.limits.idempotency_ttl))),
-        None => local_ledger(cfg),
+        None => Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl, cfg.state.on_damage)?,
     };
     Ok(Api::with_auth(router, tokens, ledger, Auth::from_config(cfg)?))
-}
-
-fn local_ledger(cfg: &Config) -> Arc<Ledger> {
-    match Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(
-                dir = %cfg.server.state_dir.display(),
-                error = %e,
-                "server.state_dir is not writable: deploy records are kept in memory only and do not survive a restart"
-            );
-            Ledger::in_memory(cfg.limits.idempotency_ttl)
-        }
-    }
 }
 
 /// Starts serving `cfg`, with listen overrides.
