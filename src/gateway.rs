@@ -9,6 +9,7 @@ use crate::{
     cli::Listen,
     config::{Config, LimiterBackend},
     deploy::{Ledger, RedisRecords},
+    limit::budget,
     providers::{self, client::Shared},
     redis_store::RedisStore,
     server::{self, Running, Settings},
@@ -16,8 +17,11 @@ use crate::{
 
 /// The API for a checked config. With `limits.backend: redis`, rate
 /// buckets, daily budgets and deploy records live in Redis (one connection
-/// for all of them); otherwise in this process and its state files.
+/// for all of them); otherwise in this process and its state files, which
+/// are read first: a damaged one is an error (`state.on_damage: fail`).
 pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
+    let zone = jiff::tz::TimeZone::get(&cfg.limits.daily_budget_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    budget::check_dir(&cfg.server.state_dir, &zone, cfg.state.on_damage)?;
     let redis = match (cfg.limits.backend, &cfg.limits.redis) {
         (LimiterBackend::Local, _) => None,
         (LimiterBackend::Redis, Some(r)) => Some(RedisStore::open(r)?),
