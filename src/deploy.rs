@@ -582,6 +582,15 @@ mod tests {
         pb::Deployment { name: n.into(), ..Default::default() }
     }
 
+    /// A deploy that counts its runs in `calls` and deploys nothing.
+    fn counted(calls: &Arc<AtomicUsize>) -> impl std::future::Future<Output = Answer> + Send + 'static {
+        let c = calls.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![])
+        }
+    }
+
     #[tokio::test]
     async fn concurrent_repeats_run_once_and_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
@@ -604,14 +613,7 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let reopened = Ledger::open(dir.path(), Duration::from_secs(3600), OnDamage::Fail).unwrap();
-        let c = calls.clone();
-        let again = reopened
-            .run("r1", "fp", async move {
-                c.fetch_add(1, Ordering::SeqCst);
-                Ok(vec![])
-            })
-            .await
-            .unwrap();
+        let again = reopened.run("r1", "fp", counted(&calls)).await.unwrap();
         assert_eq!(again, vec![dep("workspaces/w/deployments/1")]);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let e = reopened.run("r1", "other", async { Ok(vec![]) }).await.unwrap_err();
@@ -679,6 +681,15 @@ mod tests {
         f.write_all(bytes).unwrap();
     }
 
+    /// A ledger in `dir`: "a" done, the `bad` line, "b" in flight; its bytes.
+    fn damaged_ledger(dir: &Path, bad: &[u8]) -> Vec<u8> {
+        let j = Journal::at(dir.join("deploys.jsonl"));
+        j.append(&line("a", Some(done()))).unwrap();
+        append(dir, bad);
+        j.append(&line("b", None)).unwrap();
+        std::fs::read(j.path()).unwrap()
+    }
+
     async fn recorded(store: &FileStore, id: &str) -> Outcome {
         match store.begin(id, "fp").await.unwrap() {
             Begin::Recorded { outcome, .. } => outcome,
@@ -696,14 +707,7 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         for _ in 0..2 {
             let ledger = Ledger::open(dir.path(), HOUR, OnDamage::Fail).unwrap();
-            let c = calls.clone();
-            let e = ledger
-                .run("crash", "fp", async move {
-                    c.fetch_add(1, Ordering::SeqCst);
-                    Ok(vec![])
-                })
-                .await
-                .unwrap_err();
+            let e = ledger.run("crash", "fp", counted(&calls)).await.unwrap_err();
             assert_eq!((e.code, e.reason), (Code::Unknown, Reason::DeployOutcomeUnknown));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 0, "never re-sent, across two restarts");
@@ -712,14 +716,10 @@ mod tests {
     #[tokio::test]
     async fn a_damaged_ledger_stops_the_open_naming_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal::at(dir.path().join("deploys.jsonl"));
-        j.append(&line("a", Some(done()))).unwrap();
-        append(dir.path(), b"{\"sum\":\"0000000000000000\",\"rec\":{}}\n");
-        j.append(&line("b", Some(done()))).unwrap();
-        let before = std::fs::read(j.path()).unwrap();
+        let before = damaged_ledger(dir.path(), b"{\"sum\":\"0000000000000000\",\"rec\":{}}\n");
         let e = FileStore::open(dir.path(), HOUR, OnDamage::Fail).err().expect("damage is an error").to_string();
         assert!(e.contains("deploys.jsonl is damaged at line 2: its checksum does not match"), "{e}");
-        assert_eq!(std::fs::read(j.path()).unwrap(), before, "left as it was");
+        assert_eq!(std::fs::read(dir.path().join("deploys.jsonl")).unwrap(), before, "left as it was");
     }
 
     #[tokio::test]
@@ -778,19 +778,11 @@ mod tests {
     #[tokio::test]
     async fn quarantine_keeps_readable_records_and_remembers_it_across_restarts() {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal::at(dir.path().join("deploys.jsonl"));
-        j.append(&line("a", Some(done()))).unwrap();
-        append(dir.path(), b"\xff not a record\n");
-        j.append(&line("b", None)).unwrap();
-        let damaged = std::fs::read(j.path()).unwrap();
+        let damaged = damaged_ledger(dir.path(), b"\xff not a record\n");
         let store = FileStore::open(dir.path(), HOUR, OnDamage::Quarantine).unwrap();
         assert_eq!(recorded(&store, "a").await, done());
         assert!(matches!(recorded(&store, "b").await, Outcome::Unknown { .. }));
-        let aside: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.starts_with("deploys.jsonl.damaged-"))
-            .collect();
+        let aside = state::kept_aside(dir.path(), "deploys.jsonl");
         assert_eq!(aside.len(), 1, "{aside:?}");
         assert_eq!(std::fs::read(dir.path().join(&aside[0])).unwrap(), damaged, "kept as it was");
         let old = uuid::Uuid::new_v4().to_string();

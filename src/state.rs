@@ -262,6 +262,17 @@ impl<'a> Snapshot<'a> {
     }
 }
 
+/// The names of the copies of `name` kept aside in `dir` (tests).
+#[cfg(test)]
+pub(crate) fn kept_aside(dir: &Path, name: &str) -> Vec<String> {
+    let prefix = format!("{name}.damaged-");
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

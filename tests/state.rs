@@ -46,6 +46,15 @@ fn serve(dir: &Path) -> (Option<i32>, String) {
     (code, err)
 }
 
+/// How many copies of `name` are kept aside in `dir`.
+fn kept_aside(dir: &Path, name: &str) -> usize {
+    let prefix = format!("{name}.damaged-");
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(&prefix))
+        .count()
+}
+
 fn two_vendor_dir() -> tempfile::TempDir {
     let dir = common::secrets_dir(&[("ali_ak", "ak-1"), ("ali_sk", "sk-1"), ("hw_ak", "ak-2"), ("hw_sk", "sk-2")]);
     std::fs::create_dir(dir.path().join("state")).unwrap();
@@ -104,11 +113,7 @@ async fn a_quarantined_ledger_refuses_unproven_request_ids_without_calling_the_v
     std::fs::write(dir.path().join("state/deploys.jsonl"), "{\"sum\":\"00\",\"rec\":{}}\n").unwrap();
     let gw = alibaba::gateway(&emu, dir, "legacy", QUARANTINE).await;
     let state = gw.dir.path().join("state");
-    let aside = std::fs::read_dir(&state)
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("deploys.jsonl.damaged-"))
-        .count();
-    assert_eq!(aside, 1, "the damaged ledger is kept aside");
+    assert_eq!(kept_aside(&state, "deploys.jsonl"), 1, "the damaged ledger is kept aside");
     assert!(state.join("deploys.quarantine.json").exists(), "the quarantine is on disk");
 
     let e = gw.release().deploy_files(deploy(&uuid::Uuid::new_v4().to_string())).await.unwrap_err();
@@ -149,11 +154,5 @@ async fn a_quarantined_budget_file_counts_the_day_as_used_up() {
     let e = gw.files().get_file(get()).await.unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     assert_eq!(emu.control.count("GetFile"), 1, "only the call before the damage reached the vendor");
-    let mut name = file.file_name().unwrap().to_owned();
-    name.push(".damaged-");
-    let aside = std::fs::read_dir(file.parent().unwrap())
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(&*name.to_string_lossy()))
-        .count();
-    assert_eq!(aside, 1);
+    assert_eq!(kept_aside(file.parent().unwrap(), &file.file_name().unwrap().to_string_lossy()), 1);
 }
