@@ -16,8 +16,9 @@
 //! wait on the first one without asking the store.
 //!
 //! `deploys.jsonl` is a checksummed [`Journal`]: a damaged one stops the
-//! gateway at start, or with `state.on_damage: quarantine` is moved aside
-//! and the records that could be read are kept. Records may then be
+//! gateway at start, or with `state.on_damage: quarantine` is kept aside
+//! (`deploys.jsonl.damaged-<unix-ms>`) and rewritten with the records that
+//! could be read. Records may then be
 //! missing, so until `idempotency_ttl` has passed since the quarantine
 //! (kept in `{state_dir}/deploys.quarantine.json`), a request id the ledger
 //! does not hold is refused unless it is proven new: a time-ordered UUID
@@ -400,42 +401,8 @@ impl FileStore {
         let now = now_ms();
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let journal = Journal::at(dir.join("deploys.jsonl"));
-        let guard_path = dir.join("deploys.quarantine.json");
-        let guard_file = Snapshot::at(&guard_path);
-        let (mut since, guard_damage) = match guard_file.read::<Quarantine>() {
-            Ok(q) => (q.map(|q| q.since), None),
-            Err(StateError::Damaged(d)) => (None, Some(d)),
-            Err(e) => return Err(e),
-        };
         let contents = journal.read::<Line>()?;
-        // Damaged files are set aside before they are replaced, and the
-        // quarantine is on disk before the journal is rewritten.
-        let damaged: Vec<_> = [guard_damage, contents.damage].into_iter().flatten().collect();
-        if !damaged.is_empty() {
-            for d in damaged {
-                state::quarantine(on_damage, d, "deploys", now)?;
-            }
-            guard_file.write(&Quarantine { since: now }).map_err(StateError::io(&guard_path))?;
-            since = Some(now);
-        }
-        let guard = since.map(|since| Guard { since, until: since.saturating_add(ttl_ms) });
-        let guard = match guard {
-            Some(g) if g.until <= now => {
-                std::fs::remove_file(&guard_path).map_err(StateError::io(&guard_path))?;
-                tracing::info!(file = %guard_path.display(), "the deploy ledger's quarantine has ended");
-                None
-            }
-            Some(g) => {
-                tracing::error!(
-                    file = %journal.path().display(),
-                    until = %jiff::Timestamp::from_millisecond(g.until).map(|t| t.to_string()).unwrap_or_default(),
-                    "the deploy ledger was damaged and quarantined: deploys whose request_id is neither on record \
-                     nor a UUIDv7 made after the quarantine are refused (DEPLOY_LEDGER_DAMAGED)"
-                );
-                Some(g)
-            }
-            None => None,
-        };
+        let guard = Self::guard(dir, contents.damage, on_damage, now, ttl_ms)?;
         let mut live: HashMap<String, Line> = HashMap::new();
         for line in contents.records {
             if line.cleared {
@@ -458,6 +425,51 @@ impl FileStore {
         }
         journal.rewrite(&kept).map_err(StateError::io(journal.path()))?;
         Ok(FileStore { journal: Some(journal), ttl, records: Mutex::new(records), guard })
+    }
+
+    /// The quarantine of the ledger in `dir`: started now if the journal
+    /// (`damage`) or the quarantine file itself is damaged, kept from an
+    /// earlier start, or ended once `ttl_ms` has passed since it began.
+    fn guard(
+        dir: &Path,
+        damage: Option<state::Damage>,
+        on_damage: OnDamage,
+        now: i64,
+        ttl_ms: i64,
+    ) -> Result<Option<Guard>, StateError> {
+        let path = dir.join("deploys.quarantine.json");
+        let file = Snapshot::at(&path);
+        let (mut since, own_damage) = match file.read::<Quarantine>() {
+            Ok(q) => (q.map(|q| q.since), None),
+            Err(StateError::Damaged(d)) => (None, Some(d)),
+            Err(e) => return Err(e),
+        };
+        // Damaged files are kept aside before they are replaced, and the
+        // quarantine is on disk before the journal is rewritten.
+        let damaged: Vec<_> = [own_damage, damage].into_iter().flatten().collect();
+        if !damaged.is_empty() {
+            for d in damaged {
+                state::quarantine(on_damage, d, "deploys", now)?;
+            }
+            file.write(&Quarantine { since: now }).map_err(StateError::io(&path))?;
+            since = Some(now);
+        }
+        match since.map(|since| Guard { since, until: since.saturating_add(ttl_ms) }) {
+            Some(g) if g.until <= now => {
+                std::fs::remove_file(&path).map_err(StateError::io(&path))?;
+                tracing::info!(file = %path.display(), "the deploy ledger's quarantine has ended");
+                Ok(None)
+            }
+            Some(g) => {
+                tracing::error!(
+                    until = %jiff::Timestamp::from_millisecond(g.until).map(|t| t.to_string()).unwrap_or_default(),
+                    "the deploy ledger was damaged and quarantined: deploys whose request_id is neither on record \
+                     nor a UUIDv7 made after the quarantine are refused (DEPLOY_LEDGER_DAMAGED)"
+                );
+                Ok(Some(g))
+            }
+            None => Ok(None),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Rec>> {

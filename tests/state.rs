@@ -143,12 +143,19 @@ async fn a_quarantined_budget_file_counts_the_day_as_used_up() {
     gw.files().get_file(get()).await.expect("within budget");
     let dir = gw.dir;
     drop(gw.running);
-    // The count file written by that call, damaged.
-    let file = std::fs::read_dir(dir.path().join("state"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("budget-"))
-        .expect("a budget file");
+    // The count file written (behind the call) by that call, damaged.
+    let written = Instant::now();
+    let file = loop {
+        let found = std::fs::read_dir(dir.path().join("state"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "json") && p.to_string_lossy().contains("/budget-"));
+        match found {
+            Some(f) => break f,
+            None if written.elapsed() < Duration::from_secs(10) => tokio::time::sleep(Duration::from_millis(20)).await,
+            None => panic!("no budget file was written"),
+        }
+    };
     std::fs::write(&file, "{\"day\": garbage").unwrap();
     let gw = alibaba::gateway(&emu, dir, "legacy", budget).await;
     let e = gw.files().get_file(get()).await.unwrap_err();

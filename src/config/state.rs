@@ -26,7 +26,7 @@ pub enum OnDamage {
     /// `serve` refuses to start, naming the file and line.
     #[default]
     Fail,
-    /// The file is moved aside and the gateway starts with what could be
+    /// The file is set aside and the gateway starts with what could be
     /// read; deploys that may repeat a lost record, and budgeted calls of
     /// the day, are refused.
     Quarantine,

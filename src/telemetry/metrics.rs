@@ -169,7 +169,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     );
     registry.register(
         "datastudio_gateway_state_quarantined",
-        "Damaged state files moved aside at start (state.on_damage: quarantine), by kind of file",
+        "Damaged state files set aside at start (state.on_damage: quarantine), by kind of file",
         m.state_quarantined.clone(),
     );
     m.redis_up.set(1);
@@ -191,7 +191,7 @@ pub fn limiter_fallback() {
     METRICS.limiter_fallbacks.inc();
 }
 
-/// A damaged state file of `kind` (`deploys`, `budget`) was moved aside.
+/// A damaged state file of `kind` (`deploys`, `budget`) was set aside.
 pub fn state_quarantined(kind: &'static str) {
     METRICS.state_quarantined.get_or_create(&StateLabels { file: kind }).inc();
 }
