@@ -14,6 +14,15 @@
 //! [`RedisRecords`] (every replica; `limits.backend: redis`). Records are
 //! kept for `limits.idempotency_ttl`. Concurrent repeats inside one process
 //! wait on the first one without asking the store.
+//!
+//! `deploys.jsonl` is a checksummed [`Journal`]: a damaged one stops the
+//! gateway at start, or with `state.on_damage: quarantine` is kept aside
+//! (`deploys.jsonl.damaged-<unix-ms>`) and rewritten with the records that
+//! could be read. Records may then be
+//! missing, so until `idempotency_ttl` has passed since the quarantine
+//! (kept in `{state_dir}/deploys.quarantine.json`), a request id the ledger
+//! does not hold is refused unless it is proven new: a time-ordered UUID
+//! (version 7, or 1 or 6) made after the quarantine.
 
 mod redis;
 
@@ -21,8 +30,7 @@ pub use self::redis::RedisRecords;
 
 use std::{
     collections::HashMap,
-    io::Write,
-    path::PathBuf,
+    path::Path,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -36,8 +44,10 @@ use tokio::sync::watch;
 use tonic::Code;
 
 use crate::{
+    config::OnDamage,
     domain::{Error, Reason, VendorDetail, time::now_ms},
     pb,
+    state::{self, Journal, Snapshot, StateError},
 };
 
 /// What a finished deploy answered.
@@ -160,9 +170,10 @@ impl Ledger {
         Self::with_store(Arc::new(FileStore::in_memory(ttl)))
     }
 
-    /// A ledger in `{dir}/deploys.jsonl` (loaded and compacted).
-    pub fn open(dir: &std::path::Path, ttl: Duration) -> std::io::Result<Arc<Self>> {
-        Ok(Self::with_store(Arc::new(FileStore::open(dir, ttl)?)))
+    /// A ledger in `{dir}/deploys.jsonl` (loaded and compacted); see
+    /// [`FileStore::open`].
+    pub(crate) fn open(dir: &Path, ttl: Duration, on_damage: OnDamage) -> Result<Arc<Self>, StateError> {
+        Ok(Self::with_store(Arc::new(FileStore::open(dir, ttl, on_damage)?)))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Flight>> {
@@ -317,53 +328,148 @@ struct Rec {
     outcome: Option<Outcome>,
 }
 
-/// Records in `{state_dir}/deploys.jsonl` (an append-only log, compacted
-/// on open) and in memory: for one process.
+/// The quarantine of a damaged ledger (`{state_dir}/deploys.quarantine.json`).
+#[derive(Debug, Serialize, Deserialize)]
+struct Quarantine {
+    /// When the damage was found, ms since the epoch.
+    since: i64,
+}
+
+/// Deploys that may repeat a record lost with a damaged ledger: refused
+/// until `until` unless their request id is proven new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Guard {
+    /// When the ledger was quarantined, ms since the epoch.
+    since: i64,
+    /// When the lost records would have expired anyway.
+    until: i64,
+}
+
+impl Guard {
+    /// Whether a request id the ledger does not hold may deploy at `now`.
+    fn admit(&self, id: &str, now: i64) -> Result<(), Error> {
+        if now >= self.until || made_after(id, self.since) {
+            return Ok(());
+        }
+        let at = |ms: i64| jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_default();
+        Err(Error::new(
+            Code::FailedPrecondition,
+            Reason::DeployLedgerDamaged,
+            format!(
+                "this gateway found its deploy records damaged and set them aside at {}, so a deploy recorded before \
+                 then may be missing and this request_id cannot be checked against it; until {} only a request_id \
+                 that is on record or proven new is accepted: a time-ordered UUID (version 7, or 1 or 6) made after \
+                 {}. Nothing was deployed. If this call retries an earlier deploy, check the release package or \
+                 deployment state first; then send the deploy with a new UUIDv7 request_id",
+                at(self.since),
+                at(self.until),
+                at(self.since)
+            ),
+        ))
+    }
+}
+
+/// Whether `id` is a time-ordered UUID (version 1, 6 or 7) whose
+/// timestamp is after `since` (ms since the epoch).
+fn made_after(id: &str, since: i64) -> bool {
+    uuid::Uuid::try_parse(id).ok().and_then(|u| u.get_timestamp()).is_some_and(|t| {
+        let (secs, nanos) = t.to_unix();
+        i128::from(secs) * 1000 + i128::from(nanos / 1_000_000) > i128::from(since)
+    })
+}
+
+/// Records in `{state_dir}/deploys.jsonl` (an append-only checksummed
+/// journal, compacted on open) and in memory: for one process.
 pub struct FileStore {
-    path: Option<PathBuf>,
+    journal: Option<Journal>,
     ttl: Duration,
     records: Mutex<HashMap<String, Rec>>,
+    guard: Option<Guard>,
 }
 
 impl FileStore {
     /// Records kept in memory only.
     pub fn in_memory(ttl: Duration) -> Self {
-        FileStore { path: None, ttl, records: Mutex::new(HashMap::new()) }
+        FileStore { journal: None, ttl, records: Mutex::new(HashMap::new()), guard: None }
     }
 
     /// Loads (and compacts) `{dir}/deploys.jsonl`; markers left in flight by
-    /// a stopped process read back as outcome-unknown.
-    pub fn open(dir: &std::path::Path, ttl: Duration) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let path = dir.join("deploys.jsonl");
+    /// a stopped process read back as outcome-unknown. A damaged file is an
+    /// error, or quarantined (see the module docs).
+    pub(crate) fn open(dir: &Path, ttl: Duration, on_damage: OnDamage) -> Result<Self, StateError> {
+        std::fs::create_dir_all(dir).map_err(StateError::io(dir))?;
+        let now = now_ms();
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let journal = Journal::at(dir.join("deploys.jsonl"));
+        let contents = journal.read::<Line>()?;
+        let guard = Self::guard(dir, contents.damage, on_damage, now, ttl_ms)?;
         let mut live: HashMap<String, Line> = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            for l in text.lines() {
-                let Ok(line) = serde_json::from_str::<Line>(l) else { continue };
-                if line.cleared {
-                    live.remove(&line.id);
-                } else {
-                    live.insert(line.id.clone(), line);
-                }
+        for line in contents.records {
+            if line.cleared {
+                live.remove(&line.id);
+            } else {
+                live.insert(line.id.clone(), line);
             }
         }
-        let cutoff = now_ms() - ttl.as_millis() as i64;
+        let cutoff = now - ttl_ms;
         let mut records = HashMap::new();
-        let mut out = String::new();
+        let mut kept = Vec::new();
         for (id, mut line) in live {
             if line.at < cutoff {
                 continue;
             }
             let outcome = line.outcome.take().unwrap_or(Outcome::Unknown { message: RESTART_UNKNOWN.into() });
             line.outcome = Some(outcome.clone());
-            out.push_str(&serde_json::to_string(&line).unwrap_or_default());
-            out.push('\n');
-            records.insert(id, Rec { fp: line.fp, at: line.at, outcome: Some(outcome) });
+            records.insert(id, Rec { fp: line.fp.clone(), at: line.at, outcome: Some(outcome) });
+            kept.push(line);
         }
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, out)?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(FileStore { path: Some(path), ttl, records: Mutex::new(records) })
+        journal.rewrite(&kept).map_err(StateError::io(journal.path()))?;
+        Ok(FileStore { journal: Some(journal), ttl, records: Mutex::new(records), guard })
+    }
+
+    /// The quarantine of the ledger in `dir`: started now if the journal
+    /// (`damage`) or the quarantine file itself is damaged, kept from an
+    /// earlier start, or ended once `ttl_ms` has passed since it began.
+    fn guard(
+        dir: &Path,
+        damage: Option<state::Damage>,
+        on_damage: OnDamage,
+        now: i64,
+        ttl_ms: i64,
+    ) -> Result<Option<Guard>, StateError> {
+        let path = dir.join("deploys.quarantine.json");
+        let file = Snapshot::at(&path);
+        let (mut since, own_damage) = match file.read::<Quarantine>() {
+            Ok(q) => (q.map(|q| q.since), None),
+            Err(StateError::Damaged(d)) => (None, Some(d)),
+            Err(e) => return Err(e),
+        };
+        // Damaged files are kept aside before they are replaced, and the
+        // quarantine is on disk before the journal is rewritten.
+        let damaged: Vec<_> = [own_damage, damage].into_iter().flatten().collect();
+        if !damaged.is_empty() {
+            for d in damaged {
+                state::quarantine(on_damage, d, "deploys", now)?;
+            }
+            file.write(&Quarantine { since: now }).map_err(StateError::io(&path))?;
+            since = Some(now);
+        }
+        match since.map(|since| Guard { since, until: since.saturating_add(ttl_ms) }) {
+            Some(g) if g.until <= now => {
+                std::fs::remove_file(&path).map_err(StateError::io(&path))?;
+                tracing::info!(file = %path.display(), "the deploy ledger's quarantine has ended");
+                Ok(None)
+            }
+            Some(g) => {
+                tracing::error!(
+                    until = %jiff::Timestamp::from_millisecond(g.until).map(|t| t.to_string()).unwrap_or_default(),
+                    "the deploy ledger was damaged and quarantined: deploys whose request_id is neither on record \
+                     nor a UUIDv7 made after the quarantine are refused (DEPLOY_LEDGER_DAMAGED)"
+                );
+                Ok(Some(g))
+            }
+            None => Ok(None),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Rec>> {
@@ -372,17 +478,11 @@ impl FileStore {
 
     /// Appends `line` and syncs it to disk, on tokio's blocking threads;
     /// returns once it is durable (or its failure is logged).
-    async fn append(&self, line: &Line) {
-        let Some(path) = self.path.clone() else { return };
-        let mut s = serde_json::to_string(line).unwrap_or_default();
-        s.push('\n');
-        let written = tokio::task::spawn_blocking(move || {
-            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-            f.write_all(s.as_bytes())?;
-            f.sync_data()
-        })
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    async fn append(&self, line: Line) {
+        let Some(journal) = self.journal.clone() else { return };
+        let written = tokio::task::spawn_blocking(move || journal.append(&line))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         if let Err(e) = written {
             tracing::error!(error = %e, "cannot write the deploy ledger; a retried deploy after a restart may not be recognised");
         }
@@ -403,11 +503,14 @@ impl Store for FileStore {
                 }
                 Some(Rec { fp: f, outcome: None, .. }) => return Ok(Begin::Elsewhere { fp: f.clone() }),
                 None => {
+                    if let Some(g) = &self.guard {
+                        g.admit(id, at)?;
+                    }
                     m.insert(id.to_owned(), Rec { fp: fp.to_owned(), at, outcome: None });
                 }
             }
         }
-        self.append(&Line { id: id.into(), fp: fp.into(), at, outcome: None, cleared: false }).await;
+        self.append(Line { id: id.into(), fp: fp.into(), at, outcome: None, cleared: false }).await;
         Ok(Begin::Taken(Ticket { at, owner: String::new() }))
     }
 
@@ -423,7 +526,7 @@ impl Store for FileStore {
                 }
             }
         }
-        self.append(&Line {
+        self.append(Line {
             id: id.into(),
             fp: fp.into(),
             at: ticket.at,
@@ -491,11 +594,20 @@ mod tests {
         pb::Deployment { name: n.into(), ..Default::default() }
     }
 
+    /// A deploy that counts its runs in `calls` and deploys nothing.
+    fn counted(calls: &Arc<AtomicUsize>) -> impl std::future::Future<Output = Answer> + Send + 'static {
+        let c = calls.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![])
+        }
+    }
+
     #[tokio::test]
     async fn concurrent_repeats_run_once_and_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let calls = Arc::new(AtomicUsize::new(0));
-        let ledger = Ledger::open(dir.path(), Duration::from_secs(3600)).unwrap();
+        let ledger = Ledger::open(dir.path(), Duration::from_secs(3600), OnDamage::Fail).unwrap();
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let (l, c) = (ledger.clone(), calls.clone());
@@ -512,15 +624,8 @@ mod tests {
             assert_eq!(t.await.unwrap().unwrap(), vec![dep("workspaces/w/deployments/1")]);
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        let reopened = Ledger::open(dir.path(), Duration::from_secs(3600)).unwrap();
-        let c = calls.clone();
-        let again = reopened
-            .run("r1", "fp", async move {
-                c.fetch_add(1, Ordering::SeqCst);
-                Ok(vec![])
-            })
-            .await
-            .unwrap();
+        let reopened = Ledger::open(dir.path(), Duration::from_secs(3600), OnDamage::Fail).unwrap();
+        let again = reopened.run("r1", "fp", counted(&calls)).await.unwrap();
         assert_eq!(again, vec![dep("workspaces/w/deployments/1")]);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let e = reopened.run("r1", "other", async { Ok(vec![]) }).await.unwrap_err();
@@ -531,16 +636,16 @@ mod tests {
     async fn records_are_on_disk_when_begin_and_finish_return() {
         let dir = tempfile::tempdir().unwrap();
         let ttl = Duration::from_secs(3600);
-        let store = FileStore::open(dir.path(), ttl).unwrap();
+        let store = FileStore::open(dir.path(), ttl, OnDamage::Fail).unwrap();
         let Begin::Taken(ticket) = store.begin("r1", "fp").await.unwrap() else { panic!("a new id is taken") };
         // A process started now reads the marker (as outcome-unknown: its holder is not this process).
-        match FileStore::open(dir.path(), ttl).unwrap().begin("r1", "fp").await.unwrap() {
+        match FileStore::open(dir.path(), ttl, OnDamage::Fail).unwrap().begin("r1", "fp").await.unwrap() {
             Begin::Recorded { fp, outcome: Outcome::Unknown { .. } } => assert_eq!(fp, "fp"),
             other => panic!("marker not on disk: {other:?}"),
         }
         let done = Outcome::Done { response: String::new() };
         store.finish("r1", "fp", &ticket, Some(&done)).await.unwrap();
-        match FileStore::open(dir.path(), ttl).unwrap().begin("r1", "fp").await.unwrap() {
+        match FileStore::open(dir.path(), ttl, OnDamage::Fail).unwrap().begin("r1", "fp").await.unwrap() {
             Begin::Recorded { outcome, .. } => assert_eq!(outcome, done),
             other => panic!("outcome not on disk: {other:?}"),
         }
@@ -549,7 +654,7 @@ mod tests {
     #[tokio::test]
     async fn lost_answers_and_interrupted_deploys_are_unknown_never_resent() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path(), Duration::from_secs(3600)).unwrap();
+        let ledger = Ledger::open(dir.path(), Duration::from_secs(3600), OnDamage::Fail).unwrap();
         let e = ledger
             .run("lost", "fp", async { Err(Error::new(Code::Unavailable, Reason::VendorTimeout, "timed out")) })
             .await
@@ -562,13 +667,7 @@ mod tests {
             .run("early", "fp", async { Err(Error::new(Code::ResourceExhausted, Reason::RateLimited, "wait")) })
             .await;
         assert!(ledger.run("early", "fp", async { Ok(vec![dep("d")]) }).await.is_ok());
-        // An in-flight marker left by a crash reads back as unknown.
-        let line = Line { id: "crash".into(), fp: "fp".into(), at: now_ms(), outcome: None, cleared: false };
-        let mut f = std::fs::OpenOptions::new().append(true).open(dir.path().join("deploys.jsonl")).unwrap();
-        writeln!(f, "{}", serde_json::to_string(&line).unwrap()).unwrap();
-        let reopened = Ledger::open(dir.path(), Duration::from_secs(3600)).unwrap();
-        let e = reopened.run("crash", "fp", async { Ok(vec![]) }).await.unwrap_err();
-        assert_eq!(e.code, Code::Unknown);
+        let reopened = Ledger::open(dir.path(), Duration::from_secs(3600), OnDamage::Fail).unwrap();
         // A vendor refusal is replayed as it was.
         let e = reopened
             .run("refused", "fp", async { Err(Error::new(Code::NotFound, Reason::VendorNotFound, "no such package")) })
@@ -576,5 +675,142 @@ mod tests {
             .unwrap_err();
         let again = reopened.run("refused", "fp", async { Ok(vec![]) }).await.unwrap_err();
         assert_eq!((again.code, again.message.clone()), (e.code, e.message.clone()));
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn line(id: &str, outcome: Option<Outcome>) -> Line {
+        Line { id: id.into(), fp: "fp".into(), at: now_ms(), outcome, cleared: false }
+    }
+
+    fn done() -> Outcome {
+        Outcome::Done { response: String::new() }
+    }
+
+    fn append(dir: &Path, bytes: &[u8]) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("deploys.jsonl")).unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
+    /// A ledger in `dir`: "a" done, the `bad` line, "b" in flight; its bytes.
+    fn damaged_ledger(dir: &Path, bad: &[u8]) -> Vec<u8> {
+        let j = Journal::at(dir.join("deploys.jsonl"));
+        j.append(&line("a", Some(done()))).unwrap();
+        append(dir, bad);
+        j.append(&line("b", None)).unwrap();
+        std::fs::read(j.path()).unwrap()
+    }
+
+    async fn recorded(store: &FileStore, id: &str) -> Outcome {
+        match store.begin(id, "fp").await.unwrap() {
+            Begin::Recorded { outcome, .. } => outcome,
+            other => panic!("{id} is not on record: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_marker_without_outcome_replays_as_unknown_after_a_restart_and_is_never_resent() {
+        let dir = tempfile::tempdir().unwrap();
+        // The gateway was killed mid-deploy: its marker is on disk, no outcome.
+        Journal::at(dir.path().join("deploys.jsonl")).append(&line("crash", None)).unwrap();
+        let store = FileStore::open(dir.path(), HOUR, OnDamage::Fail).unwrap();
+        assert!(matches!(recorded(&store, "crash").await, Outcome::Unknown { .. }));
+        let calls = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let ledger = Ledger::open(dir.path(), HOUR, OnDamage::Fail).unwrap();
+            let e = ledger.run("crash", "fp", counted(&calls)).await.unwrap_err();
+            assert_eq!((e.code, e.reason), (Code::Unknown, Reason::DeployOutcomeUnknown));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "never re-sent, across two restarts");
+    }
+
+    #[tokio::test]
+    async fn a_damaged_ledger_stops_the_open_naming_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = damaged_ledger(dir.path(), b"{\"sum\":\"0000000000000000\",\"rec\":{}}\n");
+        let e = FileStore::open(dir.path(), HOUR, OnDamage::Fail).err().expect("damage is an error").to_string();
+        assert!(e.contains("deploys.jsonl is damaged at line 2: its checksum does not match"), "{e}");
+        assert_eq!(std::fs::read(dir.path().join("deploys.jsonl")).unwrap(), before, "left as it was");
+    }
+
+    #[tokio::test]
+    async fn a_stray_last_byte_is_a_torn_line_and_the_records_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        Journal::at(dir.path().join("deploys.jsonl")).append(&line("a", Some(done()))).unwrap();
+        append(dir.path(), &[0x9c]);
+        let store = FileStore::open(dir.path(), HOUR, OnDamage::Fail).unwrap();
+        assert_eq!(recorded(&store, "a").await, done(), "a repeat is answered from its record");
+        let text = std::fs::read_to_string(dir.path().join("deploys.jsonl")).unwrap();
+        assert!(text.ends_with('\n') && text.lines().count() == 1, "rewritten without the torn line: {text}");
+    }
+
+    #[tokio::test]
+    async fn the_previous_format_is_read_and_rewritten_with_checksums() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = [line("a", Some(done())), line("b", None)];
+        let text: String = old.iter().map(|l| serde_json::to_string(l).unwrap() + "\n").collect();
+        append(dir.path(), text.as_bytes());
+        let store = FileStore::open(dir.path(), HOUR, OnDamage::Fail).unwrap();
+        assert_eq!(recorded(&store, "a").await, done());
+        assert!(matches!(recorded(&store, "b").await, Outcome::Unknown { .. }));
+        let text = std::fs::read_to_string(dir.path().join("deploys.jsonl")).unwrap();
+        assert!(text.lines().count() == 2 && text.lines().all(|l| l.starts_with("{\"sum\":")), "{text}");
+    }
+
+    #[test]
+    fn a_quarantined_ledger_admits_only_ids_proven_new_until_the_ttl_has_passed() {
+        let since: i64 = 1_800_000_000_000;
+        let g = Guard { since, until: since + 3_600_000 };
+        let v7 = |ms: i64| {
+            let ts = uuid::Timestamp::from_unix(uuid::NoContext, (ms / 1000) as u64, (ms % 1000) as u32 * 1_000_000);
+            uuid::Uuid::new_v7(ts).hyphenated().to_string()
+        };
+        let now = since + 60_000;
+        assert!(g.admit(&v7(since + 1), now).is_ok(), "a UUIDv7 made after the quarantine");
+        assert!(g.admit(&v7(now + 5_000), now).is_ok(), "a caller's clock a little ahead");
+        for old in
+            [v7(since), v7(since - 1), uuid::Uuid::new_v4().to_string(), "1b4e28ba-2fa1-11d2-883f-0016d3cca427".into()]
+        {
+            let e = g.admit(&old, now).unwrap_err();
+            assert_eq!((e.code, e.reason), (Code::FailedPrecondition, Reason::DeployLedgerDamaged), "{old}");
+            assert!(
+                e.message.contains("new UUIDv7 request_id") && e.message.contains("2027-01-15T08:00:00Z"),
+                "{}",
+                e.message
+            );
+        }
+        // A version 1 (or 6) UUID carries a time too.
+        assert!(made_after("c232ab00-9414-11ec-b3c8-9f6bdeced846", 1_645_557_000_000), "v1 of 2022-02-22");
+        assert!(!made_after("c232ab00-9414-11ec-b3c8-9f6bdeced846", 1_645_558_000_000));
+        // After idempotency_ttl every lost record would have expired anyway.
+        assert!(g.admit(&uuid::Uuid::new_v4().to_string(), g.until).is_ok());
+    }
+
+    #[tokio::test]
+    async fn quarantine_keeps_readable_records_and_remembers_it_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let damaged = damaged_ledger(dir.path(), b"\xff not a record\n");
+        let store = FileStore::open(dir.path(), HOUR, OnDamage::Quarantine).unwrap();
+        assert_eq!(recorded(&store, "a").await, done());
+        assert!(matches!(recorded(&store, "b").await, Outcome::Unknown { .. }));
+        let aside = state::kept_aside(dir.path(), "deploys.jsonl");
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        assert_eq!(std::fs::read(dir.path().join(&aside[0])).unwrap(), damaged, "kept as it was");
+        let old = uuid::Uuid::new_v4().to_string();
+        let e = store.begin(&old, "fp").await.unwrap_err();
+        assert_eq!(e.code, Code::FailedPrecondition);
+        let fresh = uuid::Uuid::now_v7().to_string();
+        assert!(matches!(store.begin(&fresh, "fp").await.unwrap(), Begin::Taken(_)));
+        // A restart (the file is clean now) still refuses, and knows the new record.
+        let store = FileStore::open(dir.path(), HOUR, OnDamage::Fail).unwrap();
+        assert_eq!(store.begin(&old, "fp").await.unwrap_err().reason, Reason::DeployLedgerDamaged);
+        assert!(matches!(recorded(&store, &fresh).await, Outcome::Unknown { .. }));
+        // Once idempotency_ttl has passed since the quarantine, it ends.
+        let guard = dir.path().join("deploys.quarantine.json");
+        Snapshot::at(&guard).write(&Quarantine { since: now_ms() - 2 * 3_600_000 }).unwrap();
+        let store = FileStore::open(dir.path(), HOUR, OnDamage::Fail).unwrap();
+        assert!(matches!(store.begin(&old, "fp").await.unwrap(), Begin::Taken(_)));
+        assert!(!guard.exists());
     }
 }

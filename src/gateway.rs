@@ -9,6 +9,7 @@ use crate::{
     cli::Listen,
     config::{Config, LimiterBackend},
     deploy::{Ledger, RedisRecords},
+    limit::budget,
     providers::{self, client::Shared},
     redis_store::RedisStore,
     server::{self, Running, Settings},
@@ -16,8 +17,11 @@ use crate::{
 
 /// The API for a checked config. With `limits.backend: redis`, rate
 /// buckets, daily budgets and deploy records live in Redis (one connection
-/// for all of them); otherwise in this process and its state files.
+/// for all of them); otherwise in this process and its state files, which
+/// are read first: a damaged one is an error (`state.on_damage: fail`).
 pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
+    let zone = jiff::tz::TimeZone::get(&cfg.limits.daily_budget_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    budget::check_dir(&cfg.server.state_dir, &zone, cfg.state.on_damage)?;
     let redis = match (cfg.limits.backend, &cfg.limits.redis) {
         (LimiterBackend::Local, _) => None,
         (LimiterBackend::Redis, Some(r)) => Some(RedisStore::open(r)?),
@@ -36,23 +40,9 @@ pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
     };
     let ledger = match redis {
         Some(store) => Ledger::with_store(Arc::new(RedisRecords::new(store, cfg.limits.idempotency_ttl))),
-        None => local_ledger(cfg),
+        None => Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl, cfg.state.on_damage)?,
     };
     Ok(Api::with_auth(router, tokens, ledger, Auth::from_config(cfg)?))
-}
-
-fn local_ledger(cfg: &Config) -> Arc<Ledger> {
-    match Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(
-                dir = %cfg.server.state_dir.display(),
-                error = %e,
-                "server.state_dir is not writable: deploy records are kept in memory only and do not survive a restart"
-            );
-            Ledger::in_memory(cfg.limits.idempotency_ttl)
-        }
-    }
 }
 
 /// Starts serving `cfg`, with listen overrides.

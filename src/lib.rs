@@ -25,6 +25,7 @@ pub mod limit;
 pub mod providers;
 pub mod redis_store;
 pub mod server;
+pub(crate) mod state;
 pub mod telemetry;
 
 /// Installs rustls' ring crypto provider for the process (idempotent). The

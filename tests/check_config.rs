@@ -230,3 +230,28 @@ fn the_redis_backend_needs_a_usable_url_and_never_shows_it() {
     assert_ne!(code, 0);
     assert!(!out.contains("pa55word"), "{out}");
 }
+
+#[test]
+fn deploy_records_need_a_usable_state_dir_a_long_ttl_and_a_known_damage_policy() {
+    let dir = common::secrets_dir(&[("ali_ak", "a"), ("ali_sk", "b"), ("hw_ak", "c"), ("hw_sk", "d"), ("file", "")]);
+    let d = dir.path().display().to_string();
+    let base = common::two_vendor_yaml(dir.path());
+    let (code, out) = run(&format!("{base}limits: {{ idempotency_ttl: 59m }}\n"), dir.path());
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("limits.idempotency_ttl: must be at least 1h: a deploy retried after its record is forgotten"),
+        "{out}"
+    );
+    for state_dir in [format!("{d}/file"), format!("{d}/file/below")] {
+        let yaml = base.replace(&format!("state_dir: {d}/state"), &format!("state_dir: {state_dir}"));
+        let (code, out) = run(&yaml, dir.path());
+        assert_ne!(code, 0, "{state_dir}");
+        assert!(out.contains("server.state_dir: ") && out.contains("is not a directory"), "{out}");
+    }
+    let (code, out) =
+        run(&format!("{base}state: {{ on_damage: quarantine }}\nlimits: {{ idempotency_ttl: 1h }}\n"), dir.path());
+    assert_eq!(code, 0, "a state_dir still to be created is fine: {out}");
+    let (code, out) = run(&format!("{base}state: {{ on_damage: ignore }}\n"), dir.path());
+    assert_ne!(code, 0);
+    assert!(out.contains("state.on_damage: unknown variant: found `ignore`"), "{out}");
+}

@@ -80,6 +80,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
         workspace(&mut p, name, ws);
     }
     super::security::check(cfg, &mut p.0);
+    super::state::check(cfg, &mut p.0);
     p.0
 }
 

@@ -5,12 +5,14 @@
 mod check;
 mod secret;
 mod security;
+mod state;
 
 pub(crate) use check::Problems;
 pub use check::{Problem, check, valid_workspace_name};
 pub use secret::{LiveSecret, Secret, SecretError, SecretRef};
 pub(crate) use security::stamp;
 pub use security::{AuthConfig, JwtConfig, Permission, PolicyConfig, TlsConfig, glob_match, glob_problem};
+pub use state::{OnDamage, StateConfig};
 
 use std::{collections::BTreeMap, net::SocketAddr, path::Path, path::PathBuf, time::Duration};
 
@@ -41,6 +43,9 @@ pub struct Config {
     /// Caller authentication and per-workspace policies; absent = open.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+    /// What a damaged state file leads to.
+    #[serde(default)]
+    pub state: StateConfig,
 }
 
 /// Listening addresses and server limits.

@@ -52,6 +52,9 @@ pub enum Reason {
     DeployRecordUnreadable,
     /// The shared deploy record store cannot be reached.
     IdempotencyStoreUnavailable,
+    /// The deploy ledger was damaged and quarantined: this request id may
+    /// repeat a lost record.
+    DeployLedgerDamaged,
     // --- building a vendor request ---
     /// The gateway's vendor credentials cannot be read.
     CredentialsUnavailable,
@@ -129,6 +132,7 @@ impl Reason {
             Reason::DeployOutcomeUnknown => "DEPLOY_OUTCOME_UNKNOWN",
             Reason::DeployRecordUnreadable => "DEPLOY_RECORD_UNREADABLE",
             Reason::IdempotencyStoreUnavailable => "IDEMPOTENCY_STORE_UNAVAILABLE",
+            Reason::DeployLedgerDamaged => "DEPLOY_LEDGER_DAMAGED",
             Reason::CredentialsUnavailable => "CREDENTIALS_UNAVAILABLE",
             Reason::RequestBuildFailed => "REQUEST_BUILD_FAILED",
             Reason::VendorThrottled => "VENDOR_THROTTLED",
@@ -182,7 +186,8 @@ impl Reason {
             | Reason::DeployTaskFailed
             | Reason::DeployOutcomeUnknown
             | Reason::DeployRecordUnreadable
-            | Reason::IdempotencyStoreUnavailable => Fate::Gateway,
+            | Reason::IdempotencyStoreUnavailable
+            | Reason::DeployLedgerDamaged => Fate::Gateway,
         }
     }
 

@@ -6,6 +6,11 @@
 //! one thread of the process writes the state files behind the callers,
 //! only the newest count of each file, and a budget that goes away (the
 //! gateway stopping) waits until its last count is written.
+//!
+//! The files are checksummed [`Snapshot`]s, all read at start
+//! ([`check_dir`]): a damaged one stops the gateway, or with
+//! `state.on_damage: quarantine` is set aside and its day counted as used
+//! up. A count is never reset to 0 because its file cannot be read.
 
 use std::{
     collections::HashMap,
@@ -16,12 +21,59 @@ use std::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use crate::domain::{Error, Reason};
+use crate::{
+    config::OnDamage,
+    domain::{Error, Reason},
+    state::{self, Snapshot, StateError},
+};
 
+/// One account's count of a day, as kept in its file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 struct Count {
     day: String,
     used: u32,
+}
+
+impl Count {
+    /// The whole budget of `day` counted as used: what a count that cannot
+    /// be read stands for (never 0).
+    fn used_up(day: String) -> Self {
+        Count { day, used: u32::MAX }
+    }
+}
+
+/// The date at `now` in `zone`: the day a count belongs to.
+fn day(zone: &jiff::tz::TimeZone, now: jiff::Timestamp) -> String {
+    now.to_zoned(zone.clone()).date().to_string()
+}
+
+/// Reads every daily budget file in `dir` (`budget-*.json`) at start, so
+/// damage is found now and not at an account's first call: an error, or
+/// (`quarantine`) the file set aside and its count replaced by today's
+/// budget used up (today in `zone`).
+pub(crate) fn check_dir(dir: &Path, zone: &jiff::tz::TimeZone, on_damage: OnDamage) -> Result<(), StateError> {
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        r => r.map_err(StateError::io(dir))?,
+    };
+    for entry in entries {
+        let path = entry.map_err(StateError::io(dir))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if !(name.starts_with("budget-") && name.ends_with(".json")) {
+            continue;
+        }
+        match Snapshot::at(&path).read::<Count>() {
+            Err(StateError::Damaged(d)) => {
+                let now = jiff::Timestamp::now();
+                state::quarantine(on_damage, d, "budget", now.as_millisecond())?;
+                Snapshot::at(&path).write(&Count::used_up(day(zone, now))).map_err(StateError::io(&path))?;
+            }
+            read => {
+                read?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// RESOURCE_EXHAUSTED with QuotaFailure: `subject`'s `limit` calls of the
@@ -81,16 +133,18 @@ impl Files {
         self.changed.wait(q).unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The newest count of `path`: queued, being written, or on disk.
-    fn load(&self, path: &Path) -> Count {
+    /// The newest count of `path`: queued, being written, or on disk
+    /// (none: 0), or why its file cannot be read.
+    fn load(&self, path: &Path) -> Result<Count, StateError> {
         let queued = {
             let q = self.lock();
             q.pending.get(path).or_else(|| q.writing.get(path)).cloned()
         };
         // Nothing queued: the file holds the newest count.
-        queued.unwrap_or_else(|| {
-            std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
-        })
+        match queued {
+            Some(c) => Ok(c),
+            None => Ok(Snapshot::at(path).read()?.unwrap_or_default()),
+        }
     }
 
     /// Queues `count` for `path`, replacing one not yet written.
@@ -129,12 +183,10 @@ impl Files {
 
 /// Writes `c` to `path` (through a temporary file, renamed).
 fn save(path: &Path, c: &Count) {
-    let Ok(bytes) = serde_json::to_vec(c) else { return };
-    let tmp = path.with_extension("tmp");
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    if std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).is_err() {
+    if Snapshot::at(path).write(c).is_err() {
         tracing::warn!(path = %path.display(), "cannot save the daily budget count; it will restart from 0 after a restart");
     }
 }
@@ -157,12 +209,16 @@ impl DailyBudget {
     }
 
     fn in_files(files: Arc<Files>, path: PathBuf, limit: u32, zone: jiff::tz::TimeZone, subject: String) -> Self {
-        let count = files.load(&path);
+        // Read at start by check_dir; damaged since: refuse today's calls.
+        let count = files.load(&path).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the daily budget count cannot be read: today's budget is counted as used up");
+            Count::used_up(day(&zone, jiff::Timestamp::now()))
+        });
         DailyBudget { path, limit, zone, subject, count: Mutex::new(count), files }
     }
 
     fn day(&self, now: jiff::Timestamp) -> String {
-        now.to_zoned(self.zone.clone()).date().to_string()
+        day(&self.zone, now)
     }
 
     /// Spends one call at `now`; refuses with RESOURCE_EXHAUSTED and
@@ -267,9 +323,37 @@ mod tests {
             b.spend_at(now).unwrap();
         }
         drop(b);
-        let on_disk: Count = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let on_disk: Count = Snapshot::at(&path).read().unwrap().unwrap();
         assert_eq!(on_disk, Count { day: "2026-11-23".into(), used: 3 });
         let b = DailyBudget::new(path, 5, jiff::tz::TimeZone::UTC, "acct".into());
         assert_eq!(b.remaining_at(now), 2);
+    }
+
+    #[test]
+    fn damaged_counts_stop_the_start_or_count_the_day_as_used_up_never_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let (good, bad) = (dir.path().join("budget-a.json"), dir.path().join("budget-b.json"));
+        let now = jiff::Timestamp::now();
+        let today = day(&jiff::tz::TimeZone::UTC, now);
+        // The previous format (no checksum) is read.
+        std::fs::write(&good, format!(r#"{{"day":"{today}","used":3}}"#)).unwrap();
+        std::fs::write(&bad, "{\"day\":").unwrap();
+        std::fs::write(dir.path().join("deploys.jsonl"), "not a budget\n").unwrap();
+        let e = check_dir(dir.path(), &jiff::tz::TimeZone::UTC, OnDamage::Fail).unwrap_err().to_string();
+        assert!(e.contains("budget-b.json is damaged at line 1: it is not a record"), "{e}");
+        // Damaged after the start: today's calls are refused, not counted from 0.
+        let b = DailyBudget::new(bad.clone(), 5, jiff::tz::TimeZone::UTC, "acct".into());
+        assert_eq!(b.remaining_at(now), 0);
+        assert_eq!(b.spend_at(now).unwrap_err().code, Code::ResourceExhausted);
+        drop(b);
+        check_dir(dir.path(), &jiff::tz::TimeZone::UTC, OnDamage::Quarantine).unwrap();
+        assert_eq!(state::kept_aside(dir.path(), "budget-b.json").len(), 1);
+        let b = DailyBudget::new(bad, 5, jiff::tz::TimeZone::UTC, "acct".into());
+        assert_eq!(b.spend_at(now).unwrap_err().code, Code::ResourceExhausted, "used up for the day");
+        let tomorrow = now + jiff::SignedDuration::from_hours(24);
+        assert_eq!(b.spend_at(tomorrow).unwrap(), 4, "a new day starts afresh");
+        let a = DailyBudget::new(good, 5, jiff::tz::TimeZone::UTC, "acct".into());
+        assert_eq!(a.remaining_at(now), 2, "the readable count is kept");
+        check_dir(dir.path(), &jiff::tz::TimeZone::UTC, OnDamage::Fail).expect("clean now");
     }
 }

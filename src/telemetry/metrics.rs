@@ -54,6 +54,12 @@ struct BudgetLabels {
     account: String,
 }
 
+/// Labels of state file series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    file: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Latency buckets: 5 ms .. ~82 s, doubling.
@@ -82,6 +88,7 @@ struct Metrics {
     redis_up: Gauge,
     redis_outages: Counter,
     limiter_fallbacks: Counter,
+    state_quarantined: Family<StateLabels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -100,6 +107,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         redis_up: Gauge::default(),
         redis_outages: Counter::default(),
         limiter_fallbacks: Counter::default(),
+        state_quarantined: Family::default(),
         registry: Registry::default(),
     };
     registry.register("grpc_server_handled", "RPCs completed, by service, method and gRPC code", m.rpc_handled.clone());
@@ -159,6 +167,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Rate-limit decisions taken in-process (fail_local) because Redis was unreachable",
         m.limiter_fallbacks.clone(),
     );
+    registry.register(
+        "datastudio_gateway_state_quarantined",
+        "Damaged state files set aside at start (state.on_damage: quarantine), by kind of file",
+        m.state_quarantined.clone(),
+    );
     m.redis_up.set(1);
     Metrics { registry, ..m }
 });
@@ -176,6 +189,11 @@ pub fn redis_outage() {
 /// A rate-limit decision was taken in-process because Redis was unreachable.
 pub fn limiter_fallback() {
     METRICS.limiter_fallbacks.inc();
+}
+
+/// A damaged state file of `kind` (`deploys`, `budget`) was set aside.
+pub fn state_quarantined(kind: &'static str) {
+    METRICS.state_quarantined.get_or_create(&StateLabels { file: kind }).inc();
 }
 
 /// The metrics as OpenMetrics text (what `/metrics` serves).
