@@ -11,15 +11,15 @@ use tokio::{net::TcpListener, sync::watch};
 
 /// Whether the gateway takes calls.
 #[derive(Debug, Default)]
-pub struct Readiness(AtomicBool);
+pub(crate) struct Readiness(AtomicBool);
 
 impl Readiness {
     /// Sets readiness.
-    pub fn set_ready(&self, v: bool) {
+    pub(crate) fn set_ready(&self, v: bool) {
         self.0.store(v, Ordering::SeqCst);
     }
     /// Reads readiness.
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -34,7 +34,7 @@ async fn metrics() -> (StatusCode, [(&'static str, &'static str); 1], String) {
 }
 
 /// Serves the admin port until `stop` turns true.
-pub async fn serve(listener: TcpListener, ready: Arc<Readiness>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(listener: TcpListener, ready: Arc<Readiness>, mut stop: watch::Receiver<bool>) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))

@@ -16,26 +16,26 @@ pub const DEMO_ALIBABA: &str = "demo-dataworks";
 pub const DEMO_HUAWEI: &str = "demo-dataarts";
 
 /// Emulators started for a demo, with a gateway config pointing at them.
-pub struct DemoVendors {
+pub(crate) struct DemoVendors {
     /// DataWorks emulator.
     pub alibaba: alibaba::Handle,
     /// DataArts Studio emulator.
     pub huawei: huawei::Handle,
     /// The gateway config (credentials are files in `dir`).
     pub config: Config,
-    /// Holds the credential files.
-    pub dir: tempfile::TempDir,
+    /// Holds the credential files (kept alive, never read).
+    pub _dir: tempfile::TempDir,
 }
 
 /// Starts the emulators on loopback and builds the demo config.
-pub async fn vendors(deploy_step: Duration) -> anyhow::Result<DemoVendors> {
+pub(crate) async fn vendors(deploy_step: Duration) -> anyhow::Result<DemoVendors> {
     let ali = alibaba::start(alibaba::Options { deploy_step, ..Default::default() }).await?;
     let hw_opts = huawei::Options { deploy_step, ..Default::default() };
     let hw = huawei::start(hw_opts.clone()).await?;
     let dir = tempfile::tempdir()?;
     let yaml = config_yaml(dir.path(), &ali.url(), &hw.url(), &hw_opts, None)?;
     let config = Config::from_yaml(&yaml).map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
-    Ok(DemoVendors { alibaba: ali, huawei: hw, config, dir })
+    Ok(DemoVendors { alibaba: ali, huawei: hw, config, _dir: dir })
 }
 
 /// Writes credential files into `d` and returns a gateway config (YAML) with

@@ -133,7 +133,7 @@ pub trait Store: Send + Sync {
 }
 
 /// A stable fingerprint of a deploy request (its meaning, not its bytes).
-pub fn fingerprint(parts: &[&str]) -> String {
+pub(crate) fn fingerprint(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update((p.len() as u64).to_le_bytes());
@@ -161,7 +161,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// A ledger over `store`.
-    pub fn with_store(store: Arc<dyn Store>) -> Arc<Self> {
+    pub(crate) fn with_store(store: Arc<dyn Store>) -> Arc<Self> {
         Arc::new(Ledger { store, flights: Mutex::new(HashMap::new()) })
     }
 
@@ -181,7 +181,12 @@ impl Ledger {
     }
 
     /// Runs `deploy` once per `request_id`; see the module docs.
-    pub async fn run<F>(self: &Arc<Self>, request_id: &str, fp: &str, deploy: F) -> Result<Vec<pb::Deployment>, Error>
+    pub(crate) async fn run<F>(
+        self: &Arc<Self>,
+        request_id: &str,
+        fp: &str,
+        deploy: F,
+    ) -> Result<Vec<pb::Deployment>, Error>
     where
         F: std::future::Future<Output = Result<Vec<pb::Deployment>, Error>> + Send + 'static,
     {
@@ -380,7 +385,7 @@ fn made_after(id: &str, since: i64) -> bool {
 
 /// Records in `{state_dir}/deploys.jsonl` (an append-only checksummed
 /// journal, compacted on open) and in memory: for one process.
-pub struct FileStore {
+pub(crate) struct FileStore {
     journal: Option<Journal>,
     ttl: Duration,
     records: Mutex<HashMap<String, Rec>>,
@@ -389,7 +394,7 @@ pub struct FileStore {
 
 impl FileStore {
     /// Records kept in memory only.
-    pub fn in_memory(ttl: Duration) -> Self {
+    pub(crate) fn in_memory(ttl: Duration) -> Self {
         FileStore { journal: None, ttl, records: Mutex::new(HashMap::new()), guard: None }
     }
 

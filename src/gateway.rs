@@ -19,7 +19,7 @@ use crate::{
 /// buckets, daily budgets and deploy records live in Redis (one connection
 /// for all of them); otherwise in this process and its state files, which
 /// are read first: a damaged one is an error (`state.on_damage: fail`).
-pub fn build_api(cfg: &Config) -> anyhow::Result<Api> {
+pub(crate) fn build_api(cfg: &Config) -> anyhow::Result<Api> {
     let zone = jiff::tz::TimeZone::get(&cfg.limits.daily_budget_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     budget::check_dir(&cfg.server.state_dir, &zone, cfg.state.on_damage)?;
     let redis = match (cfg.limits.backend, &cfg.limits.redis) {

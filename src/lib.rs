@@ -1,6 +1,7 @@
 //! datastudio-gateway: one vendor-neutral gRPC API over Alibaba Cloud
 //! DataWorks and Huawei Cloud DataArts Studio.
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 /// Generated protobuf and gRPC code for `datastudio.v1`.
 pub mod pb {
@@ -25,7 +26,7 @@ pub mod limit;
 pub mod providers;
 pub mod redis_store;
 pub mod server;
-pub(crate) mod state;
+pub mod state;
 pub mod telemetry;
 
 /// Installs rustls' ring crypto provider for the process (idempotent). The

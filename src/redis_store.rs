@@ -21,13 +21,13 @@ use crate::config::{FailurePolicy, RedisConfig, Secret};
 const PROBE_EVERY: Duration = Duration::from_millis(250);
 
 /// Counts one call limited in-process instead of by Redis.
-pub fn count_fallback() {
+pub(crate) fn count_fallback() {
     crate::telemetry::metrics::limiter_fallback();
 }
 
 /// Redis could not be asked (down, slow or refusing); never carries the URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unreachable;
+pub(crate) struct Unreachable;
 
 /// The process's Redis connection.
 pub struct RedisStore {
@@ -98,27 +98,25 @@ impl RedisStore {
     }
 
     /// The key prefix (`dsgw:`).
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         &self.prefix
     }
 
     /// What rate limiting does while Redis is unreachable.
-    pub fn policy(&self) -> FailurePolicy {
+    pub(crate) fn policy(&self) -> FailurePolicy {
         self.policy
     }
 
-    /// `host:port` of the server, for logs.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
     /// Whether the last command or probe succeeded.
-    pub fn is_up(&self) -> bool {
+    pub(crate) fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
     }
 
     /// Runs a script; fails at once while Redis is known to be down.
-    pub async fn eval<T: FromRedisValue>(self: &Arc<Self>, inv: &ScriptInvocation<'_>) -> Result<T, Unreachable> {
+    pub(crate) async fn eval<T: FromRedisValue>(
+        self: &Arc<Self>,
+        inv: &ScriptInvocation<'_>,
+    ) -> Result<T, Unreachable> {
         if !self.is_up() {
             self.start_probe();
             return Err(Unreachable);

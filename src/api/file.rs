@@ -15,7 +15,7 @@ use crate::{
 const LIST: &str = "ListFiles";
 const LIST_VERSIONS: &str = "ListFileVersions";
 /// Most file ids or types one ListFiles may name (DataWorks FileIdIn limit).
-pub const MAX_FILE_IDS: usize = 50;
+pub(super) const MAX_FILE_IDS: usize = 50;
 
 #[tonic::async_trait]
 impl FileService for Api {

@@ -3,9 +3,9 @@
 //! validation has passed.
 
 mod file;
-pub mod page_token;
+pub(crate) mod page_token;
 mod release;
-pub mod validate;
+pub(crate) mod validate;
 mod workspace;
 
 pub use page_token::PageTokens;
@@ -46,37 +46,37 @@ impl Api {
     }
 
     /// Like [`Api::new`], with callers authenticated and authorized by `auth`.
-    pub fn with_auth(router: Router, tokens: PageTokens, ledger: Arc<Ledger>, auth: Auth) -> Self {
+    pub(crate) fn with_auth(router: Router, tokens: PageTokens, ledger: Arc<Ledger>, auth: Auth) -> Self {
         Api { inner: Arc::new(Inner { router, tokens, ledger, auth }) }
     }
 
     /// Authentication and policies.
-    pub fn auth(&self) -> &Auth {
+    pub(crate) fn auth(&self) -> &Auth {
         &self.inner.auth
     }
 
     /// The deploy ledger.
-    pub fn ledger(&self) -> &Arc<Ledger> {
+    pub(crate) fn ledger(&self) -> &Arc<Ledger> {
         &self.inner.ledger
     }
 
     /// The router.
-    pub fn router(&self) -> &Router {
+    pub(crate) fn router(&self) -> &Router {
         &self.inner.router
     }
 
     /// ReleaseService.
-    pub fn release_service(&self) -> pb::release_service_server::ReleaseServiceServer<Api> {
+    pub(crate) fn release_service(&self) -> pb::release_service_server::ReleaseServiceServer<Api> {
         pb::release_service_server::ReleaseServiceServer::new(self.clone())
     }
 
     /// FileService.
-    pub fn file_service(&self) -> pb::file_service_server::FileServiceServer<Api> {
+    pub(crate) fn file_service(&self) -> pb::file_service_server::FileServiceServer<Api> {
         pb::file_service_server::FileServiceServer::new(self.clone())
     }
 
     /// WorkspaceService.
-    pub fn workspace_service(&self) -> pb::workspace_service_server::WorkspaceServiceServer<Api> {
+    pub(crate) fn workspace_service(&self) -> pb::workspace_service_server::WorkspaceServiceServer<Api> {
         pb::workspace_service_server::WorkspaceServiceServer::new(self.clone())
     }
 

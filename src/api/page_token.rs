@@ -29,7 +29,7 @@ struct Payload {
 
 impl PageTokens {
     /// Uses `key` (any length) for the MAC.
-    pub fn new(key: &[u8]) -> Self {
+    pub(crate) fn new(key: &[u8]) -> Self {
         PageTokens { key: key.to_vec() }
     }
 
@@ -45,7 +45,7 @@ impl PageTokens {
     }
 
     /// Seals `cursor` for a request of `method` on `parent` with `filters`.
-    pub fn seal(&self, method: &str, parent: &str, filters: &[u8], cursor: &str) -> String {
+    pub(crate) fn seal(&self, method: &str, parent: &str, filters: &[u8], cursor: &str) -> String {
         let p = Payload { m: method.into(), p: parent.into(), f: filter_hash(filters), c: cursor.into() };
         let mut bytes = serde_json::to_vec(&p).expect("plain struct");
         let mac = self.mac(&bytes);
@@ -54,7 +54,13 @@ impl PageTokens {
     }
 
     /// Opens a token; None for an empty token (first page).
-    pub fn open(&self, token: &str, method: &str, parent: &str, filters: &[u8]) -> Result<Option<String>, Error> {
+    pub(crate) fn open(
+        &self,
+        token: &str,
+        method: &str,
+        parent: &str,
+        filters: &[u8],
+    ) -> Result<Option<String>, Error> {
         if token.is_empty() {
             return Ok(None);
         }

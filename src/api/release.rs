@@ -19,7 +19,7 @@ use crate::{
 
 const LIST: &str = "ListReleasePackages";
 /// Most packages or files one deploy may name (the vendors' own limit).
-pub const MAX_DEPLOY_ITEMS: usize = 100;
+pub(super) const MAX_DEPLOY_ITEMS: usize = 100;
 
 fn order(check: &mut validate::Check, v: &str) -> PackageOrder {
     match v.split_whitespace().collect::<Vec<_>>().as_slice() {

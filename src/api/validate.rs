@@ -13,29 +13,29 @@ use crate::{
 };
 
 /// Longest accepted free-text filter or id.
-pub const MAX_TEXT: usize = 256;
+pub(crate) const MAX_TEXT: usize = 256;
 /// Default page size.
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
+pub(crate) const DEFAULT_PAGE_SIZE: u32 = 20;
 /// Largest page size (the vendors' own maximum).
-pub const MAX_PAGE_SIZE: i32 = 100;
+pub(crate) const MAX_PAGE_SIZE: i32 = 100;
 
 /// Collects violations so one answer names every bad field.
 #[derive(Default)]
-pub struct Check(pub Vec<Violation>);
+pub(crate) struct Check(pub Vec<Violation>);
 
 impl Check {
     /// Records a violation.
-    pub fn bad(&mut self, field: impl Into<String>, description: impl Into<String>) {
+    pub(crate) fn bad(&mut self, field: impl Into<String>, description: impl Into<String>) {
         self.0.push(Violation { field: field.into(), description: description.into() });
     }
 
     /// Ok when nothing was recorded.
-    pub fn finish(self) -> Result<(), Error> {
+    pub(crate) fn finish(self) -> Result<(), Error> {
         if self.0.is_empty() { Ok(()) } else { Err(Error::invalid_all(self.0)) }
     }
 
     /// Records the error of `r` (if INVALID_ARGUMENT) and returns its value.
-    pub fn take<T>(&mut self, r: Result<T, Error>) -> Option<T> {
+    pub(crate) fn take<T>(&mut self, r: Result<T, Error>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(mut e) => {
@@ -46,7 +46,7 @@ impl Check {
     }
 
     /// An optional free-text field: trimmed, None when empty, bounded.
-    pub fn text(&mut self, field: &str, v: &str) -> Option<String> {
+    pub(crate) fn text(&mut self, field: &str, v: &str) -> Option<String> {
         if v.len() > MAX_TEXT {
             self.bad(field, format!("must be at most {MAX_TEXT} bytes"));
             return None;
@@ -62,7 +62,7 @@ impl Check {
     /// 1..=`max` distinct resource names of the `parent` workspace, each
     /// parsed by `parse` into (workspace, key, item); violations name
     /// `field[i]`.
-    pub fn deploy_items<T>(
+    pub(crate) fn deploy_items<T>(
         &mut self,
         field: &str,
         noun: &str,
@@ -96,7 +96,7 @@ impl Check {
     }
 
     /// Up to `max` distinct non-empty strings; violations name `field[i]`.
-    pub fn distinct_texts(&mut self, field: &str, list: &[String], max: usize) -> Vec<String> {
+    pub(crate) fn distinct_texts(&mut self, field: &str, list: &[String], max: usize) -> Vec<String> {
         if list.len() > max {
             self.bad(field, format!("at most {max} values"));
         }
@@ -112,7 +112,7 @@ impl Check {
     }
 
     /// page_size: 0 → default, 1..=100.
-    pub fn page_size(&mut self, v: i32) -> u32 {
+    pub(crate) fn page_size(&mut self, v: i32) -> u32 {
         if !(0..=MAX_PAGE_SIZE).contains(&v) {
             self.bad("page_size", format!("must be between 0 and {MAX_PAGE_SIZE} (0 means {DEFAULT_PAGE_SIZE})"));
             return DEFAULT_PAGE_SIZE;
@@ -121,7 +121,7 @@ impl Check {
     }
 
     /// A known enum value.
-    pub fn enumeration<E: TryFrom<i32>>(&mut self, field: &str, v: i32) -> Option<E> {
+    pub(crate) fn enumeration<E: TryFrom<i32>>(&mut self, field: &str, v: i32) -> Option<E> {
         match E::try_from(v) {
             Ok(e) => Some(e),
             Err(_) => {
@@ -132,12 +132,12 @@ impl Check {
     }
 
     /// VIEW_FULL?
-    pub fn view(&mut self, v: i32) -> bool {
+    pub(crate) fn view(&mut self, v: i32) -> bool {
         self.enumeration::<pb::View>("view", v) == Some(pb::View::Full)
     }
 
     /// A time range with start ≤ end.
-    pub fn range(&mut self, field: &str, r: Option<&pb::TimeRange>) -> MsRange {
+    pub(crate) fn range(&mut self, field: &str, r: Option<&pb::TimeRange>) -> MsRange {
         let Some(r) = r else { return MsRange::default() };
         let mut one = |sub: &str, t: Option<&prost_types::Timestamp>| {
             let t = t?;
@@ -158,7 +158,7 @@ impl Check {
     }
 
     /// A user filter value.
-    pub fn user(&mut self, field: &str, u: Option<&pb::UserRef>) -> Option<UserKey> {
+    pub(crate) fn user(&mut self, field: &str, u: Option<&pb::UserRef>) -> Option<UserKey> {
         use pb::user_ref::Key;
         match u?.key.as_ref() {
             None => {
@@ -183,7 +183,7 @@ impl Check {
     }
 
     /// A request_id: required, a UUID; returned in canonical form.
-    pub fn request_id(&mut self, v: &str) -> String {
+    pub(crate) fn request_id(&mut self, v: &str) -> String {
         if v.is_empty() {
             self.bad("request_id", "is required: a UUID that makes retries of this deploy safe");
             return String::new();
@@ -203,7 +203,7 @@ fn id_ok(id: &str) -> bool {
 }
 
 /// Parses `workspaces/{w}`.
-pub fn workspace(field: &str, name: &str) -> Result<String, Error> {
+pub(crate) fn workspace(field: &str, name: &str) -> Result<String, Error> {
     match name.strip_prefix("workspaces/") {
         Some(w) if valid_workspace_name(w) => Ok(w.to_owned()),
         _ if name.is_empty() => Err(Error::invalid(field, "is required (workspaces/{workspace})")),
@@ -212,7 +212,7 @@ pub fn workspace(field: &str, name: &str) -> Result<String, Error> {
 }
 
 /// Parses `workspaces/{w}/{collection}/{id}`.
-pub fn child(field: &str, name: &str, collection: &str) -> Result<(String, String), Error> {
+pub(crate) fn child(field: &str, name: &str, collection: &str) -> Result<(String, String), Error> {
     let shape = format!("workspaces/{{workspace}}/{collection}/{{id}}");
     if name.is_empty() {
         return Err(Error::invalid(field, format!("is required ({shape})")));
@@ -227,7 +227,7 @@ pub fn child(field: &str, name: &str, collection: &str) -> Result<(String, Strin
 }
 
 /// Parses `workspaces/{w}/files/{id}/versions/{n}` into (w, id, n).
-pub fn file_version(field: &str, name: &str) -> Result<(String, String, i64), Error> {
+pub(crate) fn file_version(field: &str, name: &str) -> Result<(String, String, i64), Error> {
     let shape = "workspaces/{workspace}/files/{file}/versions/{version}";
     let bad = || Error::invalid(field, format!("{name:?} is not a name of the form {shape}"));
     if name.is_empty() {
@@ -243,7 +243,7 @@ pub fn file_version(field: &str, name: &str) -> Result<(String, String, i64), Er
 }
 
 /// The caller's deadline from `grpc-timeout`, if any.
-pub fn deadline(meta: &MetadataMap) -> Option<Instant> {
+pub(crate) fn deadline(meta: &MetadataMap) -> Option<Instant> {
     Instant::now().checked_add(crate::telemetry::trace::grpc_timeout(meta.as_ref())?)
 }
 

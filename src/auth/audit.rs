@@ -7,7 +7,7 @@ use tonic::Code;
 
 /// What is known about one deploy attempt; logged once when dropped by [`DeployAudit::finish`].
 #[derive(Debug, Default)]
-pub struct DeployAudit {
+pub(crate) struct DeployAudit {
     /// RPC method.
     pub method: &'static str,
     /// Caller identity, when known.
@@ -24,12 +24,12 @@ pub struct DeployAudit {
 
 impl DeployAudit {
     /// An attempt of `method`.
-    pub fn new(method: &'static str) -> Self {
+    pub(crate) fn new(method: &'static str) -> Self {
         DeployAudit { method, via: "none", ..Default::default() }
     }
 
     /// Logs the outcome: the vendor deployments, or the refusal's code.
-    pub fn finish(self, result: Result<&[String], Code>) {
+    pub(crate) fn finish(self, result: Result<&[String], Code>) {
         let (outcome, code, deployments) = match result {
             Ok(d) => ("deployed", Code::Ok, d.join(",")),
             Err(Code::Unauthenticated) => ("unauthenticated", Code::Unauthenticated, String::new()),

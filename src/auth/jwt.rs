@@ -3,7 +3,7 @@
 //! cannot be parsed and HS* (and symmetric JWKs) are refused.
 
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     sync::{Arc, Mutex},
     time::SystemTime,
 };
@@ -37,7 +37,7 @@ struct Key {
 }
 
 /// Loads the asymmetric keys of a JWKS file; an error names the file, never its content.
-pub fn load_jwks(path: &Path) -> Result<usize, String> {
+pub(crate) fn load_jwks(path: &Path) -> Result<usize, String> {
     load(path).map(|k| k.len())
 }
 
@@ -67,7 +67,7 @@ fn load(path: &Path) -> Result<Vec<Key>, String> {
 type Loaded = (Option<(SystemTime, u64)>, Arc<Vec<Key>>);
 
 /// Verifies bearer tokens.
-pub struct Verifier {
+pub(crate) struct Verifier {
     cfg: JwtConfig,
     keys: Mutex<Loaded>,
 }
@@ -75,11 +75,11 @@ pub struct Verifier {
 /// Why a token was refused: safe to tell the caller (no token content).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bearer token rejected: {0}")]
-pub struct Rejected(pub &'static str);
+pub(crate) struct Rejected(pub &'static str);
 
 impl Verifier {
     /// A verifier for `cfg`; fails when the JWKS file has no usable key.
-    pub fn new(cfg: &JwtConfig) -> Result<Self, String> {
+    pub(crate) fn new(cfg: &JwtConfig) -> Result<Self, String> {
         let stamp = crate::config::stamp(&cfg.jwks_file);
         let keys = load(&cfg.jwks_file)?;
         Ok(Verifier { cfg: cfg.clone(), keys: Mutex::new((stamp, Arc::new(keys))) })
@@ -105,7 +105,7 @@ impl Verifier {
     }
 
     /// The caller identity a valid token names.
-    pub fn verify(&self, token: &str) -> Result<String, Rejected> {
+    pub(crate) fn verify(&self, token: &str) -> Result<String, Rejected> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejected("malformed token or unsupported alg"))?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(Rejected("algorithm not accepted"));
@@ -154,10 +154,5 @@ impl Verifier {
             }
         }
         Err(last)
-    }
-
-    /// The JWKS file.
-    pub fn file(&self) -> &PathBuf {
-        &self.cfg.jwks_file
     }
 }

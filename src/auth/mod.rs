@@ -4,9 +4,9 @@
 //!
 //! With no `auth` section the gateway is open (as before) and says so at start.
 
-pub mod audit;
-pub mod jwt;
-pub mod tls;
+pub(crate) mod audit;
+pub(crate) mod jwt;
+pub(crate) mod tls;
 
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use crate::{
 
 /// An authenticated (or anonymous) caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The identity (token claim or certificate SAN); None = anonymous.
     pub identity: Option<String>,
     /// `jwt`, `mtls` or `anonymous`.
@@ -29,7 +29,7 @@ pub struct Caller {
 
 /// Authentication and authorization for the services.
 #[derive(Clone, Default)]
-pub struct Auth {
+pub(crate) struct Auth {
     enforced: Option<Arc<Enforced>>,
 }
 
@@ -40,12 +40,12 @@ struct Enforced {
 
 impl Auth {
     /// Everyone may do everything.
-    pub fn open() -> Self {
+    pub(crate) fn open() -> Self {
         Auth::default()
     }
 
     /// From the config's `auth` section; warns when there is none.
-    pub fn from_config(cfg: &Config) -> anyhow::Result<Self> {
+    pub(crate) fn from_config(cfg: &Config) -> anyhow::Result<Self> {
         let Some(a) = &cfg.auth else {
             tracing::warn!(
                 "no `auth` section: every caller may read and DEPLOY on every workspace; configure auth.jwt or \
@@ -63,7 +63,7 @@ impl Auth {
     /// Who is calling. A bearer token, when present, must verify (and wins
     /// over the client certificate); otherwise the client certificate's SAN;
     /// otherwise anonymous.
-    pub fn authenticate<T>(&self, req: &Request<T>) -> Result<Caller, Error> {
+    pub(crate) fn authenticate<T>(&self, req: &Request<T>) -> Result<Caller, Error> {
         if let Some(e) = &self.enforced
             && let Some(v) = req.metadata().get("authorization")
         {
@@ -94,7 +94,7 @@ impl Auth {
     }
 
     /// Whether `caller` holds `perm` on `workspace`.
-    pub fn allows(&self, caller: &Caller, workspace: &str, perm: Permission) -> bool {
+    pub(crate) fn allows(&self, caller: &Caller, workspace: &str, perm: Permission) -> bool {
         let Some(e) = &self.enforced else { return true };
         e.policies.iter().any(|p| {
             p.permissions.contains(&perm)
@@ -108,7 +108,7 @@ impl Auth {
 
     /// Fails unless `caller` holds `perm` on `workspace`: UNAUTHENTICATED
     /// for an anonymous caller, PERMISSION_DENIED naming the permission otherwise.
-    pub fn check(&self, caller: &Caller, workspace: &str, perm: Permission) -> Result<(), Error> {
+    pub(crate) fn check(&self, caller: &Caller, workspace: &str, perm: Permission) -> Result<(), Error> {
         if self.allows(caller, workspace, perm) {
             return Ok(());
         }
@@ -123,7 +123,7 @@ impl Auth {
     }
 
     /// Authenticates and checks in one step.
-    pub fn authorize<T>(&self, req: &Request<T>, workspace: &str, perm: Permission) -> Result<Caller, Error> {
+    pub(crate) fn authorize<T>(&self, req: &Request<T>, workspace: &str, perm: Permission) -> Result<Caller, Error> {
         let caller = self.authenticate(req)?;
         self.check(&caller, workspace, perm)?;
         Ok(caller)

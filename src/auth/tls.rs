@@ -28,7 +28,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 type Stamps = [Option<(SystemTime, u64)>; 3];
 
 /// A TLS server config that follows its files.
-pub struct Reloading {
+pub(crate) struct Reloading {
     cfg: TlsConfig,
     current: Mutex<(Stamps, Arc<ServerConfig>)>,
 }
@@ -49,7 +49,7 @@ fn certs(path: &Path, what: &str) -> anyhow::Result<Vec<CertificateDer<'static>>
 }
 
 /// Builds the rustls config from the files (what `check-config` runs too).
-pub fn load_server_config(cfg: &TlsConfig) -> anyhow::Result<ServerConfig> {
+pub(crate) fn load_server_config(cfg: &TlsConfig) -> anyhow::Result<ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain = certs(&cfg.cert_file, "server.tls.cert_file")?;
     // The key's error never carries key material.
@@ -79,7 +79,7 @@ pub fn load_server_config(cfg: &TlsConfig) -> anyhow::Result<ServerConfig> {
 
 impl Reloading {
     /// Loads `cfg` now; fails when the files are unusable.
-    pub fn new(cfg: &TlsConfig) -> anyhow::Result<Arc<Self>> {
+    pub(crate) fn new(cfg: &TlsConfig) -> anyhow::Result<Arc<Self>> {
         let stamps = Self::stamps(cfg);
         let sc = Arc::new(load_server_config(cfg)?);
         Ok(Arc::new(Reloading { cfg: cfg.clone(), current: Mutex::new((stamps, sc)) }))
@@ -91,7 +91,7 @@ impl Reloading {
     }
 
     /// The config for a new connection, rebuilt first if a file changed.
-    pub fn current(&self) -> Arc<ServerConfig> {
+    pub(crate) fn current(&self) -> Arc<ServerConfig> {
         let mut g = self.current.lock().unwrap_or_else(|e| e.into_inner());
         let now = Self::stamps(&self.cfg);
         if now != g.0 {
@@ -112,7 +112,10 @@ impl Reloading {
 
 /// Accepts TCP connections and hands tonic the ones whose TLS handshake
 /// succeeded; handshakes run concurrently, failures are logged and dropped.
-pub fn incoming(listener: TcpListener, tls: Arc<Reloading>) -> ReceiverStream<std::io::Result<TlsStream<TcpStream>>> {
+pub(crate) fn incoming(
+    listener: TcpListener,
+    tls: Arc<Reloading>,
+) -> ReceiverStream<std::io::Result<TlsStream<TcpStream>>> {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
         loop {
@@ -150,7 +153,7 @@ fn handshake_failed(peer: SocketAddr, why: &str) {
 
 /// The caller identity of a client certificate: its first SPIFFE URI SAN,
 /// else its first DNS SAN.
-pub fn identity(leaf: &CertificateDer<'_>) -> Option<String> {
+pub(crate) fn identity(leaf: &CertificateDer<'_>) -> Option<String> {
     let cert = webpki::EndEntityCert::try_from(leaf).ok()?;
     if let Some(uri) = cert.valid_uri_names().find(|u| u.starts_with("spiffe://")) {
         return Some(uri.to_owned());

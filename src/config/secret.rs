@@ -80,7 +80,7 @@ pub enum SecretError {
 
 impl SecretRef {
     /// Reads the current value.
-    pub fn read(&self) -> Result<Secret, SecretError> {
+    pub(crate) fn read(&self) -> Result<Secret, SecretError> {
         match self {
             SecretRef::Env(name) => match std::env::var(name) {
                 Ok(v) if v.trim().is_empty() => Err(SecretError::EnvEmpty(name.clone())),
@@ -107,7 +107,7 @@ impl Secret {
         Secret(v.into())
     }
     /// The value, for signing only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -147,7 +147,7 @@ impl fmt::Debug for LiveSecret {
 
 impl LiveSecret {
     /// Follows `source`, checking files for changes at most every `recheck`.
-    pub fn new(source: SecretRef, recheck: Duration) -> Self {
+    pub(crate) fn new(source: SecretRef, recheck: Duration) -> Self {
         LiveSecret { source, recheck, state: Mutex::new(LiveState { value: None, stamp: None, checked: None }) }
     }
 
@@ -161,7 +161,7 @@ impl LiveSecret {
     }
 
     /// The current value.
-    pub fn get(&self) -> Result<Secret, SecretError> {
+    pub(crate) fn get(&self) -> Result<Secret, SecretError> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if matches!(self.source, SecretRef::Inline) {
             return st.value.clone().ok_or(SecretError::Inline);

@@ -91,7 +91,7 @@ pub enum Permission {
 
 impl Permission {
     /// The name callers see in PERMISSION_DENIED.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Permission::Read => "datastudio.read",
             Permission::Deploy => "datastudio.deploy",

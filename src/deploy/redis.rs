@@ -106,7 +106,7 @@ pub struct RedisRecords {
 
 impl RedisRecords {
     /// Records in `store`, kept for `ttl`.
-    pub fn new(store: Arc<RedisStore>, ttl: Duration) -> Self {
+    pub(crate) fn new(store: Arc<RedisStore>, ttl: Duration) -> Self {
         Self::with_lease(store, ttl, LEASE)
     }
 

@@ -8,7 +8,7 @@ use crate::pb;
 
 /// A neutral RPC a workspace may or may not support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Operation {
+pub(crate) enum Operation {
     /// ReleaseService/ListReleasePackages.
     ListReleasePackages,
     /// ReleaseService/GetReleasePackage.
@@ -33,7 +33,7 @@ pub enum Operation {
 
 impl Operation {
     /// The full gRPC method name.
-    pub fn method(self) -> &'static str {
+    pub(crate) fn method(self) -> &'static str {
         match self {
             Operation::ListReleasePackages => "datastudio.v1.ReleaseService/ListReleasePackages",
             Operation::GetReleasePackage => "datastudio.v1.ReleaseService/GetReleasePackage",
@@ -49,7 +49,7 @@ impl Operation {
     }
 
     /// Whether it deploys (turned off by `deploy_enabled: false`).
-    pub fn deploys(self) -> bool {
+    pub(crate) fn deploys(self) -> bool {
         match self {
             Operation::DeployReleasePackages | Operation::DeployFiles => true,
             Operation::ListReleasePackages
@@ -66,7 +66,7 @@ impl Operation {
 
 /// A filter of ListReleasePackages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum PackageFilter {
+pub(crate) enum PackageFilter {
     /// `keyword`.
     Keyword,
     /// `states`.
@@ -84,8 +84,9 @@ pub enum PackageFilter {
 }
 
 impl PackageFilter {
-    /// Every filter, in field order.
-    pub const ALL: [PackageFilter; 7] = [
+    /// Every filter, in field order (tests and the in-memory driver).
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) const ALL: [PackageFilter; 7] = [
         PackageFilter::Keyword,
         PackageFilter::States,
         PackageFilter::Creators,
@@ -96,7 +97,7 @@ impl PackageFilter {
     ];
 
     /// The request field.
-    pub fn field(self) -> &'static str {
+    pub(crate) fn field(self) -> &'static str {
         match self {
             PackageFilter::Keyword => "keyword",
             PackageFilter::States => "states",
@@ -111,7 +112,7 @@ impl PackageFilter {
 
 /// A filter of ListFiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FileFilter {
+pub(crate) enum FileFilter {
     /// `folder_path`.
     FolderPath,
     /// `keyword`.
@@ -139,8 +140,9 @@ pub enum FileFilter {
 }
 
 impl FileFilter {
-    /// Every filter, in field order.
-    pub const ALL: [FileFilter; 12] = [
+    /// Every filter, in field order (tests and the in-memory driver).
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) const ALL: [FileFilter; 12] = [
         FileFilter::FolderPath,
         FileFilter::Keyword,
         FileFilter::ExactName,
@@ -156,7 +158,7 @@ impl FileFilter {
     ];
 
     /// The request field.
-    pub fn field(self) -> &'static str {
+    pub(crate) fn field(self) -> &'static str {
         match self {
             FileFilter::FolderPath => "folder_path",
             FileFilter::Keyword => "keyword",
@@ -176,7 +178,7 @@ impl FileFilter {
 
 /// A list filter of either list RPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Filter {
+pub(crate) enum Filter {
     /// Of ListReleasePackages.
     Package(PackageFilter),
     /// Of ListFiles.
@@ -185,7 +187,7 @@ pub enum Filter {
 
 impl Filter {
     /// The request field (`owner`).
-    pub fn field(self) -> &'static str {
+    pub(crate) fn field(self) -> &'static str {
         match self {
             Filter::Package(f) => f.field(),
             Filter::File(f) => f.field(),
@@ -203,7 +205,7 @@ impl Filter {
 
 /// How a workspace handles an operation or a filter, with a note for callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Support<T> {
+pub(crate) struct Support<T> {
     /// Supported (operations), or who applies it (filters).
     pub how: T,
     /// What callers should know (vendor API, cost, why not).
@@ -219,29 +221,29 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Declares an operation.
-    pub fn operation(&mut self, op: Operation, supported: bool, note: impl Into<String>) -> &mut Self {
+    pub(crate) fn operation(&mut self, op: Operation, supported: bool, note: impl Into<String>) -> &mut Self {
         self.operations.insert(op, Support { how: supported, note: note.into() });
         self
     }
 
     /// Declares a filter.
-    pub fn filter(&mut self, f: Filter, handling: pb::FilterHandling, note: impl Into<String>) -> &mut Self {
+    pub(crate) fn filter(&mut self, f: Filter, handling: pb::FilterHandling, note: impl Into<String>) -> &mut Self {
         self.filters.insert(f, Support { how: handling, note: note.into() });
         self
     }
 
     /// How `op` is supported, if declared.
-    pub fn get_operation(&self, op: Operation) -> Option<&Support<bool>> {
+    pub(crate) fn get_operation(&self, op: Operation) -> Option<&Support<bool>> {
         self.operations.get(&op)
     }
 
     /// How `f` is handled, if declared.
-    pub fn get_filter(&self, f: Filter) -> Option<&Support<pb::FilterHandling>> {
+    pub(crate) fn get_filter(&self, f: Filter) -> Option<&Support<pb::FilterHandling>> {
         self.filters.get(&f)
     }
 
     /// Turns every deploying operation off, saying why.
-    pub fn disable_deploys(&mut self, note: &str) {
+    pub(crate) fn disable_deploys(&mut self, note: &str) {
         for (op, s) in &mut self.operations {
             if op.deploys() {
                 *s = Support { how: false, note: note.into() };
@@ -250,7 +252,7 @@ impl Capabilities {
     }
 
     /// As `GetWorkspace` shows it.
-    pub fn to_proto(&self) -> pb::Capabilities {
+    pub(crate) fn to_proto(&self) -> pb::Capabilities {
         pb::Capabilities {
             operations: self
                 .operations

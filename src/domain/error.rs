@@ -4,13 +4,13 @@
 
 use std::{borrow::Cow, collections::HashMap, fmt, time::Duration};
 
-pub use super::reason::{Fate, Reason};
+pub(crate) use super::reason::{Fate, Reason};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// `ErrorInfo.domain` of every error the gateway returns.
-pub const ERROR_DOMAIN: &str = "datastudio-gateway";
+pub(crate) const ERROR_DOMAIN: &str = "datastudio-gateway";
 
 /// What the vendor said, attached to errors that came from a vendor answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// Result with the gateway's error.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A bare error.

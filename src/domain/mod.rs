@@ -7,14 +7,14 @@
 //! they are what validation produces: parsed ids, checked ranges, no paging
 //! tokens.
 
-pub mod capability;
+pub(crate) mod capability;
 mod error;
 mod reason;
-pub mod router;
-pub mod time;
+pub(crate) mod router;
+pub(crate) mod time;
 
 pub use capability::Capabilities;
-pub use error::{ERROR_DOMAIN, Error, Fate, Reason, Result, VendorDetail, Violation};
+pub(crate) use error::{Error, Fate, Reason, Result, VendorDetail, Violation};
 pub use router::{Router, Workspace};
 
 use std::time::Instant;
@@ -36,7 +36,7 @@ pub struct CallCtx {
 
 impl CallCtx {
     /// `workspaces/{w}/{collection}/{id}`.
-    pub fn name(&self, collection: &str, id: impl std::fmt::Display) -> String {
+    pub(crate) fn name(&self, collection: &str, id: impl std::fmt::Display) -> String {
         format!("workspaces/{}/{collection}/{id}", self.workspace)
     }
 }
@@ -62,14 +62,14 @@ pub struct MsRange {
 impl MsRange {
     /// Whether `t` (absent = unknown) lies inside; an unknown time matches
     /// only an unbounded range.
-    pub fn contains(&self, t: Option<i64>) -> bool {
+    pub(crate) fn contains(&self, t: Option<i64>) -> bool {
         match t {
             Some(t) => self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t <= e),
             None => self.start.is_none() && self.end.is_none(),
         }
     }
     /// Whether either bound is set.
-    pub fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.start.is_some() || self.end.is_some()
     }
 }
@@ -224,6 +224,6 @@ pub trait Adapter: Send + Sync {
 }
 
 /// Whether a deployment state is final.
-pub fn is_terminal(s: pb::DeploymentState) -> bool {
+pub(crate) fn is_terminal(s: pb::DeploymentState) -> bool {
     matches!(s, pb::DeploymentState::Succeeded | pb::DeploymentState::Failed | pb::DeploymentState::Cancelled)
 }

@@ -49,17 +49,17 @@ impl Workspace {
     }
 
     /// How this workspace handles a list filter.
-    pub fn filter(&self, f: Filter) -> Option<&Support<pb::FilterHandling>> {
+    pub(crate) fn filter(&self, f: Filter) -> Option<&Support<pb::FilterHandling>> {
         self.capabilities.get_filter(f)
     }
 
     /// Whether an operation is supported, with the note.
-    pub fn operation(&self, op: Operation) -> Option<&Support<bool>> {
+    pub(crate) fn operation(&self, op: Operation) -> Option<&Support<bool>> {
         self.capabilities.get_operation(op)
     }
 
     /// The public description, never credentials.
-    pub fn to_proto(&self) -> pb::Workspace {
+    pub(crate) fn to_proto(&self) -> pb::Workspace {
         pb::Workspace {
             name: format!("workspaces/{}", self.name),
             vendor: self.adapter.vendor() as i32,
@@ -84,14 +84,14 @@ impl Router {
     }
 
     /// The workspace, or NOT_FOUND.
-    pub fn get(&self, name: &str) -> Result<&Workspace> {
+    pub(crate) fn get(&self, name: &str) -> Result<&Workspace> {
         self.workspaces
             .get(name)
             .ok_or_else(|| Error::not_found(Reason::WorkspaceNotFound, format_args!("workspaces/{name}")))
     }
 
     /// All workspaces, ordered by name.
-    pub fn all(&self) -> impl Iterator<Item = &Workspace> {
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Workspace> {
         self.workspaces.values()
     }
 }

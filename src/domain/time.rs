@@ -4,23 +4,23 @@
 use prost_types::{ListValue, Struct, Timestamp, Value, value::Kind};
 
 /// Epoch milliseconds → Timestamp; None for absent or non-positive values.
-pub fn ts(ms: Option<i64>) -> Option<Timestamp> {
+pub(crate) fn ts(ms: Option<i64>) -> Option<Timestamp> {
     let ms = ms.filter(|m| *m > 0)?;
     Some(Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 })
 }
 
 /// Timestamp → epoch milliseconds.
-pub fn ms(t: &Timestamp) -> i64 {
+pub(crate) fn ms(t: &Timestamp) -> i64 {
     t.seconds.saturating_mul(1000).saturating_add(i64::from(t.nanos) / 1_000_000)
 }
 
 /// Epoch milliseconds now.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 /// A JSON object → `google.protobuf.Struct` (non-objects are wrapped as `{"value": ...}`).
-pub fn json_to_struct(v: &serde_json::Value) -> Struct {
+pub(crate) fn json_to_struct(v: &serde_json::Value) -> Struct {
     match v {
         serde_json::Value::Object(m) => {
             Struct { fields: m.iter().map(|(k, v)| (k.clone(), json_to_value(v))).collect() }

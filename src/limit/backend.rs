@@ -55,17 +55,17 @@ pub struct Limits {
 
 impl Limits {
     /// Limits kept by `backend`.
-    pub fn new(settings: Settings, backend: Arc<dyn Backend>) -> Self {
+    pub(crate) fn new(settings: Settings, backend: Arc<dyn Backend>) -> Self {
         Limits { settings, backend }
     }
 
     /// How long a caller with `deadline` may wait.
-    pub fn allowance(&self, deadline: Option<Instant>) -> Duration {
+    pub(crate) fn allowance(&self, deadline: Option<Instant>) -> Duration {
         self.settings.allowance(deadline)
     }
 
     /// Waits for a turn within the caller's deadline; see [`Backend::acquire`].
-    pub async fn acquire(
+    pub(crate) async fn acquire(
         &self,
         account: &str,
         api: &str,
@@ -77,19 +77,19 @@ impl Limits {
     }
 
     /// See [`Backend::throttled`].
-    pub async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
+    pub(crate) async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
         self.backend.throttled(account, api, rate, retry_after).await;
     }
 
     /// See [`Backend::spend`].
-    pub async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error> {
+    pub(crate) async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error> {
         self.backend.spend(account, limit).await
     }
 }
 
 /// In-process limits: governor buckets and daily budgets in state files,
 /// each at this replica's share of the vendor limit.
-pub struct Local {
+pub(crate) struct Local {
     limiter: Arc<Limiter>,
     budgets: Mutex<HashMap<String, Arc<DailyBudget>>>,
     state_dir: PathBuf,
@@ -102,7 +102,7 @@ impl Local {
     /// Buckets at `1 / replicas` of each rate; budgets stored under
     /// `state_dir` and reset at midnight in `zone`. `share_budgets` divides
     /// daily budgets by `replicas` too.
-    pub fn new(
+    pub(crate) fn new(
         settings: Settings,
         state_dir: PathBuf,
         zone: jiff::tz::TimeZone,
@@ -118,11 +118,6 @@ impl Local {
             rate_share: 1.0 / f64::from(replicas),
             budget_share: if share_budgets { replicas } else { 1 },
         }
-    }
-
-    /// The buckets (tests, telemetry).
-    pub fn limiter(&self) -> &Arc<Limiter> {
-        &self.limiter
     }
 
     fn budget(&self, account: &str, limit: u32) -> Arc<DailyBudget> {

@@ -12,9 +12,9 @@ use tokio::sync::{Mutex, oneshot};
 use super::clock::TokioClock;
 
 /// Lowest rate a bucket backs off to, calls per second.
-pub const MIN_RATE: f64 = 0.2;
+pub(crate) const MIN_RATE: f64 = 0.2;
 /// Time without a throttle after which the rate climbs one step.
-pub const RECOVER_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const RECOVER_EVERY: Duration = Duration::from_secs(5);
 /// Pause after a throttle that advertised no retry-after (doubles per strike).
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const MAX_PAUSE: Duration = Duration::from_secs(60);
@@ -44,13 +44,13 @@ struct State {
 }
 
 /// A rate bucket.
-pub struct Bucket {
+pub(crate) struct Bucket {
     clock: TokioClock,
     state: Mutex<State>,
 }
 
 /// What a caller gets when it may not go now.
-pub enum Admission {
+pub(crate) enum Admission {
     /// Go now.
     Now,
     /// Wait on this channel (the dispatcher sends when it is your turn).
@@ -61,7 +61,7 @@ pub enum Admission {
 
 impl Bucket {
     /// A bucket at `rate` calls per second.
-    pub fn new(rate: f64, clock: TokioClock) -> Arc<Self> {
+    pub(crate) fn new(rate: f64, clock: TokioClock) -> Arc<Self> {
         let now = clock.now();
         Arc::new(Bucket {
             clock,
@@ -81,7 +81,7 @@ impl Bucket {
 
     /// Asks to call now, or to wait at most `allowed`, as `caller` (None:
     /// anonymous callers, who share one turn).
-    pub async fn admit(self: &Arc<Self>, allowed: Duration, caller: Option<&str>) -> Admission {
+    pub(crate) async fn admit(self: &Arc<Self>, allowed: Duration, caller: Option<&str>) -> Admission {
         let mut st = self.state.lock().await;
         let now = self.clock.now();
         st.last_used = now;
@@ -105,7 +105,7 @@ impl Bucket {
 
     /// The vendor throttled a call: pause for `retry_after` (or an
     /// exponential pause) and halve the rate.
-    pub async fn throttled(&self, retry_after: Option<Duration>) {
+    pub(crate) async fn throttled(&self, retry_after: Option<Duration>) {
         let mut st = self.state.lock().await;
         let now = self.clock.now();
         st.strikes = st.strikes.saturating_add(1);
@@ -118,17 +118,13 @@ impl Bucket {
     }
 
     /// Current rate, calls per second.
-    pub async fn rate(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) async fn rate(&self) -> f64 {
         self.state.lock().await.current
     }
 
-    /// Waiters in the queue.
-    pub async fn queued(&self) -> usize {
-        self.state.lock().await.queue.live()
-    }
-
     /// Whether the bucket has been idle for `idle` with nobody waiting.
-    pub async fn idle_for(&self, idle: Duration) -> bool {
+    pub(crate) async fn idle_for(&self, idle: Duration) -> bool {
         let st = self.state.lock().await;
         st.queue.is_empty() && self.clock.now().saturating_sub(st.last_used) >= idle
     }
@@ -189,10 +185,6 @@ impl Waiters {
 
     fn is_empty(&self) -> bool {
         self.lanes.is_empty()
-    }
-
-    fn live(&self) -> usize {
-        self.lanes.iter().map(|(_, l)| l.iter().filter(|w| !w.is_closed()).count()).sum()
     }
 
     /// Waiters served before a new waiter of `caller`: its own queue, and

@@ -78,7 +78,7 @@ pub(crate) fn check_dir(dir: &Path, zone: &jiff::tz::TimeZone, on_damage: OnDama
 
 /// RESOURCE_EXHAUSTED with QuotaFailure: `subject`'s `limit` calls of the
 /// day (midnight in `zone`) are used up.
-pub fn exhausted(limit: u32, zone: &jiff::tz::TimeZone, subject: &str) -> Error {
+pub(crate) fn exhausted(limit: u32, zone: &jiff::tz::TimeZone, subject: &str) -> Error {
     let mut e = Error::new(
         Code::ResourceExhausted,
         Reason::DailyBudgetExhausted,
@@ -192,7 +192,7 @@ fn save(path: &Path, c: &Count) {
 }
 
 /// One account's daily budget.
-pub struct DailyBudget {
+pub(crate) struct DailyBudget {
     path: PathBuf,
     limit: u32,
     zone: jiff::tz::TimeZone,
@@ -204,7 +204,7 @@ pub struct DailyBudget {
 impl DailyBudget {
     /// A budget of `limit` calls a day, stored at `path`; `subject` names
     /// the account in QuotaFailure (never a secret).
-    pub fn new(path: PathBuf, limit: u32, zone: jiff::tz::TimeZone, subject: String) -> Self {
+    pub(crate) fn new(path: PathBuf, limit: u32, zone: jiff::tz::TimeZone, subject: String) -> Self {
         Self::in_files(Files::global(), path, limit, zone, subject)
     }
 
@@ -224,7 +224,7 @@ impl DailyBudget {
     /// Spends one call at `now`; refuses with RESOURCE_EXHAUSTED and
     /// QuotaFailure when the day's budget is used up. Returns what is left.
     /// The new count is written behind (see the module docs).
-    pub fn spend_at(&self, now: jiff::Timestamp) -> Result<u32, Error> {
+    pub(crate) fn spend_at(&self, now: jiff::Timestamp) -> Result<u32, Error> {
         let day = self.day(now);
         let mut c = self.count.lock().unwrap_or_else(|e| e.into_inner());
         if c.day != day {
@@ -240,12 +240,13 @@ impl DailyBudget {
     }
 
     /// Spends one call now.
-    pub fn spend(&self) -> Result<u32, Error> {
+    pub(crate) fn spend(&self) -> Result<u32, Error> {
         self.spend_at(jiff::Timestamp::now())
     }
 
     /// Calls left today at `now`.
-    pub fn remaining_at(&self, now: jiff::Timestamp) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn remaining_at(&self, now: jiff::Timestamp) -> u32 {
         let c = self.count.lock().unwrap_or_else(|e| e.into_inner());
         if c.day == self.day(now) { self.limit.saturating_sub(c.used) } else { self.limit }
     }

@@ -8,10 +8,10 @@
 //! this process's buckets ([`backend::Local`]) or Redis shared by every
 //! replica ([`redis::RedisBackend`], which keeps one count for the fleet).
 
-pub mod backend;
-pub mod bucket;
-pub mod budget;
-pub mod clock;
+pub(crate) mod backend;
+pub(crate) mod bucket;
+pub(crate) mod budget;
+pub(crate) mod clock;
 pub mod redis;
 
 pub use backend::{Backend, Limits};
@@ -53,7 +53,7 @@ impl Default for Settings {
 
 impl Settings {
     /// How long a caller with `deadline` may wait for a turn.
-    pub fn allowance(&self, deadline: Option<Instant>) -> Duration {
+    pub(crate) fn allowance(&self, deadline: Option<Instant>) -> Duration {
         match deadline {
             Some(d) => d.saturating_duration_since(Instant::now()).saturating_sub(self.margin).min(self.max_wait),
             None => self.max_wait,
@@ -62,7 +62,7 @@ impl Settings {
 }
 
 /// The process's rate buckets.
-pub struct Limiter {
+pub(crate) struct Limiter {
     clock: TokioClock,
     settings: Settings,
     buckets: Mutex<HashMap<(String, String), Arc<Bucket>>>,
@@ -70,7 +70,7 @@ pub struct Limiter {
 
 impl Limiter {
     /// A limiter; spawns the idle-bucket sweeper when a runtime is present.
-    pub fn new(settings: Settings) -> Arc<Self> {
+    pub(crate) fn new(settings: Settings) -> Arc<Self> {
         let l = Arc::new(Limiter { clock: TokioClock::new(), settings, buckets: Mutex::new(HashMap::new()) });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let weak = Arc::downgrade(&l);
@@ -96,7 +96,8 @@ impl Limiter {
     /// (`caller`: the authenticated identity). Returns the time waited, or
     /// RESOURCE_EXHAUSTED with RetryInfo (the true wait) at once when the
     /// caller's deadline cannot cover the wait.
-    pub async fn acquire(
+    #[cfg(test)]
+    pub(crate) async fn acquire(
         &self,
         account: &str,
         api: &str,
@@ -108,7 +109,7 @@ impl Limiter {
     }
 
     /// [`Limiter::acquire`] for a caller that may wait at most `allowed`.
-    pub async fn acquire_within(
+    pub(crate) async fn acquire_within(
         &self,
         account: &str,
         api: &str,
@@ -132,12 +133,13 @@ impl Limiter {
     }
 
     /// The vendor throttled `account` on `api`: pause and back off.
-    pub async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
+    pub(crate) async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
         self.bucket(account, api, rate).throttled(retry_after).await;
     }
 
+    #[cfg(test)]
     /// Current rate of a bucket (None if it does not exist).
-    pub async fn rate(&self, account: &str, api: &str) -> Option<f64> {
+    pub(crate) async fn rate(&self, account: &str, api: &str) -> Option<f64> {
         let b =
             self.buckets.lock().unwrap_or_else(|e| e.into_inner()).get(&(account.to_owned(), api.to_owned())).cloned();
         match b {
@@ -147,7 +149,7 @@ impl Limiter {
     }
 
     /// Forgets buckets idle for longer than `idle_evict`.
-    pub async fn evict_idle(&self) -> usize {
+    pub(crate) async fn evict_idle(&self) -> usize {
         let all: Vec<_> = self
             .buckets
             .lock()
@@ -169,18 +171,14 @@ impl Limiter {
     }
 
     /// Buckets held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.buckets.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether no bucket is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
 /// RESOURCE_EXHAUSTED with RetryInfo: the caller's deadline cannot cover `wait`.
-pub fn too_long(api: &str, wait: Duration) -> Error {
+pub(crate) fn too_long(api: &str, wait: Duration) -> Error {
     Error::new(
         Code::ResourceExhausted,
         Reason::RateLimited,
@@ -308,6 +306,6 @@ mod tests {
         assert_eq!(l.len(), 3);
         tokio::time::sleep(Duration::from_secs(11)).await;
         assert_eq!(l.evict_idle().await, 3);
-        assert!(l.is_empty());
+        assert_eq!(l.len(), 0);
     }
 }

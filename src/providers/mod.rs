@@ -92,13 +92,8 @@ pub(crate) trait Driver {
     ) -> anyhow::Result<Arc<dyn Adapter>>;
 }
 
-/// Builds the router for every configured workspace, with in-process limits.
-pub fn build(cfg: &Config) -> anyhow::Result<Router> {
-    build_with(cfg, &client::Shared::new(cfg))
-}
-
 /// Builds the router for every configured workspace over `shared` limits.
-pub fn build_with(cfg: &Config, shared: &Arc<client::Shared>) -> anyhow::Result<Router> {
+pub(crate) fn build_with(cfg: &Config, shared: &Arc<client::Shared>) -> anyhow::Result<Router> {
     let mut list = Vec::new();
     for (name, ws) in &cfg.workspaces {
         let driver = ws.provider.driver();

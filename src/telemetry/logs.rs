@@ -30,10 +30,10 @@ use crate::config::LogFormat;
 
 /// Log filter without `RUST_LOG`: info, but only warnings from the
 /// OpenTelemetry SDK and exporter (e.g. a collector that cannot be reached).
-pub const DEFAULT_FILTER: &str = "info,opentelemetry=warn";
+pub(super) const DEFAULT_FILTER: &str = "info,opentelemetry=warn";
 
 /// Where and how log lines go.
-pub struct LogOutput {
+pub(crate) struct LogOutput {
     /// Line format.
     pub format: LogFormat,
     /// Filter directives; None = `RUST_LOG`, else [`DEFAULT_FILTER`].
@@ -44,7 +44,7 @@ pub struct LogOutput {
 
 impl LogOutput {
     /// Lines on stdout in `format`, filtered by `RUST_LOG`.
-    pub fn stdout(format: LogFormat) -> Self {
+    pub(crate) fn stdout(format: LogFormat) -> Self {
         LogOutput { format, filter: None, writer: BoxMakeWriter::new(std::io::stdout) }
     }
 

@@ -22,7 +22,7 @@ use prometheus_client::{
 };
 
 /// Content type of [`encode`]'s output.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Labels of gRPC server series (the go-grpc-prometheus names).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -177,27 +177,27 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 });
 
 /// Whether the shared Redis answers.
-pub fn redis_up(up: bool) {
+pub(crate) fn redis_up(up: bool) {
     METRICS.redis_up.set(i64::from(up));
 }
 
 /// The shared Redis became unreachable.
-pub fn redis_outage() {
+pub(crate) fn redis_outage() {
     METRICS.redis_outages.inc();
 }
 
 /// A rate-limit decision was taken in-process because Redis was unreachable.
-pub fn limiter_fallback() {
+pub(crate) fn limiter_fallback() {
     METRICS.limiter_fallbacks.inc();
 }
 
 /// A damaged state file of `kind` (`deploys`, `budget`) was set aside.
-pub fn state_quarantined(kind: &'static str) {
+pub(crate) fn state_quarantined(kind: &'static str) {
     METRICS.state_quarantined.get_or_create(&StateLabels { file: kind }).inc();
 }
 
 /// The metrics as OpenMetrics text (what `/metrics` serves).
-pub fn encode() -> String {
+pub(crate) fn encode() -> String {
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &METRICS.registry).is_err() {
         out.clear();
@@ -206,7 +206,7 @@ pub fn encode() -> String {
 }
 
 /// Records a finished RPC (called by the server layer).
-pub fn rpc(service: &str, method: &str, code: tonic::Code, elapsed: Duration) {
+pub(crate) fn rpc(service: &str, method: &str, code: tonic::Code, elapsed: Duration) {
     let l = RpcLabels { grpc_service: service.to_owned(), grpc_method: method.to_owned(), grpc_code: code_name(code) };
     METRICS.rpc_handled.get_or_create(&l).inc();
     METRICS.rpc_seconds.get_or_create(&l).observe(elapsed.as_secs_f64());
@@ -214,7 +214,7 @@ pub fn rpc(service: &str, method: &str, code: tonic::Code, elapsed: Duration) {
 
 /// Records one vendor HTTP attempt (called by the shared vendor client).
 /// `outcome` is one of the words of [`outcome`](crate::telemetry::vendor::outcome).
-pub fn vendor_call(vendor: &'static str, api: &str, outcome: &'static str, elapsed: Duration) {
+pub(crate) fn vendor_call(vendor: &'static str, api: &str, outcome: &'static str, elapsed: Duration) {
     let l = CallLabels { vendor, api: api.to_owned(), outcome };
     METRICS.vendor_calls.get_or_create(&l).inc();
     METRICS.vendor_seconds.get_or_create(&l).observe(elapsed.as_secs_f64());
@@ -227,18 +227,18 @@ fn api(vendor: &str, api: &str) -> ApiLabels {
 /// Counts a throttled vendor answer. the shared vendor client already calls this
 /// for every answer it sees throttled; call it only for throttling it
 /// cannot see.
-pub fn vendor_throttled(vendor: &str, api_name: &str) {
+pub(crate) fn vendor_throttled(vendor: &str, api_name: &str) {
     METRICS.vendor_throttled.get_or_create(&api(vendor, api_name)).inc();
 }
 
 /// Counts a retry of a vendor call (the retry layer calls this once per
 /// attempt after the first).
-pub fn retry(vendor: &str, api_name: &str) {
+pub(crate) fn retry(vendor: &str, api_name: &str) {
     METRICS.retries.get_or_create(&api(vendor, api_name)).inc();
 }
 
 /// Records how long a call waited for a rate-limit slot (zero included).
-pub fn limiter_wait(vendor: &str, api_name: &str, secs: f64) {
+pub(crate) fn limiter_wait(vendor: &str, api_name: &str, secs: f64) {
     if secs.is_finite() && secs >= 0.0 {
         METRICS.limiter_wait.get_or_create(&api(vendor, api_name)).observe(secs);
     }
@@ -246,7 +246,7 @@ pub fn limiter_wait(vendor: &str, api_name: &str, secs: f64) {
 
 /// Moves the count of calls waiting for a rate-limit slot by `delta`
 /// (+1 when a call starts waiting, -1 when it stops, whatever the result).
-pub fn limiter_queue(vendor: &str, api_name: &str, delta: i64) {
+pub(crate) fn limiter_queue(vendor: &str, api_name: &str, delta: i64) {
     METRICS.limiter_queue.get_or_create(&api(vendor, api_name)).inc_by(delta);
 }
 
@@ -259,13 +259,13 @@ pub fn daily_budget_remaining(vendor: &str, account: &str, n: i64) {
 }
 
 /// Moves the count of deployments in flight by `delta`.
-pub fn deploy_in_flight(delta: i64) {
+pub(crate) fn deploy_in_flight(delta: i64) {
     METRICS.deploys_in_flight.inc_by(delta);
 }
 
 /// gRPC code names as gRPC's own libraries print them (`OK`, `NotFound`),
 /// which is what dashboards built on `grpc_server_handled_total` expect.
-pub fn code_name(code: tonic::Code) -> &'static str {
+pub(crate) fn code_name(code: tonic::Code) -> &'static str {
     use tonic::Code::*;
     match code {
         Ok => "OK",

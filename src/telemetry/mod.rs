@@ -16,22 +16,22 @@
 mod logs;
 pub mod metrics;
 pub mod otlp;
-pub mod propagation;
+pub(crate) mod propagation;
 #[cfg(feature = "test-util")]
 pub mod testing;
-pub mod trace;
-pub mod vendor;
+pub(crate) mod trace;
+pub(crate) mod vendor;
 
 use std::time::Duration;
 
-pub use logs::LogOutput;
+pub(crate) use logs::LogOutput;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{SdkTracerProvider, TracerProviderBuilder};
 
 use crate::config::{LogFormat, TelemetryConfig};
 
 /// Instrumentation scope name of the gateway's spans.
-pub const SCOPE: &str = "datastudio-gateway";
+pub(crate) const SCOPE: &str = "datastudio-gateway";
 
 /// The installed telemetry; [`shutdown`](Telemetry::shutdown) it before exit
 /// so queued spans are exported.
@@ -56,7 +56,7 @@ pub fn init_with_format(format: LogFormat) -> Telemetry {
 /// Installs the subscriber with explicit settings; `customize` may add
 /// span processors (tests add an in-memory exporter) before the provider
 /// is built.
-pub fn install(
+pub(crate) fn install(
     settings: &otlp::Settings,
     logs: LogOutput,
     customize: impl FnOnce(TracerProviderBuilder) -> TracerProviderBuilder,

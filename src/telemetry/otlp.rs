@@ -27,7 +27,7 @@ use opentelemetry_sdk::{
 };
 
 /// The default `service.name`.
-pub const SERVICE_NAME: &str = "datastudio-gateway";
+pub(crate) const SERVICE_NAME: &str = "datastudio-gateway";
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,7 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads the process environment.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
@@ -184,7 +184,7 @@ impl Settings {
     }
 
     /// The resource every span carries.
-    pub fn resource(&self) -> Resource {
+    pub(crate) fn resource(&self) -> Resource {
         Resource::builder_empty()
             .with_detector(Box::new(TelemetryResourceDetector))
             .with_attributes(self.resource.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())))

@@ -23,12 +23,12 @@ static INBOUND: LazyLock<TextMapCompositePropagator> = LazyLock::new(|| {
 
 /// Sets whether vendor requests carry `traceparent`
 /// (`telemetry.propagate_to_vendor`; on by default). Process-wide.
-pub fn set_propagate_to_vendor(on: bool) {
+pub(crate) fn set_propagate_to_vendor(on: bool) {
     PROPAGATE_TO_VENDOR.store(on, Ordering::Relaxed);
 }
 
 /// Whether vendor requests carry `traceparent`.
-pub fn propagate_to_vendor() -> bool {
+pub(crate) fn propagate_to_vendor() -> bool {
     PROPAGATE_TO_VENDOR.load(Ordering::Relaxed)
 }
 
@@ -57,13 +57,13 @@ impl Injector for HeaderInjector<'_> {
 
 /// The caller's context from request headers (gRPC metadata): trace
 /// context and baggage. Invalid or absent headers give an empty context.
-pub fn extract(headers: &HeaderMap) -> Context {
+pub(crate) fn extract(headers: &HeaderMap) -> Context {
     INBOUND.extract(&HeaderExtractor(headers))
 }
 
 /// Writes `traceparent` (and `tracestate`) of `cx` into `headers`; nothing
 /// when `cx` has no valid span.
-pub fn inject_trace_context(cx: &Context, headers: &mut HeaderMap) {
+pub(crate) fn inject_trace_context(cx: &Context, headers: &mut HeaderMap) {
     TraceContextPropagator::new().inject_context(cx, &mut HeaderInjector(headers));
 }
 

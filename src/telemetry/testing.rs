@@ -26,7 +26,7 @@ use crate::config::LogFormat;
 
 /// Keeps every exported span.
 #[derive(Debug, Clone, Default)]
-pub struct MemoryExporter(Arc<Mutex<Vec<SpanData>>>);
+pub(crate) struct MemoryExporter(Arc<Mutex<Vec<SpanData>>>);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -41,7 +41,7 @@ impl SpanExporter for MemoryExporter {
 
 impl MemoryExporter {
     /// Spans exported so far.
-    pub fn spans(&self) -> Vec<SpanData> {
+    pub(crate) fn spans(&self) -> Vec<SpanData> {
         lock(&self.0).clone()
     }
 }
@@ -74,12 +74,7 @@ pub struct Capture {
 static CAPTURE: OnceLock<Capture> = OnceLock::new();
 
 /// Installs capturing telemetry for this process (once; later calls return
-/// the same capture), with no OTLP export.
-pub fn capture() -> &'static Capture {
-    capture_with(otlp::Settings::default())
-}
-
-/// Like [`capture`], with these OTLP settings for the first call (a test can
+/// the same capture) with these OTLP settings for the first call (a test can
 /// point the exporter at a collector, or at one that is down). Spans go to
 /// memory synchronously, and to OTLP through the usual batch processor.
 pub fn capture_with(settings: otlp::Settings) -> &'static Capture {
@@ -105,7 +100,7 @@ pub fn capture_with(settings: otlp::Settings) -> &'static Capture {
 
 impl Capture {
     /// Every span ended so far.
-    pub fn spans(&self) -> Vec<SpanData> {
+    pub(crate) fn spans(&self) -> Vec<SpanData> {
         self.spans.spans()
     }
 

@@ -35,11 +35,11 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use super::{metrics, propagation};
 
 /// Stands for a service or method the server does not serve.
-pub const OTHER: &str = "_OTHER";
+pub(crate) const OTHER: &str = "_OTHER";
 
 /// The gRPC methods the server serves, as `package.Service/Method`.
 #[derive(Debug, Default, Clone)]
-pub struct Methods {
+pub(crate) struct Methods {
     methods: HashSet<String>,
     services: HashSet<String>,
 }
@@ -47,7 +47,7 @@ pub struct Methods {
 impl Methods {
     /// Every method of every service in these encoded `FileDescriptorSet`s
     /// (undecodable sets are skipped).
-    pub fn from_descriptor_sets(sets: &[&[u8]]) -> Self {
+    pub(crate) fn from_descriptor_sets(sets: &[&[u8]]) -> Self {
         let mut m = Methods::default();
         for set in sets {
             let Ok(set) = prost_types::FileDescriptorSet::decode(*set) else { continue };
@@ -67,7 +67,7 @@ impl Methods {
     }
 
     /// `(rpc.service, rpc.method)` of a request path `/pkg.Service/Method`.
-    pub fn classify(&self, path: &str) -> (String, String) {
+    pub(crate) fn classify(&self, path: &str) -> (String, String) {
         let full = path.strip_prefix('/').unwrap_or(path);
         match full.split_once('/') {
             Some((service, method)) if self.methods.contains(full) => (service.to_owned(), method.to_owned()),
@@ -79,12 +79,12 @@ impl Methods {
 
 /// Creates the server span and records RPC metrics for every call.
 #[derive(Debug, Clone)]
-pub struct TraceLayer {
+pub(crate) struct TraceLayer {
     methods: Arc<Methods>,
 }
 
 /// The layer, naming calls after `methods`.
-pub fn layer(methods: Methods) -> TraceLayer {
+pub(crate) fn layer(methods: Methods) -> TraceLayer {
     TraceLayer { methods: Arc::new(methods) }
 }
 
@@ -97,7 +97,7 @@ impl<S> Layer<S> for TraceLayer {
 
 /// The service of [`TraceLayer`].
 #[derive(Debug, Clone)]
-pub struct Trace<S> {
+pub(crate) struct Trace<S> {
     inner: S,
     methods: Arc<Methods>,
 }
@@ -122,7 +122,7 @@ fn grpc_status(h: &HeaderMap) -> Option<Code> {
 }
 
 /// `grpc-timeout` (`100m`, `5S`; at most 8 digits).
-pub fn grpc_timeout(h: &HeaderMap) -> Option<Duration> {
+pub(crate) fn grpc_timeout(h: &HeaderMap) -> Option<Duration> {
     let v = h.get("grpc-timeout")?.to_str().ok()?;
     if v.len() < 2 || v.len() > 9 {
         return None;

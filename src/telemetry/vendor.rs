@@ -21,48 +21,38 @@ use super::{metrics, propagation};
 use crate::domain::{Error, Fate, Reason};
 
 /// Attribute names of the client span beyond HTTP semconv.
-pub mod attr {
-    /// `alibaba` or `huawei`.
-    pub const VENDOR: &str = "vendor.name";
-    /// Vendor action / API (`ListDeploymentPackages`, `release-packages.list`).
-    pub const API: &str = "vendor.api";
+pub(crate) mod attr {
     /// The vendor's request id (`x-acs-request-id` / `RequestId`, `X-Request-Id`).
-    pub const REQUEST_ID: &str = "vendor.request_id";
+    pub(crate) const REQUEST_ID: &str = "vendor.request_id";
     /// The vendor's error code (`Throttling.User`, `DLF.0810`), on errors.
-    pub const ERROR_CODE: &str = "vendor.error_code";
-    /// Gateway workspace name.
-    pub const WORKSPACE: &str = "datastudio.workspace";
-    /// 0 for the first attempt, 1 for the first retry, ...
-    pub const RETRY_ATTEMPT: &str = "retry.attempt";
-    /// Time the attempt waited for a rate-limit slot, ms.
-    pub const LIMITER_WAIT_MS: &str = "limiter.wait_ms";
+    pub(crate) const ERROR_CODE: &str = "vendor.error_code";
 }
 
 /// Outcome words of `datastudio_vendor_calls_total{outcome}`.
-pub mod outcome {
+pub(crate) mod outcome {
     /// A 2xx answer the adapter accepted.
-    pub const OK: &str = "ok";
+    pub(crate) const OK: &str = "ok";
     /// Throttled (HTTP 429, `Throttling.*`, `APIGW.0308`).
-    pub const THROTTLED: &str = "throttled";
+    pub(crate) const THROTTLED: &str = "throttled";
     /// The daily quota is used up (`Throttling.Api.Risk`).
-    pub const QUOTA_EXHAUSTED: &str = "quota_exhausted";
+    pub(crate) const QUOTA_EXHAUSTED: &str = "quota_exhausted";
     /// No answer within the timeout or the caller's deadline.
-    pub const TIMEOUT: &str = "timeout";
+    pub(crate) const TIMEOUT: &str = "timeout";
     /// Connect failure or connection reset.
-    pub const TRANSPORT_ERROR: &str = "transport_error";
+    pub(crate) const TRANSPORT_ERROR: &str = "transport_error";
     /// The vendor rejected the gateway's credentials.
-    pub const AUTH_ERROR: &str = "auth_error";
+    pub(crate) const AUTH_ERROR: &str = "auth_error";
     /// Vendor 5xx or internal error.
-    pub const SERVER_ERROR: &str = "server_error";
+    pub(crate) const SERVER_ERROR: &str = "server_error";
     /// An answer the adapter could not read.
-    pub const MALFORMED: &str = "malformed";
+    pub(crate) const MALFORMED: &str = "malformed";
     /// Any other refusal (not found, invalid parameter, permission).
-    pub const REJECTED: &str = "rejected";
+    pub(crate) const REJECTED: &str = "rejected";
 }
 
 /// The outcome word of an attempt: from the adapter's error when there is
 /// one, else from the HTTP status.
-pub fn outcome(status: Option<u16>, err: Option<&Error>) -> &'static str {
+pub(crate) fn outcome(status: Option<u16>, err: Option<&Error>) -> &'static str {
     if let Some(e) = err {
         return match e.reason.fate() {
             Fate::Throttled => outcome::THROTTLED,
@@ -95,7 +85,7 @@ pub fn outcome(status: Option<u16>, err: Option<&Error>) -> &'static str {
 }
 
 /// One vendor HTTP attempt being traced and measured.
-pub struct Attempt {
+pub(crate) struct Attempt {
     span: Span,
     start: Instant,
     vendor: &'static str,
@@ -106,7 +96,7 @@ pub struct Attempt {
 }
 
 /// What the span says about the request.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// Vendor.
     pub vendor: &'static str,
     /// The header of the vendor's request id.
@@ -122,7 +112,7 @@ pub struct Request<'a> {
 }
 
 /// `url` without query, fragment or user info.
-pub fn url_full(url: &reqwest::Url) -> String {
+pub(crate) fn url_full(url: &reqwest::Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
     u.set_fragment(None);
@@ -135,7 +125,7 @@ impl Attempt {
     /// Opens the client span (a child of the current span) and, when
     /// `telemetry.propagate_to_vendor` is on, writes its `traceparent` into
     /// `req`.
-    pub fn start(r: Request<'_>, req: &mut reqwest::Request) -> Attempt {
+    pub(crate) fn start(r: Request<'_>, req: &mut reqwest::Request) -> Attempt {
         let api = r.api.to_owned();
         let url = req.url();
         let method = req.method().as_str();
@@ -174,12 +164,12 @@ impl Attempt {
     }
 
     /// The client span (instrument the exchange with it).
-    pub fn span(&self) -> &Span {
+    pub(crate) fn span(&self) -> &Span {
         &self.span
     }
 
     /// Notes the vendor's answer (status line and headers).
-    pub fn answered(&mut self, status: u16, headers: &HeaderMap) {
+    pub(crate) fn answered(&mut self, status: u16, headers: &HeaderMap) {
         self.status = Some(status);
         self.span.record("http.response.status_code", i64::from(status));
         let rid = headers.get(self.request_id_header).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
@@ -187,7 +177,7 @@ impl Attempt {
     }
 
     /// Ends the attempt: error attributes, span status, metrics.
-    pub fn finish(self, result: Result<(), &Error>) {
+    pub(crate) fn finish(self, result: Result<(), &Error>) {
         let err = result.err();
         let outcome = outcome(self.status, err);
         let detail = err.and_then(|e| e.vendor.as_ref());

@@ -140,7 +140,7 @@ impl Control {
     }
 
     /// Takes the fault for the next request of `action`, if any.
-    pub fn next_fault(&self, action: &str) -> Option<Fault> {
+    pub(crate) fn next_fault(&self, action: &str) -> Option<Fault> {
         let mut s = self.lock();
         let i = s.faults.iter().position(|r| r.action.is_empty() || r.action == action)?;
         let rule = &mut s.faults[i];
@@ -153,7 +153,7 @@ impl Control {
     }
 
     /// Counts a call by `key` to `action` against the limits.
-    pub fn admit(&self, key: &str, action: &str) -> Result<(), Throttled> {
+    pub(crate) fn admit(&self, key: &str, action: &str) -> Result<(), Throttled> {
         let mut s = self.lock();
         let cfg = s.throttle.clone();
         if let Some(q) = cfg.daily_quota {
@@ -180,7 +180,7 @@ impl Control {
     }
 
     /// Records a request.
-    pub fn record(&self, r: Recorded) {
+    pub(crate) fn record(&self, r: Recorded) {
         let mut s = self.lock();
         if s.log.len() == LOG_LIMIT {
             s.log.pop_front();

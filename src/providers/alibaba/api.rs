@@ -34,7 +34,7 @@ pub enum Api {
 
 /// How an action takes its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
+pub(crate) enum Placement {
     /// POST, parameters in the form body.
     Form,
     /// GET, parameters in the query.
@@ -43,7 +43,7 @@ pub enum Placement {
 
 impl Api {
     /// How the official SDK sends this action's parameters.
-    pub fn placement(self) -> Placement {
+    pub(crate) fn placement(self) -> Placement {
         match self {
             Api::ListPipelineRuns | Api::GetPipelineRun | Api::ListPipelineRunItems => Placement::Query,
             Api::ListDeploymentPackages

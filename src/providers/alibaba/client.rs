@@ -38,9 +38,9 @@ use crate::{
 };
 
 /// What the shared client knows of DataWorks.
-pub static VENDOR: Vendor = Vendor { name: "alibaba", request_id_header: "x-acs-request-id" };
+pub(crate) static VENDOR: Vendor = Vendor { name: "alibaba", request_id_header: "x-acs-request-id" };
 /// The API version every action is called with.
-pub const V2024: &str = "2024-05-18";
+pub(crate) const V2024: &str = "2024-05-18";
 
 /// Credentials of one workspace.
 pub struct Keys {
@@ -61,7 +61,7 @@ pub struct Signer {
 
 /// One workspace's DataWorks client: signed requests sent through the
 /// shared vendor client.
-pub struct Client {
+pub(crate) struct Client {
     signer: Signer,
     vc: VendorClient,
 }
@@ -142,7 +142,7 @@ impl Signer {
 
 impl Client {
     /// A client signing with `signer` and sending through `vc`.
-    pub fn new(signer: Signer, vc: VendorClient) -> Self {
+    pub(crate) fn new(signer: Signer, vc: VendorClient) -> Self {
         Client { signer, vc }
     }
 
@@ -238,7 +238,7 @@ pub(crate) fn parse(a: &Answer, action: Api) -> Result<Reply> {
 }
 
 /// Maps a DataWorks error code (see the module table).
-pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_after: Option<Duration>) -> Error {
+pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_after: Option<Duration>) -> Error {
     let detail = VendorDetail {
         vendor: VENDOR.name.into(),
         code: if code.is_empty() { format!("HTTP{status}") } else { code.to_owned() },

@@ -27,7 +27,7 @@
 
 pub mod api;
 pub mod client;
-pub mod config;
+pub(crate) mod config;
 mod files;
 mod legacy;
 mod map;
@@ -56,7 +56,7 @@ use crate::{
 
 /// Builds the adapter of a checked workspace config: the configured
 /// flavour picks the adapter, once.
-pub fn build(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Arc<dyn Adapter>> {
+pub(crate) fn build(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Arc<dyn Adapter>> {
     let project = Project::new(ws, cfg, shared)?;
     Ok(match cfg.flavour {
         Flavour::Legacy => Arc::new(legacy::Legacy::new(project)),

@@ -18,10 +18,10 @@ use crate::providers::signing::{
 };
 
 /// Signature algorithm name, as it starts the `Authorization` value.
-pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
 /// Name of the header that carries the payload hash (sent and signed).
-pub const CONTENT_SHA256_HEADER: &str = "x-acs-content-sha256";
+pub(crate) const CONTENT_SHA256_HEADER: &str = "x-acs-content-sha256";
 
 /// Encodes pairs as `application/x-www-form-urlencoded` the way the SDK writes form bodies.
 ///
@@ -36,7 +36,7 @@ pub fn form_encode(pairs: &[(String, String)]) -> String {
 }
 
 /// Canonical query string: pairs stably sorted by raw key, keys left unencoded, values RFC 3986.
-pub fn canonical_query_string(query: &[(String, String)]) -> String {
+pub(crate) fn canonical_query_string(query: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = query.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     sorted.iter().map(|(k, v)| format!("{k}={}", rfc3986_encode(v))).collect::<Vec<_>>().join("&")
@@ -46,7 +46,7 @@ pub fn canonical_query_string(query: &[(String, String)]) -> String {
 ///
 /// Every header given is signed: names are lowercased and sorted, values trimmed, and the trimmed
 /// values of headers sharing a lowercased name are sorted and joined with `,`.
-pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
+pub(crate) fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
     let mut grouped: Vec<(String, Vec<&str>)> = Vec::new();
     for (name, value) in headers {
         let lname = name.to_ascii_lowercase();

@@ -50,7 +50,7 @@ impl Shared {
 
     /// From the config; rate buckets and budgets live in `redis` when given
     /// (`limits.backend: redis`), in this process otherwise.
-    pub fn with_store(cfg: &Config, redis: Option<Arc<RedisStore>>) -> Arc<Self> {
+    pub(crate) fn with_store(cfg: &Config, redis: Option<Arc<RedisStore>>) -> Arc<Self> {
         let l = &cfg.limits;
         let settings = Settings { max_wait: l.max_wait, margin: l.deadline_margin, ..Settings::default() };
         let zone = jiff::tz::TimeZone::get(&l.daily_budget_zone).unwrap_or(jiff::tz::TimeZone::UTC);
@@ -64,11 +64,6 @@ impl Shared {
             // Retries may add at most 20% to the calls, plus 5 per second.
             retry_budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 5, 0.2)),
         })
-    }
-
-    /// The limits (for tests and telemetry).
-    pub fn limits(&self) -> &Limits {
-        &self.limits
     }
 
     /// The guard of one workspace; `account` identifies the vendor account
@@ -119,7 +114,7 @@ impl Shared {
 
 /// One workspace's protection around vendor calls.
 #[derive(Clone)]
-pub struct Guard {
+pub(super) struct Guard {
     shared: Arc<Shared>,
     vendor: &'static str,
     account: String,

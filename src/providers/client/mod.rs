@@ -22,7 +22,7 @@ use crate::domain::{CallCtx, Error, Reason, Result};
 
 /// Whether a vendor call changes anything at the vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// Idempotent read: retried on transient failures.
     Read,
     /// Write (deploy, package, run a stage): never re-sent once it may
@@ -31,7 +31,7 @@ pub enum Access {
 }
 
 /// One vendor API a driver calls.
-pub trait Action: Copy + std::fmt::Debug + Send + Sync + 'static {
+pub(crate) trait Action: Copy + std::fmt::Debug + Send + Sync + 'static {
     /// Every API of the driver: what a `rate_limits` key may name.
     const ALL: &'static [Self];
     /// The vendor's name of the API: rate-limit key (`rate_limits`), span
@@ -66,7 +66,7 @@ impl<A: Action> RateKey<A> {
 
 /// Facts about a vendor the shared client needs.
 #[derive(Debug)]
-pub struct Vendor {
+pub(crate) struct Vendor {
     /// Short name: ErrorInfo metadata, span attribute, metric label.
     pub name: &'static str,
     /// The response header that carries the vendor's request id.
@@ -75,7 +75,7 @@ pub struct Vendor {
 
 /// Calls per second a vendor account allows (for the whole fleet).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rates {
+pub(crate) struct Rates {
     /// Reads.
     pub read: f64,
     /// Writes.
@@ -83,7 +83,7 @@ pub struct Rates {
 }
 
 /// A workspace's way to its vendor.
-pub struct VendorClient {
+pub(crate) struct VendorClient {
     http: reqwest::Client,
     guard: guard::Guard,
     vendor: &'static Vendor,
@@ -91,7 +91,7 @@ pub struct VendorClient {
 
 /// One attempt of a vendor call, handed to the driver's closure by
 /// [`VendorClient::call`]: the only way to send a request.
-pub struct Exchange<'a> {
+pub(crate) struct Exchange<'a> {
     http: &'a reqwest::Client,
     ctx: &'a CallCtx,
     vendor: &'static Vendor,
@@ -104,7 +104,7 @@ impl VendorClient {
     /// whose limits it shares (hashed, never stored or shown as is);
     /// `defaults` are the driver's published rates for it, overridden by
     /// the workspace's `rate_limits`, whose keys name APIs of type `A`.
-    pub fn new<A: Action>(
+    pub(crate) fn new<A: Action>(
         shared: &Arc<Shared>,
         vendor: &'static Vendor,
         ws: &crate::config::WorkspaceConfig,
@@ -130,15 +130,10 @@ impl VendorClient {
         }
     }
 
-    /// The vendor this client talks to.
-    pub fn vendor(&self) -> &'static Vendor {
-        self.vendor
-    }
-
     /// Runs `action`: `attempt` builds and sends one attempt through the
     /// [`Exchange`] it is given, under the budget, the limiter and the
     /// retry policy of the action's [`Access`].
-    pub async fn call<'s, A, T, F, Fut>(&'s self, ctx: &'s CallCtx, action: A, mut attempt: F) -> Result<T>
+    pub(crate) async fn call<'s, A, T, F, Fut>(&'s self, ctx: &'s CallCtx, action: A, mut attempt: F) -> Result<T>
     where
         A: Action,
         F: FnMut(Exchange<'s>) -> Fut,
@@ -157,7 +152,11 @@ impl Exchange<'_> {
     /// Sends `req` once within the caller's deadline and reads the answer
     /// with `parse` inside the attempt's span (a vendor error from `parse`
     /// gives the span its error code and the call's outcome).
-    pub async fn send<T>(self, req: ::http::Request<Bytes>, parse: impl FnOnce(&Answer) -> Result<T>) -> Result<T> {
+    pub(crate) async fn send<T>(
+        self,
+        req: ::http::Request<Bytes>,
+        parse: impl FnOnce(&Answer) -> Result<T>,
+    ) -> Result<T> {
         let req = reqwest::Request::try_from(req).map_err(|e| {
             Error::new(tonic::Code::Internal, Reason::RequestBuildFailed, format!("cannot build the request: {e}"))
         })?;
@@ -168,7 +167,7 @@ impl Exchange<'_> {
 
 /// A header value the vendor must not see in logs: marked sensitive, so
 /// `http`'s Debug and any tracing of headers hide it.
-pub fn sensitive(value: &str) -> Result<::http::HeaderValue> {
+pub(crate) fn sensitive(value: &str) -> Result<::http::HeaderValue> {
     let mut v = ::http::HeaderValue::from_str(value).map_err(|_| {
         Error::new(tonic::Code::Internal, Reason::CredentialsUnavailable, "a credential is not a valid header value")
     })?;

@@ -5,7 +5,7 @@ use crate::providers::client::{Access, Action};
 
 /// A DataArts Studio or IAM API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
+pub(crate) enum Api {
     /// POST v2 `release-packages` (a list, despite the verb).
     ReleasePackagesList,
     /// GET v2 `release-packages/{id}`.

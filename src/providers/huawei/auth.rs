@@ -19,7 +19,7 @@ use std::{
 use crate::{config::Secret, domain::Result};
 
 /// How long before its expiry a token is renewed (IAM tokens live 24 h).
-pub const RENEW_BEFORE: Duration = Duration::from_secs(3600);
+pub(crate) const RENEW_BEFORE: Duration = Duration::from_secs(3600);
 
 /// The wall clock the token cache reads.
 pub trait Clock: Send + Sync + 'static {
@@ -29,7 +29,7 @@ pub trait Clock: Send + Sync + 'static {
 
 /// The system clock.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
@@ -64,7 +64,7 @@ impl Clock for ManualClock {
 
 /// A token IAM issued.
 #[derive(Clone)]
-pub struct Issued {
+pub(crate) struct Issued {
     /// `X-Subject-Token`.
     pub token: Secret,
     /// `token.expires_at` − `token.issued_at`.
@@ -86,7 +86,7 @@ pub struct TokenCache {
 
 impl TokenCache {
     /// An empty cache reading `clock`.
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(clock: Arc<dyn Clock>) -> Self {
         TokenCache { clock, slot: tokio::sync::Mutex::new(None), renewals: AtomicU64::new(0) }
     }
 
@@ -94,7 +94,7 @@ impl TokenCache {
     /// expires within [`RENEW_BEFORE`]. Callers queue on one lock, so only
     /// the first of them renews; the rest get its token. A failed renewal
     /// is not cached: the next caller tries again.
-    pub async fn get<F, Fut>(&self, issue: F) -> Result<Secret>
+    pub(crate) async fn get<F, Fut>(&self, issue: F) -> Result<Secret>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Issued>>,
@@ -114,7 +114,7 @@ impl TokenCache {
     }
 
     /// Drops `token` if it is still the cached one (the vendor refused it).
-    pub async fn forget(&self, token: &Secret) {
+    pub(crate) async fn forget(&self, token: &Secret) {
         let mut slot = self.slot.lock().await;
         if slot.as_ref().is_some_and(|t| &t.token == token) {
             *slot = None;
@@ -122,7 +122,7 @@ impl TokenCache {
     }
 
     /// Tokens issued so far.
-    pub fn renewals(&self) -> u64 {
+    pub(crate) fn renewals(&self) -> u64 {
         self.renewals.load(Ordering::Relaxed)
     }
 }

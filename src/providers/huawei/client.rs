@@ -40,7 +40,7 @@ use crate::{
 };
 
 /// What the shared client knows of DataArts Studio.
-pub static VENDOR: Vendor = Vendor { name: "huawei", request_id_header: "x-request-id" };
+pub(crate) static VENDOR: Vendor = Vendor { name: "huawei", request_id_header: "x-request-id" };
 
 /// Which API family (and so which endpoint) a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl std::fmt::Debug for Req {
 
 impl Req {
     /// A GET of `path` (segments already encoded, e.g. with [`seg`]).
-    pub fn get(service: Service, path: String) -> Req {
+    pub(crate) fn get(service: Service, path: String) -> Req {
         Req { service, method: reqwest::Method::GET, path, query: Vec::new(), body: None }
     }
 
@@ -94,13 +94,13 @@ impl Req {
     }
 
     /// Adds a query pair.
-    pub fn query(mut self, k: &str, v: impl ToString) -> Req {
+    pub(crate) fn query(mut self, k: &str, v: impl ToString) -> Req {
         self.query.push((k.to_owned(), v.to_string()));
         self
     }
 
     /// Adds a query pair when `v` is set.
-    pub fn query_opt(self, k: &str, v: Option<impl ToString>) -> Req {
+    pub(crate) fn query_opt(self, k: &str, v: Option<impl ToString>) -> Req {
         match v {
             Some(v) => self.query(k, v),
             None => self,
@@ -109,7 +109,7 @@ impl Req {
 }
 
 /// A path segment, percent-encoded as the SDK encodes path parameters.
-pub fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     signing::rfc3986_encode(s)
 }
 
@@ -181,7 +181,7 @@ pub struct Signer {
 
 /// One workspace's DataArts client: signed requests sent through the
 /// shared vendor client.
-pub struct Client {
+pub(crate) struct Client {
     signer: Signer,
     vc: VendorClient,
 }
@@ -264,17 +264,17 @@ impl Signer {
 
 impl Client {
     /// A client signing with `signer` and sending through `vc`.
-    pub fn new(signer: Signer, vc: VendorClient) -> Client {
+    pub(crate) fn new(signer: Signer, vc: VendorClient) -> Client {
         Client { signer, vc }
     }
 
     /// The project id as a path segment.
-    pub fn project(&self) -> String {
+    pub(crate) fn project(&self) -> String {
         seg(&self.signer.project_id)
     }
 
     /// Tokens issued so far (0 with access keys).
-    pub fn token_renewals(&self) -> u64 {
+    pub(crate) fn token_renewals(&self) -> u64 {
         match &self.signer.auth {
             Auth::Token { cache, .. } => cache.renewals(),
             Auth::AkSk { .. } => 0,
@@ -284,7 +284,7 @@ impl Client {
     /// The one path every vendor HTTP call takes: authenticate, send within
     /// the caller's deadline through the shared vendor client, map a vendor
     /// error by its code.
-    pub async fn call(&self, ctx: &CallCtx, api: Api, req: Req) -> Result<Answer> {
+    pub(crate) async fn call(&self, ctx: &CallCtx, api: Api, req: Req) -> Result<Answer> {
         let req = &req;
         self.vc
             .call(ctx, api, |x| async move {
@@ -367,7 +367,7 @@ fn credentials(e: SecretError) -> Error {
 }
 
 /// Builds a client's credentials from config references.
-pub fn token_auth(domain: &str, user: &str, password: LiveSecret, clock: Arc<dyn Clock>) -> Auth {
+pub(crate) fn token_auth(domain: &str, user: &str, password: LiveSecret, clock: Arc<dyn Clock>) -> Auth {
     Auth::Token { domain: domain.into(), user: user.into(), password, cache: TokenCache::new(clock) }
 }
 
@@ -380,7 +380,7 @@ fn text(v: &Value, k: &str) -> String {
 }
 
 /// `X-Request-Id`, else the body's `request_id`.
-pub fn request_id(a: &Answer, body: Option<&Value>) -> String {
+pub(crate) fn request_id(a: &Answer, body: Option<&Value>) -> String {
     match a.header(VENDOR.request_id_header).filter(|s| !s.is_empty()) {
         Some(r) => r.to_owned(),
         None => body.map(|b| text(b, "request_id")).unwrap_or_default(),
@@ -422,7 +422,7 @@ fn check(a: &Answer, service: Service) -> Result<()> {
 }
 
 /// Maps a vendor error (see the module table).
-pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service) -> Error {
+pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service) -> Error {
     let detail = VendorDetail {
         vendor: VENDOR.name.into(),
         code: if code.is_empty() { format!("HTTP{status}") } else { code.to_owned() },
@@ -470,7 +470,7 @@ pub fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service)
 }
 
 /// The answer's body as JSON, or INTERNAL with the request id.
-pub fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
     // Straight from the bytes: going through a `Value` first copied every
     // row of a list twice (bench/: a third of a list call's CPU).
     let object = a.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
@@ -493,7 +493,7 @@ pub fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
 }
 
 /// A JSON value read into `T`, or INTERNAL with the request id.
-pub fn typed<T: DeserializeOwned>(a: &Answer, v: &Value) -> Result<T> {
+pub(crate) fn typed<T: DeserializeOwned>(a: &Answer, v: &Value) -> Result<T> {
     T::deserialize(v).map_err(|e| {
         Error::malformed(
             VENDOR.name,

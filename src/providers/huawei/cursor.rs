@@ -12,22 +12,22 @@ use crate::domain::{Error, Result};
 pub(crate) use crate::providers::paging::{MAX_SCAN_CALLS, Pos, scan};
 
 /// The vendor's largest page.
-pub const VENDOR_MAX_LIMIT: u32 = 100;
+pub(super) const VENDOR_MAX_LIMIT: u32 = 100;
 
 /// Encodes a cursor.
-pub fn encode<T: Serialize>(c: &T) -> String {
+pub(super) fn encode<T: Serialize>(c: &T) -> String {
     serde_json::to_string(c).unwrap_or_default()
 }
 
 /// Decodes a cursor this adapter issued.
-pub fn decode<T: DeserializeOwned>(s: &str, valid: impl Fn(&T) -> bool) -> Result<T> {
+pub(super) fn decode<T: DeserializeOwned>(s: &str, valid: impl Fn(&T) -> bool) -> Result<T> {
     serde_json::from_str::<T>(s).ok().filter(|c| valid(c)).ok_or_else(|| {
         Error::invalid("page_token", "does not hold a DataArts cursor; start again without a page_token")
     })
 }
 
 /// Decodes a plain position cursor.
-pub fn decode_pos(s: &str) -> Result<Pos> {
+pub(super) fn decode_pos(s: &str) -> Result<Pos> {
     decode(s, |p: &Pos| p.valid(VENDOR_MAX_LIMIT))
 }
 

@@ -12,7 +12,7 @@ use crate::{
 /// A neutral file id on DataArts: `script:{name}`, `job:{name}` (names are
 /// unique per workspace and are what the v1 APIs take) or `resource:{name}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileRef {
+pub(super) enum FileRef {
     /// A script.
     Script(String),
     /// A job.
@@ -23,7 +23,7 @@ pub enum FileRef {
 
 impl FileRef {
     /// Parses a neutral file id.
-    pub fn parse(id: &str) -> Option<FileRef> {
+    pub(super) fn parse(id: &str) -> Option<FileRef> {
         let (kind, name) = id.split_once(':')?;
         if name.is_empty() {
             return None;
@@ -37,7 +37,7 @@ impl FileRef {
     }
 
     /// The item of a package (`task_type`, `item_name`).
-    pub fn of_item(task_type: Option<i64>, name: &str) -> FileRef {
+    pub(super) fn of_item(task_type: Option<i64>, name: &str) -> FileRef {
         match task_type {
             Some(1) => FileRef::Job(name.to_owned()),
             Some(3) => FileRef::Resource(name.to_owned()),
@@ -46,14 +46,14 @@ impl FileRef {
     }
 
     /// The vendor name.
-    pub fn name(&self) -> &str {
+    pub(super) fn name(&self) -> &str {
         match self {
             FileRef::Script(n) | FileRef::Job(n) | FileRef::Resource(n) => n,
         }
     }
 
     /// `task_type` of pending items (1 job, 2 script, 3 resource).
-    pub fn task_type(&self) -> i64 {
+    pub(super) fn task_type(&self) -> i64 {
         match self {
             FileRef::Job(_) => 1,
             FileRef::Script(_) => 2,
@@ -62,7 +62,7 @@ impl FileRef {
     }
 
     /// The neutral id.
-    pub fn id(&self) -> String {
+    pub(super) fn id(&self) -> String {
         match self {
             FileRef::Script(n) => format!("script:{n}"),
             FileRef::Job(n) => format!("job:{n}"),
@@ -72,7 +72,7 @@ impl FileRef {
 }
 
 /// `deploy_status` → package (and item) state.
-pub fn package_state(code: Option<i64>) -> pb::ReleasePackageState {
+pub(super) fn package_state(code: Option<i64>) -> pb::ReleasePackageState {
     match code {
         Some(1) => pb::ReleasePackageState::PendingApproval,
         Some(2) => pb::ReleasePackageState::Succeeded,
@@ -83,7 +83,7 @@ pub fn package_state(code: Option<i64>) -> pb::ReleasePackageState {
 }
 
 /// Package state → `deploy_status`, where DataArts has one.
-pub fn status_code(s: pb::ReleasePackageState) -> Option<i64> {
+pub(super) fn status_code(s: pb::ReleasePackageState) -> Option<i64> {
     match s {
         pb::ReleasePackageState::PendingApproval => Some(1),
         pb::ReleasePackageState::Succeeded => Some(2),
@@ -94,7 +94,7 @@ pub fn status_code(s: pb::ReleasePackageState) -> Option<i64> {
 }
 
 /// `deploy_status` → deployment state.
-pub fn deployment_state(code: Option<i64>) -> pb::DeploymentState {
+pub(super) fn deployment_state(code: Option<i64>) -> pb::DeploymentState {
     match code {
         Some(1) => pb::DeploymentState::Pending,
         Some(5) => pb::DeploymentState::Running,
@@ -105,7 +105,7 @@ pub fn deployment_state(code: Option<i64>) -> pb::DeploymentState {
 }
 
 /// `update_type` → change type.
-pub fn change_type(code: Option<i64>) -> pb::ChangeType {
+pub(super) fn change_type(code: Option<i64>) -> pb::ChangeType {
     match code {
         Some(1) => pb::ChangeType::Added,
         Some(2) => pb::ChangeType::Modified,
@@ -115,7 +115,7 @@ pub fn change_type(code: Option<i64>) -> pb::ChangeType {
 }
 
 /// `start_job_status` → job start state.
-pub fn job_start(code: Option<i64>) -> pb::JobStartState {
+pub(super) fn job_start(code: Option<i64>) -> pb::JobStartState {
     match code {
         Some(2) => pb::JobStartState::Succeeded,
         Some(3) => pb::JobStartState::Failed,
@@ -124,7 +124,7 @@ pub fn job_start(code: Option<i64>) -> pb::JobStartState {
 }
 
 /// `startup_mode` for a neutral startup mode (vendor default 1).
-pub fn startup_mode(m: pb::StartupMode) -> i64 {
+pub(super) fn startup_mode(m: pb::StartupMode) -> i64 {
     match m {
         pb::StartupMode::DeployOnly => 0,
         pb::StartupMode::Unspecified | pb::StartupMode::DeployAndStart => 1,
@@ -132,12 +132,12 @@ pub fn startup_mode(m: pb::StartupMode) -> i64 {
 }
 
 /// A user from an (id, name) pair; None when both are empty.
-pub fn user(id: &str, name: &str) -> Option<pb::User> {
+pub(super) fn user(id: &str, name: &str) -> Option<pb::User> {
     (!id.is_empty() || !name.is_empty()).then(|| pb::User { id: id.to_owned(), display_name: name.to_owned() })
 }
 
 /// A user known by name only.
-pub fn named(name: &str) -> Option<pb::User> {
+pub(super) fn named(name: &str) -> Option<pb::User> {
     user("", name)
 }
 
@@ -146,7 +146,7 @@ fn record(full: bool, raw: &Value) -> Option<prost_types::Struct> {
 }
 
 /// A package (list row or detail), without items.
-pub fn package(ctx: &CallCtx, p: &wire::Package, raw: &Value, full: bool) -> pb::ReleasePackage {
+pub(super) fn package(ctx: &CallCtx, p: &wire::Package, raw: &Value, full: bool) -> pb::ReleasePackage {
     pb::ReleasePackage {
         name: ctx.name("releasePackages", &p.package_id),
         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -165,7 +165,7 @@ pub fn package(ctx: &CallCtx, p: &wire::Package, raw: &Value, full: bool) -> pb:
 }
 
 /// A package item.
-pub fn item(ctx: &CallCtx, t: &wire::TaskDetail) -> pb::ReleasePackageItem {
+pub(super) fn item(ctx: &CallCtx, t: &wire::TaskDetail) -> pb::ReleasePackageItem {
     let file = FileRef::of_item(t.task_type, &t.item_name);
     pb::ReleasePackageItem {
         file: ctx.name("files", file.id()),
@@ -186,7 +186,7 @@ pub fn item(ctx: &CallCtx, t: &wire::TaskDetail) -> pb::ReleasePackageItem {
 }
 
 /// DataArts has no failure message on packages: name the failed items.
-pub fn failure_message(items: &[wire::TaskDetail]) -> String {
+pub(super) fn failure_message(items: &[wire::TaskDetail]) -> String {
     let failed: Vec<String> = items
         .iter()
         .filter_map(|t| {
@@ -202,7 +202,7 @@ pub fn failure_message(items: &[wire::TaskDetail]) -> String {
 }
 
 /// A v2 script row.
-pub fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: &Value, full: bool) -> pb::File {
+pub(super) fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: &Value, full: bool) -> pb::File {
     pb::File {
         name: ctx.name("files", FileRef::Script(s.name.clone()).id()),
         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -222,7 +222,7 @@ pub fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: &Value, full: bool) 
 }
 
 /// A v2 job row.
-pub fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: &Value, full: bool) -> pb::File {
+pub(super) fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: &Value, full: bool) -> pb::File {
     pb::File {
         name: ctx.name("files", FileRef::Job(j.name.clone()).id()),
         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -241,7 +241,7 @@ pub fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: &Value, full: bool) -> pb:
 }
 
 /// A script version read with `?version=N`.
-pub fn script_version(
+pub(super) fn script_version(
     ctx: &CallCtx,
     name: &str,
     version: i64,

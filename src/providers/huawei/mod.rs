@@ -62,10 +62,10 @@
 //! for GetFile `{"detail": v1 show, "row": v2 list row}`; for packages the
 //! package record (with `task_details` on GetReleasePackage).
 
-pub mod api;
+pub(crate) mod api;
 pub mod auth;
 pub mod client;
-pub mod config;
+pub(crate) mod config;
 mod cursor;
 mod files;
 mod map;
@@ -112,7 +112,12 @@ impl std::fmt::Debug for HuaweiAdapter {
 }
 
 /// The adapter for workspace `name`.
-pub fn new(name: &str, ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<HuaweiAdapter> {
+pub(crate) fn new(
+    name: &str,
+    ws: &WorkspaceConfig,
+    cfg: &Config,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<HuaweiAdapter> {
     HuaweiAdapter::with_clock(name, ws, cfg, shared, Arc::new(SystemClock))
 }
 

@@ -20,22 +20,22 @@ use crate::providers::signing::{
 };
 
 /// Signature algorithm name, as it starts the `Authorization` value.
-pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "SDK-HMAC-SHA256";
 
 /// Hex SHA-256 of the empty input: the payload hash of a request without a body.
-pub const EMPTY_PAYLOAD_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+pub(crate) const EMPTY_PAYLOAD_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// Literal payload hash (and `X-Sdk-Content-Sha256` value) for unsigned non-JSON bodies.
-pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// Header carrying the signing time, `YYYYMMDDTHHMMSSZ` (UTC).
-pub const SDK_DATE_HEADER: &str = "X-Sdk-Date";
+pub(crate) const SDK_DATE_HEADER: &str = "X-Sdk-Date";
 
 /// Header the signer adds (value [`UNSIGNED_PAYLOAD`]) for non-JSON content types.
-pub const CONTENT_SHA256_HEADER: &str = "X-Sdk-Content-Sha256";
+pub(crate) const CONTENT_SHA256_HEADER: &str = "X-Sdk-Content-Sha256";
 
 /// Largest accepted distance between `X-Sdk-Date` and the verifier's clock.
-pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// Canonical URI: decode the whole wire path, split on `/`, RFC 3986-encode each segment, and end
 /// with `/` (so an encoded `%2F` inside a segment is signed as a real `/`). Empty gives `/`.

@@ -6,12 +6,12 @@
 use serde::{Deserialize, Serialize};
 
 /// Lenient field readers.
-pub mod de {
+pub(super) mod de {
     use serde::{Deserialize, Deserializer};
     use serde_json::Value;
 
     /// A string, number or bool as text; `null` or absent as "".
-    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         Ok(match Value::deserialize(d)? {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
@@ -21,7 +21,7 @@ pub mod de {
     }
 
     /// An integer from a JSON number or a numeric string; anything else is absent.
-    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         Ok(match Value::deserialize(d)? {
             Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
             Value::String(s) => s.trim().parse().ok(),
@@ -30,7 +30,7 @@ pub mod de {
     }
 
     /// A list; `null` as empty.
-    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    pub(crate) fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
         Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
     }
 }
@@ -39,7 +39,7 @@ pub mod de {
 
 /// Body of `POST /v2/{pid}/factory/release-packages`.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct ListPackagesBody {
+pub(super) struct ListPackagesBody {
     /// Keyword in the package name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_word: Option<String>,
@@ -78,7 +78,7 @@ pub struct ListPackagesBody {
 
 /// Body of `POST /v2/{pid}/factory/release-packages/deploy`.
 #[derive(Debug, Serialize)]
-pub struct DeployBody {
+pub(super) struct DeployBody {
     /// Package ids.
     pub package_ids: Vec<String>,
     /// 1 start jobs after release, 0 do not.
@@ -87,7 +87,7 @@ pub struct DeployBody {
 
 /// Body of `POST /v2/{pid}/factory/pending-items/package`.
 #[derive(Debug, Serialize)]
-pub struct PackageItemsBody {
+pub(super) struct PackageItemsBody {
     /// The packager's user id.
     pub apply_user_id: String,
     /// Package name.
@@ -104,7 +104,7 @@ pub struct PackageItemsBody {
 /// A list answer: `total` plus raw rows (each kept for VIEW_FULL and read
 /// into its typed form by the caller). The rows' key differs per list.
 #[derive(Debug, Deserialize)]
-pub struct Listing {
+pub(super) struct Listing {
     /// Matching rows.
     #[serde(default, deserialize_with = "de::int")]
     pub total: Option<i64>,
@@ -122,7 +122,7 @@ pub struct Listing {
 /// A user reference (`package_approvers[]`).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
-pub struct UserRef {
+pub(super) struct UserRef {
     /// User id.
     #[serde(deserialize_with = "de::text")]
     pub user_id: String,
@@ -134,7 +134,7 @@ pub struct UserRef {
 /// A release package (list row, or `release_package` of the detail).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
-pub struct Package {
+pub(super) struct Package {
     /// Id (a string here, an integer in the deploy reply).
     #[serde(deserialize_with = "de::text")]
     pub package_id: String,
@@ -173,7 +173,7 @@ pub struct Package {
 /// One `task_details[]` entry of a package.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
-pub struct TaskDetail {
+pub(super) struct TaskDetail {
     /// Pending item id.
     #[serde(deserialize_with = "de::text")]
     pub pending_item_id: String,
@@ -212,7 +212,7 @@ pub struct TaskDetail {
 /// `GET /v2/{pid}/factory/release-packages/{id}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct PackageDetail {
+pub(super) struct PackageDetail {
     /// The package.
     pub release_package: Option<Package>,
     /// Its items.
@@ -223,7 +223,7 @@ pub struct PackageDetail {
 /// One `deploy_package_details[]` entry.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct DeployDetail {
+pub(super) struct DeployDetail {
     /// Package id (an integer here).
     #[serde(deserialize_with = "de::text")]
     pub package_id: String,
@@ -238,7 +238,7 @@ pub struct DeployDetail {
 /// `POST .../release-packages/deploy`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct DeployReply {
+pub(super) struct DeployReply {
     /// One per package.
     #[serde(deserialize_with = "de::list")]
     pub deploy_package_details: Vec<DeployDetail>,
@@ -247,7 +247,7 @@ pub struct DeployReply {
 /// A pending item.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
-pub struct PendingItem {
+pub(super) struct PendingItem {
     /// Id.
     #[serde(deserialize_with = "de::text")]
     pub pending_item_id: String,
@@ -271,7 +271,7 @@ pub struct PendingItem {
 /// `POST .../pending-items/package`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct PackageCreated {
+pub(super) struct PackageCreated {
     /// Name.
     #[serde(deserialize_with = "de::text")]
     pub package_name: String,
@@ -283,7 +283,7 @@ pub struct PackageCreated {
 /// A v2 script list row.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
-pub struct ScriptRow {
+pub(super) struct ScriptRow {
     /// v2 id.
     #[serde(deserialize_with = "de::text")]
     pub id: String,
@@ -319,7 +319,7 @@ pub struct ScriptRow {
 /// A v2 job list row (no id field).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
-pub struct JobRow {
+pub(super) struct JobRow {
     /// Name (unique in the workspace).
     #[serde(deserialize_with = "de::text")]
     pub name: String,
@@ -352,7 +352,7 @@ pub struct JobRow {
 /// `GET /v1/{pid}/scripts/{name}` (camelCase).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct ScriptDetail {
+pub(super) struct ScriptDetail {
     /// Name.
     #[serde(deserialize_with = "de::text")]
     pub name: String,
@@ -376,7 +376,7 @@ pub struct ScriptDetail {
 /// `basicConfig` of a v1 job.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct JobBasicConfig {
+pub(super) struct JobBasicConfig {
     /// Owner name.
     #[serde(deserialize_with = "de::text")]
     pub owner: String,
@@ -385,7 +385,7 @@ pub struct JobBasicConfig {
 /// `GET /v1/{pid}/jobs/{name}` (camelCase); the whole body is the job's content.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct JobDetail {
+pub(super) struct JobDetail {
     /// Name.
     #[serde(deserialize_with = "de::text")]
     pub name: String,
@@ -405,7 +405,7 @@ pub struct JobDetail {
 /// `GET /v1/{pid}/system-tasks/{id}` (camelCase; times typed loosely).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
-pub struct SystemTask {
+pub(super) struct SystemTask {
     /// RUNNING, SUCCESSFUL or FAILED.
     #[serde(deserialize_with = "de::text")]
     pub status: String,

@@ -94,11 +94,11 @@ impl Action for Api {
 }
 
 /// Packages in a new store.
-pub const PACKAGES: usize = 30;
+pub(crate) const PACKAGES: usize = 30;
 /// Files in a new store.
-pub const FILES: usize = 9;
+pub(crate) const FILES: usize = 9;
 /// Versions of every file.
-pub const VERSIONS: i64 = 3;
+pub(crate) const VERSIONS: i64 = 3;
 const T0: i64 = 1_767_225_600_000;
 
 /// A deployment in the store.
@@ -140,7 +140,7 @@ impl Store {
 }
 
 /// The in-memory driver of one workspace.
-pub struct MemoryAdapter {
+pub(crate) struct MemoryAdapter {
     store: Arc<Store>,
     vc: VendorClient,
     deploy_after: Duration,
