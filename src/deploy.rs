@@ -45,7 +45,7 @@ use tonic::Code;
 
 use crate::{
     config::OnDamage,
-    domain::{Error, Reason, VendorDetail, time::now_ms},
+    domain::{Error, Fate, Reason, VendorDetail, time::now_ms},
     pb,
     state::{self, Journal, Snapshot, StateError},
 };
@@ -267,29 +267,7 @@ impl Ledger {
         let result = joined.unwrap_or_else(|e| {
             Err(Error::new(Code::Internal, Reason::DeployTaskFailed, format!("the deploy task failed: {e}")))
         });
-        let outcome = match &result {
-            Ok(d) => Some(Outcome::Done {
-                response: B64.encode(pb::DeployFilesResponse { deployments: d.clone() }.encode_to_vec()),
-            }),
-            Err(e) if e.reason.surely_not_sent() => None,
-            Err(e) if lost_answer(e) => Some(Outcome::Unknown {
-                message: format!(
-                    "the vendor's answer to this deploy was lost ({}); it may or may not have been deployed: check the \
-                     release package or deployment state before deploying again with a new request_id",
-                    e.message
-                ),
-            }),
-            Err(e) => Some(Outcome::Failed {
-                code: e.code as i32,
-                reason: e.reason,
-                message: e.message.clone(),
-                vendor: e
-                    .vendor
-                    .as_ref()
-                    .map(|v| (v.vendor.to_string(), v.code.clone(), v.request_id.clone(), v.http_status)),
-                metadata: e.metadata.clone(),
-            }),
-        };
+        let outcome = outcome_of(&result);
         if let Err(e) = self.store.finish(id, fp, ticket, outcome.as_ref()).await {
             tracing::error!(
                 request_id = id,
@@ -555,9 +533,48 @@ impl Store for FileStore {
     }
 }
 
-/// A write whose answer never arrived: timeouts and broken connections.
-fn lost_answer(e: &Error) -> bool {
-    e.reason.lost_answer()
+/// What a finished deploy leaves in its record, by what its error proves:
+/// only an answer proven "not applied" (refused before any request left,
+/// or throttled, with nothing started) frees the request_id for another
+/// try; a vendor refusal is replayed; anything that may have been applied
+/// (5xx, lost or unreadable answer, a failed task) is outcome-unknown and
+/// never re-sent.
+fn outcome_of(result: &Answer) -> Option<Outcome> {
+    let e = match result {
+        Ok(d) => {
+            return Some(Outcome::Done {
+                response: B64.encode(pb::DeployFilesResponse { deployments: d.clone() }.encode_to_vec()),
+            });
+        }
+        Err(e) => e,
+    };
+    let failed = || {
+        let mut metadata = e.metadata.clone();
+        if !e.started.is_empty() {
+            metadata.push(("started_deployments".into(), e.started.join(",")));
+        }
+        Outcome::Failed {
+            code: e.code as i32,
+            reason: e.reason,
+            message: e.message.clone(),
+            vendor: e
+                .vendor
+                .as_ref()
+                .map(|v| (v.vendor.to_string(), v.code.clone(), v.request_id.clone(), v.http_status)),
+            metadata,
+        }
+    };
+    match e.reason.fate() {
+        Fate::NotSent | Fate::Throttled if e.started.is_empty() => None,
+        Fate::NotSent | Fate::Throttled | Fate::Refused => Some(failed()),
+        Fate::VendorFailed | Fate::AnswerLost | Fate::Unreadable | Fate::Gateway => Some(Outcome::Unknown {
+            message: format!(
+                "the vendor may have applied this deploy, but its answer was lost or unreadable ({}); check the \
+                 release package or deployment state before deploying again with a new request_id",
+                e.message
+            ),
+        }),
+    }
 }
 
 fn replay(o: &Outcome) -> Result<Vec<pb::Deployment>, Error> {
@@ -654,6 +671,35 @@ mod tests {
             Begin::Recorded { outcome, .. } => assert_eq!(outcome, done),
             other => panic!("outcome not on disk: {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn only_answers_proven_not_applied_free_the_request_id() {
+        let ledger = Ledger::in_memory(Duration::from_secs(3600));
+        let fail = |code, reason| Error::new(code, reason, "scripted");
+        // Throttled by the vendor, nothing started: the same id deploys on a retry.
+        let e = ledger.run("429", "fp", async move { Err(fail(Code::Unavailable, Reason::VendorThrottled)) }).await;
+        assert_eq!(e.unwrap_err().reason, Reason::VendorThrottled);
+        assert!(ledger.run("429", "fp", async { Ok(vec![dep("d1")]) }).await.is_ok());
+        // A 5xx or an unreadable answer after sending may have been applied:
+        // outcome-unknown, never re-sent, never INTERNAL/UNAVAILABLE to retry on.
+        for (id, reason) in [("5xx", Reason::VendorUnavailable), ("garbled", Reason::VendorResponseMalformed)] {
+            let e = ledger.run(id, "fp", async move { Err(fail(Code::Unavailable, reason)) }).await.unwrap_err();
+            assert_eq!((e.code, e.reason), (Code::Unknown, Reason::DeployOutcomeUnknown), "{id}");
+            let again = ledger.run(id, "fp", async { Ok(vec![dep("never")]) }).await.unwrap_err();
+            assert_eq!(again.reason, Reason::DeployOutcomeUnknown, "{id}: not re-sent");
+        }
+        // Throttled after another item was already deployed: replayed, so a
+        // retry cannot deploy the first item twice.
+        let partial = async move {
+            let mut e = fail(Code::Unavailable, Reason::VendorThrottled);
+            e.started = vec!["workspaces/w/deployments/1".into()];
+            Err(e)
+        };
+        let e = ledger.run("partial", "fp", partial).await.unwrap_err();
+        let again = ledger.run("partial", "fp", async { Ok(vec![dep("twice")]) }).await.unwrap_err();
+        assert_eq!((again.reason, again.message.clone()), (e.reason, e.message.clone()));
+        assert!(again.metadata.iter().any(|(k, v)| k == "started_deployments" && v == "workspaces/w/deployments/1"));
     }
 
     #[tokio::test]

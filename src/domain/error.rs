@@ -57,6 +57,9 @@ pub struct ErrorData {
     pub quota: Option<(String, String)>,
     /// Extra `ErrorInfo` metadata.
     pub metadata: Vec<(String, String)>,
+    /// Deployments the failing call had already started (a partial deploy):
+    /// `ErrorInfo.metadata.started_deployments`, and never "not applied".
+    pub started: Vec<String>,
 }
 
 impl std::ops::Deref for Error {
@@ -95,6 +98,7 @@ impl Error {
             retry_after: None,
             quota: None,
             metadata: Vec::new(),
+            started: Vec::new(),
         }))
     }
 
@@ -163,6 +167,9 @@ impl From<Error> for Status {
             if v.http_status != 0 {
                 meta.insert("vendor_http_status".into(), v.http_status.to_string());
             }
+        }
+        if !e.started.is_empty() {
+            meta.insert("started_deployments".into(), e.started.join(","));
         }
         let mut d = ErrorDetails::with_error_info(e.reason.as_str(), ERROR_DOMAIN, meta);
         for v in &e.violations {

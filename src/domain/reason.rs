@@ -202,17 +202,6 @@ impl Reason {
     pub fn is_throttle(self) -> bool {
         self.fate() == Fate::Throttled
     }
-
-    /// Whether the request surely never reached the vendor (a deploy may be
-    /// tried again under the same request id).
-    pub fn surely_not_sent(self) -> bool {
-        self.fate() == Fate::NotSent
-    }
-
-    /// Whether a write was sent and its answer never came back.
-    pub fn lost_answer(self) -> bool {
-        self.fate() == Fate::AnswerLost
-    }
 }
 
 impl std::fmt::Display for Reason {
@@ -235,12 +224,12 @@ mod tests {
 
     #[test]
     fn what_may_be_retried_or_resent() {
-        assert!(Reason::VendorTimeout.retryable() && Reason::VendorTimeout.lost_answer());
-        assert!(Reason::VendorUnreachable.retryable() && Reason::VendorUnreachable.surely_not_sent());
+        assert!(Reason::VendorTimeout.retryable() && Reason::VendorTimeout.fate() == Fate::AnswerLost);
+        assert!(Reason::VendorUnreachable.retryable() && Reason::VendorUnreachable.fate() == Fate::NotSent);
         assert!(!Reason::VendorAuthFailed.retryable());
         assert!(!Reason::VendorResponseMalformed.retryable());
         assert!(Reason::VendorThrottled.is_throttle() && Reason::VendorThrottled.retryable());
-        assert!(!Reason::VendorConnectionFailed.surely_not_sent());
-        assert!(Reason::RateLimited.surely_not_sent() && !Reason::RateLimited.retryable());
+        assert_eq!(Reason::VendorConnectionFailed.fate(), Fate::AnswerLost);
+        assert!(Reason::RateLimited.fate() == Fate::NotSent && !Reason::RateLimited.retryable());
     }
 }

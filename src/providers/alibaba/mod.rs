@@ -179,9 +179,8 @@ where
             Ok(d) => out.push(d),
             Err(e) if out.is_empty() => return Err(e),
             Err(mut e) => {
-                let names: Vec<&str> = out.iter().map(|d| d.name.as_str()).collect();
-                e.message = format!("{} (deployments already started: {})", e.message, names.join(", "));
-                e.metadata.push(("started_deployments".into(), names.join(",")));
+                e.started = out.into_iter().map(|d| d.name).collect();
+                e.message = format!("{} (deployments already started: {})", e.message, e.started.join(", "));
                 return Err(e);
             }
         }
