@@ -24,9 +24,10 @@
 //! does not hold is refused unless it is proven new: a time-ordered UUID
 //! (version 7, or 1 or 6) made after the quarantine.
 
+mod engine;
 mod redis;
 
-pub use self::redis::RedisRecords;
+pub use self::{engine::Engine, redis::RedisRecords};
 
 use std::{
     collections::HashMap,
@@ -36,7 +37,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -8,7 +8,7 @@ use crate::{
     auth::Auth,
     cli::Listen,
     config::{Config, LimiterBackend},
-    deploy::{Ledger, RedisRecords},
+    deploy::{Engine, Ledger, RedisRecords},
     limit::budget,
     providers::{self, client::Shared},
     redis_store::RedisStore,
@@ -42,7 +42,8 @@ pub(crate) fn build_api(cfg: &Config) -> anyhow::Result<Api> {
         Some(store) => Ledger::with_store(Arc::new(RedisRecords::new(store, cfg.limits.idempotency_ttl))),
         None => Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl, cfg.state.on_damage)?,
     };
-    Ok(Api::with_auth(router, tokens, ledger, Auth::from_config(cfg)?))
+    let engine = Engine::open(router.clone(), &cfg.server.state_dir)?;
+    Ok(Api::with_auth(router, tokens, ledger, engine, Auth::from_config(cfg)?))
 }
 
 /// Starts serving `cfg`, with listen overrides.

@@ -17,7 +17,7 @@ use tonic::{Request, Status};
 
 use crate::{
     auth::{Auth, Caller, Permission},
-    deploy::Ledger,
+    deploy::{Engine, Ledger},
     domain::{
         CallCtx, Error, Router, Workspace,
         capability::{Filter, Operation},
@@ -35,6 +35,7 @@ struct Inner {
     router: Router,
     tokens: PageTokens,
     ledger: Arc<Ledger>,
+    engine: Arc<Engine>,
     auth: Auth,
 }
 
@@ -42,12 +43,25 @@ impl Api {
     /// Services over `router`, sealing page tokens with `tokens`, recording
     /// deploys in `ledger`.
     pub fn new(router: Router, tokens: PageTokens, ledger: Arc<Ledger>) -> Self {
-        Self::with_auth(router, tokens, ledger, Auth::open())
+        let engine = Engine::in_memory(router.clone());
+        Self::with_auth(router, tokens, ledger, engine, Auth::open())
     }
 
     /// Like [`Api::new`], with callers authenticated and authorized by `auth`.
-    pub(crate) fn with_auth(router: Router, tokens: PageTokens, ledger: Arc<Ledger>, auth: Auth) -> Self {
-        Api { inner: Arc::new(Inner { router, tokens, ledger, auth }) }
+    /// `engine` drives the deployments the deploy calls start.
+    pub(crate) fn with_auth(
+        router: Router,
+        tokens: PageTokens,
+        ledger: Arc<Ledger>,
+        engine: Arc<Engine>,
+        auth: Auth,
+    ) -> Self {
+        Api { inner: Arc::new(Inner { router, tokens, ledger, engine, auth }) }
+    }
+
+    /// The deployment engine.
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.inner.engine
     }
 
     /// Authentication and policies.

@@ -176,7 +176,13 @@ impl ReleaseService for Api {
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
         let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
-        let d = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
+        // What the engine last saw of a deployment it drives; otherwise
+        // (and for the raw vendor record) one look at the vendor.
+        let known = self.engine().watch(&w, &id).map(|rx| rx.borrow().clone());
+        let d = match known {
+            Some(d) if !full && d.state() != pb::DeploymentState::Unspecified => d,
+            _ => ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?,
+        };
         Ok(Response::new(pb::GetDeploymentResponse { deployment: Some(d) }))
     }
 
@@ -193,6 +199,9 @@ impl ReleaseService for Api {
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
         let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
+        if let Some(rx) = self.engine().watch(&w, &id).filter(|_| !full) {
+            return Ok(Response::new(follow(rx, ctx.deadline)));
+        }
         // The first look happens before the stream starts, so a bad id fails the call itself.
         let first = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
         let adapter = ws.adapter.clone();
@@ -218,6 +227,34 @@ impl ReleaseService for Api {
         };
         Ok(Response::new(Box::pin(stream)))
     }
+}
+
+/// Follows a deployment the engine drives: every state it publishes, until
+/// a terminal one (watchers share the engine's polls; none of their own).
+fn follow(mut rx: tokio::sync::watch::Receiver<pb::Deployment>, deadline: Option<std::time::Instant>) -> WatchStream {
+    Box::pin(async_stream::try_stream! {
+        loop {
+            let d = rx.borrow_and_update().clone();
+            let ended = is_terminal(d.state());
+            if d.state() != pb::DeploymentState::Unspecified {
+                yield pb::WatchDeploymentResponse { deployment: Some(d) };
+            }
+            if ended {
+                break;
+            }
+            let changed = rx.changed();
+            let changed = match deadline {
+                Some(d) => tokio::time::timeout_at(tokio::time::Instant::from_std(d), changed).await.map_err(|_| {
+                    Status::deadline_exceeded("the deployment had not ended before the call's deadline")
+                })?,
+                None => changed.await,
+            };
+            if changed.is_err() {
+                // The engine let go of it: the last state it published was final.
+                break;
+            }
+        }
+    })
 }
 
 /// The deploy handlers, each wrapped by its audit record.
@@ -254,6 +291,7 @@ impl Api {
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
+        self.engine().track(&ws.name, &deployments);
         Ok(Response::new(pb::DeployReleasePackagesResponse { deployments }))
     }
 
@@ -293,6 +331,7 @@ impl Api {
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
+        self.engine().track(&ws.name, &deployments);
         Ok(Response::new(pb::DeployFilesResponse { deployments }))
     }
 

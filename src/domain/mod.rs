@@ -204,8 +204,14 @@ pub trait Adapter: Send + Sync {
         comment: &str,
         startup: pb::StartupMode,
     ) -> Result<Vec<pb::Deployment>>;
-    /// GetDeployment: one look at the vendor.
+    /// GetDeployment: one look at the vendor, which never changes anything.
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment>;
+    /// One step of the deployment engine: looks at the deployment and, where
+    /// the vendor needs the gateway to move it on (e.g. the next pipeline
+    /// stage), does so. Only the engine calls it; by default a plain look.
+    async fn advance(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
+        self.get_deployment(ctx, id, false).await
+    }
     /// ListFiles.
     async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>>;
     /// GetFile.

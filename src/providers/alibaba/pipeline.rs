@@ -212,12 +212,20 @@ impl Adapter for Pipeline {
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
+        Ok(map::run_deployment(ctx, &run(&reply)?, full))
+    }
+
+    /// Starts the next stage once the previous one has succeeded (stages
+    /// run strictly in order; the engine calls this, readers never do).
+    async fn advance(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
+        run_id("name", id)?;
+        let reply = self.get_run(ctx, id).await?;
         let next = next_stage(&*run(&reply)?).map(str::to_owned);
         let reply = match next {
             Some(code) => self.exec(ctx, id, code).await?,
             None => reply,
         };
-        Ok(map::run_deployment(ctx, &run(&reply)?, full))
+        Ok(map::run_deployment(ctx, &run(&reply)?, false))
     }
 
     async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {

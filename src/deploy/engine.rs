@@ -1,0 +1,237 @@
+//! The deployment engine: every deployment a deploy call started is driven
+//! to a terminal state by the gateway itself, whether or not anyone
+//! watches. One reconciler task polls each open deployment through its
+//! adapter's [`advance`](crate::domain::Adapter::advance) (the only place a
+//! follow-up vendor write may happen, e.g. the next pipeline stage), backs
+//! off while nothing changes, and publishes the latest state to every
+//! reader: `GetDeployment` and `WatchDeployment` read what the engine knows
+//! and never write, and any number of watchers share one vendor poll per
+//! interval.
+//!
+//! Open deployments are kept in `{state_dir}/deployments.jsonl` (a
+//! checksummed journal), so a restart resumes driving them. Each poll is a
+//! span that follows from the deploy call's span (one trace per deploy).
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::{
+    domain::{CallCtx, Router, is_terminal},
+    pb,
+    state::{Journal, StateError},
+};
+
+/// The first pause between polls of a deployment; it doubles while nothing
+/// changes, up to [`MAX_POLL`].
+const FIRST_POLL: Duration = Duration::from_millis(500);
+/// The longest pause between polls of a deployment.
+const MAX_POLL: Duration = Duration::from_secs(10);
+/// How long one poll may take.
+const POLL_DEADLINE: Duration = Duration::from_secs(30);
+
+/// (workspace name, deployment id).
+type Key = (String, String);
+
+/// One line of `deployments.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Line {
+    workspace: String,
+    id: String,
+    open: bool,
+}
+
+/// A deployment being driven.
+struct Open {
+    latest: watch::Sender<pb::Deployment>,
+    /// The deploy call's span: polls follow from it.
+    origin: tracing::Span,
+    next: tokio::time::Instant,
+    pause: Duration,
+}
+
+/// Drives open deployments to their end; see the module docs.
+pub struct Engine {
+    router: Router,
+    open: Mutex<HashMap<Key, Open>>,
+    journal: Option<Journal>,
+    running: AtomicBool,
+}
+
+impl Engine {
+    /// An engine over `router` that keeps open deployments in memory only.
+    pub(crate) fn in_memory(router: Router) -> Arc<Self> {
+        Arc::new(Engine { router, open: Mutex::default(), journal: None, running: AtomicBool::new(false) })
+    }
+
+    /// An engine that keeps open deployments in `{dir}/deployments.jsonl`,
+    /// resuming those a previous run left open.
+    pub(crate) fn open(router: Router, dir: &Path) -> Result<Arc<Self>, StateError> {
+        let journal = Journal::at(dir.join("deployments.jsonl"));
+        let mut open: HashMap<Key, bool> = HashMap::new();
+        for line in journal.read::<Line>()?.records {
+            open.insert((line.workspace, line.id), line.open);
+        }
+        let still: Vec<Line> = open
+            .into_iter()
+            .filter(|(_, o)| *o)
+            .map(|((workspace, id), _)| Line { workspace, id, open: true })
+            .collect();
+        journal.rewrite(still.iter()).map_err(StateError::io(journal.path()))?;
+        let engine = Arc::new(Engine { router, open: Mutex::default(), journal: Some(journal), running: false.into() });
+        for l in &still {
+            let name = format!("workspaces/{}/deployments/{}", l.workspace, l.id);
+            engine.insert(&l.workspace, &l.id, pb::Deployment { name, ..Default::default() });
+        }
+        if !still.is_empty() {
+            tracing::info!(deployments = still.len(), "resuming deployments left open by the previous run");
+        }
+        Ok(engine)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Open>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn insert(self: &Arc<Self>, workspace: &str, id: &str, d: pb::Deployment) {
+        let open = Open {
+            latest: watch::Sender::new(d),
+            origin: tracing::Span::current(),
+            next: tokio::time::Instant::now() + FIRST_POLL,
+            pause: FIRST_POLL,
+        };
+        self.lock().insert((workspace.to_owned(), id.to_owned()), open);
+        self.start();
+    }
+
+    /// Takes over the deployments a deploy call in `workspace` started:
+    /// those not yet ended are driven from now on.
+    pub(crate) fn track(self: &Arc<Self>, workspace: &str, deployments: &[pb::Deployment]) {
+        for d in deployments {
+            let Some((_, id)) = d.name.rsplit_once("/deployments/") else { continue };
+            if is_terminal(d.state()) || self.lock().contains_key(&(workspace.to_owned(), id.to_owned())) {
+                continue;
+            }
+            self.record(&Line { workspace: workspace.to_owned(), id: id.to_owned(), open: true });
+            self.insert(workspace, id, d.clone());
+        }
+    }
+
+    /// The latest state of a deployment the engine drives, to read or
+    /// follow; None for one it does not know (then the vendor is read).
+    pub(crate) fn watch(&self, workspace: &str, id: &str) -> Option<watch::Receiver<pb::Deployment>> {
+        self.lock().get(&(workspace.to_owned(), id.to_owned())).map(|o| o.latest.subscribe())
+    }
+
+    fn record(&self, line: &Line) {
+        if let Some(j) = &self.journal
+            && let Err(e) = j.append(line)
+        {
+            tracing::error!(error = %e, file = %j.path().display(), "cannot record an open deployment");
+        }
+    }
+
+    /// Starts the reconciler once (it ends when the engine is dropped).
+    fn start(self: &Arc<Self>) {
+        if self.running.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        tokio::spawn(reconcile(weak));
+    }
+
+    /// Polls every deployment whose turn has come; true while any is open.
+    async fn tick(&self) -> bool {
+        let now = tokio::time::Instant::now();
+        let due: Vec<(Key, tracing::Span)> =
+            self.lock().iter().filter(|(_, o)| o.next <= now).map(|(k, o)| (k.clone(), o.origin.clone())).collect();
+        for ((workspace, id), origin) in due {
+            let span = tracing::info_span!("deployment.poll", datastudio.workspace = %workspace, deployment = %id);
+            span.follows_from(&origin);
+            self.poll(&workspace, &id).instrument(span).await;
+        }
+        !self.lock().is_empty()
+    }
+
+    /// One look at a deployment through its adapter.
+    async fn poll(&self, workspace: &str, id: &str) {
+        let key = (workspace.to_owned(), id.to_owned());
+        let Ok(ws) = self.router.get(workspace) else {
+            tracing::warn!(workspace, id, "a deployment's workspace is no longer configured; no longer driven");
+            self.close(&key);
+            return;
+        };
+        let ctx =
+            CallCtx { workspace: workspace.to_owned(), deadline: Some(Instant::now() + POLL_DEADLINE), identity: None };
+        let looked = ws.adapter.advance(&ctx, id).await;
+        let mut m = self.lock();
+        let Some(o) = m.get_mut(&key) else { return };
+        match looked {
+            Ok(d) => {
+                let ended = is_terminal(d.state());
+                let mut progressed = false;
+                let changed = o.latest.send_if_modified(|last| {
+                    let moved = last.state != d.state || last.error_message != d.error_message;
+                    progressed = *last != d;
+                    *last = d.clone();
+                    moved
+                });
+                if changed {
+                    tracing::info!(
+                        target: "audit",
+                        event = "deployment",
+                        workspace,
+                        deployment = %d.name,
+                        state = d.state().as_str_name(),
+                        "deployment state changed"
+                    );
+                }
+                // Any progress (a stage moved on) keeps the polls close.
+                o.pause = if progressed { FIRST_POLL } else { (o.pause * 2).min(MAX_POLL) };
+                o.next = tokio::time::Instant::now() + o.pause;
+                if ended {
+                    drop(m);
+                    self.close(&key);
+                }
+            }
+            Err(e) => {
+                o.pause = (o.pause * 2).min(MAX_POLL);
+                o.next = tokio::time::Instant::now() + o.pause;
+                tracing::warn!(workspace, id, reason = %e.reason, error = %e.message, "cannot look at a deployment; will retry");
+            }
+        }
+    }
+
+    fn close(&self, key: &Key) {
+        self.lock().remove(key);
+        self.record(&Line { workspace: key.0.clone(), id: key.1.clone(), open: false });
+    }
+}
+
+/// The reconciler: polls due deployments, sleeping between turns.
+/// Ends when nothing is open (the next deployment starts it again).
+async fn reconcile(engine: Weak<Engine>) {
+    loop {
+        let Some(e) = engine.upgrade() else { return };
+        if !e.tick().await {
+            e.running.store(false, Ordering::SeqCst);
+            // A deployment tracked meanwhile saw the reconciler running:
+            // take over again rather than leave it undriven.
+            if e.lock().is_empty() || e.running.swap(true, Ordering::SeqCst) {
+                return;
+            }
+        }
+        drop(e);
+        tokio::time::sleep(FIRST_POLL / 5).await;
+    }
+}

@@ -1,0 +1,167 @@
+//! The deployment engine through the real server and the DataWorks
+//! emulator (pipeline flavour, where following a run takes vendor writes):
+//! deployments run to their end with nobody watching, reads never write,
+//! and watchers share the engine's polls.
+
+mod common;
+
+use std::time::Duration;
+
+use common::alibaba::{self, WS};
+use datastudio_gateway::{
+    config::{LiveSecret, Secret},
+    pb,
+    providers::alibaba::{
+        api::Api as AliApi,
+        client::{Keys, Signer},
+    },
+};
+use serde_json::Value;
+
+async fn deploy(env: &alibaba::AliEnv, file: &str) -> pb::Deployment {
+    env.gw
+        .release()
+        .deploy_files(pb::DeployFilesRequest {
+            parent: WS.into(),
+            files: vec![format!("{WS}/files/{file}")],
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        })
+        .await
+        .expect("deploy")
+        .into_inner()
+        .deployments
+        .remove(0)
+}
+
+async fn get(env: &alibaba::AliEnv, name: &str) -> pb::Deployment {
+    env.gw
+        .release()
+        .get_deployment(pb::GetDeploymentRequest { name: name.into(), view: 0 })
+        .await
+        .expect("get")
+        .into_inner()
+        .deployment
+        .expect("deployment")
+}
+
+#[tokio::test]
+async fn a_pipeline_deploy_with_no_watcher_runs_every_stage_once() {
+    let env = alibaba::start_with("pipeline", "demo-sk").await;
+    let d = deploy(&env, "100003").await;
+    assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 1, "the deploy starts the first stage");
+    // Nobody reads or watches: the engine alone moves the run on.
+    let mut stages = 0;
+    for _ in 0..150 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stages = env.emu.control.count("ExecPipelineRunStage");
+        if stages == 4 {
+            break;
+        }
+    }
+    assert_eq!(stages, 4, "every stage triggered, each once");
+    let mut last = get(&env, &d.name).await;
+    for _ in 0..50 {
+        if last.state() == pb::DeploymentState::Succeeded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        last = get(&env, &d.name).await;
+    }
+    assert_eq!(last.state(), pb::DeploymentState::Succeeded);
+    assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 4, "no stage triggered twice");
+}
+
+/// Calls the DataWorks emulator directly (not through the gateway),
+/// signed like the gateway signs.
+async fn direct(env: &alibaba::AliEnv, action: AliApi, query: &[(&str, &str)], form: &[(&str, &str)]) -> Value {
+    let fixed = |s: &str| LiveSecret::fixed(Secret::new(s));
+    let signer = Signer::new(&env.emu.url(), Keys { id: fixed("demo-ak"), secret: fixed("demo-sk"), token: None })
+        .expect("signer");
+    let own = |p: &[(&str, &str)]| p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let req = signer.request(action, own(query), own(form)).expect("request");
+    let resp = reqwest::Client::new().execute(reqwest::Request::try_from(req).unwrap()).await.expect("send");
+    resp.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn reads_of_a_deployment_never_write() {
+    let env = alibaba::start_with("pipeline", "demo-sk").await;
+    // A run started outside the gateway and left after its first stage:
+    // moving it on is a write, which no reader may cause.
+    let created = direct(
+        &env,
+        AliApi::CreatePipelineRun,
+        &[],
+        &[("ProjectId", "10003"), ("Type", "Online"), ("ObjectIds", "[\"100003\"]")],
+    )
+    .await;
+    let id = created["Id"].as_str().expect("run id").to_owned();
+    let run = direct(&env, AliApi::GetPipelineRun, &[("ProjectId", "10003"), ("Id", &id)], &[]).await;
+    let first = run["Pipeline"]["Stages"][0]["Code"].as_str().expect("first stage").to_owned();
+    direct(&env, AliApi::ExecPipelineRunStage, &[("ProjectId", "10003")], &[("Id", &id), ("Code", &first)]).await;
+    let before = env.emu.control.count("ExecPipelineRunStage");
+    let mut names = vec![format!("{WS}/deployments/{id}")];
+    // Seeded runs, for good measure.
+    let runs = env
+        .gw
+        .release()
+        .list_release_packages(pb::ListReleasePackagesRequest {
+            parent: WS.into(),
+            page_size: 20,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .release_packages;
+    names.extend(runs.iter().take(4).map(|r| format!("{WS}/deployments/{}", r.name.rsplit_once('/').unwrap().1)));
+    for name in &names {
+        for _ in 0..20 {
+            get(&env, name).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut s = env
+            .gw
+            .release()
+            .watch_deployment(pb::WatchDeploymentRequest { name: name.clone(), view: 0 })
+            .await
+            .unwrap()
+            .into_inner();
+        let _ = tokio::time::timeout(Duration::from_millis(300), s.message()).await;
+    }
+    assert_eq!(
+        env.emu.control.count("ExecPipelineRunStage"),
+        before,
+        "100 GetDeployment calls and 5 watches made no vendor write"
+    );
+    assert_eq!(env.emu.control.count("CreatePipelineRun"), 1, "only the test's own run");
+}
+
+#[tokio::test]
+async fn fifty_watchers_share_the_engines_polls() {
+    let env = alibaba::start_with("pipeline", "demo-sk").await;
+    let d = deploy(&env, "100003").await;
+    let before = env.emu.control.count("GetPipelineRun");
+    let watchers: Vec<_> = (0..50)
+        .map(|_| {
+            let mut client = env.gw.release();
+            let name = d.name.clone();
+            tokio::spawn(async move {
+                let mut s =
+                    client.watch_deployment(pb::WatchDeploymentRequest { name, view: 0 }).await.unwrap().into_inner();
+                let mut last = None;
+                while let Some(m) = s.message().await.unwrap() {
+                    last = m.deployment;
+                }
+                last.unwrap().state()
+            })
+        })
+        .collect();
+    for w in watchers {
+        assert_eq!(w.await.unwrap(), pb::DeploymentState::Succeeded);
+    }
+    let polls = env.emu.control.count("GetPipelineRun") - before;
+    // The engine's own polls (a few per stage), not 50 watchers' worth.
+    assert!(polls < 40, "{polls} vendor polls for 50 watchers of one deployment");
+}
