@@ -78,6 +78,7 @@ impl Engine {
     /// resuming those a previous run left open.
     pub(crate) fn open(router: Router, dir: &Path) -> Result<Arc<Self>, StateError> {
         let journal = Journal::at(dir.join("deployments.jsonl"));
+        std::fs::create_dir_all(dir).map_err(StateError::io(journal.path()))?;
         let mut open: HashMap<Key, bool> = HashMap::new();
         for line in journal.read::<Line>()?.records {
             open.insert((line.workspace, line.id), line.open);
