@@ -131,3 +131,27 @@ async fn dataarts_every_file_without_a_pending_item_is_named_and_nothing_is_pack
     assert_eq!(refusal(&e), (Code::FailedPrecondition, REFUSED.into(), want));
     assert_eq!((h.count("pending-items.package"), h.count("release-packages.deploy")), (0, 0));
 }
+
+#[tokio::test]
+async fn pipeline_every_started_run_is_named_before_any_stage_starts() {
+    let env = alibaba::start_with("pipeline", "demo-sk").await;
+    let runs = env
+        .gw
+        .release()
+        .list_release_packages(pb::ListReleasePackagesRequest { parent: WS.into(), page_size: 2, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .release_packages;
+    let names: Vec<String> = runs.into_iter().map(|r| r.name).collect();
+    let req = pb::DeployReleasePackagesRequest {
+        parent: WS.into(),
+        release_packages: names.clone(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let e = env.gw.release().deploy_release_packages(req).await.unwrap_err();
+    let want = names.iter().map(|n| unmet("PACKAGE_ALREADY_DEPLOYED", n)).collect();
+    assert_eq!(refusal(&e), (Code::FailedPrecondition, REFUSED.into(), want));
+    assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 0);
+}
