@@ -51,7 +51,7 @@ async fn file_paging_spans_many_pages_without_gaps() {
             .unwrap()
             .into_inner();
         pages += 1;
-        assert_eq!(r.total_size, 300);
+        assert_eq!(r.total_size, 301);
         for f in r.files {
             assert!(seen.insert(f.name));
         }
@@ -60,14 +60,14 @@ async fn file_paging_spans_many_pages_without_gaps() {
         }
         token = r.next_page_token;
     }
-    assert_eq!((pages, seen.len()), (5, 300));
+    assert_eq!((pages, seen.len()), (6, 301));
 }
 
 #[tokio::test]
 async fn every_file_filter_changes_the_result() {
     let env = alibaba::start().await;
     let all = files(&env, |_| {}).await;
-    assert_eq!(all.len(), 300);
+    assert_eq!(all.len(), 301);
     assert!(all.iter().all(|f| f.folder_path.is_empty() && f.content.is_empty()), "only on request");
     let check = |got: Vec<pb::File>, pred: &dyn Fn(&pb::File) -> bool, what: &str| {
         assert!(!got.is_empty() && got.len() < all.len(), "{what}: {}", got.len());
@@ -80,7 +80,7 @@ async fn every_file_filter_changes_the_result() {
     let got = files(&env, |r| r.folder_path = folder.into()).await;
     let in_folder: HashSet<_> =
         with_paths.iter().filter(|f| f.folder_path.starts_with(folder)).map(|f| f.name.clone()).collect();
-    assert!(!got.is_empty() && got.len() < 300 && got.iter().all(|f| in_folder.contains(&f.name)), "folder_path");
+    assert!(!got.is_empty() && got.len() < 301 && got.iter().all(|f| in_folder.contains(&f.name)), "folder_path");
     check(files(&env, |r| r.keyword = "order".into()).await, &|f| f.display_name.contains("order"), "keyword");
     let name = all[10].display_name.clone();
     check(files(&env, |r| r.exact_name = name.clone()).await, &|f| f.display_name == name, "exact_name");

@@ -285,7 +285,8 @@ async fn deploy_of_a_stale_version_or_missing_file_deploys_nothing() {
         })
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::NotFound);
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(common::unmet(&e), vec![("FILE_NOT_FOUND".to_owned(), format!("{WS}/files/999999"))]);
     let e = env
         .gw
         .release()
@@ -312,8 +313,8 @@ async fn deploy_of_a_stale_version_or_missing_file_deploys_nothing() {
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("DeployFiles"));
-    assert_eq!(env.emu.control.count("GetFile"), 3, "only the GetFile checks reached the vendor");
-    assert_eq!(env.emu.control.requests().len(), 3);
+    assert_eq!(env.emu.control.count("ListFiles"), 2, "only the ListFiles checks reached the vendor");
+    assert_eq!(env.emu.control.requests().len(), 2);
 }
 
 #[tokio::test]

@@ -376,7 +376,8 @@ async fn deploy_files_packages_pending_items_and_deploys_them() {
         }
     };
     let e = deploy(vec![format!("{script}/versions/4")], pb::StartupMode::DeployAndStart).await.unwrap_err();
-    assert_eq!((e.code(), hw::reason(&e).as_str()), (Code::FailedPrecondition, "VERSION_NOT_PENDING"));
+    assert_eq!((e.code(), hw::reason(&e).as_str()), (Code::FailedPrecondition, "DEPLOY_PRECONDITION_FAILED"));
+    assert_eq!(common::unmet(&e), vec![("VERSION_NOT_PENDING".to_owned(), format!("{script}/versions/4"))]);
 
     let d = deploy(vec![format!("{script}/versions/5"), job.clone()], pb::StartupMode::DeployAndStart)
         .await
@@ -431,6 +432,7 @@ async fn deploy_files_packages_pending_items_and_deploys_them() {
             .unwrap();
     assert!(v.is_current_prod, "version 5 is in production now");
 
-    let e = deploy(vec![script], pb::StartupMode::DeployOnly).await.unwrap_err();
-    assert_eq!((e.code(), hw::reason(&e).as_str()), (Code::FailedPrecondition, "FILE_NOT_PENDING"));
+    let e = deploy(vec![script.clone()], pb::StartupMode::DeployOnly).await.unwrap_err();
+    assert_eq!((e.code(), hw::reason(&e).as_str()), (Code::FailedPrecondition, "DEPLOY_PRECONDITION_FAILED"));
+    assert_eq!(common::unmet(&e), vec![("FILE_NOT_PENDING".to_owned(), script)]);
 }

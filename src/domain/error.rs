@@ -1,6 +1,6 @@
 //! The one error type of the gateway and its mapping to `tonic::Status`
-//! with AIP-193 details (`ErrorInfo`, `BadRequest`, `RetryInfo`,
-//! `QuotaFailure`).
+//! with AIP-193 details (`ErrorInfo`, `BadRequest`, `PreconditionFailure`,
+//! `RetryInfo`, `QuotaFailure`).
 
 use std::{borrow::Cow, collections::HashMap, fmt, time::Duration};
 
@@ -34,6 +34,19 @@ pub struct Violation {
     pub description: String,
 }
 
+/// An item of a request the vendor's state does not allow (one
+/// `PreconditionFailure` violation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmet {
+    /// What is wrong (`PreconditionFailure.Violation.type`): `FILE_NOT_FOUND`,
+    /// `FILE_NOT_COMMITTED`, `VERSION_NOT_DEPLOYABLE`, ...
+    pub kind: Reason,
+    /// The item's resource name as the caller sent it.
+    pub subject: String,
+    /// What is wrong with it, naming the request field (`files[1]: ...`).
+    pub description: String,
+}
+
 /// Any failure of a gateway call (boxed: results stay one word wide).
 #[derive(Debug, Clone)]
 pub struct Error(Box<ErrorData>);
@@ -51,6 +64,8 @@ pub struct ErrorData {
     pub vendor: Option<VendorDetail>,
     /// Field violations (INVALID_ARGUMENT).
     pub violations: Vec<Violation>,
+    /// Items whose state forbids the call (FAILED_PRECONDITION).
+    pub unmet: Vec<Unmet>,
     /// How long to wait before retrying.
     pub retry_after: Option<Duration>,
     /// Quota that ran out: (subject, description).
@@ -95,6 +110,7 @@ impl Error {
             reason,
             vendor: None,
             violations: Vec::new(),
+            unmet: Vec::new(),
             retry_after: None,
             quota: None,
             metadata: Vec::new(),
@@ -113,6 +129,15 @@ impl Error {
             violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
         let mut e = Self::new(Code::InvalidArgument, Reason::InvalidArgument, message);
         e.violations = violations;
+        e
+    }
+
+    /// FAILED_PRECONDITION `DEPLOY_PRECONDITION_FAILED` naming every item
+    /// that cannot be deployed (nothing was deployed).
+    pub fn deploy_preconditions(unmet: Vec<Unmet>) -> Self {
+        let message = unmet.iter().map(|u| u.description.as_str()).collect::<Vec<_>>().join("; ");
+        let mut e = Self::new(Code::FailedPrecondition, Reason::DeployPreconditionFailed, message);
+        e.unmet = unmet;
         e
     }
 
@@ -174,6 +199,9 @@ impl From<Error> for Status {
         let mut d = ErrorDetails::with_error_info(e.reason.as_str(), ERROR_DOMAIN, meta);
         for v in &e.violations {
             d.add_bad_request_violation(v.field.clone(), v.description.clone());
+        }
+        for u in &e.unmet {
+            d.add_precondition_failure_violation(u.kind.as_str(), u.subject.clone(), u.description.clone());
         }
         if let Some(r) = e.retry_after {
             d.set_retry_info(Some(r));

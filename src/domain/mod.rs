@@ -14,7 +14,7 @@ pub(crate) mod router;
 pub(crate) mod time;
 
 pub use capability::Capabilities;
-pub(crate) use error::{Error, Fate, Reason, Result, VendorDetail, Violation};
+pub(crate) use error::{Error, Fate, Reason, Result, Unmet, VendorDetail, Violation};
 pub use router::{Router, Workspace};
 
 use std::time::Instant;
@@ -172,6 +172,16 @@ pub struct FileTarget {
     pub id: String,
     /// The version that must be the one deployed.
     pub version: Option<i64>,
+}
+
+/// The resource name of a deploy target as the caller sends it:
+/// `workspaces/{w}/files/{id}`, with `/versions/{v}` when pinned.
+pub(crate) fn target_name(ctx: &CallCtx, f: &FileTarget) -> String {
+    let file = ctx.name("files", &f.id);
+    match f.version {
+        Some(v) => format!("{file}/versions/{v}"),
+        None => file,
+    }
 }
 
 /// What every vendor adapter implements. Inputs are validated; adapters

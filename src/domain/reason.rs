@@ -28,6 +28,11 @@ pub enum Reason {
     VersionNotPending,
     /// The file has nothing waiting for release.
     FileNotPending,
+    /// The file has no committed version (it was never committed).
+    FileNotCommitted,
+    /// Items of a deploy cannot be deployed (with `PreconditionFailure`,
+    /// one violation per item); nothing was deployed.
+    DeployPreconditionFailed,
     /// The caller is not authenticated.
     Unauthenticated,
     /// The caller lacks a permission on the workspace.
@@ -121,6 +126,8 @@ impl Reason {
             Reason::VersionNotDeployable => "VERSION_NOT_DEPLOYABLE",
             Reason::VersionNotPending => "VERSION_NOT_PENDING",
             Reason::FileNotPending => "FILE_NOT_PENDING",
+            Reason::FileNotCommitted => "FILE_NOT_COMMITTED",
+            Reason::DeployPreconditionFailed => "DEPLOY_PRECONDITION_FAILED",
             Reason::Unauthenticated => "UNAUTHENTICATED",
             Reason::PermissionDenied => "PERMISSION_DENIED",
             Reason::RateLimited => "RATE_LIMITED",
@@ -162,6 +169,8 @@ impl Reason {
             | Reason::VersionNotDeployable
             | Reason::VersionNotPending
             | Reason::FileNotPending
+            | Reason::FileNotCommitted
+            | Reason::DeployPreconditionFailed
             | Reason::Unauthenticated
             | Reason::PermissionDenied
             | Reason::RateLimited

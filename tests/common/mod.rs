@@ -109,3 +109,11 @@ pub fn error_info(s: &tonic::Status) -> Option<tonic_types::ErrorInfo> {
     use tonic_types::StatusExt;
     s.get_details_error_info()
 }
+
+/// The google.rpc.PreconditionFailure violations of a status: (type, subject).
+pub fn unmet(s: &tonic::Status) -> Vec<(String, String)> {
+    use tonic_types::StatusExt;
+    s.get_details_precondition_failure()
+        .map(|p| p.violations.into_iter().map(|v| (v.r#type, v.subject)).collect())
+        .unwrap_or_default()
+}

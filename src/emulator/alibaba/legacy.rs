@@ -97,6 +97,9 @@ impl Emu {
             (None, None) => return Err("FileId or NodeId is mandatory for this action.".into()),
         };
         let Some(f) = f.cloned() else { return Ok(Self::missing_file(id.or(node).unwrap_or_default(), rid)) };
+        if f.versions.is_empty() {
+            return Err(format!("The file {} has not been committed.", f.id));
+        }
         let pid = d.next_package;
         d.next_package += 1;
         let to_env = if r.action == "SubmitFile" { 1 } else { 2 };

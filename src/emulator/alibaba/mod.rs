@@ -4,8 +4,10 @@
 //! deployments that progress over time.
 //!
 //! Seed facts tests rely on: file ids start at 100001; every file whose id
-//! ends in 7 fails to deploy (its packages end in Status 2); package ids
-//! start at 3000001; account UIDs are `2003000000000001`..`…06`.
+//! ends in 7 fails to deploy (its packages end in Status 2); 100001..=100300
+//! each have a committed version, and [`UNCOMMITTED_FILE`] (100301) has
+//! none (DeployFile and CreatePipelineRun refuse it); package ids start at
+//! 3000001; account UIDs are `2003000000000001`..`…06`.
 //!
 //! | file | concern |
 //! |---|---|
@@ -44,6 +46,7 @@ use axum::{
 };
 
 pub use super::common::Handle;
+pub use seed::UNCOMMITTED_FILE;
 
 use super::common::{Control, Recorded};
 use answer::{Answer, fail, ok, request_id};

@@ -129,8 +129,10 @@ impl Emu {
             .map_err(|_| "The parameter ObjectIds is invalid.".to_owned())?;
         let object: i64 = ids.first().and_then(|i| i.parse().ok()).ok_or("The parameter ObjectIds is invalid.")?;
         let mut d = self.lock();
-        if !d.files.contains_key(&object) {
-            return Err(format!("The object {object} does not exist."));
+        match d.files.get(&object) {
+            None => return Err(format!("The object {object} does not exist.")),
+            Some(f) if f.versions.is_empty() => return Err(format!("The object {object} has not been committed.")),
+            Some(_) => {}
         }
         let i = d.next_run;
         d.next_run += 1;

@@ -29,6 +29,9 @@ const FOLDERS: [&str; 4] = [
 const FILE_TYPES: [i64; 6] = [10, 6, 23, 24, 221, 1221];
 const USE_TYPES: [&str; 3] = ["NORMAL", "NORMAL", "MANUAL"];
 
+/// The seeded file that was never committed (no version, CommitStatus 0).
+pub const UNCOMMITTED_FILE: i64 = 100_301;
+
 pub(super) const BASE_TIME: i64 = 1_761_955_200_000; // 2025-11-01T00:00:00Z
 
 pub(super) fn seed(opts: &Options) -> Data {
@@ -78,6 +81,26 @@ pub(super) fn seed(opts: &Options) -> Data {
             },
         );
     }
+    files.insert(
+        UNCOMMITTED_FILE,
+        File {
+            id: UNCOMMITTED_FILE,
+            name: format!("ods_draft_{UNCOMMITTED_FILE}"),
+            file_type: 10,
+            folder: FOLDERS[0].to_owned(),
+            use_type: "NORMAL",
+            owner: USERS[0].to_owned(),
+            creator: USERS[0].to_owned(),
+            last_editor: USERS[0].to_owned(),
+            create_time: BASE_TIME,
+            edit_time: BASE_TIME,
+            commit_status: 0,
+            node_id: 700_000_000 + UNCOMMITTED_FILE,
+            business_id: 300_000,
+            prod_version: 0,
+            versions: Vec::new(),
+        },
+    );
     let mut packages = BTreeMap::new();
     for i in 0..240i64 {
         let id = 3_000_001 + i;

@@ -2,14 +2,17 @@
 //! GetFile, ListFileVersions, GetFileVersion), and the check both run
 //! before deploying files.
 
-use tonic::Code;
+use std::collections::HashMap;
 
-use super::{Project, api::Api, map, numeric, py_bool, wire};
+use super::{Project, api::Api, map, numeric, py_bool, scan, wire};
 use crate::domain::capability::FileFilter;
 use crate::{
-    domain::{CallCtx, Error, FileQuery, FileTarget, Page, PageReq, Reason, Result, UserKey},
+    domain::{CallCtx, Error, FileQuery, FileTarget, Page, PageReq, Reason, Result, Unmet, UserKey, target_name},
     pb,
 };
+
+/// Most ids one ListFiles `FileIdIn` takes (vendor-apis.md 1.6).
+pub(crate) const MAX_FILE_IDS: usize = 50;
 
 /// DataWorks file type codes (ListFiles FileTypes) the gateway accepts.
 pub(crate) const FILE_TYPE_CODES: [i64; 27] = [
@@ -143,31 +146,53 @@ impl Project {
         Ok(map::file_version(ctx, file_id, &reply.read::<wire::GetFileVersion>()?.data, full))
     }
 
-    /// The ids of files to deploy, each checked first (GetFile), so a bad
-    /// one fails before anything is deployed: DataWorks deploys a file's
-    /// latest committed version, so a pinned version must be that one.
+    /// The ids of files to deploy, all checked before anything is deployed:
+    /// ListFiles by `FileIdIn` ([`MAX_FILE_IDS`] ids a call) reads every
+    /// file's `CurrentVersion`; a file missing from the rows does not exist,
+    /// one without a committed version cannot be deployed, and DataWorks
+    /// deploys the latest committed version, so a pinned version must be
+    /// that one. Every file that fails is named in one error.
     pub(super) async fn deployable(&self, ctx: &CallCtx, files: &[FileTarget]) -> Result<Vec<i64>> {
         let mut ids = Vec::with_capacity(files.len());
         for (n, f) in files.iter().enumerate() {
             ids.push(numeric(&format!("files[{n}]"), &f.id)?);
         }
-        for (n, (f, id)) in files.iter().zip(&ids).enumerate() {
-            let reply = self.call(ctx, Api::GetFile, vec![("FileId", id.to_string())]).await?;
-            let got = reply.read::<wire::GetFile>()?;
-            if let Some(want) = f.version {
-                let cur =
-                    got.data.file.current_version.ok_or_else(|| reply.malformed("no Data.File.CurrentVersion"))?;
-                if want != cur {
-                    return Err(Error::new(
-                        Code::FailedPrecondition,
+        let mut wanted: Vec<i64> = ids.clone();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut current: HashMap<i64, Option<i64>> = HashMap::with_capacity(wanted.len());
+        for chunk in wanted.chunks(MAX_FILE_IDS) {
+            let params = vec![
+                ("FileIdIn", chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+                ("NeedContent", py_bool(false)),
+                ("PageNumber", "1".to_owned()),
+                ("PageSize", MAX_FILE_IDS.to_string()),
+            ];
+            let reply = self.call(ctx, Api::ListFiles, params).await?;
+            let (rows, _) = scan::rows(&reply, reply.read::<wire::ListFiles>()?, 0)?;
+            current.extend(rows.iter().map(|f| (f.file_id, f.current_version.filter(|v| *v > 0))));
+        }
+        let unmet: Vec<Unmet> = files
+            .iter()
+            .zip(&ids)
+            .enumerate()
+            .filter_map(|(n, (f, id))| {
+                let (kind, why) = match (current.get(id), f.version) {
+                    (None, _) => (Reason::FileNotFound, format!("file {id} does not exist")),
+                    (Some(None), _) => {
+                        (Reason::FileNotCommitted, format!("file {id} has no committed version; commit it first"))
+                    }
+                    (Some(Some(cur)), Some(want)) if want != *cur => (
                         Reason::VersionNotDeployable,
                         format!(
-                            "files[{n}]: version {want} is not the latest committed version ({cur}); DataWorks deploys the latest"
+                            "version {want} of file {id} is not the latest committed version ({cur}); DataWorks deploys the latest"
                         ),
-                    ));
-                }
-            }
-        }
-        Ok(ids)
+                    ),
+                    (Some(Some(_)), _) => return None,
+                };
+                Some(Unmet { kind, subject: target_name(ctx, f), description: format!("files[{n}]: {why}") })
+            })
+            .collect();
+        if unmet.is_empty() { Ok(ids) } else { Err(Error::deploy_preconditions(unmet)) }
     }
 }

@@ -1,7 +1,7 @@
 //! The legacy Data Studio adapter: release packages are deployment
-//! packages (ListDeploymentPackages, GetDeploymentPackage); DeployFiles is
-//! DeployFile per file, each making one package, whose id is the
-//! deployment's; DeployReleasePackages has no vendor API.
+//! packages (ListDeploymentPackages, GetDeploymentPackage); DeployFiles
+//! checks every file first (ListFiles by FileIdIn), then is DeployFile per
+//! file, each making one package, whose id is the deployment's; DeployReleasePackages has no vendor API.
 
 use async_trait::async_trait;
 
@@ -125,7 +125,10 @@ impl Adapter for Legacy {
                 (true, "ListDeploymentPackages"),
                 (true, "GetDeploymentPackage"),
                 (false, NO_PACKAGE_DEPLOY),
-                (true, "DeployFile per file: one deployment per file"),
+                (
+                    true,
+                    "ListFiles by FileIdIn (one call per 50 files) checks every file first; then DeployFile per file: one deployment per file",
+                ),
             ],
         )
     }

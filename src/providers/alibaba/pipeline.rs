@@ -5,9 +5,6 @@
 //! one (ExecPipelineRunStage), the next each time the deployment is looked
 //! at and the previous one has finished.
 
-use async_trait::async_trait;
-use tonic::Code;
-
 use super::{
     Project,
     api::Api,
@@ -18,9 +15,10 @@ use super::{
 };
 use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
-    domain::{Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result},
+    domain::{Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, Unmet},
     pb,
 };
+use async_trait::async_trait;
 
 /// The adapter of a new Data Studio workspace.
 pub(crate) struct Pipeline {
@@ -98,25 +96,30 @@ impl Pipeline {
         self.get_run(ctx, id).await
     }
 
-    /// Starts a run's first stage (it then advances on each look).
-    async fn start_run(&self, ctx: &CallCtx, field: &str, id: &str) -> Result<pb::Deployment> {
+    /// The code of a run's first stage, or why the run cannot be started
+    /// (it has already been).
+    async fn first_stage(&self, ctx: &CallCtx, field: &str, id: &str) -> Result<Result<String, Unmet>> {
         let reply = self.get_run(ctx, id).await?;
-        let first = {
-            let run = run(&reply)?;
-            let Some(first) = run.stages.as_deref().unwrap_or_default().first() else {
-                return Err(Error::unsupported(format!("{field}: pipeline run {id} has no stages")));
-            };
-            if state(&first.status) != pb::ReleasePackageState::Ready
-                || state(&run.status) != pb::ReleasePackageState::Ready
-            {
-                return Err(Error::new(
-                    Code::FailedPrecondition,
-                    Reason::PackageAlreadyDeployed,
-                    format!("{field}: pipeline run {id} has already been started; create a new one with DeployFiles"),
-                ));
-            }
-            first.code.to_string()
+        let run = run(&reply)?;
+        let Some(first) = run.stages.as_deref().unwrap_or_default().first() else {
+            return Err(Error::unsupported(format!("{field}: pipeline run {id} has no stages")));
         };
+        if state(&first.status) != pb::ReleasePackageState::Ready
+            || state(&run.status) != pb::ReleasePackageState::Ready
+        {
+            return Ok(Err(Unmet {
+                kind: Reason::PackageAlreadyDeployed,
+                subject: ctx.name("releasePackages", id),
+                description: format!(
+                    "{field}: pipeline run {id} has already been started; create a new one with DeployFiles"
+                ),
+            }));
+        }
+        Ok(Ok(first.code.to_string()))
+    }
+
+    /// Starts stage `first` of run `id` (it then advances on each look).
+    async fn start_run(&self, ctx: &CallCtx, id: &str, first: String) -> Result<pb::Deployment> {
         let reply = self.exec(ctx, id, first).await?;
         Ok(map::run_deployment(ctx, &run(&reply)?, false))
     }
@@ -133,7 +136,8 @@ impl Pipeline {
         if run.is_empty() {
             return Err(reply.malformed("empty Id"));
         }
-        let mut d = self.start_run(ctx, "files", &run).await?;
+        let first = self.first_stage(ctx, "files", &run).await?.map_err(|u| Error::deploy_preconditions(vec![u]))?;
+        let mut d = self.start_run(ctx, &run, first).await?;
         d.files = vec![ctx.name("files", id)];
         Ok(d)
     }
@@ -163,8 +167,14 @@ impl Adapter for Pipeline {
             [
                 (true, "ListPipelineRuns"),
                 (true, "GetPipelineRun + ListPipelineRunItems"),
-                (true, "ExecPipelineRunStage through the run's stages in order"),
-                (true, "CreatePipelineRun(Online) per file"),
+                (
+                    true,
+                    "GetPipelineRun checks every run first; then ExecPipelineRunStage through each run's stages in order",
+                ),
+                (
+                    true,
+                    "ListFiles by FileIdIn (one call per 50 files) checks every file first; then CreatePipelineRun(Online) per file",
+                ),
             ],
         )
     }
@@ -192,10 +202,18 @@ impl Adapter for Pipeline {
         for (n, id) in ids.iter().enumerate() {
             run_id(&format!("release_packages[{n}]"), id)?;
         }
-        one_by_one(ids.iter().enumerate(), |(n, id)| async move {
-            self.start_run(ctx, &format!("release_packages[{n}]"), id).await
-        })
-        .await
+        // Every run is checked before the first is started.
+        let (mut firsts, mut unmet) = (Vec::with_capacity(ids.len()), Vec::new());
+        for (n, id) in ids.iter().enumerate() {
+            match self.first_stage(ctx, &format!("release_packages[{n}]"), id).await? {
+                Ok(code) => firsts.push(code),
+                Err(u) => unmet.push(u),
+            }
+        }
+        if !unmet.is_empty() {
+            return Err(Error::deploy_preconditions(unmet));
+        }
+        one_by_one(ids.iter().zip(firsts), |(id, first)| self.start_run(ctx, id, first)).await
     }
 
     async fn deploy_files(

@@ -18,7 +18,7 @@
 //! | ListReleasePackages | POST v2 `release-packages` | 1 (up to 10 when the gateway filters by user id) |
 //! | GetReleasePackage | GET v2 `release-packages/{id}` | 1 |
 //! | DeployReleasePackages | POST v2 `release-packages/deploy` | 1 |
-//! | DeployFiles | GET v2 `pending-items` per file, POST `pending-items/package`, POST `release-packages/deploy` | files + 2 |
+//! | DeployFiles | GET v2 `pending-items` per file (all found and checked before any write), POST `pending-items/package`, POST `release-packages/deploy` | files + 2 (a refusal: files) |
 //! | GetDeployment | GET v2 `release-packages/{id}` (+ GET v1 `system-tasks/{task}` when failed) | 1–2 |
 //! | ListFiles | GET v2 `scripts` then GET v2 `jobs`, merged behind one cursor | 1–2 (+1 per file with include_content) |
 //! | GetFile | GET v1 `scripts/{name}` or `jobs/{name}` + the v2 list row | 2 |
@@ -181,7 +181,7 @@ fn capabilities() -> Capabilities {
         (Operation::DeployReleasePackages, "POST release-packages/deploy (asynchronous; follow with GetDeployment)"),
         (
             Operation::DeployFiles,
-            "finds each file's pending item, packages them (pending-items/package) and deploys that package: files + 2 vendor calls",
+            "finds and checks every file's pending item before any write (all missing ones named together), packages them (pending-items/package) and deploys that package: files + 2 vendor calls",
         ),
         (Operation::GetDeployment, "polls the package (+ the system task when it failed)"),
         (Operation::WatchDeployment, "polls the package with back-off"),

@@ -12,7 +12,10 @@ use super::{
     wire,
 };
 use crate::{
-    domain::{CallCtx, Error, FileTarget, PackageOrder, PackageQuery, Page, Reason, Result, UserKey, Violation, time},
+    domain::{
+        CallCtx, Error, FileTarget, PackageOrder, PackageQuery, Page, Reason, Result, Unmet, UserKey, Violation,
+        target_name, time,
+    },
     pb,
 };
 
@@ -244,6 +247,44 @@ impl HuaweiAdapter {
         Ok(None)
     }
 
+    /// The pending item of every file, all found and checked before
+    /// anything is packaged (one pending-items search per file): every file
+    /// without one, or whose pinned version is not the pending one, is named
+    /// in one error.
+    async fn pending_items(
+        &self,
+        ctx: &CallCtx,
+        files: &[FileTarget],
+        refs: &[FileRef],
+    ) -> Result<Vec<wire::PendingItem>> {
+        let mut items = Vec::with_capacity(refs.len());
+        let mut unmet = Vec::new();
+        for (i, (f, t)) in refs.iter().zip(files).enumerate() {
+            let unmet_as = |kind, why: String| Unmet {
+                kind,
+                subject: target_name(ctx, t),
+                description: format!("files[{i}]: {why}"),
+            };
+            match self.find_pending(ctx, f).await? {
+                None => unmet.push(unmet_as(
+                    Reason::FileNotPending,
+                    format!("{} has no submitted version waiting for release; submit it first", f.id()),
+                )),
+                Some(item) if t.version.is_some_and(|v| item.pending_version != Some(v)) => unmet.push(unmet_as(
+                    Reason::VersionNotPending,
+                    format!(
+                        "version {} of {} is not the one waiting for release (that is version {})",
+                        t.version.unwrap_or_default(),
+                        f.id(),
+                        item.pending_version.unwrap_or_default()
+                    ),
+                )),
+                Some(item) => items.push(item),
+            }
+        }
+        if unmet.is_empty() { Ok(items) } else { Err(Error::deploy_preconditions(unmet)) }
+    }
+
     pub(super) async fn deploy_pending_files(
         &self,
         ctx: &CallCtx,
@@ -265,32 +306,7 @@ impl HuaweiAdapter {
         if !bad.is_empty() {
             return Err(Error::invalid_all(bad));
         }
-        let mut items = Vec::with_capacity(refs.len());
-        for (i, (f, t)) in refs.iter().zip(files).enumerate() {
-            let Some(item) = self.find_pending(ctx, f).await? else {
-                return Err(Error::new(
-                    Code::FailedPrecondition,
-                    Reason::FileNotPending,
-                    format!("files[{i}]: {} has no submitted version waiting for release; submit it first", f.id()),
-                )
-                .with_meta("file", ctx.name("files", f.id())));
-            };
-            if let Some(v) = t.version
-                && item.pending_version != Some(v)
-            {
-                return Err(Error::new(
-                    Code::FailedPrecondition,
-                    Reason::VersionNotPending,
-                    format!(
-                        "files[{i}]: version {v} of {} is not the one waiting for release (that is version {})",
-                        f.id(),
-                        item.pending_version.unwrap_or_default()
-                    ),
-                )
-                .with_meta("file", ctx.name("files", f.id())));
-            }
-            items.push(item);
-        }
+        let items = self.pending_items(ctx, files, &refs).await?;
         let package_name: String = if comment.is_empty() {
             format!("datastudio-gateway-{}", time::now_ms())
         } else {
