@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tonic::Code;
+use tracing::Instrument;
 
 use crate::{
     config::OnDamage,
@@ -201,12 +202,16 @@ impl Ledger {
                     m.insert(request_id.to_owned(), Flight { fp: fp.to_owned(), rx: rx.clone() });
                     let (me, id, fp) = (self.clone(), request_id.to_owned(), fp.to_owned());
                     // The first caller's work runs on its own: a caller that
-                    // hangs up cannot leave the record half-written.
-                    tokio::spawn(async move {
-                        let answer = me.lead(&id, &fp, deploy).await;
-                        me.lock().remove(&id);
-                        let _ = tx.send(Some(answer));
-                    });
+                    // hangs up cannot leave the record half-written. It stays
+                    // in the caller's span, so its vendor calls keep the trace.
+                    tokio::spawn(
+                        async move {
+                            let answer = me.lead(&id, &fp, deploy).await;
+                            me.lock().remove(&id);
+                            let _ = tx.send(Some(answer));
+                        }
+                        .in_current_span(),
+                    );
                     rx
                 }
             }
@@ -254,7 +259,7 @@ impl Ledger {
         F: std::future::Future<Output = Answer> + Send + 'static,
     {
         crate::telemetry::metrics::deploy_in_flight(1);
-        let mut task = tokio::spawn(deploy);
+        let mut task = tokio::spawn(deploy.in_current_span());
         let joined = loop {
             match self.store.renew_every() {
                 None => break (&mut task).await,

@@ -38,9 +38,9 @@ async fn vendor_errors_map_by_code_with_error_info() {
         (vendor_error(400, "DLF.6888"), Code::PermissionDenied, "VENDOR_PERMISSION_DENIED", "DLF.6888"),
         (vendor_error(400, "DLF.0802"), Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT", "DLF.0802"),
         (vendor_error(400, "DLF.3100"), Code::FailedPrecondition, "VENDOR_REFUSED", "DLF.3100"),
-        (vendor_error(401, "APIGW.0301"), Code::Unauthenticated, "VENDOR_AUTH_FAILED", "APIGW.0301"),
-        (vendor_error(401, "APIG.0301"), Code::Unauthenticated, "VENDOR_AUTH_FAILED", "APIG.0301"),
-        (vendor_error(401, "APIGW.1002"), Code::Unauthenticated, "VENDOR_AUTH_FAILED", "APIGW.1002"),
+        (vendor_error(401, "APIGW.0301"), Code::Internal, "VENDOR_AUTH_FAILED", "APIGW.0301"),
+        (vendor_error(401, "APIG.0301"), Code::Internal, "VENDOR_AUTH_FAILED", "APIG.0301"),
+        (vendor_error(401, "APIGW.1002"), Code::Internal, "VENDOR_AUTH_FAILED", "APIGW.1002"),
         (vendor_error(429, "APIG.0308"), Code::Unavailable, "VENDOR_THROTTLED", "APIG.0308"),
         (vendor_error(400, "APIGW.0308"), Code::Unavailable, "VENDOR_THROTTLED", "APIGW.0308"),
         (Fault::Throttle { retry_after_ms: 0 }, Code::Unavailable, "VENDOR_THROTTLED", "APIGW.0308"),
@@ -91,10 +91,10 @@ async fn vendor_errors_map_by_code_with_error_info() {
 }
 
 #[tokio::test]
-async fn a_wrong_secret_is_unauthenticated_after_exactly_one_call_and_a_rotated_file_fixes_it() {
+async fn a_wrong_secret_is_an_internal_vendor_auth_failure_after_exactly_one_call_and_a_rotated_file_fixes_it() {
     let h = hw::start_with(hw::options(), hw::Creds::Keys("not-the-secret")).await;
     let e = h.gw.files().list_files(list_files()).await.unwrap_err();
-    assert_eq!(e.code(), Code::Unauthenticated);
+    assert_eq!(e.code(), Code::Internal, "the gateway's own credentials, not the caller's");
     assert_eq!(hw::reason(&e), "VENDOR_AUTH_FAILED");
     let calls = h.emu.control.requests();
     assert_eq!(calls.len(), 1, "authentication failures are never retried");
@@ -109,14 +109,14 @@ async fn a_wrong_secret_is_unauthenticated_after_exactly_one_call_and_a_rotated_
 }
 
 #[tokio::test]
-async fn a_stale_or_unknown_key_is_unauthenticated_too() {
+async fn a_stale_or_unknown_key_is_an_internal_vendor_auth_failure_too() {
     let opts = datastudio_gateway::emulator::huawei::Options {
         credentials: vec![("someone-else".into(), hw::SK.into())],
         ..hw::options()
     };
     let h = hw::start_with(opts, hw::Creds::Keys(hw::SK)).await;
     let e = h.gw.release().list_release_packages(list_packages()).await.unwrap_err();
-    assert_eq!((e.code(), hw::meta(&e, "vendor_code").as_str()), (Code::Unauthenticated, "APIGW.0301"));
+    assert_eq!((e.code(), hw::meta(&e, "vendor_code").as_str()), (Code::Internal, "APIGW.0301"));
     assert_eq!(h.calls(), 1);
 }
 
@@ -153,10 +153,10 @@ async fn iam_tokens_are_shared_and_renewed_once_before_they_expire() {
 }
 
 #[tokio::test]
-async fn a_wrong_iam_password_is_unauthenticated_without_retries() {
+async fn a_wrong_iam_password_is_an_internal_vendor_auth_failure_without_retries() {
     let h = hw::start_with(hw::options(), hw::Creds::Iam("wrong-password")).await;
     let e = h.gw.release().list_release_packages(list_packages()).await.unwrap_err();
-    assert_eq!(e.code(), Code::Unauthenticated);
+    assert_eq!(e.code(), Code::Internal);
     assert_eq!(hw::reason(&e), "VENDOR_AUTH_FAILED");
     assert_eq!((h.calls(), h.count("iam.tokens")), (1, 1));
     assert!(!e.message().contains("wrong-password"));

@@ -281,12 +281,16 @@ async fn vendor_errors_map_by_code_with_error_info() {
 }
 
 #[tokio::test]
-async fn a_wrong_secret_is_unauthenticated_after_exactly_one_vendor_call() {
+async fn a_wrong_secret_is_an_internal_vendor_auth_failure_after_exactly_one_vendor_call() {
     let env = alibaba::start_with("legacy", "wrong-secret").await;
     let e =
         env.gw.files().get_file(pb::GetFileRequest { name: format!("{WS}/files/100001"), view: 0 }).await.unwrap_err();
-    assert_eq!(e.code(), Code::Unauthenticated);
-    assert_eq!(common::error_info(&e).unwrap().metadata["vendor_code"], "SignatureDoesNotMatch");
+    // The gateway's own credentials, not the caller's: INTERNAL, for operators to fix.
+    assert_eq!(e.code(), Code::Internal);
+    let info = common::error_info(&e).unwrap();
+    assert_eq!(info.reason, "VENDOR_AUTH_FAILED");
+    assert_eq!(info.metadata["vendor_code"], "SignatureDoesNotMatch");
+    assert!(e.message().contains("refused the gateway's credentials for this workspace"), "{}", e.message());
     assert_eq!(env.emu.control.requests().len(), 1);
     assert!(!e.message().contains("wrong-secret"));
 }
@@ -295,7 +299,7 @@ async fn a_wrong_secret_is_unauthenticated_after_exactly_one_vendor_call() {
 async fn a_rotated_credential_file_is_picked_up_without_restart() {
     let env = alibaba::start_with("legacy", "old-secret").await;
     let req = || pb::GetFileRequest { name: format!("{WS}/files/100001"), view: 0 };
-    assert_eq!(env.gw.files().get_file(req()).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(env.gw.files().get_file(req()).await.unwrap_err().code(), Code::Internal);
     std::fs::write(env.gw.dir.path().join("sk"), "demo-sk").unwrap();
     // Files are re-checked at most once a second.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

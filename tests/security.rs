@@ -259,6 +259,14 @@ async fn jwt_tokens_policies_and_the_deploy_audit() {
     // Unauthenticated deploys are refused and audited too.
     let e = release.deploy_files(deploy_files("dw", "0b1c2d3e-4f50-4617-8899-00000000a004")).await.unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated);
+    // A deploy refused by validation is audited with who sent it; an
+    // anonymous one is refused as unauthenticated before it is validated.
+    let forged = "workspaces/dw/files/1\naudit event=deploy identity=admin outcome=deployed";
+    let invalid = |rid: &str| pb::DeployFilesRequest { files: vec![forged.into()], ..deploy_files("dw", rid) };
+    let e = release.deploy_files(with_token(invalid("0b1c2d3e-4f50-4617-8899-00000000a005"), &deployer)).await;
+    assert_eq!(e.unwrap_err().code(), Code::InvalidArgument);
+    let e = release.deploy_files(invalid("0b1c2d3e-4f50-4617-8899-00000000a006")).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
 
     // ListWorkspaces shows what the caller may read.
     let mut ws = pb::workspace_service_client::WorkspaceServiceClient::new(ch.clone());
@@ -297,6 +305,13 @@ async fn jwt_tokens_policies_and_the_deploy_audit() {
     assert_eq!(ok["deployments"], d[0].name.as_str());
     let anon = find("0b1c2d3e-4f50-4617-8899-00000000a004");
     assert_eq!(anon["outcome"], "unauthenticated");
+    let refused = find("0b1c2d3e-4f50-4617-8899-00000000a005");
+    assert_eq!((refused["outcome"].as_str(), refused["code"].as_str()), (Some("failed"), Some("InvalidArgument")));
+    assert_eq!((refused["identity"].as_str(), refused["via"].as_str()), (Some("deployer-etl"), Some("jwt")));
+    assert_eq!(refused["items"], forged, "the item name as sent, kept whole in one JSON line");
+    let anon = find("0b1c2d3e-4f50-4617-8899-00000000a006");
+    assert_eq!((anon["outcome"].as_str(), anon["identity"].as_str()), (Some("unauthenticated"), Some("-")));
+    assert_eq!(audit.iter().filter(|v| v["fields"]["request_id"] == "0b1c2d3e-4f50-4617-8899-00000000a005").count(), 1);
     for t in [&reader, &deployer] {
         let sig = t.rsplit('.').next().unwrap();
         assert!(!text.contains(sig), "a token signature reached the log");

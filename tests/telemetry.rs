@@ -154,6 +154,30 @@ async fn the_callers_trace_reaches_the_vendor() {
 }
 
 #[tokio::test]
+async fn deploys_keep_the_callers_trace_on_every_vendor_call() {
+    cap();
+    // Both DataWorks flavours: legacy deploys file by file, pipeline packages the files first.
+    for (flavour, file) in [("legacy", "100002"), ("pipeline", "100003")] {
+        let env = alibaba::start_with(flavour, "demo-sk").await;
+        let (tp, trace, _) = traceparent();
+        let req = pb::DeployFilesRequest {
+            parent: WS.into(),
+            files: vec![format!("{WS}/files/{file}")],
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        };
+        let before = env.emu.control.requests().len();
+        let d = env.gw.release().deploy_files(with_trace(req, &tp)).await.expect("deploy").into_inner();
+        assert_eq!(d.deployments.len(), 1, "{flavour}");
+        let sent = env.emu.control.requests();
+        let seen: Vec<Option<&str>> =
+            sent[before..].iter().map(|r| r.traceparent.as_deref().and_then(|t| t.split('-').nth(1))).collect();
+        assert!(!seen.is_empty(), "{flavour}: the deploy called the vendor");
+        assert!(seen.iter().all(|t| *t == Some(trace.as_str())), "{flavour}: {trace} on every call: {seen:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_call_without_traceparent_starts_its_own_trace() {
     cap();
     let env = alibaba::start().await;
@@ -467,7 +491,7 @@ async fn no_secret_reaches_spans_metrics_or_logs() {
     let get = || pb::GetFileRequest { name: format!("{WS}/files/100001"), view: 0 };
     good.gw.files().get_file(with_trace(get(), &tp1)).await.expect("get file");
     let e = bad.gw.files().get_file(with_trace(get(), &tp2)).await.unwrap_err();
-    assert_eq!(e.code(), Code::Unauthenticated);
+    assert_eq!(e.code(), Code::Internal, "the vendor refused the gateway's own credentials");
 
     let mut spans = trace_spans(&t1).await;
     spans.extend(trace_spans(&t2).await);
@@ -478,6 +502,10 @@ async fn no_secret_reaches_spans_metrics_or_logs() {
     }
     let scrape = reqwest::get(format!("http://{}/metrics", good.gw.admin_addr())).await.expect("scrape");
     let metrics = scrape.text().await.expect("body");
+    let refused = [("vendor", "alibaba"), ("workspace", "dw")];
+    let samples = parse_exposition(&metrics).unwrap_or_else(|e| panic!("{e}\n{metrics}"));
+    let counted = value(&samples, "datastudio_vendor_credentials_refused_total", &refused);
+    assert!(counted.unwrap_or(0.0) >= 1.0, "the refusal is counted: {metrics}");
     let logs = cap.logs();
     assert!(logs.contains(&t2), "the failing call was logged");
     for (what, text) in [("span", &exported), ("metric", &metrics), ("log", &logs)] {

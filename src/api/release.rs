@@ -7,10 +7,10 @@ use tonic::{Request, Response, Status};
 
 use super::{Api, reject_unsupported, require_operation, status, validate};
 use crate::{
-    auth::{Permission, audit::DeployAudit},
+    auth::{Caller, Permission, audit::DeployAudit},
     deploy::fingerprint,
     domain::{
-        FileTarget, PackageOrder, PackageQuery, PageReq,
+        Error, FileTarget, PackageOrder, PackageQuery, PageReq,
         capability::{Filter, Operation, PackageFilter},
         is_terminal,
     },
@@ -147,9 +147,8 @@ impl ReleaseService for Api {
         let r = req.get_ref();
         audit_request(&mut audit, &r.parent, &r.release_packages, &r.request_id);
         let out = self.deploy_packages(&req, &mut audit).await;
-        let names = out.as_ref().map(|o| deployment_names(&o.get_ref().deployments)).map_err(Status::code);
-        audit.finish(names.as_deref().map_err(|c| *c));
-        out
+        let deployments = audited(audit, out)?;
+        Ok(Response::new(pb::DeployReleasePackagesResponse { deployments }))
     }
 
     async fn deploy_files(
@@ -160,9 +159,8 @@ impl ReleaseService for Api {
         let r = req.get_ref();
         audit_request(&mut audit, &r.parent, &r.files, &r.request_id);
         let out = self.deploy_files_audited(&req, &mut audit).await;
-        let names = out.as_ref().map(|o| deployment_names(&o.get_ref().deployments)).map_err(Status::code);
-        audit.finish(names.as_deref().map_err(|c| *c));
-        out
+        let deployments = audited(audit, out)?;
+        Ok(Response::new(pb::DeployFilesResponse { deployments }))
     }
 
     async fn get_deployment(
@@ -257,13 +255,17 @@ fn follow(mut rx: tokio::sync::watch::Receiver<pb::Deployment>, deadline: Option
     })
 }
 
-/// The deploy handlers, each wrapped by its audit record.
+/// The deploy handlers, each wrapped by its audit record. Each
+/// authenticates its caller first (so even a refused request is audited
+/// with who sent it), then validates, then checks the permission; no vendor
+/// call happens before validation has passed.
 impl Api {
     async fn deploy_packages(
         &self,
         req: &Request<pb::DeployReleasePackagesRequest>,
         audit: &mut DeployAudit,
-    ) -> Result<Response<pb::DeployReleasePackagesResponse>, Status> {
+    ) -> Result<Vec<pb::Deployment>, Error> {
+        let caller = self.deploy_caller(req, audit)?;
         let r = req.get_ref();
         let mut check = validate::Check::default();
         let parent = check.take(validate::workspace("parent", &r.parent));
@@ -277,29 +279,29 @@ impl Api {
         );
         let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
         let request_id = check.request_id(&r.request_id);
-        check.finish().map_err(status)?;
-        let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), audit).map_err(status)?;
-        require_operation(ws, Operation::DeployReleasePackages).map_err(status)?;
+        check.finish()?;
+        let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), &caller)?;
+        require_operation(ws, Operation::DeployReleasePackages)?;
         let startup = startup.expect("validated");
         let fp = fingerprint(&["DeployReleasePackages", &r.parent, &ids.join("\n"), startup.as_str_name()]);
         let (adapter, ctx) = (ws.adapter.clone(), detached(ctx));
         let mut deployments = self
             .ledger()
             .run(&request_id, &fp, async move { adapter.deploy_release_packages(&ctx, &ids, startup).await })
-            .await
-            .map_err(status)?;
+            .await?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
         self.engine().track(&ws.name, &deployments);
-        Ok(Response::new(pb::DeployReleasePackagesResponse { deployments }))
+        Ok(deployments)
     }
 
     async fn deploy_files_audited(
         &self,
         req: &Request<pb::DeployFilesRequest>,
         audit: &mut DeployAudit,
-    ) -> Result<Response<pb::DeployFilesResponse>, Status> {
+    ) -> Result<Vec<pb::Deployment>, Error> {
+        let caller = self.deploy_caller(req, audit)?;
         let r = req.get_ref();
         let mut check = validate::Check::default();
         let parent = check.take(validate::workspace("parent", &r.parent));
@@ -315,9 +317,9 @@ impl Api {
         }
         let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
         let request_id = check.request_id(&r.request_id);
-        check.finish().map_err(status)?;
-        let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), audit).map_err(status)?;
-        require_operation(ws, Operation::DeployFiles).map_err(status)?;
+        check.finish()?;
+        let (ws, ctx) = self.deploy_ctx(req, &parent.expect("validated"), &caller)?;
+        require_operation(ws, Operation::DeployFiles)?;
         let startup = startup.expect("validated");
         let names: Vec<String> = targets.iter().map(|t| format!("{}@{}", t.id, t.version.unwrap_or(0))).collect();
         let comment = r.comment.trim().to_owned();
@@ -326,28 +328,35 @@ impl Api {
         let mut deployments = self
             .ledger()
             .run(&request_id, &fp, async move { adapter.deploy_files(&ctx, &targets, &comment, startup).await })
-            .await
-            .map_err(status)?;
+            .await?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
         self.engine().track(&ws.name, &deployments);
-        Ok(Response::new(pb::DeployFilesResponse { deployments }))
+        Ok(deployments)
     }
 
-    /// Authenticates the caller (recorded in `audit`), checks the deploy
-    /// permission, and gives the workspace and a call context.
+    /// Authenticates the caller before its request is looked at, recording
+    /// who it is in `audit`; an anonymous caller is refused (UNAUTHENTICATED)
+    /// when auth is enforced, since no policy grants it deploys.
+    fn deploy_caller<T>(&self, req: &Request<T>, audit: &mut DeployAudit) -> Result<Caller, Error> {
+        let caller = self.auth().authenticate(req)?;
+        audit.identity.clone_from(&caller.identity);
+        audit.via = caller.via;
+        self.auth().require_credentials(&caller)?;
+        Ok(caller)
+    }
+
+    /// Checks the authenticated caller's deploy permission, and gives the
+    /// workspace and a call context.
     fn deploy_ctx<T>(
         &self,
         req: &Request<T>,
         workspace: &str,
-        audit: &mut DeployAudit,
-    ) -> Result<(&crate::domain::Workspace, crate::domain::CallCtx), crate::domain::Error> {
-        let caller = self.auth().authenticate(req)?;
-        audit.identity.clone_from(&caller.identity);
-        audit.via = caller.via;
-        self.auth().check(&caller, workspace, Permission::Deploy)?;
-        self.ctx_as(req, workspace, &caller)
+        caller: &Caller,
+    ) -> Result<(&crate::domain::Workspace, crate::domain::CallCtx), Error> {
+        self.auth().check(caller, workspace, Permission::Deploy)?;
+        self.ctx_as(req, workspace, caller)
     }
 }
 
@@ -362,6 +371,11 @@ fn audit_request(audit: &mut DeployAudit, parent: &str, items: &[String], reques
     audit.request_id = request_id.chars().take(AUDIT_ID_CHARS).collect();
 }
 
-fn deployment_names(d: &[pb::Deployment]) -> Vec<String> {
-    d.iter().map(|d| d.name.clone()).collect()
+/// Logs the audit line of a finished deploy attempt and hands its answer on.
+fn audited(audit: DeployAudit, out: Result<Vec<pb::Deployment>, Error>) -> Result<Vec<pb::Deployment>, Status> {
+    match &out {
+        Ok(d) => audit.finish(Ok(&d.iter().map(|d| d.name.clone()).collect::<Vec<_>>())),
+        Err(e) => audit.finish(Err(e)),
+    }
+    out.map_err(status)
 }

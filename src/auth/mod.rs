@@ -106,6 +106,15 @@ impl Auth {
         })
     }
 
+    /// Fails with UNAUTHENTICATED when auth is enforced and `caller` is
+    /// anonymous (for deploys, which no policy grants to anonymous callers).
+    pub(crate) fn require_credentials(&self, caller: &Caller) -> Result<(), Error> {
+        match (&self.enforced, &caller.identity) {
+            (Some(_), None) => Err(unauthenticated(NO_CREDENTIALS)),
+            _ => Ok(()),
+        }
+    }
+
     /// Fails unless `caller` holds `perm` on `workspace`: UNAUTHENTICATED
     /// for an anonymous caller, PERMISSION_DENIED naming the permission otherwise.
     pub(crate) fn check(&self, caller: &Caller, workspace: &str, perm: Permission) -> Result<(), Error> {
@@ -113,7 +122,7 @@ impl Auth {
             return Ok(());
         }
         match &caller.identity {
-            None => Err(unauthenticated("this call needs credentials: a bearer token or a client certificate")),
+            None => Err(unauthenticated(NO_CREDENTIALS)),
             Some(id) => Err(Error::new(
                 Code::PermissionDenied,
                 Reason::PermissionDenied,
@@ -129,6 +138,9 @@ impl Auth {
         Ok(caller)
     }
 }
+
+/// What an anonymous caller is told when a call needs credentials.
+const NO_CREDENTIALS: &str = "this call needs credentials: a bearer token or a client certificate";
 
 fn unauthenticated(msg: &str) -> Error {
     Error::new(Code::Unauthenticated, Reason::Unauthenticated, msg)
@@ -173,6 +185,9 @@ mod tests {
         assert!(a.allows(&anon, "open", Read));
         assert!(!a.allows(&anon, "a", Read));
         assert_eq!(a.check(&anon, "a", Read).unwrap_err().code, Code::Unauthenticated);
+        assert_eq!(a.require_credentials(&anon).unwrap_err().code, Code::Unauthenticated);
+        assert!(a.require_credentials(&who("reader")).is_ok());
+        assert!(Auth::open().require_credentials(&anon).is_ok());
         let e = a.check(&who("reader"), "b", Deploy).unwrap_err();
         assert_eq!(e.code, Code::PermissionDenied);
         assert!(e.message.contains("datastudio.deploy on workspaces/b"), "{}", e.message);

@@ -15,7 +15,7 @@ use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 use tracing::{Event, Level, Subscriber, field::Field};
 use tracing_subscriber::{
-    EnvFilter,
+    EnvFilter, Layer,
     filter::Targets,
     fmt::{
         FmtContext, FormatEvent, FormatFields, FormattedFields,
@@ -58,11 +58,6 @@ impl LogOutput {
 
 /// Installs the global subscriber; false when one is installed already.
 pub(crate) fn install(out: LogOutput, tracer: opentelemetry_sdk::trace::Tracer) -> bool {
-    let json = match out.format {
-        LogFormat::Json => true,
-        LogFormat::Text => false,
-        LogFormat::Auto => !std::io::stdout().is_terminal(),
-    };
     let otel = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
@@ -70,8 +65,21 @@ pub(crate) fn install(out: LogOutput, tracer: opentelemetry_sdk::trace::Tracer) 
         .with_tracked_inactivity(false)
         .with_target(false)
         .with_filter(Targets::new().with_target(env!("CARGO_CRATE_NAME"), Level::INFO));
+    tracing_subscriber::registry().with(otel).with(lines(out)).try_init().is_ok()
+}
+
+/// The log line layer of `out`: JSON or text lines, filtered.
+pub(crate) fn lines<S>(out: LogOutput) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    let json = match out.format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stdout().is_terminal(),
+    };
     let filter = out.env_filter();
-    let lines = if json {
+    if json {
         tracing_subscriber::fmt::layer()
             .event_format(JsonLines)
             .fmt_fields(JsonFields::new())
@@ -85,8 +93,7 @@ pub(crate) fn install(out: LogOutput, tracer: opentelemetry_sdk::trace::Tracer) 
             .with_writer(out.writer)
             .with_filter(filter)
             .boxed()
-    };
-    tracing_subscriber::registry().with(otel).with(lines).try_init().is_ok()
+    }
 }
 
 /// Hex trace and span ids of the event's span (explicit parent or current),

@@ -47,6 +47,13 @@ struct ApiLabels {
     api: String,
 }
 
+/// Labels of per-workspace vendor series (workspace names come from the config).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkspaceLabels {
+    vendor: &'static str,
+    workspace: String,
+}
+
 /// Labels of daily budget series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BudgetLabels {
@@ -80,6 +87,7 @@ struct Metrics {
     vendor_calls: Family<CallLabels, Counter>,
     vendor_seconds: Histograms<CallLabels>,
     vendor_throttled: Family<ApiLabels, Counter>,
+    credentials_refused: Family<WorkspaceLabels, Counter>,
     retries: Family<ApiLabels, Counter>,
     limiter_wait: Histograms<ApiLabels>,
     limiter_queue: Family<ApiLabels, Gauge>,
@@ -99,6 +107,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         vendor_calls: Family::default(),
         vendor_seconds: Family::new_with_constructor(latency),
         vendor_throttled: Family::default(),
+        credentials_refused: Family::default(),
         retries: Family::default(),
         limiter_wait: Family::new_with_constructor(wait),
         limiter_queue: Family::default(),
@@ -130,6 +139,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "datastudio_vendor_throttled",
         "Vendor answers that said the gateway was throttled (HTTP 429, Throttling.*, APIGW.0308)",
         m.vendor_throttled.clone(),
+    );
+    registry.register(
+        "datastudio_vendor_credentials_refused",
+        "Vendor answers that refused the gateway's own credentials, by vendor and workspace (operators must fix them)",
+        m.credentials_refused.clone(),
     );
     registry.register("datastudio_vendor_retries", "Vendor calls retried, by vendor and API", m.retries.clone());
     registry.register(
@@ -229,6 +243,12 @@ fn api(vendor: &str, api: &str) -> ApiLabels {
 /// cannot see.
 pub(crate) fn vendor_throttled(vendor: &str, api_name: &str) {
     METRICS.vendor_throttled.get_or_create(&api(vendor, api_name)).inc();
+}
+
+/// Counts a vendor answer that refused the gateway's credentials for
+/// `workspace` (the shared vendor client calls this for every such answer).
+pub(crate) fn vendor_credentials_refused(vendor: &'static str, workspace: &str) {
+    METRICS.credentials_refused.get_or_create(&WorkspaceLabels { vendor, workspace: workspace.to_owned() }).inc();
 }
 
 /// Counts a retry of a vendor call (the retry layer calls this once per

@@ -13,7 +13,7 @@
 //! [`init`] installs all of it once per process; [`Telemetry::shutdown`]
 //! flushes queued spans before exit.
 
-mod logs;
+pub(crate) mod logs;
 pub mod metrics;
 pub mod otlp;
 pub(crate) mod propagation;

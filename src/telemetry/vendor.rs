@@ -91,6 +91,7 @@ pub(crate) struct Attempt {
     vendor: &'static str,
     request_id_header: &'static str,
     api: String,
+    workspace: String,
     status: Option<u16>,
     request_id: Option<String>,
 }
@@ -158,6 +159,7 @@ impl Attempt {
             vendor: r.vendor,
             request_id_header: r.request_id_header,
             api,
+            workspace: r.workspace.to_owned(),
             status: None,
             request_id: None,
         }
@@ -209,6 +211,9 @@ impl Attempt {
         metrics::vendor_call(self.vendor, &self.api, outcome, elapsed);
         if outcome == outcome::THROTTLED || outcome == outcome::QUOTA_EXHAUSTED {
             metrics::vendor_throttled(self.vendor, &self.api);
+        }
+        if err.is_some_and(|e| e.reason == Reason::VendorAuthFailed) {
+            metrics::vendor_credentials_refused(self.vendor, &self.workspace);
         }
     }
 }

@@ -6,7 +6,7 @@
 //! |-----------------------------------------------|----------------------------------------|
 //! | `Throttling.Api.Risk`                         | RESOURCE_EXHAUSTED + QuotaFailure      |
 //! | `Throttling.*`                                | UNAVAILABLE + RetryInfo (`x-acs-retry-after`) |
-//! | `InvalidAccessKeyId.*`, `SignatureDoesNotMatch`, `IncompleteSignature`, `InvalidSecurityToken.*`, `MissingAuthorization` | UNAUTHENTICATED (never retried) |
+//! | `InvalidAccessKeyId.*`, `SignatureDoesNotMatch`, `IncompleteSignature`, `InvalidSecurityToken.*`, `MissingAuthorization` | INTERNAL, VENDOR_AUTH_FAILED: the gateway's own credentials (never retried) |
 //! | `Forbidden*`, `NoPermission*`                 | PERMISSION_DENIED                      |
 //! | `*NotExist*`, `*NotFound*`                    | NOT_FOUND                              |
 //! | `InvalidParameter*`, `MissingParameter*`, `Invalid*` | INVALID_ARGUMENT                |
@@ -32,7 +32,7 @@ use crate::{
     config::LiveSecret,
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
     providers::{
-        client::{Action, Answer, USER_AGENT, Vendor, VendorClient, sensitive},
+        client::{Action, Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, sensitive},
         signing,
     },
 };
@@ -266,11 +266,7 @@ pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_afte
         || code.starts_with("InvalidSecurityToken")
         || code == "MissingAuthorization"
     {
-        Error::new(
-            Code::Unauthenticated,
-            Reason::VendorAuthFailed,
-            format!("DataWorks rejected the gateway's credentials: {msg}"),
-        )
+        credentials_refused("DataWorks", msg)
     } else if code.starts_with("Forbidden") || code.starts_with("NoPermission") {
         Error::new(Code::PermissionDenied, Reason::VendorPermissionDenied, format!("DataWorks denied access: {msg}"))
     } else if has("NotExist") || has("NotFound") {
@@ -326,7 +322,7 @@ mod tests {
         assert_eq!(e.code, Code::ResourceExhausted);
         assert!(e.quota.is_some());
         let e = parse(&answer(404, r#"{"Code":"InvalidAccessKeyId.NotFound"}"#, None)).unwrap_err();
-        assert_eq!(e.code, Code::Unauthenticated);
+        assert_eq!((e.code, e.reason), (Code::Internal, Reason::VendorAuthFailed));
         let e = parse(&answer(500, r#"{"Code":"InternalError.System"}"#, None)).unwrap_err();
         assert_eq!(e.code, Code::Unavailable);
         let e = parse(&answer(200, r#"{"RequestId":"R3","Data":{"#, None)).unwrap_err();

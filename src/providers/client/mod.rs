@@ -165,6 +165,22 @@ impl Exchange<'_> {
     }
 }
 
+/// The vendor refused the gateway's own credentials for the workspace
+/// (`vendor` is its display name). The caller's credentials are not in
+/// question, so INTERNAL (never UNAUTHENTICATED), reason
+/// `VENDOR_AUTH_FAILED`, never retried; the attempt's span counts it in
+/// `datastudio_vendor_credentials_refused_total`.
+pub(crate) fn credentials_refused(vendor: &str, msg: &str) -> Error {
+    Error::new(
+        tonic::Code::Internal,
+        Reason::VendorAuthFailed,
+        format!(
+            "{vendor} refused the gateway's credentials for this workspace ({msg}); operators must fix the \
+             workspace's credentials in the gateway's configuration"
+        ),
+    )
+}
+
 /// A header value the vendor must not see in logs: marked sensitive, so
 /// `http`'s Debug and any tracing of headers hide it.
 pub(crate) fn sensitive(value: &str) -> Result<::http::HeaderValue> {

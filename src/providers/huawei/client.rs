@@ -5,7 +5,7 @@
 //! | vendor answer | gRPC | reason |
 //! |---|---|---|
 //! | `APIGW.0308` / `APIG.0308`, or HTTP 429 | UNAVAILABLE + RetryInfo (1 s) | VENDOR_THROTTLED |
-//! | `APIGW.0301` / `.1002` (`APIG.` too), IAM 401, HTTP 401 | UNAUTHENTICATED (never retried) | VENDOR_AUTH_FAILED |
+//! | `APIGW.0301` / `.1002` (`APIG.` too), IAM 401, HTTP 401 | INTERNAL: the gateway's own credentials (never retried) | VENDOR_AUTH_FAILED |
 //! | `DLF.0810`, `DLF.0100`, `DLF.0137`, HTTP 404 without a code | NOT_FOUND | VENDOR_NOT_FOUND |
 //! | `DLF.6888`, HTTP 403 | PERMISSION_DENIED | VENDOR_PERMISSION_DENIED |
 //! | `DLF.0802` (parameter missing or invalid) | INVALID_ARGUMENT | VENDOR_INVALID_ARGUMENT |
@@ -34,7 +34,7 @@ use crate::{
     config::{LiveSecret, Secret, SecretError},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
     providers::{
-        client::{Answer, USER_AGENT, Vendor, VendorClient, sensitive},
+        client::{Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, sensitive},
         signing,
     },
 };
@@ -435,11 +435,7 @@ pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: S
         Error::new(Code::Unavailable, Reason::VendorThrottled, format!("DataArts Studio throttled the call: {msg}"))
             .with_retry_after(std::time::Duration::from_secs(1))
     } else if matches!(gateway, Some("0301" | "1002")) || status == 401 || (service == Service::Iam && status == 403) {
-        Error::new(
-            Code::Unauthenticated,
-            Reason::VendorAuthFailed,
-            format!("DataArts Studio rejected the gateway's credentials: {msg}"),
-        )
+        credentials_refused("DataArts Studio", msg)
     } else if status >= 500 {
         Error::new(Code::Unavailable, Reason::VendorUnavailable, format!("DataArts Studio failed: {msg}"))
     } else if matches!(code, "DLF.0810" | "DLF.0100" | "DLF.0137") || (code.is_empty() && status == 404) {
@@ -526,8 +522,8 @@ mod tests {
             (429, r#"{"error_code":"APIGW.0308","error_msg":"slow"}"#, Code::Unavailable, Reason::VendorThrottled),
             (400, r#"{"error_code":"APIG.0308","error_msg":"slow"}"#, Code::Unavailable, Reason::VendorThrottled),
             (429, "", Code::Unavailable, Reason::VendorThrottled),
-            (401, r#"{"error_code":"APIGW.0301","error_msg":"sig"}"#, Code::Unauthenticated, Reason::VendorAuthFailed),
-            (401, r#"{"error_code":"APIG.1002","error_msg":"tok"}"#, Code::Unauthenticated, Reason::VendorAuthFailed),
+            (401, r#"{"error_code":"APIGW.0301","error_msg":"sig"}"#, Code::Internal, Reason::VendorAuthFailed),
+            (401, r#"{"error_code":"APIG.1002","error_msg":"tok"}"#, Code::Internal, Reason::VendorAuthFailed),
             (400, r#"{"error_code":"DLF.0810","error_msg":"gone"}"#, Code::NotFound, Reason::VendorNotFound),
             (
                 400,
