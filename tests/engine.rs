@@ -70,6 +70,8 @@ async fn a_pipeline_deploy_with_no_watcher_runs_every_stage_once() {
     }
     assert_eq!(last.state(), pb::DeploymentState::Succeeded);
     assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 4, "no stage triggered twice");
+    assert!(!last.request_id.is_empty(), "GetDeployment keeps what the deploy call knew");
+    assert_eq!((last.request_id.as_str(), last.files.as_slice()), (d.request_id.as_str(), d.files.as_slice()));
 }
 
 /// Calls the DataWorks emulator directly (not through the gateway),

@@ -37,6 +37,9 @@ use crate::{
 const FIRST_POLL: Duration = Duration::from_millis(500);
 /// The longest pause between polls of a deployment.
 const MAX_POLL: Duration = Duration::from_secs(10);
+/// How long an ended deployment stays readable from the engine (with what
+/// the deploy call knew: request_id, files) before reads go to the vendor.
+const KEEP_ENDED: Duration = Duration::from_secs(3600);
 /// How long one poll may take.
 const POLL_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -49,6 +52,9 @@ struct Line {
     workspace: String,
     id: String,
     open: bool,
+    /// The deploy call's request_id (absent in lines of older releases).
+    #[serde(default)]
+    request_id: String,
 }
 
 /// A deployment being driven.
@@ -58,6 +64,8 @@ struct Open {
     origin: tracing::Span,
     next: tokio::time::Instant,
     pause: Duration,
+    /// When it reached a terminal state (no longer polled).
+    ended: Option<tokio::time::Instant>,
 }
 
 /// Drives open deployments to their end; see the module docs.
@@ -79,20 +87,21 @@ impl Engine {
     pub(crate) fn open(router: Router, dir: &Path) -> Result<Arc<Self>, StateError> {
         let journal = Journal::at(dir.join("deployments.jsonl"));
         std::fs::create_dir_all(dir).map_err(StateError::io(journal.path()))?;
-        let mut open: HashMap<Key, bool> = HashMap::new();
+        let mut open: HashMap<Key, (bool, String)> = HashMap::new();
         for line in journal.read::<Line>()?.records {
-            open.insert((line.workspace, line.id), line.open);
+            open.insert((line.workspace, line.id), (line.open, line.request_id));
         }
         let still: Vec<Line> = open
             .into_iter()
-            .filter(|(_, o)| *o)
-            .map(|((workspace, id), _)| Line { workspace, id, open: true })
+            .filter(|(_, (o, _))| *o)
+            .map(|((workspace, id), (_, request_id))| Line { workspace, id, open: true, request_id })
             .collect();
         journal.rewrite(still.iter()).map_err(StateError::io(journal.path()))?;
         let engine = Arc::new(Engine { router, open: Mutex::default(), journal: Some(journal), running: false.into() });
         for l in &still {
             let name = format!("workspaces/{}/deployments/{}", l.workspace, l.id);
-            engine.insert(&l.workspace, &l.id, pb::Deployment { name, ..Default::default() });
+            let d = pb::Deployment { name, request_id: l.request_id.clone(), ..Default::default() };
+            engine.insert(&l.workspace, &l.id, d);
         }
         if !still.is_empty() {
             tracing::info!(deployments = still.len(), "resuming deployments left open by the previous run");
@@ -110,6 +119,7 @@ impl Engine {
             origin: tracing::Span::current(),
             next: tokio::time::Instant::now() + FIRST_POLL,
             pause: FIRST_POLL,
+            ended: None,
         };
         self.lock().insert((workspace.to_owned(), id.to_owned()), open);
         self.start();
@@ -123,7 +133,12 @@ impl Engine {
             if is_terminal(d.state()) || self.lock().contains_key(&(workspace.to_owned(), id.to_owned())) {
                 continue;
             }
-            self.record(&Line { workspace: workspace.to_owned(), id: id.to_owned(), open: true });
+            self.record(&Line {
+                workspace: workspace.to_owned(),
+                id: id.to_owned(),
+                open: true,
+                request_id: d.request_id.clone(),
+            });
             self.insert(workspace, id, d.clone());
         }
     }
@@ -154,14 +169,20 @@ impl Engine {
     /// Polls every deployment whose turn has come; true while any is open.
     async fn tick(&self) -> bool {
         let now = tokio::time::Instant::now();
-        let due: Vec<(Key, tracing::Span)> =
-            self.lock().iter().filter(|(_, o)| o.next <= now).map(|(k, o)| (k.clone(), o.origin.clone())).collect();
+        let due: Vec<(Key, tracing::Span)> = self
+            .lock()
+            .iter()
+            .filter(|(_, o)| o.ended.is_none() && o.next <= now)
+            .map(|(k, o)| (k.clone(), o.origin.clone()))
+            .collect();
         for ((workspace, id), origin) in due {
             let span = tracing::info_span!("deployment.poll", datastudio.workspace = %workspace, deployment = %id);
             span.follows_from(&origin);
             self.poll(&workspace, &id).instrument(span).await;
         }
-        !self.lock().is_empty()
+        let mut m = self.lock();
+        m.retain(|_, o| o.ended.is_none_or(|t| now.duration_since(t) < KEEP_ENDED));
+        m.values().any(|o| o.ended.is_none())
     }
 
     /// One look at a deployment through its adapter.
@@ -178,7 +199,19 @@ impl Engine {
         let mut m = self.lock();
         let Some(o) = m.get_mut(&key) else { return };
         match looked {
-            Ok(d) => {
+            Ok(mut d) => {
+                // What the deploy call knew and the vendor does not report.
+                let known = o.latest.borrow();
+                if d.request_id.is_empty() {
+                    d.request_id.clone_from(&known.request_id);
+                }
+                if d.files.is_empty() {
+                    d.files.clone_from(&known.files);
+                }
+                if d.startup_mode == 0 {
+                    d.startup_mode = known.startup_mode;
+                }
+                drop(known);
                 let ended = is_terminal(d.state());
                 let mut progressed = false;
                 let changed = o.latest.send_if_modified(|last| {
@@ -213,9 +246,12 @@ impl Engine {
         }
     }
 
+    /// Stops driving a deployment; its last state stays readable for a while.
     fn close(&self, key: &Key) {
-        self.lock().remove(key);
-        self.record(&Line { workspace: key.0.clone(), id: key.1.clone(), open: false });
+        if let Some(o) = self.lock().get_mut(key) {
+            o.ended = Some(tokio::time::Instant::now());
+        }
+        self.record(&Line { workspace: key.0.clone(), id: key.1.clone(), open: false, request_id: String::new() });
     }
 }
 
@@ -228,7 +264,7 @@ async fn reconcile(engine: Weak<Engine>) {
             e.running.store(false, Ordering::SeqCst);
             // A deployment tracked meanwhile saw the reconciler running:
             // take over again rather than leave it undriven.
-            if e.lock().is_empty() || e.running.swap(true, Ordering::SeqCst) {
+            if e.lock().values().all(|o| o.ended.is_some()) || e.running.swap(true, Ordering::SeqCst) {
                 return;
             }
         }
