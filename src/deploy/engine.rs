@@ -68,6 +68,14 @@ struct Open {
     ended: Option<tokio::time::Instant>,
 }
 
+impl Open {
+    /// The next poll: soon after progress, later and later while nothing moves.
+    fn reschedule(&mut self, progressed: bool) {
+        self.pause = if progressed { FIRST_POLL } else { (self.pause * 2).min(MAX_POLL) };
+        self.next = tokio::time::Instant::now() + self.pause;
+    }
+}
+
 /// Drives open deployments to their end; see the module docs.
 pub struct Engine {
     router: Router,
@@ -200,27 +208,26 @@ impl Engine {
         let Some(o) = m.get_mut(&key) else { return };
         match looked {
             Ok(mut d) => {
-                // What the deploy call knew and the vendor does not report.
-                let known = o.latest.borrow();
-                if d.request_id.is_empty() {
-                    d.request_id.clone_from(&known.request_id);
-                }
-                if d.files.is_empty() {
-                    d.files.clone_from(&known.files);
-                }
-                if d.startup_mode == 0 {
-                    d.startup_mode = known.startup_mode;
-                }
-                drop(known);
                 let ended = is_terminal(d.state());
                 let mut progressed = false;
-                let changed = o.latest.send_if_modified(|last| {
-                    let moved = last.state != d.state || last.error_message != d.error_message;
+                let moved = o.latest.send_if_modified(|last| {
+                    // What the deploy call knew and the vendor does not report.
+                    if d.request_id.is_empty() {
+                        d.request_id.clone_from(&last.request_id);
+                    }
+                    if d.files.is_empty() {
+                        d.files.clone_from(&last.files);
+                    }
+                    if d.startup_mode == 0 {
+                        d.startup_mode = last.startup_mode;
+                    }
                     progressed = *last != d;
-                    *last = d.clone();
+                    let moved = last.state != d.state || last.error_message != d.error_message;
+                    *last = std::mem::take(&mut d);
                     moved
                 });
-                if changed {
+                if moved {
+                    let d = o.latest.borrow();
                     tracing::info!(
                         target: "audit",
                         event = "deployment",
@@ -231,16 +238,14 @@ impl Engine {
                     );
                 }
                 // Any progress (a stage moved on) keeps the polls close.
-                o.pause = if progressed { FIRST_POLL } else { (o.pause * 2).min(MAX_POLL) };
-                o.next = tokio::time::Instant::now() + o.pause;
+                o.reschedule(progressed);
                 if ended {
                     drop(m);
                     self.close(&key);
                 }
             }
             Err(e) => {
-                o.pause = (o.pause * 2).min(MAX_POLL);
-                o.next = tokio::time::Instant::now() + o.pause;
+                o.reschedule(false);
                 tracing::warn!(workspace, id, reason = %e.reason, error = %e.message, "cannot look at a deployment; will retry");
             }
         }
