@@ -73,6 +73,9 @@ pub enum Outcome {
         vendor: Option<(String, String, String, u16)>,
         /// Extra metadata.
         metadata: Vec<(String, String)>,
+        /// Deployments already started when it failed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        started: Vec<String>,
     },
     /// Sent, but what happened is not known.
     Unknown {
@@ -554,21 +557,13 @@ fn outcome_of(result: &Answer) -> Option<Outcome> {
         }
         Err(e) => e,
     };
-    let failed = || {
-        let mut metadata = e.metadata.clone();
-        if !e.started.is_empty() {
-            metadata.push(("started_deployments".into(), e.started.join(",")));
-        }
-        Outcome::Failed {
-            code: e.code as i32,
-            reason: e.reason,
-            message: e.message.clone(),
-            vendor: e
-                .vendor
-                .as_ref()
-                .map(|v| (v.vendor.to_string(), v.code.clone(), v.request_id.clone(), v.http_status)),
-            metadata,
-        }
+    let failed = || Outcome::Failed {
+        code: e.code as i32,
+        reason: e.reason,
+        message: e.message.clone(),
+        vendor: e.vendor.as_ref().map(|v| (v.vendor.to_string(), v.code.clone(), v.request_id.clone(), v.http_status)),
+        metadata: e.metadata.clone(),
+        started: e.started.clone(),
     };
     match e.reason.fate() {
         Fate::NotSent | Fate::Throttled if e.started.is_empty() => None,
@@ -597,7 +592,7 @@ fn replay(o: &Outcome) -> Result<Vec<pb::Deployment>, Error> {
                     "the stored outcome of this deploy is unreadable",
                 )
             }),
-        Outcome::Failed { code, reason, message, vendor, metadata } => {
+        Outcome::Failed { code, reason, message, vendor, metadata, started } => {
             let mut e = Error::new(Code::from_i32(*code), *reason, message.clone());
             e.vendor = vendor.as_ref().map(|(v, c, r, s)| VendorDetail {
                 vendor: v.clone().into(),
@@ -606,6 +601,7 @@ fn replay(o: &Outcome) -> Result<Vec<pb::Deployment>, Error> {
                 http_status: *s,
             });
             e.metadata = metadata.clone();
+            e.started = started.clone();
             Err(e)
         }
         Outcome::Unknown { message } => Err(Error::new(Code::Unknown, Reason::DeployOutcomeUnknown, message.clone())),
@@ -705,7 +701,8 @@ mod tests {
         let e = ledger.run("partial", "fp", partial).await.unwrap_err();
         let again = ledger.run("partial", "fp", async { Ok(vec![dep("twice")]) }).await.unwrap_err();
         assert_eq!((again.reason, again.message.clone()), (e.reason, e.message.clone()));
-        assert!(again.metadata.iter().any(|(k, v)| k == "started_deployments" && v == "workspaces/w/deployments/1"));
+        let info = tonic_types::StatusExt::get_details_error_info(&tonic::Status::from(again)).unwrap();
+        assert_eq!(info.metadata["started_deployments"], "workspaces/w/deployments/1");
     }
 
     #[tokio::test]
