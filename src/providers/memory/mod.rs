@@ -49,6 +49,8 @@ pub enum Api {
     ListFiles,
     /// One file.
     GetFile,
+    /// A file's versions.
+    ListVersions,
     /// One version of a file.
     GetVersion,
     /// Deploy files.
@@ -63,6 +65,7 @@ impl Action for Api {
         Api::GetPackage,
         Api::ListFiles,
         Api::GetFile,
+        Api::ListVersions,
         Api::GetVersion,
         Api::Deploy,
         Api::GetDeployment,
@@ -74,6 +77,7 @@ impl Action for Api {
             Api::GetPackage => "GetPackage",
             Api::ListFiles => "ListFiles",
             Api::GetFile => "GetFile",
+            Api::ListVersions => "ListVersions",
             Api::GetVersion => "GetVersion",
             Api::Deploy => "Deploy",
             Api::GetDeployment => "GetDeployment",
@@ -87,6 +91,7 @@ impl Action for Api {
             | Api::GetPackage
             | Api::ListFiles
             | Api::GetFile
+            | Api::ListVersions
             | Api::GetVersion
             | Api::GetDeployment => Access::Read,
         }
@@ -353,7 +358,7 @@ impl Adapter for MemoryAdapter {
         let n = index("parent", file_id, "file", FILES)?;
         let (range, next) = window(&page, VERSIONS as usize)?;
         let items = self
-            .call(ctx, Api::GetFile, || {
+            .call(ctx, Api::ListVersions, || {
                 Ok(range.clone().map(|i| Self::version(ctx, n, VERSIONS - i as i64, full)).collect())
             })
             .await?;
