@@ -42,7 +42,7 @@ pub(crate) fn build_api(cfg: &Config) -> anyhow::Result<Api> {
         Some(store) => Ledger::with_store(Arc::new(RedisRecords::new(store, cfg.limits.idempotency_ttl))),
         None => Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl, cfg.state.on_damage)?,
     };
-    let engine = Engine::open(router.clone(), &cfg.server.state_dir)?;
+    let engine = Engine::open(router.clone(), &cfg.server.state_dir, cfg.state.on_damage)?;
     Ok(Api::with_auth(router, tokens, ledger, engine, Auth::from_config(cfg)?))
 }
 

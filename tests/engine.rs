@@ -167,3 +167,65 @@ async fn fifty_watchers_share_the_engines_polls() {
     // The engine's own polls (a few per stage), not 50 watchers' worth.
     assert!(polls < 40, "{polls} vendor polls for 50 watchers of one deployment");
 }
+
+async fn cancel(env: &alibaba::AliEnv, name: &str) -> Result<pb::Deployment, tonic::Status> {
+    env.gw
+        .release()
+        .cancel_deployment(pb::CancelDeploymentRequest { name: name.into() })
+        .await
+        .map(|r| r.into_inner().deployment.expect("deployment"))
+}
+
+#[tokio::test]
+async fn a_cancelled_pipeline_deployment_is_abolished_once_and_left_alone() {
+    let env = alibaba::start_with("pipeline", "demo-sk").await;
+    let d = deploy(&env, "100003").await;
+    let c = cancel(&env, &d.name).await.expect("cancel");
+    assert_eq!(c.state(), pb::DeploymentState::Cancelled);
+    assert_eq!(c.request_id, d.request_id, "the record's request_id is kept");
+    assert_eq!(env.emu.control.count("AbolishPipelineRun"), 1);
+    let stages = env.emu.control.count("ExecPipelineRunStage");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(env.emu.control.count("ExecPipelineRunStage"), stages, "no stage is started after the cancellation");
+    assert_eq!(get(&env, &d.name).await.state(), pb::DeploymentState::Cancelled);
+    let again = cancel(&env, &d.name).await.expect_err("an ended deployment");
+    assert_eq!(again.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(common::error_info(&again).expect("ErrorInfo").reason, "DEPLOYMENT_ENDED");
+    assert_eq!(env.emu.control.count("AbolishPipelineRun"), 1, "nothing sent for an ended deployment");
+}
+
+#[tokio::test]
+async fn legacy_deployments_cannot_be_cancelled_and_bad_names_are_refused() {
+    let env = alibaba::start_with("legacy", "demo-sk").await;
+    let e = cancel(&env, &format!("{WS}/deployments/42")).await.expect_err("legacy");
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition);
+    assert!(e.message().contains("CancelDeployment"), "{}", e.message());
+    let e = cancel(&env, "workspaces/dw/files/42").await.expect_err("not a deployment");
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert_eq!(common::violated_fields(&e), vec!["name".to_owned()]);
+    assert_eq!(env.emu.control.requests().len(), 0, "no vendor call");
+}
+
+#[tokio::test]
+async fn run_until_stops_the_engine_after_the_named_stage() {
+    let emu = alibaba::emulator().await;
+    let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk"), ("ptk", "page-token-key")]);
+    let gw = alibaba::gateway(&emu, dir, "pipeline", "    pipeline: { run_until: DEV_CHECK }").await;
+    let env = alibaba::AliEnv { gw, emu };
+    let d = deploy(&env, "100003").await;
+    let mut last = get(&env, &d.name).await;
+    for _ in 0..50 {
+        if last.state() == pb::DeploymentState::Succeeded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        last = get(&env, &d.name).await;
+    }
+    assert_eq!(last.state(), pb::DeploymentState::Succeeded, "{last:?}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        env.emu.control.count("ExecPipelineRunStage"),
+        2,
+        "BUILD_PACKAGE and DEV_CHECK only: PROD_CHECK and PROD are left to people"
+    );
+}

@@ -225,6 +225,22 @@ impl ReleaseService for Api {
         };
         Ok(Response::new(Box::pin(stream)))
     }
+    async fn cancel_deployment(
+        &self,
+        req: Request<pb::CancelDeploymentRequest>,
+    ) -> Result<Response<pb::CancelDeploymentResponse>, Status> {
+        let mut audit = DeployAudit::cancel();
+        let r = req.get_ref();
+        audit_request(
+            &mut audit,
+            r.name.split("/deployments/").next().unwrap_or_default(),
+            std::slice::from_ref(&r.name),
+            "",
+        );
+        let out = self.cancel_audited(&req, &mut audit).await.map(|d| vec![d]);
+        let deployment = audited(audit, out)?.pop();
+        Ok(Response::new(pb::CancelDeploymentResponse { deployment }))
+    }
 }
 
 /// Follows a deployment the engine drives: every state it publishes, until
@@ -292,8 +308,7 @@ impl Api {
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
-        self.engine().track(&ws.name, &deployments);
-        Ok(deployments)
+        Ok(self.engine().track(&ws.name, caller.identity.as_deref().unwrap_or_default(), deployments))
     }
 
     async fn deploy_files_audited(
@@ -332,8 +347,23 @@ impl Api {
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
-        self.engine().track(&ws.name, &deployments);
-        Ok(deployments)
+        Ok(self.engine().track(&ws.name, caller.identity.as_deref().unwrap_or_default(), deployments))
+    }
+
+    async fn cancel_audited(
+        &self,
+        req: &Request<pb::CancelDeploymentRequest>,
+        audit: &mut DeployAudit,
+    ) -> Result<pb::Deployment, Error> {
+        let caller = self.deploy_caller(req, audit)?;
+        let r = req.get_ref();
+        let mut check = validate::Check::default();
+        let name = check.take(validate::child("name", &r.name, "deployments"));
+        check.finish()?;
+        let (w, id) = name.expect("validated");
+        let (ws, ctx) = self.deploy_ctx(req, &w, &caller)?;
+        require_operation(ws, Operation::CancelDeployment)?;
+        self.engine().cancel(&ctx, ws.adapter.as_ref(), &id).await
     }
 
     /// Authenticates the caller before its request is looked at, recording

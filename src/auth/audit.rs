@@ -27,18 +27,25 @@ pub(crate) struct DeployAudit {
     pub items: Vec<String>,
     /// The caller's request_id.
     pub request_id: String,
+    /// The outcome word when it succeeds (`deployed`, `cancelled`).
+    pub done: &'static str,
 }
 
 impl DeployAudit {
     /// An attempt of `method`.
     pub(crate) fn new(method: &'static str) -> Self {
-        DeployAudit { method, via: "none", ..Default::default() }
+        DeployAudit { method, via: "none", done: "deployed", ..Default::default() }
+    }
+
+    /// An attempt of CancelDeployment.
+    pub(crate) fn cancel() -> Self {
+        DeployAudit { done: "cancelled", ..Self::new("CancelDeployment") }
     }
 
     /// Logs the outcome: the vendor deployments, or the refusal.
     pub(crate) fn finish(self, result: Result<&[String], &Error>) {
         let (outcome, code, deployments) = match result {
-            Ok(d) => ("deployed", Code::Ok, d.join(",")),
+            Ok(d) => (self.done, Code::Ok, d.join(",")),
             Err(e) => (refusal(e), e.code, String::new()),
         };
         tracing::info!(

@@ -21,6 +21,8 @@ pub(crate) enum Operation {
     GetDeployment,
     /// ReleaseService/WatchDeployment.
     WatchDeployment,
+    /// ReleaseService/CancelDeployment.
+    CancelDeployment,
     /// FileService/ListFiles.
     ListFiles,
     /// FileService/GetFile.
@@ -41,6 +43,7 @@ impl Operation {
             Operation::DeployFiles => "datastudio.v1.ReleaseService/DeployFiles",
             Operation::GetDeployment => "datastudio.v1.ReleaseService/GetDeployment",
             Operation::WatchDeployment => "datastudio.v1.ReleaseService/WatchDeployment",
+            Operation::CancelDeployment => "datastudio.v1.ReleaseService/CancelDeployment",
             Operation::ListFiles => "datastudio.v1.FileService/ListFiles",
             Operation::GetFile => "datastudio.v1.FileService/GetFile",
             Operation::ListFileVersions => "datastudio.v1.FileService/ListFileVersions",
@@ -51,7 +54,7 @@ impl Operation {
     /// Whether it deploys (turned off by `deploy_enabled: false`).
     pub(crate) fn deploys(self) -> bool {
         match self {
-            Operation::DeployReleasePackages | Operation::DeployFiles => true,
+            Operation::DeployReleasePackages | Operation::DeployFiles | Operation::CancelDeployment => true,
             Operation::ListReleasePackages
             | Operation::GetReleasePackage
             | Operation::GetDeployment

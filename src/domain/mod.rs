@@ -222,6 +222,17 @@ pub trait Adapter: Send + Sync {
     async fn advance(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
         self.get_deployment(ctx, id, false).await
     }
+    /// CancelDeployment: stops a deployment that has not ended, where the
+    /// vendor can; by default FAILED_PRECONDITION (the vendor cannot).
+    async fn cancel(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
+        let _ = id;
+        Err(Error::new(
+            tonic::Code::FailedPrecondition,
+            Reason::OperationNotSupportedByVendor,
+            format!("{} deployments cannot be stopped once started: the vendor has no call for it", self.flavour()),
+        )
+        .with_meta("workspace", ctx.workspace.clone()))
+    }
     /// ListFiles.
     async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>>;
     /// GetFile.

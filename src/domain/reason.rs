@@ -30,6 +30,8 @@ pub enum Reason {
     FileNotPending,
     /// The file has no committed version (it was never committed).
     FileNotCommitted,
+    /// The deployment has already ended (it cannot be cancelled).
+    DeploymentEnded,
     /// Items of a deploy cannot be deployed (with `PreconditionFailure`,
     /// one violation per item); nothing was deployed.
     DeployPreconditionFailed,
@@ -127,6 +129,7 @@ impl Reason {
             Reason::VersionNotPending => "VERSION_NOT_PENDING",
             Reason::FileNotPending => "FILE_NOT_PENDING",
             Reason::FileNotCommitted => "FILE_NOT_COMMITTED",
+            Reason::DeploymentEnded => "DEPLOYMENT_ENDED",
             Reason::DeployPreconditionFailed => "DEPLOY_PRECONDITION_FAILED",
             Reason::Unauthenticated => "UNAUTHENTICATED",
             Reason::PermissionDenied => "PERMISSION_DENIED",
@@ -170,6 +173,7 @@ impl Reason {
             | Reason::VersionNotPending
             | Reason::FileNotPending
             | Reason::FileNotCommitted
+            | Reason::DeploymentEnded
             | Reason::DeployPreconditionFailed
             | Reason::Unauthenticated
             | Reason::PermissionDenied

@@ -67,6 +67,30 @@ pub(crate) fn inject_trace_context(cx: &Context, headers: &mut HeaderMap) {
     TraceContextPropagator::new().inject_context(cx, &mut HeaderInjector(headers));
 }
 
+/// The W3C `traceparent` of the current span, to keep with a record that
+/// outlives the call (None when tracing records no valid span).
+pub(crate) fn current_traceparent() -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let mut h = HeaderMap::new();
+    inject_trace_context(&tracing::Span::current().context(), &mut h);
+    h.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Links `span` to the span a kept `traceparent` names (a no-op for an
+/// invalid one).
+pub(crate) fn link_to(span: &tracing::Span, traceparent: &str) {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let mut h = HeaderMap::new();
+    let Ok(v) = HeaderValue::from_str(traceparent) else { return };
+    h.insert("traceparent", v);
+    let cx = TraceContextPropagator::new().extract(&HeaderExtractor(&h));
+    let sc = cx.span().span_context().clone();
+    if sc.is_valid() {
+        span.add_link(sc);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use opentelemetry::{baggage::BaggageExt, trace::TraceContextExt};

@@ -22,6 +22,8 @@ pub enum Api {
     CreatePipelineRun,
     /// Pipeline: start one stage of a run.
     ExecPipelineRunStage,
+    /// Pipeline: stop a run.
+    AbolishPipelineRun,
     /// Files.
     ListFiles,
     /// One file.
@@ -51,6 +53,7 @@ impl Api {
             | Api::DeployFile
             | Api::CreatePipelineRun
             | Api::ExecPipelineRunStage
+            | Api::AbolishPipelineRun
             | Api::ListFiles
             | Api::GetFile
             | Api::ListFileVersions
@@ -69,6 +72,7 @@ impl Action for Api {
         Api::ListPipelineRunItems,
         Api::CreatePipelineRun,
         Api::ExecPipelineRunStage,
+        Api::AbolishPipelineRun,
         Api::ListFiles,
         Api::GetFile,
         Api::ListFileVersions,
@@ -85,6 +89,7 @@ impl Action for Api {
             Api::ListPipelineRunItems => "ListPipelineRunItems",
             Api::CreatePipelineRun => "CreatePipelineRun",
             Api::ExecPipelineRunStage => "ExecPipelineRunStage",
+            Api::AbolishPipelineRun => "AbolishPipelineRun",
             Api::ListFiles => "ListFiles",
             Api::GetFile => "GetFile",
             Api::ListFileVersions => "ListFileVersions",
@@ -94,7 +99,9 @@ impl Action for Api {
 
     fn access(self) -> Access {
         match self {
-            Api::DeployFile | Api::CreatePipelineRun | Api::ExecPipelineRunStage => Access::Write,
+            Api::DeployFile | Api::CreatePipelineRun | Api::ExecPipelineRunStage | Api::AbolishPipelineRun => {
+                Access::Write
+            }
             Api::ListDeploymentPackages
             | Api::GetDeploymentPackage
             | Api::ListPipelineRuns

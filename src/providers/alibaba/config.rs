@@ -38,6 +38,21 @@ pub struct Config {
     pub endpoints: Endpoints,
     /// Credentials, as references.
     pub credentials: Credentials,
+    /// How pipeline runs are driven (the pipeline flavour).
+    #[serde(default)]
+    pub pipeline: PipelineSettings,
+}
+
+/// How the deployment engine drives pipeline runs.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSettings {
+    /// The code of the last stage the gateway starts (e.g. `DEV` or
+    /// `PROD_CHECK`): a run whose stages up to it have succeeded is
+    /// reported SUCCEEDED and its later stages are left to people. Unset:
+    /// every stage.
+    #[serde(default)]
+    pub run_until: Option<String>,
 }
 
 /// Which DataWorks deployment model a workspace uses.
@@ -97,6 +112,15 @@ impl Driver for Config {
         }
         if self.flavour == Flavour::Pipeline && self.project_id.is_none() {
             p.add(at("project_id"), "the pipeline flavour needs the numeric project_id");
+        }
+        if let Some(stage) = &self.pipeline.run_until {
+            if self.flavour != Flavour::Pipeline {
+                p.add(at("pipeline.run_until"), "only the pipeline flavour has stages");
+            } else if stage.is_empty()
+                || !stage.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
+                p.add(at("pipeline.run_until"), format!("{stage:?} is not a stage code (e.g. DEV_CHECK, PROD)"));
+            }
         }
         if let Some(u) = &self.endpoints.api {
             p.url(&at("endpoints.api"), u);

@@ -129,6 +129,7 @@ impl Adapter for Legacy {
                     true,
                     "ListFiles by FileIdIn (one call per 50 files) checks every file first; then DeployFile per file: one deployment per file",
                 ),
+                (false, "DataWorks has no call that stops a DeployFile deployment"),
             ],
         )
     }

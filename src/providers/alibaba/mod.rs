@@ -60,7 +60,7 @@ pub(crate) fn build(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) ->
     let project = Project::new(ws, cfg, shared)?;
     Ok(match cfg.flavour {
         Flavour::Legacy => Arc::new(legacy::Legacy::new(project)),
-        Flavour::Pipeline => Arc::new(pipeline::Pipeline::new(project)),
+        Flavour::Pipeline => Arc::new(pipeline::Pipeline::new(project, cfg.pipeline.run_until.clone())),
     })
 }
 
@@ -192,9 +192,10 @@ where
 type ReleaseFilter = (PackageFilter, pb::FilterHandling, &'static str);
 
 /// What a DataWorks workspace supports: the flavour's release filters and
-/// its ListReleasePackages, GetReleasePackage, DeployReleasePackages and
-/// DeployFiles (supported, note), then what both flavours share.
-fn capabilities(release_filters: [ReleaseFilter; 6], release_ops: [(bool, &str); 4]) -> Capabilities {
+/// its ListReleasePackages, GetReleasePackage, DeployReleasePackages,
+/// DeployFiles and CancelDeployment (supported, note), then what both
+/// flavours share.
+fn capabilities(release_filters: [ReleaseFilter; 6], release_ops: [(bool, &str); 5]) -> Capabilities {
     let mut caps = Capabilities::default();
     for (f, handling, note) in release_filters {
         caps.filter(Filter::Package(f), handling, note);
@@ -212,6 +213,7 @@ fn capabilities(release_filters: [ReleaseFilter; 6], release_ops: [(bool, &str);
         Operation::GetReleasePackage,
         Operation::DeployReleasePackages,
         Operation::DeployFiles,
+        Operation::CancelDeployment,
     ];
     for (op, (supported, note)) in release.into_iter().zip(release_ops) {
         caps.operation(op, supported, note);

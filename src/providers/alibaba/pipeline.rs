@@ -15,7 +15,9 @@ use super::{
 };
 use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
-    domain::{Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, Unmet},
+    domain::{
+        Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, Unmet, is_terminal,
+    },
     pb,
 };
 use async_trait::async_trait;
@@ -23,6 +25,8 @@ use async_trait::async_trait;
 /// The adapter of a new Data Studio workspace.
 pub(crate) struct Pipeline {
     dw: Project,
+    /// `pipeline.run_until`: the code of the last stage started.
+    run_until: Option<String>,
 }
 
 /// The run of a GetPipelineRun answer.
@@ -31,8 +35,9 @@ fn run(reply: &Reply) -> Result<wire::Rec<'_, wire::Run<'_>>> {
 }
 
 /// The stage to start now, if any: the run is going, a stage was started,
-/// none is running, and one is waiting (stages run strictly in order).
-fn next_stage<'r>(run: &'r wire::Run<'_>) -> Option<&'r str> {
+/// none is running, and one is waiting (stages run strictly in order) at or
+/// before the `until` stage.
+fn next_stage<'r>(run: &'r wire::Run<'_>, until: Option<usize>) -> Option<&'r str> {
     use pb::ReleasePackageState::{Deploying, Ready};
     let stages = run.stages.as_deref().unwrap_or_default();
     let started = stages.iter().any(|st| state(&st.status) != Ready);
@@ -40,13 +45,61 @@ fn next_stage<'r>(run: &'r wire::Run<'_>) -> Option<&'r str> {
     if state(&run.status) != Deploying || !started || busy {
         return None;
     }
-    stages.iter().find(|st| state(&st.status) == Ready).map(|st| &*st.code)
+    let last = until.unwrap_or(usize::MAX);
+    stages.iter().take(last.saturating_add(1)).find(|st| state(&st.status) == Ready).map(|st| &*st.code)
+}
+
+/// Where a run stops under `pipeline.run_until`.
+enum Until {
+    /// Every stage.
+    End,
+    /// The stage at this index is the last the gateway starts.
+    Stage(usize),
+    /// The run has no stage of that code (it is not moved on).
+    Missing(String),
 }
 
 impl Pipeline {
-    /// The adapter over `dw`.
-    pub(crate) fn new(dw: Project) -> Self {
-        Pipeline { dw }
+    /// The adapter over `dw`, starting stages up to `run_until` (all when None).
+    pub(crate) fn new(dw: Project, run_until: Option<String>) -> Self {
+        Pipeline { dw, run_until }
+    }
+
+    fn until(&self, run: &wire::Run<'_>) -> Until {
+        let Some(code) = &self.run_until else { return Until::End };
+        let stages = run.stages.as_deref().unwrap_or_default();
+        match stages.iter().position(|st| *st.code == **code) {
+            Some(i) => Until::Stage(i),
+            None => Until::Missing(format!(
+                "pipeline.run_until names stage {code}, which this run does not have (its stages: {}); it is not \
+                 moved on",
+                stages.iter().map(|st| &*st.code).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// The deployment a run is: a run whose stages up to `run_until` have
+    /// succeeded has SUCCEEDED (the later stages are left to people); one
+    /// without that stage has FAILED, saying why.
+    fn deployment(&self, ctx: &CallCtx, run: &wire::Rec<'_, wire::Run<'_>>, full: bool) -> pb::Deployment {
+        let mut d = map::run_deployment(ctx, run, full);
+        if is_terminal(d.state()) {
+            return d;
+        }
+        let stages = run.stages.as_deref().unwrap_or_default();
+        match self.until(run) {
+            Until::End => {}
+            Until::Stage(i) => {
+                if stages.iter().take(i + 1).all(|st| state(&st.status) == pb::ReleasePackageState::Succeeded) {
+                    d.state = pb::DeploymentState::Succeeded as i32;
+                }
+            }
+            Until::Missing(why) => {
+                d.state = pb::DeploymentState::Failed as i32;
+                d.error_message = why;
+            }
+        }
+        d
     }
 
     /// ListPipelineRuns: Creator and Status by the vendor (one value each);
@@ -115,13 +168,20 @@ impl Pipeline {
                 ),
             }));
         }
+        if let Until::Missing(why) = self.until(&run) {
+            return Ok(Err(Unmet {
+                kind: Reason::DeployPreconditionFailed,
+                subject: ctx.name("releasePackages", id),
+                description: format!("{field}: {why}"),
+            }));
+        }
         Ok(Ok(first.code.to_string()))
     }
 
     /// Starts stage `first` of run `id` (it then advances on each look).
     async fn start_run(&self, ctx: &CallCtx, id: &str, first: String) -> Result<pb::Deployment> {
         let reply = self.exec(ctx, id, first).await?;
-        Ok(map::run_deployment(ctx, &run(&reply)?, false))
+        Ok(self.deployment(ctx, &run(&reply)?, false))
     }
 
     /// CreatePipelineRun (Online) for one file, then starts it.
@@ -175,6 +235,7 @@ impl Adapter for Pipeline {
                     true,
                     "ListFiles by FileIdIn (one call per 50 files) checks every file first; then CreatePipelineRun(Online) per file",
                 ),
+                (true, "AbolishPipelineRun, then GetPipelineRun"),
             ],
         )
     }
@@ -230,7 +291,7 @@ impl Adapter for Pipeline {
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
-        Ok(map::run_deployment(ctx, &run(&reply)?, full))
+        Ok(self.deployment(ctx, &run(&reply)?, full))
     }
 
     /// Starts the next stage once the previous one has succeeded (stages
@@ -238,12 +299,36 @@ impl Adapter for Pipeline {
     async fn advance(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
-        let next = next_stage(&*run(&reply)?).map(str::to_owned);
+        let r = run(&reply)?;
+        let next = match self.until(&r) {
+            Until::End => next_stage(&r, None),
+            Until::Stage(i) => next_stage(&r, Some(i)),
+            Until::Missing(_) => None,
+        }
+        .map(str::to_owned);
         let reply = match next {
             Some(code) => self.exec(ctx, id, code).await?,
             None => reply,
         };
-        Ok(map::run_deployment(ctx, &run(&reply)?, false))
+        Ok(self.deployment(ctx, &run(&reply)?, false))
+    }
+
+    /// AbolishPipelineRun (form body `Id`, vendor reference 1.10), once the
+    /// run is known not to have ended.
+    async fn cancel(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
+        run_id("name", id)?;
+        let reply = self.get_run(ctx, id).await?;
+        let d = self.deployment(ctx, &run(&reply)?, false);
+        if is_terminal(d.state()) {
+            return Err(Error::new(
+                tonic::Code::FailedPrecondition,
+                Reason::DeploymentEnded,
+                format!("{} has already ended ({}); there is nothing to cancel", d.name, d.state().as_str_name()),
+            ));
+        }
+        self.dw.call(ctx, Api::AbolishPipelineRun, vec![("Id", id.to_owned())]).await?;
+        let reply = self.get_run(ctx, id).await?;
+        Ok(self.deployment(ctx, &run(&reply)?, false))
     }
 
     async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {

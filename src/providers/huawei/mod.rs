@@ -249,6 +249,11 @@ fn capabilities() -> Capabilities {
     for (o, note) in operations {
         caps.operation(o, true, note);
     }
+    caps.operation(
+        Operation::CancelDeployment,
+        false,
+        "a started release-packages/deploy runs to its end (release-packages/unpack only withdraws packages not yet deployed)",
+    );
     for (f, handling, note) in filters {
         caps.filter(f, handling, note);
     }

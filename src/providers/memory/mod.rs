@@ -406,5 +406,6 @@ fn capabilities() -> Capabilities {
         caps.operation(op, true, "");
     }
     caps.operation(Operation::DeployReleasePackages, false, "the in-memory vendor deploys files only");
+    caps.operation(Operation::CancelDeployment, false, "in-memory deployments end at once");
     caps
 }

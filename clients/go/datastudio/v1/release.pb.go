@@ -1449,7 +1449,10 @@ type Deployment struct {
 	// Number of vendor subtasks (Huawei asy_subtask_num).
 	VendorSubtaskCount int32 `protobuf:"varint,12,opt,name=vendor_subtask_count,json=vendorSubtaskCount,proto3" json:"vendor_subtask_count,omitempty"`
 	// The vendor's raw record of the package or run, with VIEW_FULL only.
-	VendorRecord  *structpb.Struct `protobuf:"bytes,13,opt,name=vendor_record,json=vendorRecord,proto3" json:"vendor_record,omitempty"`
+	VendorRecord *structpb.Struct `protobuf:"bytes,13,opt,name=vendor_record,json=vendorRecord,proto3" json:"vendor_record,omitempty"`
+	// The identity of the caller whose deploy call started it through this
+	// gateway; empty when not known (e.g. started outside the gateway).
+	RequestedBy   string `protobuf:"bytes,14,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1575,6 +1578,13 @@ func (x *Deployment) GetVendorRecord() *structpb.Struct {
 	return nil
 }
 
+func (x *Deployment) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
 // Request for GetDeployment.
 type GetDeploymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1676,6 +1686,98 @@ func (x *GetDeploymentResponse) GetDeployment() *Deployment {
 	return nil
 }
 
+// Request for CancelDeployment.
+type CancelDeploymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `workspaces/{workspace}/deployments/{deployment}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelDeploymentRequest) Reset() {
+	*x = CancelDeploymentRequest{}
+	mi := &file_datastudio_v1_release_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelDeploymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelDeploymentRequest) ProtoMessage() {}
+
+func (x *CancelDeploymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_datastudio_v1_release_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelDeploymentRequest.ProtoReflect.Descriptor instead.
+func (*CancelDeploymentRequest) Descriptor() ([]byte, []int) {
+	return file_datastudio_v1_release_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CancelDeploymentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Response for CancelDeployment.
+type CancelDeploymentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment as the vendor reports it after the cancellation.
+	Deployment    *Deployment `protobuf:"bytes,1,opt,name=deployment,proto3" json:"deployment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelDeploymentResponse) Reset() {
+	*x = CancelDeploymentResponse{}
+	mi := &file_datastudio_v1_release_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelDeploymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelDeploymentResponse) ProtoMessage() {}
+
+func (x *CancelDeploymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_datastudio_v1_release_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelDeploymentResponse.ProtoReflect.Descriptor instead.
+func (*CancelDeploymentResponse) Descriptor() ([]byte, []int) {
+	return file_datastudio_v1_release_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CancelDeploymentResponse) GetDeployment() *Deployment {
+	if x != nil {
+		return x.Deployment
+	}
+	return nil
+}
+
 // Request for WatchDeployment.
 type WatchDeploymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1689,7 +1791,7 @@ type WatchDeploymentRequest struct {
 
 func (x *WatchDeploymentRequest) Reset() {
 	*x = WatchDeploymentRequest{}
-	mi := &file_datastudio_v1_release_proto_msgTypes[14]
+	mi := &file_datastudio_v1_release_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +1803,7 @@ func (x *WatchDeploymentRequest) String() string {
 func (*WatchDeploymentRequest) ProtoMessage() {}
 
 func (x *WatchDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datastudio_v1_release_proto_msgTypes[14]
+	mi := &file_datastudio_v1_release_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +1816,7 @@ func (x *WatchDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*WatchDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_datastudio_v1_release_proto_rawDescGZIP(), []int{14}
+	return file_datastudio_v1_release_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchDeploymentRequest) GetName() string {
@@ -1742,7 +1844,7 @@ type WatchDeploymentResponse struct {
 
 func (x *WatchDeploymentResponse) Reset() {
 	*x = WatchDeploymentResponse{}
-	mi := &file_datastudio_v1_release_proto_msgTypes[15]
+	mi := &file_datastudio_v1_release_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +1856,7 @@ func (x *WatchDeploymentResponse) String() string {
 func (*WatchDeploymentResponse) ProtoMessage() {}
 
 func (x *WatchDeploymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datastudio_v1_release_proto_msgTypes[15]
+	mi := &file_datastudio_v1_release_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +1869,7 @@ func (x *WatchDeploymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDeploymentResponse.ProtoReflect.Descriptor instead.
 func (*WatchDeploymentResponse) Descriptor() ([]byte, []int) {
-	return file_datastudio_v1_release_proto_rawDescGZIP(), []int{15}
+	return file_datastudio_v1_release_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchDeploymentResponse) GetDeployment() *Deployment {
@@ -1865,7 +1967,7 @@ const file_datastudio_v1_release_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x05 \x01(\tR\trequestId\"R\n" +
 	"\x13DeployFilesResponse\x12;\n" +
-	"\vdeployments\x18\x01 \x03(\v2\x19.datastudio.v1.DeploymentR\vdeployments\"\xd7\x04\n" +
+	"\vdeployments\x18\x01 \x03(\v2\x19.datastudio.v1.DeploymentR\vdeployments\"\xfa\x04\n" +
 	"\n" +
 	"Deployment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
@@ -1884,11 +1986,18 @@ const file_datastudio_v1_release_proto_rawDesc = "" +
 	" \x01(\x0e2\x1a.datastudio.v1.StartupModeR\vstartupMode\x12$\n" +
 	"\x0evendor_task_id\x18\v \x01(\tR\fvendorTaskId\x120\n" +
 	"\x14vendor_subtask_count\x18\f \x01(\x05R\x12vendorSubtaskCount\x12<\n" +
-	"\rvendor_record\x18\r \x01(\v2\x17.google.protobuf.StructR\fvendorRecord\"S\n" +
+	"\rvendor_record\x18\r \x01(\v2\x17.google.protobuf.StructR\fvendorRecord\x12!\n" +
+	"\frequested_by\x18\x0e \x01(\tR\vrequestedBy\"S\n" +
 	"\x14GetDeploymentRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x04view\x18\x02 \x01(\x0e2\x13.datastudio.v1.ViewR\x04view\"R\n" +
 	"\x15GetDeploymentResponse\x129\n" +
+	"\n" +
+	"deployment\x18\x01 \x01(\v2\x19.datastudio.v1.DeploymentR\n" +
+	"deployment\"-\n" +
+	"\x17CancelDeploymentRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
+	"\x18CancelDeploymentResponse\x129\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x19.datastudio.v1.DeploymentR\n" +
 	"deployment\"U\n" +
@@ -1937,14 +2046,15 @@ const file_datastudio_v1_release_proto_rawDesc = "" +
 	"\x18DEPLOYMENT_STATE_RUNNING\x10\x02\x12\x1e\n" +
 	"\x1aDEPLOYMENT_STATE_SUCCEEDED\x10\x03\x12\x1b\n" +
 	"\x17DEPLOYMENT_STATE_FAILED\x10\x04\x12\x1e\n" +
-	"\x1aDEPLOYMENT_STATE_CANCELLED\x10\x052\xf0\x04\n" +
+	"\x1aDEPLOYMENT_STATE_CANCELLED\x10\x052\xd5\x05\n" +
 	"\x0eReleaseService\x12l\n" +
 	"\x13ListReleasePackages\x12).datastudio.v1.ListReleasePackagesRequest\x1a*.datastudio.v1.ListReleasePackagesResponse\x12f\n" +
 	"\x11GetReleasePackage\x12'.datastudio.v1.GetReleasePackageRequest\x1a(.datastudio.v1.GetReleasePackageResponse\x12r\n" +
 	"\x15DeployReleasePackages\x12+.datastudio.v1.DeployReleasePackagesRequest\x1a,.datastudio.v1.DeployReleasePackagesResponse\x12T\n" +
 	"\vDeployFiles\x12!.datastudio.v1.DeployFilesRequest\x1a\".datastudio.v1.DeployFilesResponse\x12Z\n" +
 	"\rGetDeployment\x12#.datastudio.v1.GetDeploymentRequest\x1a$.datastudio.v1.GetDeploymentResponse\x12b\n" +
-	"\x0fWatchDeployment\x12%.datastudio.v1.WatchDeploymentRequest\x1a&.datastudio.v1.WatchDeploymentResponse0\x01B\xb0\x01\n" +
+	"\x0fWatchDeployment\x12%.datastudio.v1.WatchDeploymentRequest\x1a&.datastudio.v1.WatchDeploymentResponse0\x01\x12c\n" +
+	"\x10CancelDeployment\x12&.datastudio.v1.CancelDeploymentRequest\x1a'.datastudio.v1.CancelDeploymentResponseB\xb0\x01\n" +
 	"\x11com.datastudio.v1B\fReleaseProtoP\x01Z8datastudio-gateway/clients/go/datastudio/v1;datastudiov1\xa2\x02\x03DXX\xaa\x02\rDatastudio.V1\xca\x02\rDatastudio\\V1\xe2\x02\x19Datastudio\\V1\\GPBMetadata\xea\x02\x0eDatastudio::V1b\x06proto3"
 
 var (
@@ -1960,7 +2070,7 @@ func file_datastudio_v1_release_proto_rawDescGZIP() []byte {
 }
 
 var file_datastudio_v1_release_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_datastudio_v1_release_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_datastudio_v1_release_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_datastudio_v1_release_proto_goTypes = []any{
 	(ReleasePackageState)(0),              // 0: datastudio.v1.ReleasePackageState
 	(Environment)(0),                      // 1: datastudio.v1.Environment
@@ -1983,78 +2093,83 @@ var file_datastudio_v1_release_proto_goTypes = []any{
 	(*Deployment)(nil),                    // 18: datastudio.v1.Deployment
 	(*GetDeploymentRequest)(nil),          // 19: datastudio.v1.GetDeploymentRequest
 	(*GetDeploymentResponse)(nil),         // 20: datastudio.v1.GetDeploymentResponse
-	(*WatchDeploymentRequest)(nil),        // 21: datastudio.v1.WatchDeploymentRequest
-	(*WatchDeploymentResponse)(nil),       // 22: datastudio.v1.WatchDeploymentResponse
-	(Vendor)(0),                           // 23: datastudio.v1.Vendor
-	(*User)(nil),                          // 24: datastudio.v1.User
-	(*timestamppb.Timestamp)(nil),         // 25: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),               // 26: google.protobuf.Struct
-	(ChangeType)(0),                       // 27: datastudio.v1.ChangeType
-	(*UserRef)(nil),                       // 28: datastudio.v1.UserRef
-	(*TimeRange)(nil),                     // 29: datastudio.v1.TimeRange
-	(View)(0),                             // 30: datastudio.v1.View
+	(*CancelDeploymentRequest)(nil),       // 21: datastudio.v1.CancelDeploymentRequest
+	(*CancelDeploymentResponse)(nil),      // 22: datastudio.v1.CancelDeploymentResponse
+	(*WatchDeploymentRequest)(nil),        // 23: datastudio.v1.WatchDeploymentRequest
+	(*WatchDeploymentResponse)(nil),       // 24: datastudio.v1.WatchDeploymentResponse
+	(Vendor)(0),                           // 25: datastudio.v1.Vendor
+	(*User)(nil),                          // 26: datastudio.v1.User
+	(*timestamppb.Timestamp)(nil),         // 27: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),               // 28: google.protobuf.Struct
+	(ChangeType)(0),                       // 29: datastudio.v1.ChangeType
+	(*UserRef)(nil),                       // 30: datastudio.v1.UserRef
+	(*TimeRange)(nil),                     // 31: datastudio.v1.TimeRange
+	(View)(0),                             // 32: datastudio.v1.View
 }
 var file_datastudio_v1_release_proto_depIdxs = []int32{
-	23, // 0: datastudio.v1.ReleasePackage.vendor:type_name -> datastudio.v1.Vendor
+	25, // 0: datastudio.v1.ReleasePackage.vendor:type_name -> datastudio.v1.Vendor
 	0,  // 1: datastudio.v1.ReleasePackage.state:type_name -> datastudio.v1.ReleasePackageState
-	24, // 2: datastudio.v1.ReleasePackage.creator:type_name -> datastudio.v1.User
-	24, // 3: datastudio.v1.ReleasePackage.executor:type_name -> datastudio.v1.User
-	25, // 4: datastudio.v1.ReleasePackage.create_time:type_name -> google.protobuf.Timestamp
-	25, // 5: datastudio.v1.ReleasePackage.execute_time:type_name -> google.protobuf.Timestamp
+	26, // 2: datastudio.v1.ReleasePackage.creator:type_name -> datastudio.v1.User
+	26, // 3: datastudio.v1.ReleasePackage.executor:type_name -> datastudio.v1.User
+	27, // 4: datastudio.v1.ReleasePackage.create_time:type_name -> google.protobuf.Timestamp
+	27, // 5: datastudio.v1.ReleasePackage.execute_time:type_name -> google.protobuf.Timestamp
 	8,  // 6: datastudio.v1.ReleasePackage.items:type_name -> datastudio.v1.ReleasePackageItem
-	24, // 7: datastudio.v1.ReleasePackage.approvers:type_name -> datastudio.v1.User
+	26, // 7: datastudio.v1.ReleasePackage.approvers:type_name -> datastudio.v1.User
 	1,  // 8: datastudio.v1.ReleasePackage.target_environment:type_name -> datastudio.v1.Environment
 	1,  // 9: datastudio.v1.ReleasePackage.source_environment:type_name -> datastudio.v1.Environment
 	2,  // 10: datastudio.v1.ReleasePackage.check_state:type_name -> datastudio.v1.CheckState
 	9,  // 11: datastudio.v1.ReleasePackage.stages:type_name -> datastudio.v1.PipelineStage
-	26, // 12: datastudio.v1.ReleasePackage.vendor_record:type_name -> google.protobuf.Struct
+	28, // 12: datastudio.v1.ReleasePackage.vendor_record:type_name -> google.protobuf.Struct
 	0,  // 13: datastudio.v1.ReleasePackageItem.state:type_name -> datastudio.v1.ReleasePackageState
-	27, // 14: datastudio.v1.ReleasePackageItem.change_type:type_name -> datastudio.v1.ChangeType
-	24, // 15: datastudio.v1.ReleasePackageItem.submitter:type_name -> datastudio.v1.User
-	25, // 16: datastudio.v1.ReleasePackageItem.submit_time:type_name -> google.protobuf.Timestamp
+	29, // 14: datastudio.v1.ReleasePackageItem.change_type:type_name -> datastudio.v1.ChangeType
+	26, // 15: datastudio.v1.ReleasePackageItem.submitter:type_name -> datastudio.v1.User
+	27, // 16: datastudio.v1.ReleasePackageItem.submit_time:type_name -> google.protobuf.Timestamp
 	3,  // 17: datastudio.v1.ReleasePackageItem.job_start_state:type_name -> datastudio.v1.JobStartState
 	4,  // 18: datastudio.v1.ReleasePackageItem.kind:type_name -> datastudio.v1.FileKind
 	0,  // 19: datastudio.v1.PipelineStage.state:type_name -> datastudio.v1.ReleasePackageState
 	0,  // 20: datastudio.v1.ListReleasePackagesRequest.states:type_name -> datastudio.v1.ReleasePackageState
-	28, // 21: datastudio.v1.ListReleasePackagesRequest.creators:type_name -> datastudio.v1.UserRef
-	28, // 22: datastudio.v1.ListReleasePackagesRequest.executors:type_name -> datastudio.v1.UserRef
-	29, // 23: datastudio.v1.ListReleasePackagesRequest.create_time:type_name -> datastudio.v1.TimeRange
-	29, // 24: datastudio.v1.ListReleasePackagesRequest.execute_time:type_name -> datastudio.v1.TimeRange
-	30, // 25: datastudio.v1.ListReleasePackagesRequest.view:type_name -> datastudio.v1.View
+	30, // 21: datastudio.v1.ListReleasePackagesRequest.creators:type_name -> datastudio.v1.UserRef
+	30, // 22: datastudio.v1.ListReleasePackagesRequest.executors:type_name -> datastudio.v1.UserRef
+	31, // 23: datastudio.v1.ListReleasePackagesRequest.create_time:type_name -> datastudio.v1.TimeRange
+	31, // 24: datastudio.v1.ListReleasePackagesRequest.execute_time:type_name -> datastudio.v1.TimeRange
+	32, // 25: datastudio.v1.ListReleasePackagesRequest.view:type_name -> datastudio.v1.View
 	7,  // 26: datastudio.v1.ListReleasePackagesResponse.release_packages:type_name -> datastudio.v1.ReleasePackage
-	30, // 27: datastudio.v1.GetReleasePackageRequest.view:type_name -> datastudio.v1.View
+	32, // 27: datastudio.v1.GetReleasePackageRequest.view:type_name -> datastudio.v1.View
 	7,  // 28: datastudio.v1.GetReleasePackageResponse.release_package:type_name -> datastudio.v1.ReleasePackage
 	5,  // 29: datastudio.v1.DeployReleasePackagesRequest.startup_mode:type_name -> datastudio.v1.StartupMode
 	18, // 30: datastudio.v1.DeployReleasePackagesResponse.deployments:type_name -> datastudio.v1.Deployment
 	5,  // 31: datastudio.v1.DeployFilesRequest.startup_mode:type_name -> datastudio.v1.StartupMode
 	18, // 32: datastudio.v1.DeployFilesResponse.deployments:type_name -> datastudio.v1.Deployment
-	23, // 33: datastudio.v1.Deployment.vendor:type_name -> datastudio.v1.Vendor
+	25, // 33: datastudio.v1.Deployment.vendor:type_name -> datastudio.v1.Vendor
 	6,  // 34: datastudio.v1.Deployment.state:type_name -> datastudio.v1.DeploymentState
-	25, // 35: datastudio.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	25, // 36: datastudio.v1.Deployment.update_time:type_name -> google.protobuf.Timestamp
+	27, // 35: datastudio.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	27, // 36: datastudio.v1.Deployment.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 37: datastudio.v1.Deployment.startup_mode:type_name -> datastudio.v1.StartupMode
-	26, // 38: datastudio.v1.Deployment.vendor_record:type_name -> google.protobuf.Struct
-	30, // 39: datastudio.v1.GetDeploymentRequest.view:type_name -> datastudio.v1.View
+	28, // 38: datastudio.v1.Deployment.vendor_record:type_name -> google.protobuf.Struct
+	32, // 39: datastudio.v1.GetDeploymentRequest.view:type_name -> datastudio.v1.View
 	18, // 40: datastudio.v1.GetDeploymentResponse.deployment:type_name -> datastudio.v1.Deployment
-	30, // 41: datastudio.v1.WatchDeploymentRequest.view:type_name -> datastudio.v1.View
-	18, // 42: datastudio.v1.WatchDeploymentResponse.deployment:type_name -> datastudio.v1.Deployment
-	10, // 43: datastudio.v1.ReleaseService.ListReleasePackages:input_type -> datastudio.v1.ListReleasePackagesRequest
-	12, // 44: datastudio.v1.ReleaseService.GetReleasePackage:input_type -> datastudio.v1.GetReleasePackageRequest
-	14, // 45: datastudio.v1.ReleaseService.DeployReleasePackages:input_type -> datastudio.v1.DeployReleasePackagesRequest
-	16, // 46: datastudio.v1.ReleaseService.DeployFiles:input_type -> datastudio.v1.DeployFilesRequest
-	19, // 47: datastudio.v1.ReleaseService.GetDeployment:input_type -> datastudio.v1.GetDeploymentRequest
-	21, // 48: datastudio.v1.ReleaseService.WatchDeployment:input_type -> datastudio.v1.WatchDeploymentRequest
-	11, // 49: datastudio.v1.ReleaseService.ListReleasePackages:output_type -> datastudio.v1.ListReleasePackagesResponse
-	13, // 50: datastudio.v1.ReleaseService.GetReleasePackage:output_type -> datastudio.v1.GetReleasePackageResponse
-	15, // 51: datastudio.v1.ReleaseService.DeployReleasePackages:output_type -> datastudio.v1.DeployReleasePackagesResponse
-	17, // 52: datastudio.v1.ReleaseService.DeployFiles:output_type -> datastudio.v1.DeployFilesResponse
-	20, // 53: datastudio.v1.ReleaseService.GetDeployment:output_type -> datastudio.v1.GetDeploymentResponse
-	22, // 54: datastudio.v1.ReleaseService.WatchDeployment:output_type -> datastudio.v1.WatchDeploymentResponse
-	49, // [49:55] is the sub-list for method output_type
-	43, // [43:49] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	18, // 41: datastudio.v1.CancelDeploymentResponse.deployment:type_name -> datastudio.v1.Deployment
+	32, // 42: datastudio.v1.WatchDeploymentRequest.view:type_name -> datastudio.v1.View
+	18, // 43: datastudio.v1.WatchDeploymentResponse.deployment:type_name -> datastudio.v1.Deployment
+	10, // 44: datastudio.v1.ReleaseService.ListReleasePackages:input_type -> datastudio.v1.ListReleasePackagesRequest
+	12, // 45: datastudio.v1.ReleaseService.GetReleasePackage:input_type -> datastudio.v1.GetReleasePackageRequest
+	14, // 46: datastudio.v1.ReleaseService.DeployReleasePackages:input_type -> datastudio.v1.DeployReleasePackagesRequest
+	16, // 47: datastudio.v1.ReleaseService.DeployFiles:input_type -> datastudio.v1.DeployFilesRequest
+	19, // 48: datastudio.v1.ReleaseService.GetDeployment:input_type -> datastudio.v1.GetDeploymentRequest
+	23, // 49: datastudio.v1.ReleaseService.WatchDeployment:input_type -> datastudio.v1.WatchDeploymentRequest
+	21, // 50: datastudio.v1.ReleaseService.CancelDeployment:input_type -> datastudio.v1.CancelDeploymentRequest
+	11, // 51: datastudio.v1.ReleaseService.ListReleasePackages:output_type -> datastudio.v1.ListReleasePackagesResponse
+	13, // 52: datastudio.v1.ReleaseService.GetReleasePackage:output_type -> datastudio.v1.GetReleasePackageResponse
+	15, // 53: datastudio.v1.ReleaseService.DeployReleasePackages:output_type -> datastudio.v1.DeployReleasePackagesResponse
+	17, // 54: datastudio.v1.ReleaseService.DeployFiles:output_type -> datastudio.v1.DeployFilesResponse
+	20, // 55: datastudio.v1.ReleaseService.GetDeployment:output_type -> datastudio.v1.GetDeploymentResponse
+	24, // 56: datastudio.v1.ReleaseService.WatchDeployment:output_type -> datastudio.v1.WatchDeploymentResponse
+	22, // 57: datastudio.v1.ReleaseService.CancelDeployment:output_type -> datastudio.v1.CancelDeploymentResponse
+	51, // [51:58] is the sub-list for method output_type
+	44, // [44:51] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_datastudio_v1_release_proto_init() }
@@ -2069,7 +2184,7 @@ func file_datastudio_v1_release_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_datastudio_v1_release_proto_rawDesc), len(file_datastudio_v1_release_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

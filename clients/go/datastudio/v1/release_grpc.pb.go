@@ -25,6 +25,7 @@ const (
 	ReleaseService_DeployFiles_FullMethodName           = "/datastudio.v1.ReleaseService/DeployFiles"
 	ReleaseService_GetDeployment_FullMethodName         = "/datastudio.v1.ReleaseService/GetDeployment"
 	ReleaseService_WatchDeployment_FullMethodName       = "/datastudio.v1.ReleaseService/WatchDeployment"
+	ReleaseService_CancelDeployment_FullMethodName      = "/datastudio.v1.ReleaseService/CancelDeployment"
 )
 
 // ReleaseServiceClient is the client API for ReleaseService service.
@@ -68,6 +69,12 @@ type ReleaseServiceClient interface {
 	// caller's deadline ends. The gateway polls the vendor with back-off under
 	// the workspace's rate limits.
 	WatchDeployment(ctx context.Context, in *WatchDeploymentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDeploymentResponse], error)
+	// Cancels a deployment that has not ended (a custom method: needs the
+	// deploy permission, and is audited). Alibaba new Data Studio:
+	// AbolishPipelineRun. Where the vendor has no way to stop a deployment
+	// (Alibaba DeployFile, Huawei release-packages/deploy), or it has already
+	// ended, the answer is FAILED_PRECONDITION saying why.
+	CancelDeployment(ctx context.Context, in *CancelDeploymentRequest, opts ...grpc.CallOption) (*CancelDeploymentResponse, error)
 }
 
 type releaseServiceClient struct {
@@ -147,6 +154,16 @@ func (c *releaseServiceClient) WatchDeployment(ctx context.Context, in *WatchDep
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReleaseService_WatchDeploymentClient = grpc.ServerStreamingClient[WatchDeploymentResponse]
 
+func (c *releaseServiceClient) CancelDeployment(ctx context.Context, in *CancelDeploymentRequest, opts ...grpc.CallOption) (*CancelDeploymentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelDeploymentResponse)
+	err := c.cc.Invoke(ctx, ReleaseService_CancelDeployment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReleaseServiceServer is the server API for ReleaseService service.
 // All implementations must embed UnimplementedReleaseServiceServer
 // for forward compatibility.
@@ -188,6 +205,12 @@ type ReleaseServiceServer interface {
 	// caller's deadline ends. The gateway polls the vendor with back-off under
 	// the workspace's rate limits.
 	WatchDeployment(*WatchDeploymentRequest, grpc.ServerStreamingServer[WatchDeploymentResponse]) error
+	// Cancels a deployment that has not ended (a custom method: needs the
+	// deploy permission, and is audited). Alibaba new Data Studio:
+	// AbolishPipelineRun. Where the vendor has no way to stop a deployment
+	// (Alibaba DeployFile, Huawei release-packages/deploy), or it has already
+	// ended, the answer is FAILED_PRECONDITION saying why.
+	CancelDeployment(context.Context, *CancelDeploymentRequest) (*CancelDeploymentResponse, error)
 	mustEmbedUnimplementedReleaseServiceServer()
 }
 
@@ -215,6 +238,9 @@ func (UnimplementedReleaseServiceServer) GetDeployment(context.Context, *GetDepl
 }
 func (UnimplementedReleaseServiceServer) WatchDeployment(*WatchDeploymentRequest, grpc.ServerStreamingServer[WatchDeploymentResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchDeployment not implemented")
+}
+func (UnimplementedReleaseServiceServer) CancelDeployment(context.Context, *CancelDeploymentRequest) (*CancelDeploymentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelDeployment not implemented")
 }
 func (UnimplementedReleaseServiceServer) mustEmbedUnimplementedReleaseServiceServer() {}
 func (UnimplementedReleaseServiceServer) testEmbeddedByValue()                        {}
@@ -338,6 +364,24 @@ func _ReleaseService_WatchDeployment_Handler(srv interface{}, stream grpc.Server
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReleaseService_WatchDeploymentServer = grpc.ServerStreamingServer[WatchDeploymentResponse]
 
+func _ReleaseService_CancelDeployment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelDeploymentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReleaseServiceServer).CancelDeployment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReleaseService_CancelDeployment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReleaseServiceServer).CancelDeployment(ctx, req.(*CancelDeploymentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReleaseService_ServiceDesc is the grpc.ServiceDesc for ReleaseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -364,6 +408,10 @@ var ReleaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDeployment",
 			Handler:    _ReleaseService_GetDeployment_Handler,
+		},
+		{
+			MethodName: "CancelDeployment",
+			Handler:    _ReleaseService_CancelDeployment_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

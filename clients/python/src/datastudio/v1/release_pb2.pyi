@@ -262,7 +262,7 @@ class DeployFilesResponse(_message.Message):
     def __init__(self, deployments: _Optional[_Iterable[_Union[Deployment, _Mapping]]] = ...) -> None: ...
 
 class Deployment(_message.Message):
-    __slots__ = ("name", "vendor", "state", "release_package", "files", "request_id", "create_time", "update_time", "error_message", "startup_mode", "vendor_task_id", "vendor_subtask_count", "vendor_record")
+    __slots__ = ("name", "vendor", "state", "release_package", "files", "request_id", "create_time", "update_time", "error_message", "startup_mode", "vendor_task_id", "vendor_subtask_count", "vendor_record", "requested_by")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VENDOR_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -276,6 +276,7 @@ class Deployment(_message.Message):
     VENDOR_TASK_ID_FIELD_NUMBER: _ClassVar[int]
     VENDOR_SUBTASK_COUNT_FIELD_NUMBER: _ClassVar[int]
     VENDOR_RECORD_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     name: str
     vendor: _common_pb2.Vendor
     state: DeploymentState
@@ -289,7 +290,8 @@ class Deployment(_message.Message):
     vendor_task_id: str
     vendor_subtask_count: int
     vendor_record: _struct_pb2.Struct
-    def __init__(self, name: _Optional[str] = ..., vendor: _Optional[_Union[_common_pb2.Vendor, str]] = ..., state: _Optional[_Union[DeploymentState, str]] = ..., release_package: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_message: _Optional[str] = ..., startup_mode: _Optional[_Union[StartupMode, str]] = ..., vendor_task_id: _Optional[str] = ..., vendor_subtask_count: _Optional[int] = ..., vendor_record: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    requested_by: str
+    def __init__(self, name: _Optional[str] = ..., vendor: _Optional[_Union[_common_pb2.Vendor, str]] = ..., state: _Optional[_Union[DeploymentState, str]] = ..., release_package: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_message: _Optional[str] = ..., startup_mode: _Optional[_Union[StartupMode, str]] = ..., vendor_task_id: _Optional[str] = ..., vendor_subtask_count: _Optional[int] = ..., vendor_record: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., requested_by: _Optional[str] = ...) -> None: ...
 
 class GetDeploymentRequest(_message.Message):
     __slots__ = ("name", "view")
@@ -300,6 +302,18 @@ class GetDeploymentRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., view: _Optional[_Union[_common_pb2.View, str]] = ...) -> None: ...
 
 class GetDeploymentResponse(_message.Message):
+    __slots__ = ("deployment",)
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    deployment: Deployment
+    def __init__(self, deployment: _Optional[_Union[Deployment, _Mapping]] = ...) -> None: ...
+
+class CancelDeploymentRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CancelDeploymentResponse(_message.Message):
     __slots__ = ("deployment",)
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     deployment: Deployment

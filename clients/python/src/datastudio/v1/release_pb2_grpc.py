@@ -72,6 +72,11 @@ class ReleaseServiceStub:
                 request_serializer=datastudio_dot_v1_dot_release__pb2.WatchDeploymentRequest.SerializeToString,
                 response_deserializer=datastudio_dot_v1_dot_release__pb2.WatchDeploymentResponse.FromString,
                 _registered_method=True)
+        self.CancelDeployment = channel.unary_unary(
+                '/datastudio.v1.ReleaseService/CancelDeployment',
+                request_serializer=datastudio_dot_v1_dot_release__pb2.CancelDeploymentRequest.SerializeToString,
+                response_deserializer=datastudio_dot_v1_dot_release__pb2.CancelDeploymentResponse.FromString,
+                _registered_method=True)
 
 
 class ReleaseServiceServicer:
@@ -143,6 +148,17 @@ class ReleaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelDeployment(self, request, context):
+        """Cancels a deployment that has not ended (a custom method: needs the
+        deploy permission, and is audited). Alibaba new Data Studio:
+        AbolishPipelineRun. Where the vendor has no way to stop a deployment
+        (Alibaba DeployFile, Huawei release-packages/deploy), or it has already
+        ended, the answer is FAILED_PRECONDITION saying why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReleaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -175,6 +191,11 @@ def add_ReleaseServiceServicer_to_server(servicer, server):
                     servicer.WatchDeployment,
                     request_deserializer=datastudio_dot_v1_dot_release__pb2.WatchDeploymentRequest.FromString,
                     response_serializer=datastudio_dot_v1_dot_release__pb2.WatchDeploymentResponse.SerializeToString,
+            ),
+            'CancelDeployment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelDeployment,
+                    request_deserializer=datastudio_dot_v1_dot_release__pb2.CancelDeploymentRequest.FromString,
+                    response_serializer=datastudio_dot_v1_dot_release__pb2.CancelDeploymentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -347,6 +368,33 @@ class ReleaseService:
             '/datastudio.v1.ReleaseService/WatchDeployment',
             datastudio_dot_v1_dot_release__pb2.WatchDeploymentRequest.SerializeToString,
             datastudio_dot_v1_dot_release__pb2.WatchDeploymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelDeployment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/datastudio.v1.ReleaseService/CancelDeployment',
+            datastudio_dot_v1_dot_release__pb2.CancelDeploymentRequest.SerializeToString,
+            datastudio_dot_v1_dot_release__pb2.CancelDeploymentResponse.FromString,
             options,
             channel_credentials,
             insecure,
