@@ -100,9 +100,10 @@ async fn handle(State(emu): State<Arc<Emu>>, method: Method, uri: Uri, headers: 
     let action = headers.get("x-acs-action").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let target = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let lose = emu.control.take_lose_answer(&action);
     let (status, code, resp) = match respond(&emu, &method, &uri, &headers, &body, &rid, &action).await {
-        Ok(answer) => *answer,
-        Err(()) => {
+        Ok(answer) if !lose => *answer,
+        _ => {
             emu.control.record(Recorded {
                 action,
                 method: method.to_string(),

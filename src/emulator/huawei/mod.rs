@@ -177,13 +177,14 @@ async fn handle(State(emu): State<Arc<Emu>>, method: Method, uri: Uri, headers: 
         status,
         code,
     };
+    let lose = emu.control.take_lose_answer(action);
     match respond(&emu, &route, &method, &uri, &headers, &body, &rid).await {
-        Some(answer) => {
+        Some(answer) if !lose => {
             let (status, code, resp) = *answer;
             emu.control.record(record(status, code));
             resp
         }
-        None => {
+        _ => {
             emu.control.record(record(0, None));
             super::common::reset_response()
         }
