@@ -5,6 +5,7 @@
 //! | `sign.rs` | SDK-HMAC-SHA256 signing and verification |
 //! | `auth.rs` | IAM token cache, renewed early, one renewal at a time; injectable clock |
 //! | `client.rs` | the one call path (auth, send, error mapping by vendor code) |
+//! | `codes.rs` | the vendor error codes the driver tells apart, with their published meanings |
 //! | `wire.rs` | request and response bodies as the vendor spells them |
 //! | `map.rs` | wire records → neutral messages, state and id tables |
 //! | `cursor.rs` | page cursors and the gateway-side filtering scan |
@@ -65,6 +66,7 @@
 pub(crate) mod api;
 pub mod auth;
 pub mod client;
+mod codes;
 pub(crate) mod config;
 mod cursor;
 mod files;
