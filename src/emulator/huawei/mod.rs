@@ -13,7 +13,8 @@
 //! | bad signature, unknown AK, stale `X-Sdk-Date`, unknown/expired token | 401 | `APIGW.0301` |
 //! | throttled (`Control::admit`, or an injected `throttle` fault) | 429 | `APIGW.0308` |
 //! | unknown path | 404 | `APIGW.0101` |
-//! | unknown package, pending item, script, system task | 400 | `DLF.0810` |
+//! | unknown package, pending item, system task | 400 | `DLF.0810` |
+//! | unknown script or script version, `?status=PUBLISHED` of a script never released | 400 | `DLF.6201` |
 //! | unknown job | 400 | `DLF.0100` |
 //! | other project id / `X-Project-Id` / `workspace` than served | 400 | `DLF.6888` |
 //! | missing or invalid parameter (and `workspace` absent on pending-items) | 400 | `DLF.0802` |
@@ -37,7 +38,8 @@
 //! - [`SCRIPT_COUNT`] scripts `{topic}-{nnn}` and [`JOB_COUNT`] jobs
 //!   `job-{topic}-{nnn}` across folders; [`VERSIONED_SCRIPT`] has 5 versions,
 //!   version 3 in production and version 5 pending release; [`CJK_SCRIPT`]
-//!   has a non-ASCII name with a dot. Every fifth script and job (index
+//!   has a non-ASCII name with a dot; [`UNRELEASED_SCRIPT`] has versions but
+//!   none was ever released. Every fifth script and job (index
 //!   divisible by 5, so also [`PENDING_JOB`]) has an unpackaged pending item.
 //!
 //! | file | concern |
@@ -83,7 +85,8 @@ use serde_json::Value;
 pub use super::common::Handle;
 pub use seed::{
     APPLICANTS, CJK_SCRIPT, DEPLOYABLE_PACKAGE_ID, DEPLOYERS, FAILING_PACKAGE_ID, JOB_COUNT, PACKAGE_COUNT,
-    PENDING_JOB, SCRIPT_COUNT, VERSIONED_SCRIPT, VERSIONED_SCRIPT_PUBLISHED, VERSIONED_SCRIPT_VERSIONS,
+    PENDING_JOB, SCRIPT_COUNT, UNRELEASED_SCRIPT, VERSIONED_SCRIPT, VERSIONED_SCRIPT_PUBLISHED,
+    VERSIONED_SCRIPT_VERSIONS,
 };
 
 use super::common::{Control, Recorded, control_routes};

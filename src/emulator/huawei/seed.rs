@@ -24,6 +24,8 @@ pub const VERSIONED_SCRIPT: &str = "etl-000";
 pub const VERSIONED_SCRIPT_VERSIONS: u32 = 5;
 /// Production version of [`VERSIONED_SCRIPT`].
 pub const VERSIONED_SCRIPT_PUBLISHED: u32 = 3;
+/// A script with several versions, none of them ever released.
+pub const UNRELEASED_SCRIPT: &str = "report-001";
 /// A job with an unpackaged pending item.
 pub const PENDING_JOB: &str = "job-etl-000";
 /// A script whose name needs percent-encoding in paths.
@@ -75,6 +77,13 @@ impl World {
             if i % 5 == 0 && published >= versions {
                 published = versions - 1;
             }
+            let versions = if i == 1 {
+                // UNRELEASED_SCRIPT (the rng draws above stay as they were).
+                published = 0;
+                versions.max(2)
+            } else {
+                versions
+            };
             let contents = (1..=versions).map(|v| script_content(&name, &stype, topic, v)).collect();
             scripts.push(Script {
                 id: hex(&mut rng),
@@ -239,6 +248,8 @@ mod tests {
             let s = w.scripts.iter().find(|s| s.name == VERSIONED_SCRIPT).expect("versioned script");
             assert_eq!((s.contents.len() as u32, s.published), (VERSIONED_SCRIPT_VERSIONS, VERSIONED_SCRIPT_PUBLISHED));
             assert!(w.scripts.iter().any(|s| s.name == CJK_SCRIPT));
+            let u = w.scripts.iter().find(|s| s.name == UNRELEASED_SCRIPT).expect("unreleased script");
+            assert!(u.contents.len() >= 2 && u.published == 0);
             for name in [VERSIONED_SCRIPT, PENDING_JOB] {
                 let p = w.pending.iter().find(|p| p.name == name).expect("pending item");
                 assert!(p.pending_version > p.deployed_version);
