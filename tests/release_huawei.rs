@@ -308,8 +308,8 @@ async fn a_failing_package_ends_failed_with_a_reason_and_watch_ends_there() {
     assert_eq!((first.state(), first.kind()), (pb::ReleasePackageState::Failed, pb::FileKind::Job));
     assert_eq!(
         first.job_start_state(),
-        pb::JobStartState::Failed,
-        "UNSPECIFIED startup mode is the vendor default: start jobs"
+        pb::JobStartState::Unspecified,
+        "UNSPECIFIED startup mode sends startup_mode 0: jobs start only when asked"
     );
 }
 

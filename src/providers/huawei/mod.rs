@@ -51,8 +51,9 @@
 //! filter of only those matches nothing (no vendor call). `update_type`
 //! 1/2/3 → ADDED/MODIFIED/DELETED; `start_job_status` 2/3 → job start
 //! SUCCEEDED/FAILED; `task_type` 1/2/3 → JOB/SCRIPT/RESOURCE. StartupMode
-//! UNSPECIFIED and DEPLOY_AND_START → `startup_mode` 1 (the vendor default),
-//! DEPLOY_ONLY → 0. Every DataArts time is epoch milliseconds:
+//! DEPLOY_AND_START → `startup_mode` 1; DEPLOY_ONLY and UNSPECIFIED → 0:
+//! jobs start only when asked (the vendor's own default, 1, would start
+//! them; vendor-apis.md §5.11). Every DataArts time is epoch milliseconds:
 //! `apply_timestamp` → create_time, `deploy_timestamp` → execute_time,
 //! `submit_timestamp` → submit_time, script `modify_time` and job
 //! `last_update_time` → update_time, job `create_time` → create_time.
