@@ -18,6 +18,8 @@
 //! | unknown job | 400 | `DLF.0100` |
 //! | other project id / `X-Project-Id` / `workspace` than served | 400 | `DLF.6888` |
 //! | missing or invalid parameter (and `workspace` absent on pending-items) | 400 | `DLF.0802` |
+//! | `approver_ids` missing, the applicant, or not a workspace admin or deployer | 400 | `DLF.0802` |
+//! | another workspace in the members path | 400 | `DLF.20819` |
 //! | package not in a releasable state, item already packaged (emulator's own code) | 400 | `DLF.3100` |
 //! | injected `status` fault | that status | `APIGW.0202` |
 //! | wrong IAM password | 401 | `IAM.0004` |
@@ -26,7 +28,7 @@
 //! the request log: `iam.tokens`, `release-packages.list`,
 //! `release-packages.get`, `release-packages.deploy`, `pending-items.list`,
 //! `pending-items.package`, `scripts.list`, `jobs.list`, `scripts.show`,
-//! `jobs.show`, `system-tasks.show` (and `unknown`).
+//! `jobs.show`, `system-tasks.show`, `workspace-users.list` (and `unknown`).
 //!
 //! Seed facts (stable for every seed):
 //! - release packages have ids `1..=`[`PACKAGE_COUNT`], newest last; states
@@ -41,6 +43,8 @@
 //!   has a non-ASCII name with a dot; [`UNRELEASED_SCRIPT`] has versions but
 //!   none was ever released. Every fifth script and job (index
 //!   divisible by 5, so also [`PENDING_JOB`]) has an unpackaged pending item.
+//! - workspace members: [`ADMIN`] (admin), [`DEPLOYERS`] (deployer: they may
+//!   approve packages), [`APPLICANTS`] (developer), [`VIEWER`] (viewer).
 //!
 //! | file | concern |
 //! |---|---|
@@ -54,12 +58,14 @@
 //! | `seed.rs` | the seeded data and its facts |
 //! | `release.rs` | release packages, deploys, system tasks |
 //! | `pending.rs` | pending items and packaging them |
+//! | `members.rs` | workspace members and who may approve a package |
 //! | `files.rs` | scripts and jobs |
 
 mod answer;
 mod auth;
 mod faults;
 mod files;
+mod members;
 mod params;
 mod pending;
 mod release;
@@ -84,9 +90,9 @@ use serde_json::Value;
 
 pub use super::common::Handle;
 pub use seed::{
-    APPLICANTS, CJK_SCRIPT, DEPLOYABLE_PACKAGE_ID, DEPLOYERS, FAILING_PACKAGE_ID, JOB_COUNT, PACKAGE_COUNT,
+    ADMIN, APPLICANTS, CJK_SCRIPT, DEPLOYABLE_PACKAGE_ID, DEPLOYERS, FAILING_PACKAGE_ID, JOB_COUNT, PACKAGE_COUNT,
     PENDING_JOB, SCRIPT_COUNT, UNRELEASED_SCRIPT, VERSIONED_SCRIPT, VERSIONED_SCRIPT_PUBLISHED,
-    VERSIONED_SCRIPT_VERSIONS,
+    VERSIONED_SCRIPT_VERSIONS, VIEWER,
 };
 
 use super::common::{Control, Recorded, control_routes};
@@ -272,6 +278,7 @@ async fn respond(
         Route::ShowScript(_, name) => files::show_script(&w, name, &q, rid),
         Route::ShowJob(_, name) => files::show_job(&w, name, rid),
         Route::SystemTask(_, id) => release::system_task(&w, id, rid),
+        Route::WorkspaceUsers(_, ws) => members::list_members(&w, opts, ws, &q, rid),
         Route::Unknown => fail(404, "APIGW.0101", "The API does not exist", rid),
     };
     Some(answer)

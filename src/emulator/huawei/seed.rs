@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::{
     Options,
-    store::{Item, Job, Package, Pending, Script, User, World},
+    store::{Item, Job, Member, Package, Pending, Role, Script, User, World},
 };
 use crate::emulator::common::Seeded;
 
@@ -44,6 +44,10 @@ pub const DEPLOYERS: [(&str, &str); 3] = [
     ("0f5200000000000000000000000f5202", "ops-wang"),
     ("0f5300000000000000000000000f5303", "ops-zhao"),
 ];
+/// The workspace admin (user id, user name); a member holding the admin role.
+pub const ADMIN: (&str, &str) = ("0ad0000000000000000000000000ad01", "ws-admin");
+/// A member holding only the viewer role (user id, user name).
+pub const VIEWER: (&str, &str) = ("0f1e0000000000000000000000000f1e", "vic");
 /// Folders of seeded scripts and jobs.
 const FOLDERS: [&str; 7] =
     ["/etl/daily", "/etl/hourly", "/report", "/report/finance", "/ml/features", "/sync", "/adhoc"];
@@ -230,7 +234,16 @@ impl World {
             });
         }
 
-        World { packages, scripts, jobs, pending, tasks: HashMap::new(), tokens: HashMap::new(), rng }
+        // Workspace members: the admin, the deployers (approvers), the
+        // applicants as developers, and a viewer.
+        let members = std::iter::once((ADMIN, Role::Admin))
+            .chain(DEPLOYERS.iter().map(|u| (*u, Role::Deployer)))
+            .chain(APPLICANTS.iter().map(|u| (*u, Role::Developer)))
+            .chain(std::iter::once((VIEWER, Role::Viewer)))
+            .map(|(u, role)| Member { user: User::of(u), role })
+            .collect();
+
+        World { packages, scripts, jobs, pending, members, tasks: HashMap::new(), tokens: HashMap::new(), rng }
     }
 }
 

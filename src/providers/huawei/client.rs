@@ -277,6 +277,16 @@ impl Client {
         seg(&self.signer.project_id)
     }
 
+    /// The DataArts workspace id as a path segment.
+    pub(crate) fn workspace(&self) -> String {
+        seg(&self.signer.workspace_id)
+    }
+
+    /// The DataArts workspace id.
+    pub(crate) fn workspace_id(&self) -> &str {
+        &self.signer.workspace_id
+    }
+
     /// Tokens issued so far (0 with access keys).
     pub(crate) fn token_renewals(&self) -> u64 {
         match &self.signer.auth {
