@@ -7,7 +7,10 @@
 //! ends in 7 fails to deploy (its packages end in Status 2); 100001..=100300
 //! each have a committed version, and [`UNCOMMITTED_FILE`] (100301) has
 //! none (DeployFile and CreatePipelineRun refuse it); package ids start at
-//! 3000001; account UIDs are `2003000000000001`..`…06`.
+//! 3000001, and every fourth (3000002, 3000006, …) is a development
+//! package (`ToEnvironment` 1); pipeline runs `…0000` to `…003b`, every
+//! seventh from the fourth abolished (Status `Termination`); account UIDs are
+//! `2003000000000001`..`…06`.
 //!
 //! | file | concern |
 //! |---|---|

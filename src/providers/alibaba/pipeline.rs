@@ -10,6 +10,7 @@ use super::{
     api::Api,
     capabilities,
     client::Reply,
+    keyword_matches,
     map::{self, pipeline_state as state},
     one_by_one, one_id, scan, user_matches, wire,
 };
@@ -127,7 +128,7 @@ impl Pipeline {
         let keep = |r: &wire::Run<'_>| {
             (q.states.is_empty() || q.states.contains(&state(&r.status)))
                 && user_matches(&q.creators, r.creator.as_deref())
-                && q.keyword.as_ref().is_none_or(|k| r.description.as_deref().unwrap_or_default().contains(k.as_str()))
+                && keyword_matches(q.keyword.as_deref(), r.description.as_deref())
                 && q.create_time.contains(r.create_time)
                 && q.execute_time.contains(r.modify_time)
         };
@@ -271,8 +272,12 @@ impl Adapter for Pipeline {
         use pb::FilterHandling::{Gateway as G, Rejected as R, Vendor as V};
         capabilities(
             [
-                (PackageFilter::Keyword, G, "matched against the run Description"),
-                (PackageFilter::States, V, "Status (one value; several: gateway)"),
+                (PackageFilter::Keyword, G, "matched against the run Description, ignoring case"),
+                (
+                    PackageFilter::States,
+                    V,
+                    "Status (one value; several, or CANCELLED = Cancel or Termination: gateway)",
+                ),
                 (PackageFilter::Creators, V, "Creator (one account UID by id; several: gateway)"),
                 (PackageFilter::Executors, R, "pipeline runs record no executor"),
                 (PackageFilter::CreateTime, G, "CreateTime"),

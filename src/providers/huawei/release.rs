@@ -306,17 +306,27 @@ impl HuaweiAdapter {
         if !bad.is_empty() {
             return Err(Error::invalid_all(bad));
         }
+        let approvers = self.approver_ids(ctx).await?;
         let items = self.pending_items(ctx, files, &refs).await?;
         let package_name: String = if comment.is_empty() {
             format!("datastudio-gateway-{}", time::now_ms())
         } else {
             comment.chars().take(MAX_PACKAGE_NAME).collect()
         };
+        let apply_user_id = items.first().map(|i| i.submit_user_id.clone()).unwrap_or_default();
+        // The packager cannot approve its own package.
+        let approver_ids: Vec<String> = approvers.iter().filter(|a| **a != apply_user_id).cloned().collect();
+        if approver_ids.is_empty() {
+            return Err(Error::unsupported(format!(
+                "the only configured approver is the packager of these files (user {apply_user_id}, who submitted \
+                 them), who cannot approve its own package: add another admin or deployer to `approvers`"
+            )));
+        }
         let body = wire::PackageItemsBody {
-            apply_user_id: items.first().map(|i| i.submit_user_id.clone()).unwrap_or_default(),
+            apply_user_id,
             package_name,
             pending_item_list: items.iter().map(|i| i.pending_item_id.clone()).collect(),
-            approver_ids: None,
+            approver_ids,
         };
         let req = Req::post(Service::Factory, self.factory("pending-items/package"), &body)?;
         let answer = self.client.call(ctx, Api::PendingItemsPackage, req).await?;
