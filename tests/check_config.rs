@@ -89,6 +89,34 @@ workspaces:
                 "workspaces.hw.approvers[3]: \" bob\" has leading or trailing spaces",
             ],
         ),
+        (
+            format!(
+                r#"
+workspaces:
+  legacy:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    pipeline: {{ run_until: PROD }}
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ file: {d}/ak }}
+  pipe:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    flavour: pipeline
+    pipeline: {{ run_until: "dev check" }}
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ file: {d}/ak }}
+"#
+            ),
+            vec![
+                "workspaces.legacy.pipeline.run_until: only the pipeline flavour has stages",
+                "workspaces.pipe.pipeline.run_until: \"dev check\" is not a stage code",
+            ],
+        ),
         ("workspaces: {}\n".into(), vec!["workspaces: no workspace is configured"]),
         (
             format!(

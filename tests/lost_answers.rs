@@ -126,3 +126,71 @@ async fn pipeline_a_lost_stage_start_is_found_and_not_repeated() {
     assert_eq!(until_ended(&env, &d.name).await.state(), pb::DeploymentState::Succeeded);
     assert_eq!(sent(&env, "ExecPipelineRunStage"), (3, 1), "four stages, each started once");
 }
+
+#[path = "common/huawei.rs"]
+mod hw;
+
+async fn dataarts_deploy(h: &hw::Hw) -> Result<pb::Deployment, tonic::Status> {
+    let req = pb::DeployFilesRequest {
+        parent: hw::WS.into(),
+        files: vec![hw::name("files", "script:etl-000"), hw::name("files", "script:ads-005")],
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    h.gw.release().deploy_files(req).await.map(|r| r.into_inner().deployments.remove(0))
+}
+
+async fn dataarts_until_ended(h: &hw::Hw, name: &str) -> pb::DeploymentState {
+    for _ in 0..100 {
+        let d =
+            h.gw.release()
+                .get_deployment(pb::GetDeploymentRequest { name: name.into(), view: 0 })
+                .await
+                .expect("get")
+                .into_inner()
+                .deployment
+                .expect("deployment");
+        if d.state() == pb::DeploymentState::Succeeded || d.state() == pb::DeploymentState::Failed {
+            return d.state();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{name} did not end");
+}
+
+fn hw_fault(h: &hw::Hw, action: &str, fault: Fault) {
+    h.emu.control.inject(FaultRule { action: action.into(), fault, times: 1 });
+}
+
+#[tokio::test]
+async fn dataarts_a_lost_package_answer_is_found_and_not_packaged_twice() {
+    let h = hw::start().await;
+    hw_fault(&h, "pending-items.package", Fault::LoseAnswer);
+    let d = dataarts_deploy(&h).await.expect("resolved");
+    assert_eq!(h.count("pending-items.package"), 1, "packaged once");
+    assert_eq!(h.count("release-packages.deploy"), 1);
+    assert_eq!(dataarts_until_ended(&h, &d.name).await, pb::DeploymentState::Succeeded);
+}
+
+#[tokio::test]
+async fn dataarts_a_lost_deploy_answer_is_found_and_followed_by_package() {
+    let h = hw::start().await;
+    hw_fault(&h, "release-packages.deploy", Fault::LoseAnswer);
+    let d = dataarts_deploy(&h).await.expect("resolved");
+    assert_eq!(h.count("release-packages.deploy"), 1, "deployed once");
+    let id = d.name.rsplit_once("/deployments/").expect("a deployment name").1;
+    assert!(
+        id.bytes().all(|b| b.is_ascii_digit()),
+        "named by its package alone (the task id was in the lost answer): {id}"
+    );
+    assert_eq!(dataarts_until_ended(&h, &d.name).await, pb::DeploymentState::Succeeded);
+}
+
+#[tokio::test]
+async fn dataarts_a_deploy_lost_before_it_applied_is_sent_once_more() {
+    let h = hw::start().await;
+    hw_fault(&h, "release-packages.deploy", Fault::Reset);
+    let d = dataarts_deploy(&h).await.expect("sent once more");
+    assert_eq!(h.count("release-packages.deploy"), 2, "the lost one, then one more");
+    assert_eq!(dataarts_until_ended(&h, &d.name).await, pb::DeploymentState::Succeeded);
+}
