@@ -411,5 +411,5 @@ async fn capabilities_cover_every_list_filter(h: Harness) {
             h.vendor
         );
     }
-    assert_eq!(caps.operations.len(), 10, "{:?}: every RPC of Release and File services", h.vendor);
+    assert_eq!(caps.operations.len(), 11, "{:?}: every RPC of Release and File services", h.vendor);
 }
