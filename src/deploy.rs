@@ -9,7 +9,7 @@
 //! answer was lost (timeout or reset after sending) and that its driver
 //! could not look up, or whose holder stopped while it was in flight, is
 //! recorded as outcome-unknown with the time it was sent; a repeat looks it
-//! up at the vendor ([`Ledger::run_resolving`]) and records what it finds,
+//! up at the vendor (`Ledger::run_resolving`) and records what it finds,
 //! deploys only when the vendor proves nothing was applied, and otherwise
 //! answers outcome-unknown again. A deploy that surely never reached the
 //! vendor releases its marker.
