@@ -157,6 +157,7 @@ conformance!(
     unknown_resources_are_not_found_and_bad_ids_cost_no_vendor_call,
     deploy_files_is_followed_to_the_end_and_never_repeated,
     capabilities_cover_every_list_filter,
+    every_declared_filter_is_honoured_or_refused,
 );
 
 async fn packages(h: &Harness, size: i32, limit: usize) -> Vec<String> {
@@ -412,4 +413,228 @@ async fn capabilities_cover_every_list_filter(h: Harness) {
         );
     }
     assert_eq!(caps.operations.len(), 11, "{:?}: every RPC of Release and File services", h.vendor);
+}
+
+/// A user as a filter value: by name where the vendor reports one, else by id.
+fn user_ref(u: &pb::User) -> pb::UserRef {
+    use pb::user_ref::Key;
+    let key = if u.display_name.is_empty() { Key::Id(u.id.clone()) } else { Key::DisplayName(u.display_name.clone()) };
+    pb::UserRef { key: Some(key) }
+}
+
+fn user_is(u: Option<&pb::User>, r: &pb::UserRef) -> bool {
+    use pb::user_ref::Key;
+    match (u, &r.key) {
+        (Some(u), Some(Key::Id(id))) => &u.id == id,
+        (Some(u), Some(Key::DisplayName(n))) => &u.display_name == n,
+        _ => false,
+    }
+}
+
+fn at(t: Option<prost_types::Timestamp>) -> Option<pb::TimeRange> {
+    t.map(|t| pb::TimeRange { start_time: Some(t), end_time: Some(t) })
+}
+
+fn within(t: Option<&prost_types::Timestamp>, r: Option<&pb::TimeRange>) -> bool {
+    let key = |t: &prost_types::Timestamp| (t.seconds, t.nanos);
+    match (t, r) {
+        (Some(t), Some(r)) => {
+            r.start_time.as_ref().is_none_or(|s| key(s) <= key(t))
+                && r.end_time.as_ref().is_none_or(|e| key(t) <= key(e))
+        }
+        _ => false,
+    }
+}
+
+/// A word of `text` to search for.
+fn word(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric()).find(|w| w.len() >= 3).unwrap_or(text).to_owned()
+}
+
+const PACKAGE_FILTERS: [&str; 7] =
+    ["keyword", "states", "creators", "executors", "create_time", "execute_time", "order_by"];
+const FILE_FILTERS: [&str; 12] = [
+    "folder_path",
+    "keyword",
+    "exact_name",
+    "use_type",
+    "file_types",
+    "owner",
+    "node_id",
+    "include_content",
+    "include_folder_path",
+    "file_ids",
+    "last_editor",
+    "commit_status",
+];
+
+/// A ListReleasePackages request with filter `f` set from `row` (the first
+/// row that has what it needs), or None when no row has it.
+fn package_filter(f: &str, rows: &[pb::ReleasePackage], ws: &str) -> Option<pb::ListReleasePackagesRequest> {
+    let mut r = pb::ListReleasePackagesRequest { parent: ws.into(), page_size: 100, ..Default::default() };
+    let find = |p: &dyn Fn(&pb::ReleasePackage) -> bool| rows.iter().find(|r| p(r));
+    match f {
+        "keyword" => r.keyword = word(&find(&|p| !p.display_name.is_empty())?.display_name),
+        "states" => r.states = vec![find(&|p| p.state() != pb::ReleasePackageState::Unspecified)?.state],
+        "creators" => r.creators = vec![user_ref(find(&|p| p.creator.is_some())?.creator.as_ref()?)],
+        "executors" => {
+            let u = find(&|p| p.executor.as_ref().is_some_and(|u| !u.id.is_empty() || !u.display_name.is_empty()))?;
+            r.executors = vec![user_ref(u.executor.as_ref()?)];
+        }
+        "create_time" => r.create_time = at(find(&|p| p.create_time.is_some())?.create_time),
+        "execute_time" => r.execute_time = at(find(&|p| p.execute_time.is_some_and(|t| t.seconds > 0))?.execute_time),
+        "order_by" => r.order_by = "create_time asc".into(),
+        other => panic!("no package filter {other}"),
+    }
+    Some(r)
+}
+
+fn package_matches(f: &str, q: &pb::ListReleasePackagesRequest, p: &pb::ReleasePackage) -> bool {
+    match f {
+        "keyword" => p.display_name.to_lowercase().contains(&q.keyword.to_lowercase()),
+        "states" => q.states.contains(&p.state),
+        "creators" => user_is(p.creator.as_ref(), &q.creators[0]),
+        "executors" => user_is(p.executor.as_ref(), &q.executors[0]),
+        "create_time" => within(p.create_time.as_ref(), q.create_time.as_ref()),
+        "execute_time" => within(p.execute_time.as_ref(), q.execute_time.as_ref()),
+        _ => true,
+    }
+}
+
+/// A ListFiles request with filter `f` set from the first row that has what
+/// it needs, or None when no row has it.
+fn file_filter(f: &str, rows: &[pb::File], ws: &str) -> Option<pb::ListFilesRequest> {
+    let mut r = pb::ListFilesRequest { parent: ws.into(), page_size: 100, ..Default::default() };
+    let find = |p: &dyn Fn(&pb::File) -> bool| rows.iter().find(|r| p(r));
+    match f {
+        "folder_path" => r.folder_path = find(&|x| !x.folder_path.is_empty())?.folder_path.clone(),
+        "keyword" => r.keyword = word(&find(&|x| !x.display_name.is_empty())?.display_name),
+        "exact_name" => r.exact_name = find(&|x| !x.display_name.is_empty())?.display_name.clone(),
+        "use_type" => r.use_type = find(&|x| x.use_type() != pb::UseType::Unspecified)?.use_type,
+        "file_types" => r.file_types = vec![find(&|x| !x.file_type.is_empty())?.file_type.clone()],
+        "owner" => r.owner = Some(user_ref(find(&|x| x.owner.is_some())?.owner.as_ref()?)),
+        "node_id" => r.node_id = find(&|x| !x.node_id.is_empty())?.node_id.clone(),
+        "include_content" => r.include_content = true,
+        "include_folder_path" => r.include_folder_path = true,
+        "file_ids" => r.file_ids = vec![find(&|_| true)?.name.rsplit_once("/files/")?.1.to_owned()],
+        "last_editor" => r.last_editor = Some(user_ref(find(&|x| x.last_editor.is_some())?.last_editor.as_ref()?)),
+        "commit_status" => {
+            r.commit_status = find(&|x| x.commit_status() != pb::CommitStatus::Unspecified)?.commit_status
+        }
+        other => panic!("no file filter {other}"),
+    }
+    Some(r)
+}
+
+fn file_matches(f: &str, q: &pb::ListFilesRequest, x: &pb::File) -> bool {
+    match f {
+        "folder_path" => x.folder_path.starts_with(&q.folder_path),
+        "keyword" => x.display_name.to_lowercase().contains(&q.keyword.to_lowercase()),
+        "exact_name" => x.display_name == q.exact_name,
+        "use_type" => x.use_type == q.use_type,
+        "file_types" => q.file_types.contains(&x.file_type),
+        "owner" => user_is(x.owner.as_ref(), q.owner.as_ref().unwrap()),
+        "node_id" => x.node_id == q.node_id,
+        "file_ids" => x.name.ends_with(&format!("/files/{}", q.file_ids[0])),
+        "last_editor" => user_is(x.last_editor.as_ref(), q.last_editor.as_ref().unwrap()),
+        "commit_status" => x.commit_status == q.commit_status,
+        _ => true,
+    }
+}
+
+/// Every filter `GetWorkspace` declares is proven on this workspace kind:
+/// one the vendor or the gateway applies, set from a listed row, gives a
+/// non-empty list whose every row satisfies it; a rejected one is
+/// INVALID_ARGUMENT naming the field, with no vendor call.
+async fn every_declared_filter_is_honoured_or_refused(h: Harness) {
+    let ws = h.gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: h.ws.into() }).await.unwrap().into_inner();
+    let caps = ws.workspace.unwrap().capabilities.unwrap();
+    let handling = |field: String| {
+        caps.filters.iter().find(|f| f.field == field).map(|f| f.handling()).unwrap_or_else(|| panic!("{field}"))
+    };
+    let all = |msg: &str| format!("{:?}: {msg}", h.vendor);
+    let base = pb::ListReleasePackagesRequest { parent: h.ws.into(), page_size: 100, ..Default::default() };
+    let pkgs = h.gw.release().list_release_packages(base).await.expect("list").into_inner().release_packages;
+    // Up to 500 files, with their folders where the workspace can tell them.
+    let folders = handling("ListFilesRequest.include_folder_path".into()) != pb::FilterHandling::Rejected;
+    let mut files = Vec::new();
+    let mut token = String::new();
+    for _ in 0..5 {
+        let q = pb::ListFilesRequest {
+            parent: h.ws.into(),
+            page_size: 100,
+            page_token: token,
+            include_folder_path: folders,
+            ..Default::default()
+        };
+        let page = h.gw.files().list_files(q).await.expect("list").into_inner();
+        files.extend(page.files);
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    for f in PACKAGE_FILTERS {
+        let field = format!("ListReleasePackagesRequest.{f}");
+        let how = handling(field.clone());
+        let Some(q) = package_filter(f, &pkgs, h.ws) else {
+            assert_eq!(how, pb::FilterHandling::Rejected, "{}", all(&format!("no listed package to prove {f} with")));
+            continue;
+        };
+        let before = (h.calls)();
+        let got = h.gw.release().list_release_packages(q.clone()).await;
+        match how {
+            pb::FilterHandling::Rejected => {
+                let e = got.expect_err(&all(&format!("{f} is declared rejected")));
+                assert_eq!(e.code(), Code::InvalidArgument, "{}", all(f));
+                assert!(common::violated_fields(&e).iter().any(|v| v == f), "{}: {:?}", all(f), e.message());
+                assert_eq!((h.calls)(), before, "{}", all(&format!("{f}: a refused filter costs no vendor call")));
+            }
+            _ => {
+                let rows =
+                    got.unwrap_or_else(|e| panic!("{}", all(&format!("{f}: {e:?}")))).into_inner().release_packages;
+                assert!(!rows.is_empty(), "{}", all(&format!("{f} found nothing: {q:?}")));
+                for p in &rows {
+                    assert!(package_matches(f, &q, p), "{}", all(&format!("{f}: {} does not match {q:?}", p.name)));
+                }
+                if f == "order_by" {
+                    let times: Vec<_> = rows.iter().map(|p| p.create_time.map(|t| (t.seconds, t.nanos))).collect();
+                    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{}", all("create_time asc"));
+                }
+            }
+        }
+    }
+    for f in FILE_FILTERS {
+        let field = format!("ListFilesRequest.{f}");
+        let how = handling(field.clone());
+        let Some(mut q) = file_filter(f, &files, h.ws) else {
+            assert_eq!(how, pb::FilterHandling::Rejected, "{}", all(&format!("no listed file to prove {f} with")));
+            continue;
+        };
+        // Folders are asked for when the rows are compared by them.
+        q.include_folder_path |= folders && f == "folder_path";
+        let before = (h.calls)();
+        let got = h.gw.files().list_files(q.clone()).await;
+        match how {
+            pb::FilterHandling::Rejected => {
+                let e = got.expect_err(&all(&format!("{f} is declared rejected")));
+                assert_eq!(e.code(), Code::InvalidArgument, "{}", all(f));
+                assert!(common::violated_fields(&e).iter().any(|v| v == f), "{}: {:?}", all(f), e.message());
+                assert_eq!((h.calls)(), before, "{}", all(&format!("{f}: a refused filter costs no vendor call")));
+            }
+            _ => {
+                let rows = got.unwrap_or_else(|e| panic!("{}", all(&format!("{f}: {e:?}")))).into_inner().files;
+                assert!(!rows.is_empty(), "{}", all(&format!("{f} found nothing: {q:?}")));
+                for x in &rows {
+                    assert!(file_matches(f, &q, x), "{}", all(&format!("{f}: {} does not match {q:?}", x.name)));
+                }
+                if f == "include_content" {
+                    assert!(rows.iter().any(|x| !x.content.is_empty()), "{}", all("include_content gave no content"));
+                }
+                if f == "include_folder_path" {
+                    assert!(rows.iter().any(|x| !x.folder_path.is_empty()), "{}", all("no folder path"));
+                }
+            }
+        }
+    }
 }
