@@ -30,6 +30,8 @@ struct Harness {
     deploys_files: bool,
     /// What GetReleasePackage answers for a package that does not exist.
     unknown_package: Code,
+    /// A release package DeployReleasePackages can deploy (where it can).
+    deployable_package: Option<String>,
     /// Keep the vendor alive.
     _emu: Box<dyn std::any::Any + Send>,
 }
@@ -46,9 +48,21 @@ async fn alibaba(flavour: &str, deploy_action: &'static str, unknown_package: Co
         deployable_files: vec![format!("{}/files/100004", common::alibaba::WS)],
         deploys_files: true,
         unknown_package,
+        deployable_package: ready_package(&env.gw, common::alibaba::WS).await,
         gw: env.gw,
         _emu: Box::new(env.emu),
     }
+}
+
+/// A listed release package in state READY, if any.
+async fn ready_package(gw: &Gateway, ws: &str) -> Option<String> {
+    let q = pb::ListReleasePackagesRequest {
+        parent: ws.into(),
+        page_size: 1,
+        states: vec![pb::ReleasePackageState::Ready as i32],
+        ..Default::default()
+    };
+    gw.release().list_release_packages(q).await.ok()?.into_inner().release_packages.pop().map(|p| p.name)
 }
 
 async fn alibaba_legacy() -> Harness {
@@ -85,6 +99,10 @@ fn dataarts(h: hw::Hw, deploys_files: bool) -> Harness {
         deployable_files: vec![hw::name("files", "script:etl-000"), hw::name("files", "script:ads-005")],
         deploys_files,
         unknown_package: Code::NotFound,
+        deployable_package: Some(hw::name(
+            "releasePackages",
+            datastudio_gateway::emulator::huawei::DEPLOYABLE_PACKAGE_ID,
+        )),
         gw: h.gw,
         _emu: Box::new(h.emu),
     }
@@ -122,6 +140,7 @@ workspaces:
         deployable_files: vec!["workspaces/mem/files/2".into()],
         deploys_files: true,
         unknown_package: Code::NotFound,
+        deployable_package: None,
         gw,
         _emu: Box::new(()),
     }
@@ -158,6 +177,7 @@ conformance!(
     deploy_files_is_followed_to_the_end_and_never_repeated,
     capabilities_cover_every_list_filter,
     every_declared_filter_is_honoured_or_refused,
+    package_deploys_and_cancels_are_proven_or_refused,
 );
 
 async fn packages(h: &Harness, size: i32, limit: usize) -> Vec<String> {
@@ -636,5 +656,75 @@ async fn every_declared_filter_is_honoured_or_refused(h: Harness) {
                 }
             }
         }
+    }
+}
+
+/// DeployReleasePackages and CancelDeployment as `GetWorkspace` declares
+/// them: supported, they work (a package deployed and followed to its
+/// end; a deployment cancelled, then refused as ended); unsupported, they
+/// are FAILED_PRECONDITION with no vendor call.
+async fn package_deploys_and_cancels_are_proven_or_refused(h: Harness) {
+    let ws = h.gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: h.ws.into() }).await.unwrap().into_inner();
+    let caps = ws.workspace.unwrap().capabilities.unwrap();
+    let supported = |m: &str| {
+        caps.operations.iter().find(|o| o.method == format!("datastudio.v1.ReleaseService/{m}")).unwrap().supported
+    };
+    let all = |msg: &str| format!("{:?}: {msg}", h.vendor);
+    let refused = |e: tonic::Status, before: usize| {
+        assert_eq!(e.code(), Code::FailedPrecondition, "{}", all(e.message()));
+        assert_eq!((h.calls)(), before, "{}", all("an unsupported operation costs no vendor call"));
+    };
+    let deploy = |pkg: String| {
+        let mut c = h.gw.release();
+        let req = pb::DeployReleasePackagesRequest {
+            parent: h.ws.into(),
+            release_packages: vec![pkg],
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        };
+        async move { c.deploy_release_packages(req).await.map(|r| r.into_inner().deployments) }
+    };
+    if supported("DeployReleasePackages") {
+        let pkg = h.deployable_package.clone().unwrap_or_else(|| panic!("{}", all("no package to prove it with")));
+        let d = deploy(pkg.clone()).await.unwrap_or_else(|e| panic!("{}", all(&format!("{e:?}"))));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].release_package, pkg);
+        let mut s =
+            h.gw.release()
+                .watch_deployment(pb::WatchDeploymentRequest { name: d[0].name.clone(), view: 0 })
+                .await
+                .unwrap()
+                .into_inner();
+        let mut last = None;
+        while let Some(m) = s.message().await.unwrap() {
+            last = m.deployment;
+        }
+        assert_eq!(last.unwrap().state(), pb::DeploymentState::Succeeded, "{}", all("the package deploy ended"));
+    } else {
+        let before = (h.calls)();
+        refused(deploy(format!("{}/releasePackages/1", h.ws)).await.unwrap_err(), before);
+    }
+    let cancel = |name: String| {
+        let mut c = h.gw.release();
+        async move {
+            c.cancel_deployment(pb::CancelDeploymentRequest { name }).await.map(|r| r.into_inner().deployment.unwrap())
+        }
+    };
+    if supported("CancelDeployment") {
+        let req = pb::DeployFilesRequest {
+            parent: h.ws.into(),
+            files: h.deployable_files.clone(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        };
+        let d = h.gw.release().deploy_files(req).await.expect("deploy").into_inner().deployments.remove(0);
+        let c = cancel(d.name.clone()).await.unwrap_or_else(|e| panic!("{}", all(&format!("{e:?}"))));
+        assert_eq!(c.state(), pb::DeploymentState::Cancelled, "{}", all("cancelled"));
+        let again = cancel(d.name).await.expect_err("ended");
+        assert_eq!(again.code(), Code::FailedPrecondition);
+        assert_eq!(common::error_info(&again).unwrap().reason, "DEPLOYMENT_ENDED");
+    } else {
+        let before = (h.calls)();
+        refused(cancel(format!("{}/deployments/1", h.ws)).await.unwrap_err(), before);
     }
 }

@@ -130,7 +130,9 @@ pub(super) fn seed(opts: &Options) -> Data {
             id: run_id(i),
             creator: (*rng.pick(&USERS)).to_owned(),
             description: format!("pipeline run {i}"),
-            create_time: BASE_TIME - (60 - i as i64) * 86_400_000,
+            // Run 58 was created and never started (READY): created
+            // at BASE_TIME, which the emulator reads as not yet run.
+            create_time: if i == 58 { BASE_TIME } else { BASE_TIME - (60 - i as i64) * 86_400_000 },
             modify_time: BASE_TIME - (60 - i as i64) * 86_400_000 + 900_000,
             object: 100_001 + rng.below(300) as i64,
             stages: stage_template(if i % 5 == 0 { "Fail" } else { "Success" }),
