@@ -128,6 +128,8 @@ fn cases() -> Vec<Case> {
             df(|r| r.files = vec![format!("{W}/files/1"), format!("{W}/files/1/versions/2")]),
         ),
         ("comment too long", "comment", df(|r| r.comment = "c".repeat(2000))),
+        ("comment with NUL", "comment", df(|r| r.comment = "release\0notes".into())),
+        ("dot file id", "name", GetFile(pb::GetFileRequest { name: format!("{W}/files/.."), view: 0 })),
         ("deploy files without request id", "request_id", df(|r| r.request_id.clear())),
         (
             "bad deployment name",
@@ -209,4 +211,31 @@ async fn several_bad_fields_are_reported_together() {
     for f in ["parent", "release_packages", "startup_mode", "request_id"] {
         assert!(fields.contains(&f.to_string()), "{f} in {fields:?}");
     }
+}
+
+#[tokio::test]
+async fn a_huge_name_is_quoted_short_with_its_length() {
+    let gw = common::start_default().await;
+    let huge = format!("{W}/nope/{}", "x".repeat(1 << 20));
+    let e = gw.files().get_file(pb::GetFileRequest { name: huge, view: 0 }).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "not RESOURCE_EXHAUSTED from an oversized grpc-message");
+    assert!(e.message().len() < 512, "{} bytes", e.message().len());
+    assert!(e.message().contains("bytes)"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn many_bad_items_keep_the_message_and_details_within_what_clients_read() {
+    let gw = common::start_default().await;
+    let files: Vec<String> = (0..100).map(|i| format!("{W}/nope/{i}-{}", "y".repeat(200))).collect();
+    let e = gw
+        .release()
+        .deploy_files(pb::DeployFilesRequest { parent: W.into(), files, request_id: UUID.into(), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert!(e.message().len() <= 2100, "{} bytes", e.message().len());
+    assert!(e.message().contains("more (see BadRequest)"), "{}", e.message());
+    let fields = common::violated_fields(&e);
+    assert!(fields.len() < 100 && fields[0] == "files[0]", "{fields:?}");
+    let last = fields.last().unwrap();
+    assert!(last.starts_with("files["), "the last entry says how many more: {last}");
 }

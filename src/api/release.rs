@@ -331,6 +331,8 @@ impl Api {
         });
         if r.comment.len() > 1024 {
             check.bad("comment", "must be at most 1024 bytes");
+        } else if r.comment.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            check.bad("comment", "must not contain control characters (other than newlines and tabs)");
         }
         let startup = check.enumeration::<pb::StartupMode>("startup_mode", r.startup_mode);
         let request_id = check.request_id(&r.request_id);

@@ -8,7 +8,7 @@ use tonic::metadata::MetadataMap;
 
 use crate::{
     config::valid_workspace_name,
-    domain::{Error, MsRange, UserKey, Violation, time},
+    domain::{Error, MsRange, UserKey, Violation, shown, time},
     pb,
 };
 
@@ -198,8 +198,13 @@ impl Check {
     }
 }
 
+/// An id segment: bounded, no control characters, no `/`, and not a dot
+/// segment (`.`, `..`), which would change a vendor URL path.
 fn id_ok(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_TEXT && !id.chars().any(|c| c.is_control() || c == '/')
+    !id.is_empty()
+        && id.len() <= MAX_TEXT
+        && !matches!(id, "." | "..")
+        && !id.chars().any(|c| c.is_control() || c == '/')
 }
 
 /// Parses `workspaces/{w}`.
@@ -207,7 +212,7 @@ pub(crate) fn workspace(field: &str, name: &str) -> Result<String, Error> {
     match name.strip_prefix("workspaces/") {
         Some(w) if valid_workspace_name(w) => Ok(w.to_owned()),
         _ if name.is_empty() => Err(Error::invalid(field, "is required (workspaces/{workspace})")),
-        _ => Err(Error::invalid(field, format!("{name:?} is not a workspace name (workspaces/{{workspace}})"))),
+        _ => Err(Error::invalid(field, format!("{} is not a workspace name (workspaces/{{workspace}})", shown(name)))),
     }
 }
 
@@ -222,14 +227,14 @@ pub(crate) fn child(field: &str, name: &str, collection: &str) -> Result<(String
         (Some("workspaces"), Some(w), Some(c), Some(id)) if c == collection && valid_workspace_name(w) && id_ok(id) => {
             Ok((w.to_owned(), id.to_owned()))
         }
-        _ => Err(Error::invalid(field, format!("{name:?} is not a name of the form {shape}"))),
+        _ => Err(Error::invalid(field, format!("{} is not a name of the form {shape}", shown(name)))),
     }
 }
 
 /// Parses `workspaces/{w}/files/{id}/versions/{n}` into (w, id, n).
 pub(crate) fn file_version(field: &str, name: &str) -> Result<(String, String, i64), Error> {
     let shape = "workspaces/{workspace}/files/{file}/versions/{version}";
-    let bad = || Error::invalid(field, format!("{name:?} is not a name of the form {shape}"));
+    let bad = || Error::invalid(field, format!("{} is not a name of the form {shape}", shown(name)));
     if name.is_empty() {
         return Err(Error::invalid(field, format!("is required ({shape})")));
     }

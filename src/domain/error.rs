@@ -123,10 +123,30 @@ impl Error {
         Self::invalid_all(vec![Violation { field: field.into(), description: description.into() }])
     }
 
-    /// INVALID_ARGUMENT for several fields.
-    pub fn invalid_all(violations: Vec<Violation>) -> Self {
-        let message =
-            violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
+    /// INVALID_ARGUMENT for several fields. The message names them all
+    /// within [`MAX_MESSAGE`] bytes (the `BadRequest` detail has every one).
+    pub fn invalid_all(mut violations: Vec<Violation>) -> Self {
+        // The details travel in a response header, which clients bound
+        // (often at 16 KiB): list what fits in MAX_DETAILS bytes.
+        let mut size = 0;
+        if let Some(cut) = violations.iter().position(|v| {
+            size += v.field.len() + v.description.len();
+            size > MAX_DETAILS
+        }) {
+            let more = violations.len() - cut;
+            let field = violations[cut].field.clone();
+            violations.truncate(cut);
+            violations.push(Violation { field, description: format!("and {more} more bad field(s), not listed") });
+        }
+        let mut message = String::new();
+        for (i, v) in violations.iter().enumerate() {
+            let next = format!("{}{}: {}", if i == 0 { "" } else { "; " }, v.field, v.description);
+            if message.len() + next.len() > MAX_MESSAGE {
+                message.push_str(&format!("; and {} more (see BadRequest)", violations.len() - i));
+                break;
+            }
+            message.push_str(&next);
+        }
         let mut e = Self::new(Code::InvalidArgument, Reason::InvalidArgument, message);
         e.violations = violations;
         e
@@ -211,4 +231,23 @@ impl From<Error> for Status {
         }
         Status::with_error_details(e.code, e.message, d)
     }
+}
+
+/// The longest error message built from a caller's input, in bytes.
+pub(crate) const MAX_MESSAGE: usize = 2048;
+
+/// The most `BadRequest` text (fields and descriptions) an error carries.
+const MAX_DETAILS: usize = 6144;
+
+/// How many characters of a caller's value an error message echoes.
+const SHOWN_CHARS: usize = 64;
+
+/// A caller's value as an error message quotes it: escaped, and cut to
+/// its first characters with its length said when it is long.
+pub(crate) fn shown(v: &str) -> String {
+    if v.chars().count() <= SHOWN_CHARS {
+        return format!("{v:?}");
+    }
+    let head: String = v.chars().take(SHOWN_CHARS).collect();
+    format!("{head:?}… ({} bytes)", v.len())
 }

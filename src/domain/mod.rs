@@ -14,7 +14,7 @@ pub(crate) mod router;
 pub(crate) mod time;
 
 pub use capability::Capabilities;
-pub(crate) use error::{Error, Fate, Reason, Result, Unmet, VendorDetail, Violation};
+pub(crate) use error::{Error, Fate, Reason, Result, Unmet, VendorDetail, Violation, shown};
 pub use router::{Router, Workspace};
 
 use std::time::Instant;

@@ -136,10 +136,9 @@ fn py_bool(b: bool) -> String {
 
 /// A DataWorks numeric id from a request field.
 fn numeric(field: &str, id: &str) -> Result<i64> {
-    id.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| Error::invalid(field, format!("{id:?} is not a DataWorks id (a positive number)")))
+    id.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        Error::invalid(field, format!("{} is not a DataWorks id (a positive number)", crate::domain::shown(id)))
+    })
 }
 
 /// The one account UID a user filter names, if it names exactly one;

@@ -148,7 +148,16 @@ impl Pipeline {
 
     /// Starts stage `code` of run `id` and reads the run again.
     async fn exec(&self, ctx: &CallCtx, id: &str, code: String) -> Result<Reply> {
+        let stage = code.clone();
         self.dw.call_split(ctx, Api::ExecPipelineRunStage, vec![("Id", id.to_owned()), ("Code", code)]).await?;
+        tracing::info!(
+            target: "audit",
+            event = "deployment",
+            workspace = ctx.workspace.as_str(),
+            deployment = ctx.name("deployments", id).as_str(),
+            stage = stage.as_str(),
+            "pipeline stage started"
+        );
         self.get_run(ctx, id).await
     }
 
@@ -458,5 +467,9 @@ impl Adapter for Pipeline {
 fn run_id(field: &str, id: &str) -> Result<()> {
     let ok =
         !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok { Ok(()) } else { Err(Error::invalid(field, format!("{id:?} is not a DataWorks pipeline run id"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, format!("{} is not a DataWorks pipeline run id", crate::domain::shown(id))))
+    }
 }

@@ -25,7 +25,9 @@ impl FileRef {
     /// Parses a neutral file id.
     pub(super) fn parse(id: &str) -> Option<FileRef> {
         let (kind, name) = id.split_once(':')?;
-        if name.is_empty() {
+        // The name becomes a URL path segment: a dot segment would change
+        // the path (and the signature the vendor checks).
+        if name.is_empty() || matches!(name, "." | "..") {
             return None;
         }
         match kind {
@@ -276,6 +278,8 @@ mod tests {
         assert_eq!(FileRef::parse("job:x").map(|f| f.task_type()), Some(1));
         assert_eq!(FileRef::parse("123"), None);
         assert_eq!(FileRef::parse("script:"), None);
+        assert_eq!(FileRef::parse("script:.."), None, "a dot segment would change the vendor URL path");
+        assert_eq!(FileRef::parse("job:."), None);
         for code in [1, 2, 3, 5] {
             assert_eq!(status_code(package_state(Some(code))), Some(code));
         }
