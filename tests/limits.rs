@@ -199,3 +199,18 @@ async fn the_same_package_deploy_ten_times_deploys_once() {
             .unwrap_err();
     assert_eq!(common::violated_fields(&e), vec!["request_id"]);
 }
+
+#[tokio::test]
+async fn timeouts_read_cuts_an_attempt_even_under_a_long_caller_deadline() {
+    let emu = alibaba::emulator().await;
+    let gw = alibaba::gateway(&emu, dir(), "legacy", "    timeouts: { connect: 1s, read: 500ms }").await;
+    // The vendor would answer the first GetFile after 3 s.
+    emu.control.inject(FaultRule { action: "GetFile".into(), fault: Fault::Latency { ms: 3000 }, times: 1 });
+    let started = std::time::Instant::now();
+    gw.files().get_file(get_file(100_001, Duration::from_secs(20))).await.expect("the retry answers");
+    // Cut at 500 ms and retried (the emulator drops the abandoned attempt
+    // unlogged), not one 3 s attempt.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(emu.control.count("GetFile"), 1, "the retry, answered");
+}

@@ -39,15 +39,22 @@ impl Answer {
     }
 }
 
+/// One workspace's pooled HTTP client and its per-attempt timeout.
+pub(super) struct Http {
+    client: reqwest::Client,
+    /// `timeouts.read`: no attempt lasts longer, whatever the caller's deadline.
+    read: Duration,
+}
+
 /// Builds the pooled client for one workspace.
-pub(super) fn client(t: &Timeouts) -> anyhow::Result<reqwest::Client> {
+pub(super) fn client(t: &Timeouts) -> anyhow::Result<Http> {
     crate::install_crypto_provider();
-    Ok(reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(t.connect)
-        .timeout(t.read)
         .pool_idle_timeout(Duration::from_secs(60))
-        .build()?)
+        .build()?;
+    Ok(Http { client, read: t.read })
 }
 
 /// Time left before the caller's deadline, if it has one.
@@ -71,13 +78,13 @@ pub(super) struct Call<'a> {
 /// from `parse` (its `VendorDetail`) gives the span's `vendor.error_code`,
 /// `vendor.request_id` and the call's outcome (`throttled`, `rejected`, ...).
 pub(super) async fn send_and_parse<T>(
-    client: &reqwest::Client,
+    http: &Http,
     ctx: &CallCtx,
     call: Call<'_>,
     req: reqwest::Request,
     parse: impl FnOnce(&Answer) -> Result<T>,
 ) -> Result<T> {
-    let (attempt, answer) = exchange(client, ctx, call, req).await?;
+    let (attempt, answer) = exchange(http, ctx, call, req).await?;
     let out = answer.and_then(|a| {
         let _g = attempt.span().enter();
         parse(&a)
@@ -89,18 +96,23 @@ pub(super) async fn send_and_parse<T>(
 /// One HTTP exchange inside its client span; Err only when no attempt was
 /// made (the deadline had passed).
 async fn exchange(
-    client: &reqwest::Client,
+    http: &Http,
     ctx: &CallCtx,
     call: Call<'_>,
     mut req: reqwest::Request,
 ) -> Result<(telemetry::vendor::Attempt, Result<Answer>)> {
+    // An attempt ends at `timeouts.read` or the caller's deadline, whichever
+    // comes first (a long deadline leaves room for retries, not for one
+    // long attempt).
+    let mut t = http.read;
     if let Some(left) = remaining(ctx) {
         if left.is_zero() {
             return Err(Error::new(Code::DeadlineExceeded, Reason::DeadlineExceeded, "the call's deadline passed"));
         }
-        let t = req.timeout().copied().map_or(left, |t| t.min(left));
-        *req.timeout_mut() = Some(t);
+        t = t.min(left);
     }
+    *req.timeout_mut() = Some(t);
+    let client = &http.client;
     let mut attempt = telemetry::vendor::Attempt::start(
         telemetry::vendor::Request {
             vendor: call.vendor.name,

@@ -84,7 +84,7 @@ pub(crate) struct Rates {
 
 /// A workspace's way to its vendor.
 pub(crate) struct VendorClient {
-    http: reqwest::Client,
+    http: http::Http,
     guard: guard::Guard,
     vendor: &'static Vendor,
 }
@@ -92,7 +92,7 @@ pub(crate) struct VendorClient {
 /// One attempt of a vendor call, handed to the driver's closure by
 /// [`VendorClient::call`]: the only way to send a request.
 pub(crate) struct Exchange<'a> {
-    http: &'a reqwest::Client,
+    http: &'a http::Http,
     ctx: &'a CallCtx,
     vendor: &'static Vendor,
     api: &'static str,
