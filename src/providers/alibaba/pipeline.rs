@@ -1,6 +1,7 @@
 //! The pipeline (new Data Studio) adapter: release packages are pipeline
 //! runs (ListPipelineRuns, GetPipelineRun + ListPipelineRunItems);
-//! DeployFiles creates an Online run per file and starts it;
+//! files are Data Studio objects (`studio.rs`); DeployFiles creates an
+//! Online run per object and starts it, all under one deployment;
 //! DeployReleasePackages starts a run. A run's stages are started one by
 //! one (ExecPipelineRunStage), the next each time the deployment is looked
 //! at and the previous one has finished.
@@ -11,7 +12,9 @@ use super::{
     capabilities,
     client::Reply,
     map::{self, pipeline_state as state},
-    one_by_one, one_id, scan, user_matches, wire,
+    one_by_one, one_id, scan,
+    studio::{self, Runs},
+    user_matches, wire,
 };
 use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
@@ -215,7 +218,7 @@ impl Adapter for Pipeline {
 
     fn capabilities(&self) -> Capabilities {
         use pb::FilterHandling::{Gateway as G, Rejected as R, Vendor as V};
-        capabilities(
+        studio::capabilities(capabilities(
             [
                 (PackageFilter::Keyword, G, "matched against the run Description"),
                 (PackageFilter::States, V, "Status (one value; several: gateway)"),
@@ -233,11 +236,11 @@ impl Adapter for Pipeline {
                 ),
                 (
                     true,
-                    "ListFiles by FileIdIn (one call per 50 files) checks every file first; then CreatePipelineRun(Online) per file",
+                    "the object getters check every object first; then CreatePipelineRun(Online) and its first stage per object, one deployment",
                 ),
                 (true, "AbolishPipelineRun, then GetPipelineRun"),
             ],
-        )
+        ))
     }
 
     async fn list_release_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>> {
@@ -284,11 +287,13 @@ impl Adapter for Pipeline {
         comment: &str,
         _: pb::StartupMode,
     ) -> Result<Vec<pb::Deployment>> {
-        let ids = self.dw.deployable(ctx, files).await?;
-        one_by_one(ids, |id| self.deploy_file(ctx, id, comment)).await
+        self.dw.deploy_objects(ctx, files, |id| self.deploy_file(ctx, id, comment)).await
     }
 
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
+        if let Some(runs) = Runs::several("name", id)? {
+            return runs.look(ctx, full, |run| async move { self.get_deployment(ctx, &run, full).await }).await;
+        }
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
         Ok(self.deployment(ctx, &run(&reply)?, full))
@@ -297,6 +302,9 @@ impl Adapter for Pipeline {
     /// Starts the next stage once the previous one has succeeded (stages
     /// run strictly in order; the engine calls this, readers never do).
     async fn advance(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
+        if let Some(runs) = Runs::several("name", id)? {
+            return runs.look(ctx, false, |run| async move { self.advance(ctx, &run).await }).await;
+        }
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
         let r = run(&reply)?;
@@ -332,11 +340,11 @@ impl Adapter for Pipeline {
     }
 
     async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {
-        self.dw.list_files(ctx, q).await
+        self.dw.studio_files(ctx, q).await
     }
 
     async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
-        self.dw.get_file(ctx, id, full).await
+        self.dw.studio_file(ctx, id, full).await
     }
 
     async fn list_file_versions(
@@ -346,7 +354,7 @@ impl Adapter for Pipeline {
         page: PageReq,
         full: bool,
     ) -> Result<Page<pb::FileVersion>> {
-        self.dw.list_file_versions(ctx, file_id, page, full).await
+        self.dw.studio_versions(ctx, file_id, page, full).await
     }
 
     async fn get_file_version(
@@ -356,13 +364,13 @@ impl Adapter for Pipeline {
         version: i64,
         full: bool,
     ) -> Result<pb::FileVersion> {
-        self.dw.get_file_version(ctx, file_id, version, full).await
+        self.dw.studio_version(ctx, file_id, version, full).await
     }
 }
 
 /// Pipeline run ids are the vendor's strings (UUID-like: letters, digits,
 /// `-`, `_`); anything else is refused before a vendor call.
-fn run_id(field: &str, id: &str) -> Result<()> {
+pub(super) fn run_id(field: &str, id: &str) -> Result<()> {
     let ok =
         !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok { Ok(()) } else { Err(Error::invalid(field, format!("{id:?} is not a DataWorks pipeline run id"))) }

@@ -105,6 +105,9 @@ mod files;
 
 pub(crate) use self::files::{File, FileVersion, GetFile, GetFileVersion, ListFileVersions, ListFiles};
 
+// Data Studio objects and their snapshots (pipeline flavour).
+pub(crate) mod studio;
+
 // ------------------------------------------------------------ legacy release
 
 listing!(
