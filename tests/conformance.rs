@@ -566,6 +566,13 @@ async fn reads_an_objects_content_and_versions(h: Harness) {
             .await
             .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
+    // An object id is an int64: anything else is refused, naming the field, before any vendor call.
+    let before = (h.calls)();
+    let e = h.gw.files().get_file(pb::GetFileRequest { name: file_name(&h, "node-1"), view: 0 }).await.unwrap_err();
+    assert_eq!(
+        (e.code(), common::violated_fields(&e), (h.calls)()),
+        (Code::InvalidArgument, vec!["name".to_owned()], before)
+    );
 }
 
 /// Two objects: two pipeline runs under one deployment, driven to

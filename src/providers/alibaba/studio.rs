@@ -854,3 +854,62 @@ impl Runs {
         Ok(combine(ctx, parts, full))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> CallCtx {
+        CallCtx { workspace: "w".into(), deadline: None, identity: None }
+    }
+
+    fn run(n: u32, state: pb::DeploymentState) -> pb::Deployment {
+        pb::Deployment {
+            name: format!("workspaces/w/deployments/a7ef0634-20ec-4a7c-a214-{n:012x}"),
+            state: state as i32,
+            files: vec![format!("workspaces/w/files/{n}")],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn runs_are_grouped_into_ids_that_fit_and_read_back() {
+        use pb::DeploymentState::Pending;
+        let groups = group(&ctx(), (0..10).map(|n| run(n, Pending)).collect());
+        let ids: Vec<&str> = groups.iter().map(|d| d.name.rsplit_once('/').unwrap().1).collect();
+        assert_eq!(ids.iter().map(|id| id.split(SEP).count()).collect::<Vec<_>>(), vec![6, 4]);
+        assert!(ids.iter().all(|id| id.len() <= MAX_ID));
+        assert_eq!(groups[0].files.len(), 6, "the runs' files");
+        for id in ids {
+            let runs = Runs::several("name", id).unwrap().expect("several runs");
+            assert_eq!(runs.0.join("."), id);
+        }
+        let one = group(&ctx(), vec![run(1, Pending)]);
+        assert_eq!(one[0].name, run(1, Pending).name, "one run keeps its own id");
+        assert!(Runs::several("name", "a7ef0634").unwrap().is_none());
+        for bad in ["a.a", "a..b", "a.b/c", ".a", "a.b c"] {
+            assert_eq!(Runs::several("name", bad).err().map(|e| e.code), Some(Code::InvalidArgument), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_deployment_of_runs_ends_when_every_run_has_ended() {
+        use pb::DeploymentState::*;
+        let state = |states: &[pb::DeploymentState]| {
+            let parts = states.iter().enumerate().map(|(n, s)| run(n as u32, *s)).collect();
+            combine(&ctx(), parts, false).state()
+        };
+        assert_eq!(state(&[Pending, Pending]), Pending);
+        assert_eq!(state(&[Succeeded, Pending]), Running);
+        assert_eq!(state(&[Failed, Running]), Running, "not ended while a run goes on");
+        assert_eq!(state(&[Failed, Succeeded]), Failed);
+        assert_eq!(state(&[Cancelled, Succeeded]), Cancelled);
+        assert_eq!(state(&[Succeeded, Succeeded]), Succeeded);
+    }
+
+    #[test]
+    fn folders_match_themselves_and_below() {
+        assert!(in_folder("a/b", "a/b") && in_folder("a/b/c", "a/b/") && in_folder("a/b", ""));
+        assert!(!in_folder("a/bc", "a/b") && !in_folder("a", "a/b"));
+    }
+}
