@@ -496,7 +496,8 @@ async fn lists_every_object_kind(h: Harness) {
                 .release_package
                 .unwrap();
         for item in pkg.items {
-            assert_eq!(get_file(&h, &item.file).await.name, item.file);
+            let got = get_file(&h, &item.file).await;
+            assert_eq!((got.name, got.kind), (item.file, item.kind), "the item's kind is the file's");
         }
     }
 }

@@ -35,7 +35,7 @@ use super::{
     scan,
     wire::{
         Rec,
-        studio::{self as ws, FlowSpec},
+        studio::{self as ws, FlowSpec, ObjectKind},
     },
 };
 use crate::{
@@ -55,19 +55,6 @@ const SEP: char = '.';
 /// ListSnapshots page size.
 const SNAPSHOT_PAGE: u32 = 100;
 
-/// The four kinds of Data Studio object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ObjectKind {
-    /// A node (ListNodes, GetNode).
-    Node,
-    /// A workflow definition, cycle or manual.
-    Workflow,
-    /// A resource.
-    Resource,
-    /// A function.
-    Function,
-}
-
 impl ObjectKind {
     /// In the order GetFile tries them.
     const ALL: [ObjectKind; 4] = [ObjectKind::Node, ObjectKind::Workflow, ObjectKind::Resource, ObjectKind::Function];
@@ -82,9 +69,10 @@ impl ObjectKind {
         }
     }
 
-    /// The neutral kind. FileKind has no value for functions yet: they are
-    /// reported as resources (DataWorks manages them together).
-    fn file_kind(self) -> pb::FileKind {
+    /// The neutral kind (of files and of pipeline run items). FileKind has
+    /// no value for functions yet: they are reported as resources
+    /// (DataWorks manages them together).
+    pub(super) fn file_kind(self) -> pb::FileKind {
         match self {
             ObjectKind::Node => pb::FileKind::Script,
             ObjectKind::Workflow => pb::FileKind::Job,

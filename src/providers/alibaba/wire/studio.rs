@@ -28,6 +28,21 @@ listing!(
     ListFunctions, FunctionPage, paging_info, functions, "PagingInfo.Functions", Rec<'a, Object<'a>>
 );
 
+/// The kind of a Data Studio object, as pipeline run items name it
+/// (ListPipelineRunItems `Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub(crate) enum ObjectKind {
+    /// A node (ListNodes, GetNode).
+    Node,
+    /// A workflow definition, cycle or manual.
+    #[serde(rename = "WorkflowDefinition")]
+    Workflow,
+    /// A resource.
+    Resource,
+    /// A function.
+    Function,
+}
+
 /// A Data Studio object: a list row (with `Type`, `Script`) or a getter's
 /// record (with `Spec` and the scheduling-side id).
 #[derive(Debug, Deserialize)]
