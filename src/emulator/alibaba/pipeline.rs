@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{
     params::{Req, page, paging, text},
     seed::BASE_TIME,
-    store::{Data, Emu, Kind, Run},
+    store::{Data, Emu, Kind, Run, SnapshotKind},
 };
 
 pub(super) fn run_id(i: u64) -> String {
@@ -119,7 +119,8 @@ impl Emu {
             Some(Kind::Function) => "Function",
             Some(Kind::Node) | None => "Node",
         };
-        let version = o.and_then(|o| o.snapshots.iter().filter(|s| s.kind == "Saved").map(|s| s.version).max());
+        let version =
+            o.and_then(|o| o.snapshots.iter().filter(|s| s.kind == SnapshotKind::Saved).map(|s| s.version).max());
         let item = json!({"Id": run.object, "Name": o.map(|o| o.name.clone()).unwrap_or_default(),
             "Type": ty, "Version": version.unwrap_or(1), "Status": status, "Message": "",
             "Spec": format!("{{\"version\":\"1.1.0\",\"kind\":\"{ty}\"}}"), "CreateTime": run.create_time,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::{
     Options,
     pipeline::{run_id, stage_template},
-    store::{Data, File, Kind, Object, Package, Run, Snapshot, Version},
+    store::{Data, File, Kind, Object, Package, Run, Snapshot, SnapshotKind, Version},
 };
 use crate::emulator::common::Seeded;
 
@@ -75,7 +75,8 @@ fn studio_objects() -> Vec<Object> {
                 Kind::Resource => format!("# {name} v{v}\nprint({v})\n"),
                 Kind::Function => format!("-- {name} v{v}: returns its input\n"),
             };
-            for (kind, deployed) in [("Saved", false), ("Deployed", true)] {
+            for kind in [SnapshotKind::Saved, SnapshotKind::Deployed] {
+                let deployed = kind == SnapshotKind::Deployed;
                 if deployed && v != saved - 1 {
                     continue;
                 }
@@ -86,7 +87,7 @@ fn studio_objects() -> Vec<Object> {
                     kind,
                     creator: owner.clone(),
                     create_time: create_time + v * 3_600_000 + i64::from(deployed) * 600_000,
-                    comment: format!("{kind} version {v} of {name}"),
+                    comment: format!("{} version {v} of {name}", kind.name()),
                     content: content.clone(),
                     by_url: id == objects::URL_RESOURCE,
                 });

@@ -81,13 +81,29 @@ pub(super) enum Kind {
     Function,
 }
 
+/// What a snapshot records (ListSnapshots `Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SnapshotKind {
+    Saved,
+    Deployed,
+}
+
+impl SnapshotKind {
+    /// As the vendor spells it.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            SnapshotKind::Saved => "Saved",
+            SnapshotKind::Deployed => "Deployed",
+        }
+    }
+}
+
 /// A snapshot of a Data Studio object.
 #[derive(Debug, Clone)]
 pub(super) struct Snapshot {
     pub(super) id: String,
     pub(super) version: i64,
-    /// Saved or Deployed.
-    pub(super) kind: &'static str,
+    pub(super) kind: SnapshotKind,
     pub(super) creator: String,
     pub(super) create_time: i64,
     pub(super) comment: String,

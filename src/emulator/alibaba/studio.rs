@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{
     answer::{Answer, fail, ok},
     params::{Req, page, paging, text},
-    store::{Emu, Kind, Object, Snapshot},
+    store::{Emu, Kind, Object, Snapshot, SnapshotKind},
 };
 
 /// The script's runtime command: the node type, or the kind's.
@@ -42,7 +42,7 @@ fn spec(o: &Object, content: &str) -> String {
 
 /// The newest saved snapshot.
 fn newest(o: &Object) -> Option<&Snapshot> {
-    o.snapshots.iter().filter(|s| s.kind == "Saved").max_by_key(|s| s.version)
+    o.snapshots.iter().filter(|s| s.kind == SnapshotKind::Saved).max_by_key(|s| s.version)
 }
 
 impl Emu {
@@ -161,7 +161,7 @@ impl Emu {
     }
 
     fn snapshot_json(o: &Object, s: &Snapshot, content: bool, project: i64) -> Value {
-        let mut v = json!({"Id": s.id, "ObjectId": o.id, "Namespace": project.to_string(), "Type": s.kind,
+        let mut v = json!({"Id": s.id, "ObjectId": o.id, "Namespace": project.to_string(), "Type": s.kind.name(),
             "Version": s.version, "Creator": s.creator, "CreateTime": s.create_time, "Comment": s.comment});
         if content {
             if s.by_url {
@@ -197,7 +197,7 @@ impl Emu {
             .map(|o| {
                 o.snapshots
                     .iter()
-                    .filter(|s| types.contains(&s.kind))
+                    .filter(|s| types.contains(&s.kind.name()))
                     .map(|s| Self::snapshot_json(o, s, false, self.opts.project_id))
                     .collect()
             })
