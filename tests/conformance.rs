@@ -387,7 +387,7 @@ async fn capabilities_cover_every_list_filter(h: Harness) {
             h.vendor
         );
     }
-    assert_eq!(caps.operations.len(), 10, "{:?}: every RPC of Release and File services", h.vendor);
+    assert_eq!(caps.operations.len(), 11, "{:?}: every RPC of Release and File services", h.vendor);
 }
 
 // ---------------------------------------------------------------- pipeline only
@@ -635,6 +635,31 @@ async fn deploys_two_objects_to_succeeded_as_one_deployment(h: Harness) {
             .unwrap();
     assert_eq!(got.state(), pb::DeploymentState::Succeeded);
     assert!(got.vendor_record.is_some(), "the runs' records");
+    let e =
+        h.gw.release().cancel_deployment(pb::CancelDeploymentRequest { name: d[0].name.clone() }).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "an ended deployment is not cancelled: {e:?}");
+    // Cancelling stops every run.
+    let d =
+        h.gw.release()
+            .deploy_files(pb::DeployFilesRequest {
+                parent: h.ws.into(),
+                files: vec![file_name(&h, objects::RESOURCE), file_name(&h, objects::FUNCTION)],
+                request_id: uuid::Uuid::new_v4().to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .deployments;
+    let c =
+        h.gw.release()
+            .cancel_deployment(pb::CancelDeploymentRequest { name: d[0].name.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .deployment
+            .unwrap();
+    assert_eq!((c.name.as_str(), c.state()), (d[0].name.as_str(), pb::DeploymentState::Cancelled));
     // A deployment id that is not one is refused before any vendor call.
     let before = (h.calls)();
     let e =
