@@ -324,6 +324,10 @@ impl Adapter for Pipeline {
     /// AbolishPipelineRun (form body `Id`, vendor reference 1.10), once the
     /// run is known not to have ended.
     async fn cancel(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
+        if let Some(runs) = Runs::several("name", id)? {
+            let get = |run: String| async move { self.get_deployment(ctx, &run, false).await };
+            return runs.cancel(ctx, |run| async move { self.cancel(ctx, &run).await }, get).await;
+        }
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
         let d = self.deployment(ctx, &run(&reply)?, false);

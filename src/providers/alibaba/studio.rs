@@ -14,6 +14,9 @@
 //! | GetFileVersion | ListSnapshots (`Saved`) to find the version's snapshot, GetSnapshot, ListSnapshots (`Deployed`) |
 //! | DeployFiles | the getters check every object first; then CreatePipelineRun (Online, one object) per object and its first stage |
 //!
+//! CancelDeployment of a deployment of several runs abolishes each run that
+//! has not ended.
+//!
 //! A deployment of several runs is named by their run ids joined with `.`
 //! (run ids never hold one), as many as fit one id; callers treat it as
 //! opaque. Its state: PENDING while every run waits, RUNNING while any
@@ -840,6 +843,38 @@ impl Runs {
             parts.push(look(run.clone()).await?);
         }
         Ok(combine(ctx, parts, full))
+    }
+
+    /// CancelDeployment: `cancel` (one-run CancelDeployment) on every run,
+    /// `get` reading those that had already ended; DEPLOYMENT_ENDED when
+    /// every run had.
+    pub(super) async fn cancel<C, CF, G, GF>(&self, ctx: &CallCtx, mut cancel: C, mut get: G) -> Result<pb::Deployment>
+    where
+        C: FnMut(String) -> CF,
+        CF: Future<Output = Result<pb::Deployment>>,
+        G: FnMut(String) -> GF,
+        GF: Future<Output = Result<pb::Deployment>>,
+    {
+        let (mut parts, mut stopped) = (Vec::with_capacity(self.0.len()), 0);
+        for run in &self.0 {
+            match cancel(run.clone()).await {
+                Ok(d) => {
+                    stopped += 1;
+                    parts.push(d);
+                }
+                Err(e) if e.reason == Reason::DeploymentEnded => parts.push(get(run.clone()).await?),
+                Err(e) => return Err(e),
+            }
+        }
+        let d = combine(ctx, parts, false);
+        if stopped == 0 {
+            return Err(Error::new(
+                Code::FailedPrecondition,
+                Reason::DeploymentEnded,
+                format!("{} has already ended ({}); there is nothing to cancel", d.name, d.state().as_str_name()),
+            ));
+        }
+        Ok(d)
     }
 }
 
