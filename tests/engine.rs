@@ -180,7 +180,7 @@ async fn cancel(env: &alibaba::AliEnv, name: &str) -> Result<pb::Deployment, ton
 #[tokio::test]
 async fn a_cancelled_pipeline_deployment_is_abolished_once_and_left_alone() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
-    let d = deploy(&env, "100003").await;
+    let d = deploy(&env, objects::NODE).await;
     let c = cancel(&env, &d.name).await.expect("cancel");
     assert_eq!(c.state(), pb::DeploymentState::Cancelled);
     assert_eq!(c.request_id, d.request_id, "the record's request_id is kept");
@@ -213,7 +213,7 @@ async fn run_until_stops_the_engine_after_the_named_stage() {
     let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk"), ("ptk", "page-token-key")]);
     let gw = alibaba::gateway(&emu, dir, "pipeline", "    pipeline: { run_until: DEV_CHECK }").await;
     let env = alibaba::AliEnv { gw, emu };
-    let d = deploy(&env, "100003").await;
+    let d = deploy(&env, objects::NODE).await;
     let mut last = get(&env, &d.name).await;
     for _ in 0..50 {
         if last.state() == pb::DeploymentState::Succeeded {
