@@ -41,7 +41,8 @@ pub(crate) async fn vendors(deploy_step: Duration) -> anyhow::Result<DemoVendors
 /// Writes credential files into `d` and returns a gateway config (YAML) with
 /// the workspaces [`DEMO_ALIBABA`] and [`DEMO_HUAWEI`] on emulators at
 /// `ali_url` (default credentials) and `hw_url` (`hw`'s credentials, project
-/// and workspace). `rate_limit` overrides every vendor API's rate (the
+/// and workspace; one of the emulator's deployers approves the packages
+/// DeployFiles creates). `rate_limit` overrides every vendor API's rate (the
 /// benchmarks lift the limits to measure the hop, not the quota protection).
 pub fn config_yaml(
     d: &Path,
@@ -79,6 +80,7 @@ workspaces:
     region: cn-north-4
     project_id: {project}
     workspace_id: {workspace}
+    approvers: [{approver}]
     endpoints: {{ factory: "{hw_url}", dlf: "{hw_url}", iam: "{hw_url}" }}
     credentials:
       access_key_id: {{ file: {d}/hw_ak }}
@@ -87,6 +89,7 @@ workspaces:
         d = d.display(),
         project = hw.project_id,
         workspace = hw.workspace_id,
+        approver = huawei::DEPLOYERS[0].1,
     ))
 }
 

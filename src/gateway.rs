@@ -46,7 +46,13 @@ pub(crate) fn build_api(cfg: &Config) -> anyhow::Result<Api> {
     Ok(Api::with_auth(router, tokens, ledger, engine, Auth::from_config(cfg)?))
 }
 
-/// Starts serving `cfg`, with listen overrides.
+/// How long each workspace's start-up check may take.
+const PREPARE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Starts serving `cfg`, with listen overrides: the API is built, every
+/// workspace's start-up check runs against its vendor (e.g. DataArts
+/// approvers resolved through the members API; a failure stops the start),
+/// then the server listens.
 pub async fn start(cfg: &Config, listen: &Listen) -> anyhow::Result<Running> {
     let mut settings = Settings::from(&cfg.server);
     if let Some(a) = listen.grpc_listen {
@@ -55,7 +61,9 @@ pub async fn start(cfg: &Config, listen: &Listen) -> anyhow::Result<Running> {
     if let Some(a) = listen.admin_listen {
         settings.admin_listen = a;
     }
-    server::start(&settings, build_api(cfg)?).await
+    let api = build_api(cfg)?;
+    api.router().prepare(PREPARE_TIMEOUT).await?;
+    server::start(&settings, api).await
 }
 
 /// Serves until SIGTERM/SIGINT, then drains.

@@ -72,6 +72,7 @@ workspaces:
     vendor: huawei
     region: cn-north-4
     project_id: "123"
+    approvers: [ops-li, "", ops-li, " bob"]
     endpoints: {{ factory: "ftp://x" }}
     credentials:
       access_key_id: plain-text-key
@@ -83,6 +84,37 @@ workspaces:
                 "workspaces.hw.workspace_id: the DataArts workspace id is required",
                 "workspaces.hw.endpoints.factory: \"ftp://x\" must start with https:// or http://",
                 "workspaces.hw.credentials.access_key_id: inline secrets are not allowed",
+                "workspaces.hw.approvers[1]: must be a user name or user id, not empty",
+                "workspaces.hw.approvers[2]: \"ops-li\" is listed twice",
+                "workspaces.hw.approvers[3]: \" bob\" has leading or trailing spaces",
+            ],
+        ),
+        (
+            format!(
+                r#"
+workspaces:
+  legacy:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    pipeline: {{ run_until: PROD }}
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ file: {d}/ak }}
+  pipe:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    flavour: pipeline
+    pipeline: {{ run_until: "dev check" }}
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ file: {d}/ak }}
+"#
+            ),
+            vec![
+                "workspaces.legacy.pipeline.run_until: only the pipeline flavour has stages",
+                "workspaces.pipe.pipeline.run_until: \"dev check\" is not a stage code",
             ],
         ),
         ("workspaces: {}\n".into(), vec!["workspaces: no workspace is configured"]),

@@ -23,15 +23,24 @@ struct Harness {
     deploys: Box<dyn Fn() -> usize + Send + Sync>,
     /// A file with at least three versions.
     versioned_file: String,
-    /// A file that DeployFiles deploys successfully.
-    deployable_file: String,
+    /// Files that DeployFiles deploys successfully, in one call.
+    deployable_files: Vec<String>,
+    /// Whether `GetWorkspace` must declare DeployFiles supported (else it
+    /// must say why not, and DeployFiles must cost no vendor call).
+    deploys_files: bool,
     /// What GetReleasePackage answers for a package that does not exist.
     unknown_package: Code,
     /// Keep the vendor alive.
     _emu: Box<dyn std::any::Any + Send>,
 }
 
-async fn alibaba(flavour: &str, deploy_action: &'static str, unknown_package: Code, files: [&str; 2]) -> Harness {
+async fn alibaba(
+    flavour: &str,
+    deploy_action: &'static str,
+    unknown_package: Code,
+    versioned: &str,
+    deployable: &[&str],
+) -> Harness {
     let env = common::alibaba::start_with(flavour, "demo-sk").await;
     let (c1, c2) = (env.emu.control.clone(), env.emu.control.clone());
     Harness {
@@ -39,8 +48,9 @@ async fn alibaba(flavour: &str, deploy_action: &'static str, unknown_package: Co
         ws: common::alibaba::WS,
         calls: Box::new(move || c1.requests().len()),
         deploys: Box::new(move || c2.count(deploy_action)),
-        versioned_file: format!("{}/files/{}", common::alibaba::WS, files[0]),
-        deployable_file: format!("{}/files/{}", common::alibaba::WS, files[1]),
+        versioned_file: format!("{}/files/{versioned}", common::alibaba::WS),
+        deployable_files: deployable.iter().map(|f| format!("{}/files/{f}", common::alibaba::WS)).collect(),
+        deploys_files: true,
         unknown_package,
         gw: env.gw,
         _emu: Box::new(env.emu),
@@ -48,7 +58,7 @@ async fn alibaba(flavour: &str, deploy_action: &'static str, unknown_package: Co
 }
 
 async fn alibaba_legacy() -> Harness {
-    alibaba("legacy", "DeployFile", Code::NotFound, ["100001", "100004"]).await
+    alibaba("legacy", "DeployFile", Code::NotFound, "100001", &["100004"]).await
 }
 
 async fn alibaba_pipeline() -> Harness {
@@ -56,11 +66,29 @@ async fn alibaba_pipeline() -> Harness {
     // for an unknown run; the emulator answers InvalidParameter ("does not
     // exist"), which maps to INVALID_ARGUMENT.
     // Files are Data Studio objects.
-    alibaba("pipeline", "CreatePipelineRun", Code::InvalidArgument, [objects::NODE, objects::OTHER_NODE]).await
+    alibaba(
+        "pipeline",
+        "CreatePipelineRun",
+        Code::InvalidArgument,
+        objects::NODE,
+        &[objects::OTHER_NODE, objects::CYCLE_WORKFLOW],
+    )
+    .await
 }
 
+/// DataArts with `approvers`: DeployFiles packages two scripts' pending
+/// items (approver_ids from the setting) and deploys the package.
 async fn huawei() -> Harness {
-    let h = hw::start().await;
+    dataarts(hw::start().await, true)
+}
+
+/// DataArts without `approvers`: DeployFiles is declared unsupported, with
+/// the setting that enables it.
+async fn huawei_without_approvers() -> Harness {
+    dataarts(hw::start_with(hw::options(), hw::Creds::Keys(hw::SK)).await, false)
+}
+
+fn dataarts(h: hw::Hw, deploys_files: bool) -> Harness {
     let (c1, c2) = (h.emu.control.clone(), h.emu.control.clone());
     Harness {
         vendor: pb::Vendor::HuaweiDataarts,
@@ -68,7 +96,8 @@ async fn huawei() -> Harness {
         calls: Box::new(move || c1.requests().len()),
         deploys: Box::new(move || c2.count("release-packages.deploy")),
         versioned_file: hw::name("files", "script:etl-000"),
-        deployable_file: hw::name("files", "job:job-etl-000"),
+        deployable_files: vec![hw::name("files", "script:etl-000"), hw::name("files", "script:ads-005")],
+        deploys_files,
         unknown_package: Code::NotFound,
         gw: h.gw,
         _emu: Box::new(h.emu),
@@ -104,7 +133,8 @@ workspaces:
         calls: Box::new(move || store.calls()),
         deploys: Box::new(move || s2.count(Api::Deploy)),
         versioned_file: "workspaces/mem/files/1".into(),
-        deployable_file: "workspaces/mem/files/2".into(),
+        deployable_files: vec!["workspaces/mem/files/2".into()],
+        deploys_files: true,
         unknown_package: Code::NotFound,
         gw,
         _emu: Box::new(()),
@@ -116,7 +146,7 @@ workspaces:
 /// scenario, so a failure names both.
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
-        conformance!(@harness [alibaba_legacy, alibaba_pipeline, huawei, memory] [$($scenario),*]);
+        conformance!(@harness [alibaba_legacy, alibaba_pipeline, huawei, huawei_without_approvers, memory] [$($scenario),*]);
     };
     (@harness [$($h:ident),*] $scenarios:tt) => {
         $(conformance!(@tests $h $scenarios);)*
@@ -336,30 +366,52 @@ async fn unknown_resources_are_not_found_and_bad_ids_cost_no_vendor_call(h: Harn
 }
 
 async fn deploy_files_is_followed_to_the_end_and_never_repeated(h: Harness) {
+    let ws = h.gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: h.ws.into() }).await.unwrap().into_inner();
+    let caps = ws.workspace.unwrap().capabilities.unwrap();
+    let op = caps.operations.iter().find(|o| o.method == "datastudio.v1.ReleaseService/DeployFiles").unwrap();
+    assert_eq!(op.supported, h.deploys_files, "{:?}: GetWorkspace on DeployFiles: {op:?}", h.vendor);
     let req = pb::DeployFilesRequest {
         parent: h.ws.into(),
-        files: vec![h.deployable_file.clone()],
+        files: h.deployable_files.clone(),
         comment: "conformance".into(),
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     };
+    if !h.deploys_files {
+        assert!(!op.note.is_empty(), "{:?}: an unsupported operation says why", h.vendor);
+        let before = (h.calls)();
+        let e = h.gw.release().deploy_files(req).await.unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition, "{:?}: {e:?}", h.vendor);
+        assert!(e.message().contains(&op.note), "{:?}: the refusal says why: {}", h.vendor, e.message());
+        assert_eq!((h.calls)(), before, "{:?}: no vendor call", h.vendor);
+        return;
+    }
     let first = h.gw.release().deploy_files(req.clone()).await.unwrap().into_inner();
+    let deploys = (h.deploys)();
+    assert!(deploys >= 1, "{:?}: deployed", h.vendor);
     let again = h.gw.release().deploy_files(req).await.unwrap().into_inner();
     assert_eq!(first, again, "{:?}: the same answer", h.vendor);
-    assert_eq!((h.deploys)(), 1, "{:?}: deployed once", h.vendor);
-    let d = &first.deployments[0];
-    assert_eq!(d.vendor(), h.vendor);
-    let mut s =
-        h.gw.release()
-            .watch_deployment(pb::WatchDeploymentRequest { name: d.name.clone(), view: 0 })
-            .await
-            .unwrap()
-            .into_inner();
-    let mut last = None;
-    while let Some(m) = s.message().await.unwrap() {
-        last = m.deployment;
+    assert_eq!((h.deploys)(), deploys, "{:?}: deployed once", h.vendor);
+    let mut deployed_files = Vec::new();
+    for d in &first.deployments {
+        assert_eq!(d.vendor(), h.vendor);
+        deployed_files.extend(d.files.iter().cloned());
+        let mut s =
+            h.gw.release()
+                .watch_deployment(pb::WatchDeploymentRequest { name: d.name.clone(), view: 0 })
+                .await
+                .unwrap()
+                .into_inner();
+        let mut last = None;
+        while let Some(m) = s.message().await.unwrap() {
+            last = m.deployment;
+        }
+        assert_eq!(last.unwrap().state(), pb::DeploymentState::Succeeded, "{:?}", h.vendor);
     }
-    assert_eq!(last.unwrap().state(), pb::DeploymentState::Succeeded, "{:?}", h.vendor);
+    deployed_files.sort();
+    let mut want = h.deployable_files.clone();
+    want.sort();
+    assert_eq!(deployed_files, want, "{:?}: every file deployed", h.vendor);
 }
 
 async fn capabilities_cover_every_list_filter(h: Harness) {

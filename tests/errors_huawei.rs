@@ -35,6 +35,12 @@ async fn vendor_errors_map_by_code_with_error_info() {
     let cases: Vec<(Fault, Code, &str, &str)> = vec![
         (vendor_error(400, "DLF.0810"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.0810"),
         (vendor_error(400, "DLF.0100"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.0100"),
+        (vendor_error(400, "DLF.0137"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.0137"),
+        (vendor_error(400, "DLF.6201"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.6201"),
+        (vendor_error(400, "DLF.6205"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.6205"),
+        (vendor_error(400, "DLF.6241"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.6241"),
+        (vendor_error(400, "DLF.6322"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.6322"),
+        (vendor_error(400, "DLF.20819"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.20819"),
         (vendor_error(400, "DLF.6888"), Code::PermissionDenied, "VENDOR_PERMISSION_DENIED", "DLF.6888"),
         (vendor_error(400, "DLF.0802"), Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT", "DLF.0802"),
         (vendor_error(400, "DLF.3100"), Code::FailedPrecondition, "VENDOR_REFUSED", "DLF.3100"),

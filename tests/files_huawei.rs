@@ -10,8 +10,8 @@ use std::collections::HashSet;
 
 use datastudio_gateway::{
     emulator::huawei::{
-        APPLICANTS, CJK_SCRIPT, JOB_COUNT, PENDING_JOB, SCRIPT_COUNT, VERSIONED_SCRIPT, VERSIONED_SCRIPT_PUBLISHED,
-        VERSIONED_SCRIPT_VERSIONS,
+        APPLICANTS, CJK_SCRIPT, JOB_COUNT, PENDING_JOB, SCRIPT_COUNT, UNRELEASED_SCRIPT, VERSIONED_SCRIPT,
+        VERSIONED_SCRIPT_PUBLISHED, VERSIONED_SCRIPT_VERSIONS,
     },
     pb,
 };
@@ -192,7 +192,8 @@ async fn get_file_reads_scripts_and_jobs_by_name() {
     assert!(j.last_editor.is_some() && j.create_time.is_some());
 
     let e = get("script:no-such-script".into(), pb::View::Basic).await.unwrap_err();
-    assert_eq!((e.code(), hw::meta(&e, "vendor_code").as_str()), (Code::NotFound, "DLF.0810"));
+    assert_eq!((e.code(), hw::meta(&e, "vendor_code").as_str()), (Code::NotFound, "DLF.6201"));
+    assert_eq!(hw::meta(&e, "vendor_request_id").len(), 32, "the vendor request id travels in ErrorInfo");
     let e = get("job:no-such-job".into(), pb::View::Basic).await.unwrap_err();
     assert_eq!((e.code(), hw::meta(&e, "vendor_code").as_str()), (Code::NotFound, "DLF.0100"));
     let before = h.calls();
@@ -265,4 +266,34 @@ async fn script_versions_are_read_one_by_one_newest_first() {
             .await
             .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn versions_of_a_script_never_released_are_readable() {
+    let h = hw::start().await;
+    let parent = file(&format!("script:{UNRELEASED_SCRIPT}"));
+    let r = h
+        .gw
+        .files()
+        .list_file_versions(pb::ListFileVersionsRequest { parent: parent.clone(), page_size: 10, ..Default::default() })
+        .await
+        .expect("the vendor's 'not released' answer means no production version")
+        .into_inner();
+    assert!(r.file_versions.len() >= 2, "{:?}", r.file_versions);
+    assert!(r.file_versions.iter().all(|v| !v.is_current_prod), "nothing of it is in production");
+    let v =
+        h.gw.files()
+            .get_file_version(pb::GetFileVersionRequest { name: format!("{parent}/versions/1"), view: 0 })
+            .await
+            .expect("version 1")
+            .into_inner()
+            .file_version
+            .unwrap();
+    assert!(v.content.contains("version 1") && !v.is_current_prod);
+    let e =
+        h.gw.files()
+            .get_file_version(pb::GetFileVersionRequest { name: format!("{parent}/versions/99"), view: 0 })
+            .await
+            .unwrap_err();
+    assert_eq!((e.code(), hw::meta(&e, "vendor_code").as_str()), (Code::NotFound, "DLF.6201"));
 }

@@ -380,3 +380,47 @@ async fn pipeline_flavour_runs_stages_in_order() {
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
 }
+
+#[tokio::test]
+async fn list_rows_claim_no_environment_and_get_reads_it() {
+    let env = alibaba::start().await;
+    let rows = list(&env, |r| r.page_size = 10).await;
+    assert!(
+        rows.iter().all(|p| p.target_environment() == pb::Environment::Unspecified),
+        "ListDeploymentPackages carries no environment"
+    );
+    let get = |id: &str| {
+        let mut c = env.gw.release();
+        let name = format!("{WS}/releasePackages/{id}");
+        async move {
+            c.get_release_package(pb::GetReleasePackageRequest { name, view: 0 })
+                .await
+                .unwrap()
+                .into_inner()
+                .release_package
+                .unwrap()
+        }
+    };
+    assert_eq!(get("3000002").await.target_environment(), pb::Environment::Development);
+    assert_eq!(get("3000005").await.target_environment(), pb::Environment::Production);
+}
+
+#[tokio::test]
+async fn pipeline_cancelled_means_cancel_or_termination_and_keyword_ignores_case() {
+    let env = alibaba::start_with("pipeline", "demo-sk").await;
+    let all = list(&env, |_| {}).await;
+    let cancelled: Vec<&String> =
+        all.iter().filter(|p| p.state() == pb::ReleasePackageState::Cancelled).map(|p| &p.name).collect();
+    assert!(!cancelled.is_empty(), "the emulator seeds runs in Termination");
+    let got = list(&env, |r| r.states = vec![pb::ReleasePackageState::Cancelled as i32]).await;
+    assert_eq!(got.iter().map(|p| &p.name).collect::<Vec<_>>(), cancelled, "Termination runs are CANCELLED too");
+
+    let lower = list(&env, |r| r.keyword = "pipeline run 1".into()).await;
+    let upper = list(&env, |r| r.keyword = "PIPELINE Run 1".into()).await;
+    assert!(!lower.is_empty());
+    assert_eq!(
+        upper.iter().map(|p| &p.name).collect::<Vec<_>>(),
+        lower.iter().map(|p| &p.name).collect::<Vec<_>>(),
+        "keyword ignores case"
+    );
+}

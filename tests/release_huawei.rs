@@ -8,8 +8,11 @@ mod hw;
 use std::collections::HashSet;
 
 use datastudio_gateway::{
+    cli::Listen,
+    config::Config,
     emulator::huawei::{
-        APPLICANTS, DEPLOYABLE_PACKAGE_ID, DEPLOYERS, FAILING_PACKAGE_ID, PACKAGE_COUNT, PENDING_JOB, VERSIONED_SCRIPT,
+        self, ADMIN, APPLICANTS, DEPLOYABLE_PACKAGE_ID, DEPLOYERS, FAILING_PACKAGE_ID, PACKAGE_COUNT, PENDING_JOB,
+        VERSIONED_SCRIPT, VIEWER,
     },
     pb,
 };
@@ -62,7 +65,9 @@ async fn packages_page_without_gaps_or_duplicates_and_with_a_correct_total() {
         assert!(pkgs.windows(2).all(|w| ms(&w[0].create_time) >= ms(&w[1].create_time)), "newest first");
         assert!(pkgs.iter().all(|p| p.vendor() == pb::Vendor::HuaweiDataarts && p.vendor_record.is_none()));
     }
-    assert!(h.emu.control.requests().iter().all(|r| r.action == "release-packages.list" && r.status == 200));
+    let requests = h.emu.control.requests();
+    assert_eq!(requests[0].action, "workspace-users.list", "approvers are resolved at start-up");
+    assert!(requests[1..].iter().all(|r| r.action == "release-packages.list" && r.status == 200));
 }
 
 #[tokio::test]
@@ -308,8 +313,8 @@ async fn a_failing_package_ends_failed_with_a_reason_and_watch_ends_there() {
     assert_eq!((first.state(), first.kind()), (pb::ReleasePackageState::Failed, pb::FileKind::Job));
     assert_eq!(
         first.job_start_state(),
-        pb::JobStartState::Failed,
-        "UNSPECIFIED startup mode is the vendor default: start jobs"
+        pb::JobStartState::Unspecified,
+        "UNSPECIFIED startup mode sends startup_mode 0: jobs start only when asked"
     );
 }
 
@@ -389,6 +394,7 @@ async fn deploy_files_packages_pending_items_and_deploys_them() {
     assert_eq!(d[0].state(), pb::DeploymentState::Running);
     assert_eq!((h.count("pending-items.package"), h.count("release-packages.deploy")), (1, 1));
 
+    assert_eq!(h.count("workspace-users.list"), 1, "approvers were resolved once, at start-up");
     let p =
         h.gw.release()
             .get_release_package(pb::GetReleasePackageRequest { name: d[0].release_package.clone(), view: 0 })
@@ -398,6 +404,8 @@ async fn deploy_files_packages_pending_items_and_deploys_them() {
             .release_package
             .unwrap();
     assert_eq!(p.display_name, "release etl");
+    let approvers: Vec<(&str, &str)> = p.approvers.iter().map(|u| (u.id.as_str(), u.display_name.as_str())).collect();
+    assert_eq!(approvers, vec![DEPLOYERS[0]], "approver_ids from the `approvers` setting");
     assert_eq!(p.items.len(), 2);
     assert_eq!(p.items[0].version, 5);
 
@@ -435,4 +443,54 @@ async fn deploy_files_packages_pending_items_and_deploys_them() {
     let e = deploy(vec![script.clone()], pb::StartupMode::DeployOnly).await.unwrap_err();
     assert_eq!((e.code(), hw::reason(&e).as_str()), (Code::FailedPrecondition, "DEPLOY_PRECONDITION_FAILED"));
     assert_eq!(common::unmet(&e), vec![("FILE_NOT_PENDING".to_owned(), script)]);
+}
+
+#[tokio::test]
+async fn start_up_names_every_approver_that_cannot_approve() {
+    datastudio_gateway::install_crypto_provider();
+    let emu = huawei::start(hw::options()).await.expect("emulator");
+    let dir = common::secrets_dir(&[("hw_ak", hw::AK), ("hw_sk", hw::SK)]);
+    let approvers = [APPLICANTS[0].1, "nobody", ADMIN.0, VIEWER.1, DEPLOYERS[1].1];
+    let cfg = Config::from_yaml(&hw::yaml(dir.path(), &emu.url(), hw::Creds::Keys(hw::SK), &approvers)).unwrap();
+    assert!(datastudio_gateway::config::check(&cfg).is_empty(), "the shape is fine: only the vendor can tell");
+    let Err(e) = datastudio_gateway::gateway::start(&cfg, &Listen { grpc_listen: None, admin_listen: None }).await
+    else {
+        panic!("the gateway started with approvers that cannot approve");
+    };
+    let msg = e.to_string();
+    for bad in [
+        format!("approvers[0] \"{}\"", APPLICANTS[0].1),
+        "approvers[1] \"nobody\"".into(),
+        format!("approvers[3] \"{}\"", VIEWER.1),
+    ] {
+        assert!(msg.contains(&bad), "{bad} in {msg}");
+    }
+    assert!(!msg.contains("approvers[2]") && !msg.contains("approvers[4]"), "admin and deployer qualify: {msg}");
+    assert!(msg.contains("workspace da-test") && msg.contains("admin or deployer"), "{msg}");
+    assert_eq!(emu.control.count("workspace-users.list"), 1);
+}
+
+#[tokio::test]
+async fn without_approvers_deploy_files_is_unavailable_and_says_which_setting_enables_it() {
+    let h = hw::start_with(hw::options(), hw::Creds::Keys(hw::SK)).await;
+    let ws =
+        h.gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: hw::WS.into() }).await.unwrap().into_inner();
+    let caps = ws.workspace.unwrap().capabilities.unwrap();
+    let op = caps.operations.iter().find(|o| o.method.ends_with("/DeployFiles")).unwrap();
+    assert!(!op.supported && op.note.contains("`approvers`"), "{op:?}");
+    let deploy_packages = caps.operations.iter().find(|o| o.method.ends_with("/DeployReleasePackages")).unwrap();
+    assert!(deploy_packages.supported, "deploying existing packages needs no approvers");
+    let e =
+        h.gw.release()
+            .deploy_files(pb::DeployFilesRequest {
+                parent: hw::WS.into(),
+                files: vec![hw::name("files", format!("job:{PENDING_JOB}"))],
+                request_id: uuid::Uuid::new_v4().to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("`approvers`"), "{}", e.message());
+    assert_eq!(h.calls(), 0, "no vendor call, at start-up or since");
 }

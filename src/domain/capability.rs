@@ -34,6 +34,22 @@ pub(crate) enum Operation {
 }
 
 impl Operation {
+    /// Every operation (tests: each driver declares them all).
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) const ALL: [Operation; 11] = [
+        Operation::ListReleasePackages,
+        Operation::GetReleasePackage,
+        Operation::DeployReleasePackages,
+        Operation::DeployFiles,
+        Operation::GetDeployment,
+        Operation::WatchDeployment,
+        Operation::CancelDeployment,
+        Operation::ListFiles,
+        Operation::GetFile,
+        Operation::ListFileVersions,
+        Operation::GetFileVersion,
+    ];
+
     /// The full gRPC method name.
     pub(crate) fn method(self) -> &'static str {
         match self {

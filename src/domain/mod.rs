@@ -194,6 +194,12 @@ pub trait Adapter: Send + Sync {
     fn flavour(&self) -> &'static str;
     /// What this workspace supports.
     fn capabilities(&self) -> Capabilities;
+    /// Reads and checks at start-up what the workspace's settings name at
+    /// the vendor (e.g. DataArts approvers), before the gateway serves; an
+    /// error stops the start. Nothing to check by default.
+    async fn prepare(&self, _ctx: &CallCtx) -> Result<()> {
+        Ok(())
+    }
 
     /// ListReleasePackages.
     async fn list_release_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>>;

@@ -204,6 +204,13 @@ impl Reason {
         }
     }
 
+    /// Whether a write that failed so may still have been applied by the
+    /// vendor (sent, and no readable answer): it is looked up, never
+    /// re-sent blindly.
+    pub fn may_have_applied(self) -> bool {
+        matches!(self.fate(), Fate::VendorFailed | Fate::AnswerLost | Fate::Unreadable)
+    }
+
     /// Whether a read that failed so may be tried again: throttling, vendor
     /// 5xx, timeouts and broken connections; never authentication failures.
     pub fn retryable(self) -> bool {

@@ -94,4 +94,21 @@ impl Router {
     pub(crate) fn all(&self) -> impl Iterator<Item = &Workspace> {
         self.workspaces.values()
     }
+
+    /// Runs every adapter's start-up check ([`Adapter::prepare`]) within
+    /// `timeout` each; the error names every workspace that failed and why.
+    pub(crate) async fn prepare(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
+        let mut failed = Vec::new();
+        for w in self.all() {
+            let ctx = super::CallCtx {
+                workspace: w.name.clone(),
+                deadline: Some(std::time::Instant::now() + timeout),
+                identity: None,
+            };
+            if let Err(e) = w.adapter.prepare(&ctx).await {
+                failed.push(format!("workspace {}: {}", w.name, e.message));
+            }
+        }
+        if failed.is_empty() { Ok(()) } else { anyhow::bail!("{}", failed.join("; ")) }
+    }
 }

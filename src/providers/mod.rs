@@ -7,6 +7,7 @@
 pub mod alibaba;
 pub mod client;
 pub mod huawei;
+pub(crate) mod lookup;
 #[cfg(feature = "test-util")]
 pub mod memory;
 pub(crate) mod paging;

@@ -61,6 +61,12 @@ struct BudgetLabels {
     account: String,
 }
 
+/// Labels of lost-answer lookup series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LookupLabels {
+    outcome: &'static str,
+}
+
 /// Labels of state file series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
@@ -97,6 +103,7 @@ struct Metrics {
     redis_outages: Counter,
     limiter_fallbacks: Counter,
     state_quarantined: Family<StateLabels, Counter>,
+    lost_writes: Family<LookupLabels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -117,6 +124,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         redis_outages: Counter::default(),
         limiter_fallbacks: Counter::default(),
         state_quarantined: Family::default(),
+        lost_writes: Family::default(),
         registry: Registry::default(),
     };
     registry.register("grpc_server_handled", "RPCs completed, by service, method and gRPC code", m.rpc_handled.clone());
@@ -186,6 +194,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Damaged state files set aside at start (state.on_damage: quarantine), by kind of file",
         m.state_quarantined.clone(),
     );
+    registry.register(
+        "datastudio_deploy_lost_writes",
+        "Vendor deploy writes whose answer was lost, looked up at the vendor, by outcome \
+         (applied, not_applied then sent once more, unknown)",
+        m.lost_writes.clone(),
+    );
     m.redis_up.set(1);
     Metrics { registry, ..m }
 });
@@ -208,6 +222,12 @@ pub(crate) fn limiter_fallback() {
 /// A damaged state file of `kind` (`deploys`, `budget`) was set aside.
 pub(crate) fn state_quarantined(kind: &'static str) {
     METRICS.state_quarantined.get_or_create(&StateLabels { file: kind }).inc();
+}
+
+/// A vendor write whose answer was lost was looked up: `applied`,
+/// `not_applied` (then sent once more) or `unknown`.
+pub(crate) fn lost_write(outcome: &'static str) {
+    METRICS.lost_writes.get_or_create(&LookupLabels { outcome }).inc();
 }
 
 /// The metrics as OpenMetrics text (what `/metrics` serves).

@@ -68,8 +68,12 @@ pub fn options() -> Options {
     }
 }
 
-/// The gateway config for a DataArts workspace at `url`, secrets in `dir`.
-pub fn yaml(dir: &std::path::Path, url: &str, creds: Creds) -> String {
+/// The approver the default harness configures: a deployer of the emulator.
+pub const APPROVER: &str = huawei::DEPLOYERS[0].1;
+
+/// The gateway config for a DataArts workspace at `url`, secrets in `dir`,
+/// with `approvers` (none: DeployFiles is unavailable).
+pub fn yaml(dir: &std::path::Path, url: &str, creds: Creds, approvers: &[&str]) -> String {
     let d = dir.display();
     let credentials = match creds {
         Creds::Keys(_) => {
@@ -78,6 +82,12 @@ pub fn yaml(dir: &std::path::Path, url: &str, creds: Creds) -> String {
         Creds::Iam(_) => {
             format!("iam: {{ domain_name: {}, user_name: {}, password: {{ file: {d}/hw_pw }} }}", IAM.0, IAM.1)
         }
+    };
+    let approvers = if approvers.is_empty() {
+        String::new()
+    } else {
+        let quoted: Vec<String> = approvers.iter().map(|a| format!("{a:?}")).collect();
+        format!("\n    approvers: [{}]", quoted.join(", "))
     };
     format!(
         r#"
@@ -91,7 +101,7 @@ workspaces:
     vendor: huawei
     region: cn-north-4
     project_id: b384b9e9ab9b4ee8994c8633aabc9505
-    workspace_id: ws-1234
+    workspace_id: ws-1234{approvers}
     endpoints: {{ factory: "{url}", dlf: "{url}", iam: "{url}" }}
     credentials:
       {credentials}
@@ -106,16 +116,22 @@ fn secrets(creds: Creds) -> tempfile::TempDir {
     }
 }
 
-/// Emulator + gateway with the right access keys.
+/// Emulator + gateway with the right access keys and [`APPROVER`].
 pub async fn start() -> Hw {
-    start_with(options(), Creds::Keys(SK)).await
+    start_configured(options(), Creds::Keys(SK), &[APPROVER]).await
 }
 
-/// Emulator + gateway with chosen options and credentials.
+/// Emulator + gateway with chosen options and credentials, without
+/// approvers (no start-up call; DeployFiles unavailable).
 pub async fn start_with(opts: Options, creds: Creds<'_>) -> Hw {
+    start_configured(opts, creds, &[]).await
+}
+
+/// Emulator + gateway with chosen options, credentials and approvers.
+pub async fn start_configured(opts: Options, creds: Creds<'_>, approvers: &[&str]) -> Hw {
     let emu = huawei::start(opts).await.expect("emulator starts");
     let dir = secrets(creds);
-    let yaml = yaml(dir.path(), &emu.url(), creds);
+    let yaml = yaml(dir.path(), &emu.url(), creds, approvers);
     let gw = start_yaml(&yaml, dir).await;
     Hw { emu, gw }
 }
@@ -126,7 +142,7 @@ pub async fn start_with_clock(creds: Creds<'_>, clock: Arc<dyn Clock>) -> (Hw, A
     datastudio_gateway::install_crypto_provider();
     let emu = huawei::start(options()).await.expect("emulator starts");
     let dir = secrets(creds);
-    let cfg = Config::from_yaml(&yaml(dir.path(), &emu.url(), creds)).expect("config");
+    let cfg = Config::from_yaml(&yaml(dir.path(), &emu.url(), creds, &[])).expect("config");
     let ws = &cfg.workspaces["da-test"];
     let ProviderConfig::Huawei(hw) = &ws.provider else { panic!("da-test is a huawei workspace") };
     let shared = datastudio_gateway::providers::client::Shared::new(&cfg);

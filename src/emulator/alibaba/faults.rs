@@ -23,6 +23,8 @@ pub(super) async fn intercept(control: &Control, key: &str, action: &str, rid: &
                 )));
             }
             Fault::Reset => return Err(()),
+            // Taken before the request is processed (`Control::take_lose_answer`).
+            Fault::LoseAnswer => {}
             Fault::Malformed => {
                 return Ok(Some(Box::new((
                     200,

@@ -7,10 +7,13 @@
 //! ends in 7 fails to deploy (its packages end in Status 2); 100001..=100300
 //! each have a committed version, and [`UNCOMMITTED_FILE`] (100301) has
 //! none (DeployFile and CreatePipelineRun refuse it); package ids start at
-//! 3000001; account UIDs are `2003000000000001`..`…06`. Data Studio objects
-//! (nodes, workflow definitions, resources, functions) and their snapshots
-//! are listed in [`objects`]; pipeline runs deploy those objects only (a
-//! legacy FileId is refused, as the vendor does).
+//! 3000001, and every fourth (3000002, 3000006, …) is a development
+//! package (`ToEnvironment` 1); pipeline runs `…0000` to `…003b`, every
+//! seventh from the fourth abolished (Status `Termination`); account UIDs are
+//! `2003000000000001`..`…06`. Data Studio objects (nodes, workflow
+//! definitions, resources, functions) and their snapshots are listed in
+//! [`objects`]; pipeline runs deploy those objects only (a legacy FileId is
+//! refused, as the vendor does).
 //!
 //! | file | concern |
 //! |---|---|
@@ -105,9 +108,10 @@ async fn handle(State(emu): State<Arc<Emu>>, method: Method, uri: Uri, headers: 
     let action = headers.get("x-acs-action").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let target = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let lose = emu.control.take_lose_answer(&action);
     let (status, code, resp) = match respond(&emu, &method, &uri, &headers, &body, &rid, &action).await {
-        Ok(answer) => *answer,
-        Err(()) => {
+        Ok(answer) if !lose => *answer,
+        _ => {
             emu.control.record(Recorded {
                 action,
                 method: method.to_string(),

@@ -208,7 +208,8 @@ pub(super) fn seed(opts: &Options) -> Data {
                 create_time,
                 execute_time: if status == 0 { 0 } else { create_time + 600_000 },
                 error: if status == 2 { "deploy check failed: table not found".into() } else { String::new() },
-                to_env: 2,
+                // Every fourth a development package (SubmitFile).
+                to_env: if i % 4 == 1 { 1 } else { 2 },
                 items: vec![(fid, 1)],
                 started: None,
             },
@@ -227,7 +228,8 @@ pub(super) fn seed(opts: &Options) -> Data {
             stages: stage_template(if i % 5 == 0 { "Fail" } else { "Success" }),
             running: None,
             failing: false,
-            abolished: false,
+            // Every seventh abolished: Status Termination (CANCELLED).
+            abolished: i % 7 == 3,
         })
         .collect();
     Data { files, objects, packages, runs, next_package: 3_000_241, next_run: 60 }

@@ -22,8 +22,12 @@ pub enum Fault {
         /// HTTP status (e.g. 500, 503).
         status: u16,
     },
-    /// Close the connection without answering.
+    /// Close the connection without answering, before the request is
+    /// processed (nothing applied).
     Reset,
+    /// Process the request (a write is applied), then close the connection
+    /// without answering: the answer is lost.
+    LoseAnswer,
     /// Answer 200 with a body that is not valid JSON.
     Malformed,
     /// Answer with a vendor error code (Alibaba: `Success:false` on HTTP 200
@@ -140,6 +144,17 @@ impl Control {
     }
 
     /// Takes the fault for the next request of `action`, if any.
+    /// Whether the next fault for `action` is [`Fault::LoseAnswer`], taking
+    /// it if so (the request is then processed and its answer dropped).
+    pub(crate) fn take_lose_answer(&self, action: &str) -> bool {
+        let lose = {
+            let s = self.lock();
+            s.faults.iter().find(|r| r.action.is_empty() || r.action == action).map(|r| &r.fault)
+                == Some(&Fault::LoseAnswer)
+        };
+        lose && self.next_fault(action).is_some()
+    }
+
     pub(crate) fn next_fault(&self, action: &str) -> Option<Fault> {
         let mut s = self.lock();
         let i = s.faults.iter().position(|r| r.action.is_empty() || r.action == action)?;

@@ -16,6 +16,8 @@ pub(super) async fn intercept(control: &Control, key: &str, action: &str, rid: &
             Fault::Latency { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
             Fault::Status { status } => return Ok(Some(fail(status, "APIGW.0202", "Backend unavailable", rid))),
             Fault::Reset => return Err(()),
+            // Taken before the request is processed (`Control::take_lose_answer`).
+            Fault::LoseAnswer => {}
             Fault::Malformed => {
                 let mut r = Response::new(Body::from("<html><body>502 Bad Gateway</body"));
                 if let Ok(v) = HeaderValue::from_str(rid) {

@@ -113,9 +113,13 @@ pub(super) fn list_jobs(w: &World, q: &Query, rid: &str) -> Answer {
     ok(json!({"total": total, "jobs": jobs}), rid)
 }
 
+/// v1 show script. An unknown script answers `DLF.6201` "The script does
+/// not exist." (the code the vendor's script API pages and the huaweicloud
+/// Terraform provider use); so do **[inferred]** a version that does not
+/// exist and `?status=PUBLISHED` on a script that was never released.
 pub(super) fn show_script(w: &World, name: &str, q: &Query, rid: &str) -> Answer {
     let Some(s) = w.scripts.iter().find(|s| s.name == name) else {
-        return fail(400, "DLF.0810", "The script does not exist.", rid);
+        return fail(400, "DLF.6201", "The script does not exist.", rid);
     };
     let version = match query_int(q.get("version"), "version", rid) {
         Ok(v) => v,
@@ -128,7 +132,7 @@ pub(super) fn show_script(w: &World, name: &str, q: &Query, rid: &str) -> Answer
         (None, Some(_)) => return param("status must be SAVED or PUBLISHED.", rid),
     };
     let Some(content) = usize::try_from(v).ok().and_then(|v| v.checked_sub(1)).and_then(|i| s.contents.get(i)) else {
-        return fail(400, "DLF.0810", "The script version does not exist.", rid);
+        return fail(400, "DLF.6201", "The script does not exist.", rid);
     };
     ok(
         json!({

@@ -13,10 +13,13 @@
 //! | bad signature, unknown AK, stale `X-Sdk-Date`, unknown/expired token | 401 | `APIGW.0301` |
 //! | throttled (`Control::admit`, or an injected `throttle` fault) | 429 | `APIGW.0308` |
 //! | unknown path | 404 | `APIGW.0101` |
-//! | unknown package, pending item, script, system task | 400 | `DLF.0810` |
+//! | unknown package, pending item, system task | 400 | `DLF.0810` |
+//! | unknown script or script version, `?status=PUBLISHED` of a script never released | 400 | `DLF.6201` |
 //! | unknown job | 400 | `DLF.0100` |
 //! | other project id / `X-Project-Id` / `workspace` than served | 400 | `DLF.6888` |
 //! | missing or invalid parameter (and `workspace` absent on pending-items) | 400 | `DLF.0802` |
+//! | `approver_ids` missing, the applicant, or not a workspace admin or deployer | 400 | `DLF.0802` |
+//! | another workspace in the members path | 400 | `DLF.20819` |
 //! | package not in a releasable state, item already packaged (emulator's own code) | 400 | `DLF.3100` |
 //! | injected `status` fault | that status | `APIGW.0202` |
 //! | wrong IAM password | 401 | `IAM.0004` |
@@ -25,7 +28,7 @@
 //! the request log: `iam.tokens`, `release-packages.list`,
 //! `release-packages.get`, `release-packages.deploy`, `pending-items.list`,
 //! `pending-items.package`, `scripts.list`, `jobs.list`, `scripts.show`,
-//! `jobs.show`, `system-tasks.show` (and `unknown`).
+//! `jobs.show`, `system-tasks.show`, `workspace-users.list` (and `unknown`).
 //!
 //! Seed facts (stable for every seed):
 //! - release packages have ids `1..=`[`PACKAGE_COUNT`], newest last; states
@@ -37,8 +40,11 @@
 //! - [`SCRIPT_COUNT`] scripts `{topic}-{nnn}` and [`JOB_COUNT`] jobs
 //!   `job-{topic}-{nnn}` across folders; [`VERSIONED_SCRIPT`] has 5 versions,
 //!   version 3 in production and version 5 pending release; [`CJK_SCRIPT`]
-//!   has a non-ASCII name with a dot. Every fifth script and job (index
+//!   has a non-ASCII name with a dot; [`UNRELEASED_SCRIPT`] has versions but
+//!   none was ever released. Every fifth script and job (index
 //!   divisible by 5, so also [`PENDING_JOB`]) has an unpackaged pending item.
+//! - workspace members: [`ADMIN`] (admin), [`DEPLOYERS`] (deployer: they may
+//!   approve packages), [`APPLICANTS`] (developer), [`VIEWER`] (viewer).
 //!
 //! | file | concern |
 //! |---|---|
@@ -52,12 +58,14 @@
 //! | `seed.rs` | the seeded data and its facts |
 //! | `release.rs` | release packages, deploys, system tasks |
 //! | `pending.rs` | pending items and packaging them |
+//! | `members.rs` | workspace members and who may approve a package |
 //! | `files.rs` | scripts and jobs |
 
 mod answer;
 mod auth;
 mod faults;
 mod files;
+mod members;
 mod params;
 mod pending;
 mod release;
@@ -82,8 +90,9 @@ use serde_json::Value;
 
 pub use super::common::Handle;
 pub use seed::{
-    APPLICANTS, CJK_SCRIPT, DEPLOYABLE_PACKAGE_ID, DEPLOYERS, FAILING_PACKAGE_ID, JOB_COUNT, PACKAGE_COUNT,
-    PENDING_JOB, SCRIPT_COUNT, VERSIONED_SCRIPT, VERSIONED_SCRIPT_PUBLISHED, VERSIONED_SCRIPT_VERSIONS,
+    ADMIN, APPLICANTS, CJK_SCRIPT, DEPLOYABLE_PACKAGE_ID, DEPLOYERS, FAILING_PACKAGE_ID, JOB_COUNT, PACKAGE_COUNT,
+    PENDING_JOB, SCRIPT_COUNT, UNRELEASED_SCRIPT, VERSIONED_SCRIPT, VERSIONED_SCRIPT_PUBLISHED,
+    VERSIONED_SCRIPT_VERSIONS, VIEWER,
 };
 
 use super::common::{Control, Recorded, control_routes};
@@ -177,13 +186,14 @@ async fn handle(State(emu): State<Arc<Emu>>, method: Method, uri: Uri, headers: 
         status,
         code,
     };
+    let lose = emu.control.take_lose_answer(action);
     match respond(&emu, &route, &method, &uri, &headers, &body, &rid).await {
-        Some(answer) => {
+        Some(answer) if !lose => {
             let (status, code, resp) = *answer;
             emu.control.record(record(status, code));
             resp
         }
-        None => {
+        _ => {
             emu.control.record(record(0, None));
             super::common::reset_response()
         }
@@ -269,6 +279,7 @@ async fn respond(
         Route::ShowScript(_, name) => files::show_script(&w, name, &q, rid),
         Route::ShowJob(_, name) => files::show_job(&w, name, rid),
         Route::SystemTask(_, id) => release::system_task(&w, id, rid),
+        Route::WorkspaceUsers(_, ws) => members::list_members(&w, opts, ws, &q, rid),
         Route::Unknown => fail(404, "APIGW.0101", "The API does not exist", rid),
     };
     Some(answer)

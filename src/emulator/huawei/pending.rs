@@ -66,6 +66,10 @@ pub(super) fn package_pending(w: &mut World, b: &Value, caller: Option<&Caller>,
     if list.is_empty() || list.len() > 100 {
         return param("pending_item_list must hold 1 to 100 items.", rid);
     }
+    let approver_ids = strs(b, "approver_ids");
+    if let Some(refused) = super::members::refuse_approvers(w, &approver_ids, apply_user_id, rid) {
+        return refused;
+    }
     let mut items = Vec::with_capacity(list.len());
     for id in &list {
         let Some(p) = w.pending.iter().find(|p| &p.id == id) else {
@@ -83,14 +87,9 @@ pub(super) fn package_pending(w: &mut World, b: &Value, caller: Option<&Caller>,
         .map(|u| User::of(*u))
         .or_else(|| items.iter().find(|i| i.submit.id == apply_user_id).map(|i| i.submit.clone()))
         .unwrap_or_else(|| caller.map_or_else(|| User::of(APPLICANTS[0]), Caller::user));
-    let approvers: Vec<User> = strs(b, "approver_ids")
+    let approvers: Vec<User> = approver_ids
         .iter()
-        .map(|id| {
-            DEPLOYERS
-                .iter()
-                .find(|(d, _)| d == id)
-                .map_or_else(|| User { id: id.clone(), name: id.clone() }, |u| User::of(*u))
-        })
+        .filter_map(|id| w.members.iter().find(|m| m.user.id == *id).map(|m| m.user.clone()))
         .collect();
     for p in &mut w.pending {
         if list.contains(&p.id) {

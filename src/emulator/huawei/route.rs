@@ -15,6 +15,8 @@ pub(super) enum Route {
     ShowScript(String, String),
     ShowJob(String, String),
     SystemTask(String, String),
+    /// Workspace members: project id, workspace id (in the path).
+    WorkspaceUsers(String, String),
     Unknown,
 }
 
@@ -40,6 +42,7 @@ impl Route {
             ["v1", pid, "scripts", name] if get => Route::ShowScript(pid.to_string(), name.to_string()),
             ["v1", pid, "jobs", name] if get => Route::ShowJob(pid.to_string(), name.to_string()),
             ["v1", pid, "system-tasks", id] if get => Route::SystemTask(pid.to_string(), id.to_string()),
+            ["v2", pid, ws, "users"] if get => Route::WorkspaceUsers(pid.to_string(), ws.to_string()),
             _ => Route::Unknown,
         }
     }
@@ -57,6 +60,7 @@ impl Route {
             Route::ShowScript(..) => "scripts.show",
             Route::ShowJob(..) => "jobs.show",
             Route::SystemTask(..) => "system-tasks.show",
+            Route::WorkspaceUsers(..) => "workspace-users.list",
             Route::Unknown => "unknown",
         }
     }
@@ -72,7 +76,8 @@ impl Route {
             | Route::ListJobs(p)
             | Route::ShowScript(p, _)
             | Route::ShowJob(p, _)
-            | Route::SystemTask(p, _) => Some(p),
+            | Route::SystemTask(p, _)
+            | Route::WorkspaceUsers(p, _) => Some(p),
             Route::Tokens | Route::Unknown => None,
         }
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::{
     Options,
-    store::{Item, Job, Package, Pending, Script, User, World},
+    store::{Item, Job, Member, Package, Pending, Role, Script, User, World},
 };
 use crate::emulator::common::Seeded;
 
@@ -24,6 +24,8 @@ pub const VERSIONED_SCRIPT: &str = "etl-000";
 pub const VERSIONED_SCRIPT_VERSIONS: u32 = 5;
 /// Production version of [`VERSIONED_SCRIPT`].
 pub const VERSIONED_SCRIPT_PUBLISHED: u32 = 3;
+/// A script with several versions, none of them ever released.
+pub const UNRELEASED_SCRIPT: &str = "report-001";
 /// A job with an unpackaged pending item.
 pub const PENDING_JOB: &str = "job-etl-000";
 /// A script whose name needs percent-encoding in paths.
@@ -42,6 +44,10 @@ pub const DEPLOYERS: [(&str, &str); 3] = [
     ("0f5200000000000000000000000f5202", "ops-wang"),
     ("0f5300000000000000000000000f5303", "ops-zhao"),
 ];
+/// The workspace admin (user id, user name); a member holding the admin role.
+pub const ADMIN: (&str, &str) = ("0ad0000000000000000000000000ad01", "ws-admin");
+/// A member holding only the viewer role (user id, user name).
+pub const VIEWER: (&str, &str) = ("0f1e0000000000000000000000000f1e", "vic");
 /// Folders of seeded scripts and jobs.
 const FOLDERS: [&str; 7] =
     ["/etl/daily", "/etl/hourly", "/report", "/report/finance", "/ml/features", "/sync", "/adhoc"];
@@ -75,6 +81,13 @@ impl World {
             if i % 5 == 0 && published >= versions {
                 published = versions - 1;
             }
+            let versions = if i == 1 {
+                // UNRELEASED_SCRIPT (the rng draws above stay as they were).
+                published = 0;
+                versions.max(2)
+            } else {
+                versions
+            };
             let contents = (1..=versions).map(|v| script_content(&name, &stype, topic, v)).collect();
             scripts.push(Script {
                 id: hex(&mut rng),
@@ -221,7 +234,16 @@ impl World {
             });
         }
 
-        World { packages, scripts, jobs, pending, tasks: HashMap::new(), tokens: HashMap::new(), rng }
+        // Workspace members: the admin, the deployers (approvers), the
+        // applicants as developers, and a viewer.
+        let members = std::iter::once((ADMIN, Role::Admin))
+            .chain(DEPLOYERS.iter().map(|u| (*u, Role::Deployer)))
+            .chain(APPLICANTS.iter().map(|u| (*u, Role::Developer)))
+            .chain(std::iter::once((VIEWER, Role::Viewer)))
+            .map(|(u, role)| Member { user: User::of(u), role })
+            .collect();
+
+        World { packages, scripts, jobs, pending, members, tasks: HashMap::new(), tokens: HashMap::new(), rng }
     }
 }
 
@@ -239,6 +261,8 @@ mod tests {
             let s = w.scripts.iter().find(|s| s.name == VERSIONED_SCRIPT).expect("versioned script");
             assert_eq!((s.contents.len() as u32, s.published), (VERSIONED_SCRIPT_VERSIONS, VERSIONED_SCRIPT_PUBLISHED));
             assert!(w.scripts.iter().any(|s| s.name == CJK_SCRIPT));
+            let u = w.scripts.iter().find(|s| s.name == UNRELEASED_SCRIPT).expect("unreleased script");
+            assert!(u.contents.len() >= 2 && u.published == 0);
             for name in [VERSIONED_SCRIPT, PENDING_JOB] {
                 let p = w.pending.iter().find(|p| p.name == name).expect("pending item");
                 assert!(p.pending_version > p.deployed_version);

@@ -17,6 +17,43 @@ impl User {
     }
 }
 
+/// A preset workspace role (DataArts user guide: admin, developer,
+/// deployer, operator, viewer).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Admin,
+    Developer,
+    Deployer,
+    Viewer,
+}
+
+impl Role {
+    /// (`role_code`, `role_name`) as the members API shows them
+    /// **[inferred]**: the vendor does not document the preset roles' strings.
+    pub(super) fn code_and_name(self) -> (&'static str, &'static str) {
+        match self {
+            Role::Admin => ("admin", "Admin"),
+            Role::Developer => ("developer", "Developer"),
+            Role::Deployer => ("deployer", "Deployer"),
+            Role::Viewer => ("viewer", "Viewer"),
+        }
+    }
+
+    /// Whether the role may approve release packages.
+    pub(super) fn approves(self) -> bool {
+        match self {
+            Role::Admin | Role::Deployer => true,
+            Role::Developer | Role::Viewer => false,
+        }
+    }
+}
+
+/// A workspace member.
+pub(super) struct Member {
+    pub(super) user: User,
+    pub(super) role: Role,
+}
+
 #[derive(Clone)]
 pub(super) struct Item {
     pub(super) pending_item_id: String,
@@ -105,6 +142,7 @@ pub(super) struct World {
     pub(super) scripts: Vec<Script>,
     pub(super) jobs: Vec<Job>,
     pub(super) pending: Vec<Pending>,
+    pub(super) members: Vec<Member>,
     /// asy_task_id → package id.
     pub(super) tasks: HashMap<String, u64>,
     pub(super) tokens: HashMap<String, Token>,

@@ -5,11 +5,14 @@
 
 use async_trait::async_trait;
 
-use super::{Project, api::Api, capabilities, map, numeric, one_by_one, one_id, user_matches, wire};
+use super::{Project, api::Api, capabilities, map, numeric, one_by_one, one_id, scan, user_matches, wire};
 use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
-    domain::{Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Result, time},
+    domain::{
+        Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Reason, Result, time,
+    },
     pb,
+    providers::lookup::{Looked, write_once},
 };
 
 /// Why DeployReleasePackages is refused.
@@ -79,13 +82,18 @@ impl Legacy {
     }
 
     /// DeployFile for one file: the package it made is the deployment.
+    /// DeployFile of one file; a lost answer is looked up (`find_deployed`).
     async fn deploy_file(&self, ctx: &CallCtx, id: i64, comment: &str) -> Result<pb::Deployment> {
-        let mut p = vec![("FileId", id.to_string())];
-        if !comment.is_empty() {
-            p.push(("Comment", comment.to_owned()));
-        }
-        let reply = self.dw.call(ctx, Api::DeployFile, p).await?;
-        let pkg = reply.read::<wire::DeployFile>()?.data;
+        let since = time::now_ms();
+        let send = || async {
+            let mut p = vec![("FileId", id.to_string())];
+            if !comment.is_empty() {
+                p.push(("Comment", comment.to_owned()));
+            }
+            let reply = self.dw.call(ctx, Api::DeployFile, p).await?;
+            Ok(reply.read::<wire::DeployFile>()?.data)
+        };
+        let pkg = write_once("DeployFile", send, || self.find_deployed(ctx, id, since)).await?;
         let now = time::ts(Some(time::now_ms()));
         Ok(pb::Deployment {
             name: ctx.name("deployments", pkg),
@@ -98,7 +106,44 @@ impl Legacy {
             ..Default::default()
         })
     }
+
+    /// The package a DeployFile of `file` sent at `since` made, if any.
+    /// ListDeploymentPackages lists newest first and has no lower time
+    /// bound (vendor reference 1.3), so the first page is read and each
+    /// package created since then (less [`CLOCK_SKEW_MS`]) is opened: a
+    /// DeployFile package targets production (ToEnvironment 2) and holds
+    /// the file (DeployedItems, 1.4). A page made only of such packages
+    /// may hide more: then the outcome stays unknown.
+    async fn find_deployed(&self, ctx: &CallCtx, file: i64, since: i64) -> Result<Looked<i64>> {
+        let from = since - CLOCK_SKEW_MS;
+        let page = vec![("PageNumber", "1".to_owned()), ("PageSize", LOOKUP_PAGE.to_string())];
+        let reply = self.dw.call(ctx, Api::ListDeploymentPackages, page).await?;
+        let (rows, _) = scan::rows(&reply, reply.read::<wire::ListDeploymentPackages>()?, 0)?;
+        let recent: Vec<i64> = rows.iter().filter(|r| r.create_time.is_some_and(|t| t >= from)).map(|r| r.id).collect();
+        for pkg in &recent {
+            let reply = self.dw.call(ctx, Api::GetDeploymentPackage, vec![("DeploymentId", pkg.to_string())]).await?;
+            let data = reply.read::<wire::GetDeploymentPackage>()?.data;
+            let holds = data.deployed_items.as_deref().unwrap_or_default().iter().any(|i| i.file_id == file);
+            if data.deployment.to_environment == Some(2) && holds {
+                return Ok(Looked::Applied(*pkg));
+            }
+        }
+        if recent.len() >= LOOKUP_PAGE {
+            return Err(Error::new(
+                tonic::Code::Unknown,
+                Reason::DeployOutcomeUnknown,
+                format!("more than {LOOKUP_PAGE} packages were created since the deploy was sent"),
+            ));
+        }
+        Ok(Looked::NotApplied)
+    }
 }
+
+/// How far the vendor's clock may be behind the gateway's, in ms.
+const CLOCK_SKEW_MS: i64 = 120_000;
+
+/// Packages read by a lost-answer lookup.
+const LOOKUP_PAGE: usize = 20;
 
 #[async_trait]
 impl Adapter for Legacy {

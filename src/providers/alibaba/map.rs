@@ -86,7 +86,11 @@ pub(crate) fn pipeline_state(status: &str) -> pb::ReleasePackageState {
     }
 }
 
-/// Neutral state → pipeline Status filter value.
+/// Neutral state → the one pipeline Status filter value that means exactly
+/// it; None when the vendor cannot filter it with one value.
+/// ListPipelineRuns takes a single `Status` (vendor-apis.md 1.10) and
+/// CANCELLED is two of them (Cancel, Termination), so that state is filtered
+/// by the gateway.
 pub(crate) fn pipeline_status_text(s: pb::ReleasePackageState) -> Option<&'static str> {
     use pb::ReleasePackageState as S;
     match s {
@@ -94,8 +98,7 @@ pub(crate) fn pipeline_status_text(s: pb::ReleasePackageState) -> Option<&'stati
         S::Deploying => Some("Running"),
         S::Succeeded => Some("Success"),
         S::Failed => Some("Fail"),
-        S::Cancelled => Some("Cancel"),
-        _ => None,
+        S::Cancelled | S::Unspecified | S::PendingApproval | S::Rejected => None,
     }
 }
 
@@ -120,7 +123,10 @@ pub(crate) fn package_row(ctx: &CallCtx, r: &Rec<'_, wire::PackageRow<'_>>, full
         create_time: time::ts(r.create_time),
         execute_time: time::ts(r.execute_time),
         error_message: text(&r.error_message),
-        target_environment: pb::Environment::Production as i32,
+        // ListDeploymentPackages rows carry no environment (development
+        // packages from SubmitFile are listed too): unknown, not PRODUCTION.
+        // GetReleasePackage reads ToEnvironment.
+        target_environment: pb::Environment::Unspecified as i32,
         vendor_record: r.record(full),
         ..Default::default()
     }

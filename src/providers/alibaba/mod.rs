@@ -163,6 +163,14 @@ fn one_id<'a>(field: &str, users: &'a [UserKey]) -> Result<Option<&'a str>> {
     })
 }
 
+/// Whether `text` contains `keyword` ignoring case (no keyword passes
+/// all). Applied by the gateway where DataWorks has no keyword filter (the
+/// pipeline run Description), case-insensitive like the legacy `Keyword`
+/// filter and DataArts' `key_word`.
+fn keyword_matches(keyword: Option<&str>, text: Option<&str>) -> bool {
+    keyword.is_none_or(|k| text.unwrap_or_default().to_lowercase().contains(&k.to_lowercase()))
+}
+
 /// Whether account UID `id` passes a user filter (empty passes all).
 fn user_matches(users: &[UserKey], id: Option<&str>) -> bool {
     users.is_empty() || users.iter().any(|u| matches!(u, UserKey::Id(x) if Some(x.as_str()) == id))

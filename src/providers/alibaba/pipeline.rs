@@ -11,6 +11,7 @@ use super::{
     api::Api,
     capabilities,
     client::Reply,
+    keyword_matches,
     map::{self, pipeline_state as state},
     one_by_one, one_id, scan,
     studio::{self, Runs},
@@ -19,9 +20,11 @@ use super::{
 use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
     domain::{
-        Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, Unmet, is_terminal,
+        Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, Unmet,
+        is_terminal, time,
     },
     pb,
+    providers::lookup::{Looked, write_once},
 };
 use async_trait::async_trait;
 
@@ -128,7 +131,7 @@ impl Pipeline {
         let keep = |r: &wire::Run<'_>| {
             (q.states.is_empty() || q.states.contains(&state(&r.status)))
                 && user_matches(&q.creators, r.creator.as_deref())
-                && q.keyword.as_ref().is_none_or(|k| r.description.as_deref().unwrap_or_default().contains(k.as_str()))
+                && keyword_matches(q.keyword.as_deref(), r.description.as_deref())
                 && q.create_time.contains(r.create_time)
                 && q.execute_time.contains(r.modify_time)
         };
@@ -181,30 +184,82 @@ impl Pipeline {
         Ok(Ok(first.code.to_string()))
     }
 
-    /// Starts stage `first` of run `id` (it then advances on each look).
+    /// Starts stage `first` of run `id` (the engine then moves it on). A
+    /// lost answer is looked up: a run whose first stage has left Init was
+    /// started.
     async fn start_run(&self, ctx: &CallCtx, id: &str, first: String) -> Result<pb::Deployment> {
-        let reply = self.exec(ctx, id, first).await?;
+        let send = || self.exec(ctx, id, first.clone());
+        let look = || async {
+            let reply = self.get_run(ctx, id).await?;
+            let r = run(&reply)?;
+            let started = r
+                .stages
+                .as_deref()
+                .unwrap_or_default()
+                .first()
+                .is_some_and(|st| *st.code == *first && state(&st.status) != pb::ReleasePackageState::Ready);
+            drop(r);
+            Ok(if started { Looked::Applied(reply) } else { Looked::NotApplied })
+        };
+        let reply = write_once("ExecPipelineRunStage", send, look).await?;
         Ok(self.deployment(ctx, &run(&reply)?, false))
     }
 
-    /// CreatePipelineRun (Online) for one file, then starts it.
+    /// CreatePipelineRun (Online) for one file, then starts it. A lost
+    /// answer of the create is looked up (`find_run`).
     async fn deploy_file(&self, ctx: &CallCtx, id: i64, comment: &str) -> Result<pb::Deployment> {
-        let objects = serde_json::to_string(&[id.to_string()]).unwrap_or_default();
-        let mut p = vec![("Type", "Online".to_owned()), ("ObjectIds", objects)];
-        if !comment.is_empty() {
-            p.push(("Description", comment.to_owned()));
-        }
-        let reply = self.dw.call(ctx, Api::CreatePipelineRun, p).await?;
-        let run = reply.read::<wire::CreatePipelineRun>()?.id;
-        if run.is_empty() {
-            return Err(reply.malformed("empty Id"));
-        }
+        let since = time::now_ms();
+        let send = || async {
+            let objects = serde_json::to_string(&[id.to_string()]).unwrap_or_default();
+            let mut p = vec![("Type", "Online".to_owned()), ("ObjectIds", objects)];
+            if !comment.is_empty() {
+                p.push(("Description", comment.to_owned()));
+            }
+            let reply = self.dw.call(ctx, Api::CreatePipelineRun, p).await?;
+            let run = reply.read::<wire::CreatePipelineRun>()?.id;
+            if run.is_empty() {
+                return Err(reply.malformed("empty Id"));
+            }
+            Ok(run.into_owned())
+        };
+        let object = id.to_string();
+        let run = write_once("CreatePipelineRun", send, || self.find_run(ctx, &object, comment, since)).await?;
         let first = self.first_stage(ctx, "files", &run).await?.map_err(|u| Error::deploy_preconditions(vec![u]))?;
         let mut d = self.start_run(ctx, &run, first).await?;
         d.files = vec![ctx.name("files", id)];
         Ok(d)
     }
+
+    /// The run a CreatePipelineRun of `object` sent at `since` made, if
+    /// any: ListPipelineRuns by ObjectId lists newest first (vendor
+    /// reference 1.10); a run created since then (less the clock skew),
+    /// with the deploy's Description and not yet started, is it. A page made
+    /// only of recent runs may hide more: then the outcome stays unknown.
+    async fn find_run(&self, ctx: &CallCtx, object: &str, comment: &str, since: i64) -> Result<Looked<String>> {
+        const PAGE: usize = 20;
+        let from = since - CLOCK_SKEW_MS;
+        let params = vec![("ObjectId", object.to_owned()), ("PageNumber", "1".into()), ("PageSize", PAGE.to_string())];
+        let reply = self.dw.call(ctx, Api::ListPipelineRuns, params).await?;
+        let (rows, _) = scan::rows(&reply, reply.read::<wire::ListPipelineRuns>()?, 0)?;
+        let recent: Vec<_> = rows.iter().filter(|r| r.create_time.is_some_and(|t| t >= from)).collect();
+        let ours = recent.iter().find(|r| {
+            r.description.as_deref().unwrap_or_default() == comment
+                && state(&r.status) == pb::ReleasePackageState::Ready
+        });
+        match ours {
+            Some(r) => Ok(Looked::Applied(r.id.to_string())),
+            None if recent.len() >= PAGE => Err(Error::new(
+                tonic::Code::Unknown,
+                Reason::DeployOutcomeUnknown,
+                format!("more than {PAGE} runs of object {object} were created since the deploy was sent"),
+            )),
+            None => Ok(Looked::NotApplied),
+        }
+    }
 }
+
+/// How far the vendor's clock may be behind the gateway's, in ms.
+const CLOCK_SKEW_MS: i64 = 120_000;
 
 #[async_trait]
 impl Adapter for Pipeline {
@@ -220,8 +275,12 @@ impl Adapter for Pipeline {
         use pb::FilterHandling::{Gateway as G, Rejected as R, Vendor as V};
         studio::capabilities(capabilities(
             [
-                (PackageFilter::Keyword, G, "matched against the run Description"),
-                (PackageFilter::States, V, "Status (one value; several: gateway)"),
+                (PackageFilter::Keyword, G, "matched against the run Description, ignoring case"),
+                (
+                    PackageFilter::States,
+                    V,
+                    "Status (one value; several, or CANCELLED = Cancel or Termination: gateway)",
+                ),
                 (PackageFilter::Creators, V, "Creator (one account UID by id; several: gateway)"),
                 (PackageFilter::Executors, R, "pipeline runs record no executor"),
                 (PackageFilter::CreateTime, G, "CreateTime"),

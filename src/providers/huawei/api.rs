@@ -26,6 +26,8 @@ pub(crate) enum Api {
     JobsList,
     /// GET v1 `jobs/{name}`.
     JobsShow,
+    /// GET v2 `{workspace_id}/users` (DataArts Management: workspace members).
+    WorkspaceUsersList,
     /// POST IAM `/v3/auth/tokens` (issues a token; changes nothing).
     IamTokens,
 }
@@ -42,6 +44,7 @@ impl Action for Api {
         Api::ScriptsShow,
         Api::JobsList,
         Api::JobsShow,
+        Api::WorkspaceUsersList,
         Api::IamTokens,
     ];
 
@@ -57,6 +60,7 @@ impl Action for Api {
             Api::ScriptsShow => "scripts.show",
             Api::JobsList => "jobs.list",
             Api::JobsShow => "jobs.show",
+            Api::WorkspaceUsersList => "workspace-users.list",
             Api::IamTokens => "iam.tokens",
         }
     }
@@ -72,6 +76,7 @@ impl Action for Api {
             | Api::ScriptsShow
             | Api::JobsList
             | Api::JobsShow
+            | Api::WorkspaceUsersList
             | Api::IamTokens => Access::Read,
         }
     }

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `APIGW.0308` / `APIG.0308`, or HTTP 429 | UNAVAILABLE + RetryInfo (1 s) | VENDOR_THROTTLED |
 //! | `APIGW.0301` / `.1002` (`APIG.` too), IAM 401, HTTP 401 | INTERNAL: the gateway's own credentials (never retried) | VENDOR_AUTH_FAILED |
-//! | `DLF.0810`, `DLF.0100`, `DLF.0137`, HTTP 404 without a code | NOT_FOUND | VENDOR_NOT_FOUND |
+//! | a not-found code of `codes.rs` (`DLF.0100`, `.0137`, `.0810`, `.6201`, `.6205`, `.6241`, `.6322`, `.20819`), HTTP 404 without a code | NOT_FOUND | VENDOR_NOT_FOUND |
 //! | `DLF.6888`, HTTP 403 | PERMISSION_DENIED | VENDOR_PERMISSION_DENIED |
 //! | `DLF.0802` (parameter missing or invalid) | INVALID_ARGUMENT | VENDOR_INVALID_ARGUMENT |
 //! | `APIGW.0101` (no such API at the endpoint) | FAILED_PRECONDITION | VENDOR_ENDPOINT_MISMATCH |
@@ -14,8 +14,11 @@
 //! | any other 4xx (`DLF.*` state errors) | FAILED_PRECONDITION | VENDOR_REFUSED |
 //! | a body that is not the JSON expected | INTERNAL | VENDOR_RESPONSE_MALFORMED |
 //!
-//! Every error carries `ErrorInfo` metadata with the vendor code (or
-//! `HTTP<status>`) and the `X-Request-Id` (or body `request_id`).
+//! The codes and their published meanings live in one table, `codes.rs`.
+//! Error bodies are read flat (`{error_code, error_msg}`) or in the array
+//! form (`{"errors":[{error_code, error_msg}]}`). Every error carries
+//! `ErrorInfo` metadata with the vendor code (or `HTTP<status>`) and the
+//! `X-Request-Id` (or body `request_id`).
 
 use std::{future::Future, pin::Pin, sync::Arc, time::SystemTime};
 
@@ -28,6 +31,7 @@ use tonic::Code;
 use super::{
     api::Api,
     auth::{Clock, Issued, TokenCache},
+    codes::{self, Kind},
     sign,
 };
 use crate::{
@@ -273,6 +277,16 @@ impl Client {
         seg(&self.signer.project_id)
     }
 
+    /// The DataArts workspace id as a path segment.
+    pub(crate) fn workspace(&self) -> String {
+        seg(&self.signer.workspace_id)
+    }
+
+    /// The DataArts workspace id.
+    pub(crate) fn workspace_id(&self) -> &str {
+        &self.signer.workspace_id
+    }
+
     /// Tokens issued so far (0 with access keys).
     pub(crate) fn token_renewals(&self) -> u64 {
         match &self.signer.auth {
@@ -388,7 +402,10 @@ pub(crate) fn request_id(a: &Answer, body: Option<&Value>) -> String {
 }
 
 /// The vendor's (code, message): `error_code/error_msg`, `errorCode/errorMsg`,
-/// `code/message`, at the top or nested one level inside an object value.
+/// `code/message`, at the top, nested one level inside an object value, or
+/// in the first element of an `errors` array
+/// (`{"errors":[{"error_code":…,"error_msg":…}]}`, as the huaweicloud
+/// Terraform provider reads them).
 fn vendor_error(v: &Value) -> (String, String) {
     let direct = |v: &Value| {
         [("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")]
@@ -396,7 +413,9 @@ fn vendor_error(v: &Value) -> (String, String) {
             .map(|(c, m)| (text(v, c), text(v, m)))
             .find(|(c, _)| !c.is_empty())
     };
+    let in_array = |v: &Value| v.get("errors").and_then(Value::as_array).and_then(|a| a.iter().find_map(direct));
     direct(v)
+        .or_else(|| in_array(v))
         .or_else(|| v.as_object().and_then(|m| m.values().filter(|x| x.is_object()).find_map(direct)))
         .unwrap_or_default()
 }
@@ -421,6 +440,35 @@ fn check(a: &Answer, service: Service) -> Result<()> {
     Err(map_code(&code, status, &rid, &msg, service))
 }
 
+/// How the gateway answers a vendor error: a [`Kind`] from the code table,
+/// or what the HTTP status says when the code does not decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// A code or status the gateway knows.
+    Known(Kind),
+    /// HTTP 5xx (whatever the code, unless it is a throttle or credentials code).
+    Unavailable,
+    /// Any other 4xx: the vendor refused the call (`DLF.*` state errors).
+    Refused,
+}
+
+/// The outcome of `code` (looked up once) and `status`, in the module
+/// table's order: throttling and credential refusals first, then 5xx,
+/// then the code, then the status.
+fn outcome(known: Option<Kind>, code_empty: bool, status: u16, service: Service) -> Outcome {
+    match known {
+        Some(k @ Kind::Throttled) => Outcome::Known(k),
+        _ if status == 429 => Outcome::Known(Kind::Throttled),
+        Some(k @ Kind::AuthFailed) => Outcome::Known(k),
+        _ if status == 401 || (service == Service::Iam && status == 403) => Outcome::Known(Kind::AuthFailed),
+        _ if status >= 500 => Outcome::Unavailable,
+        Some(k) => Outcome::Known(k),
+        None if code_empty && status == 404 => Outcome::Known(Kind::NotFound),
+        None if status == 403 => Outcome::Known(Kind::PermissionDenied),
+        None => Outcome::Refused,
+    }
+}
+
 /// Maps a vendor error (see the module table).
 pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: Service) -> Error {
     let detail = VendorDetail {
@@ -429,37 +477,44 @@ pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: S
         request_id: rid.to_owned(),
         http_status: status,
     };
-    let msg = if msg.is_empty() { "no message" } else { msg };
-    let gateway = code.strip_prefix("APIGW.").or_else(|| code.strip_prefix("APIG."));
-    let mut e = if gateway == Some("0308") || status == 429 {
-        Error::new(Code::Unavailable, Reason::VendorThrottled, format!("DataArts Studio throttled the call: {msg}"))
-            .with_retry_after(std::time::Duration::from_secs(1))
-    } else if matches!(gateway, Some("0301" | "1002")) || status == 401 || (service == Service::Iam && status == 403) {
-        credentials_refused("DataArts Studio", msg)
-    } else if status >= 500 {
-        Error::new(Code::Unavailable, Reason::VendorUnavailable, format!("DataArts Studio failed: {msg}"))
-    } else if matches!(code, "DLF.0810" | "DLF.0100" | "DLF.0137") || (code.is_empty() && status == 404) {
-        Error::new(Code::NotFound, Reason::VendorNotFound, format!("DataArts Studio: {msg}"))
-    } else if code == "DLF.6888" || status == 403 {
-        Error::new(
+    let known = codes::lookup(code);
+    let msg = match (msg.is_empty(), known) {
+        (false, _) => msg,
+        (true, Some((_, meaning))) => meaning,
+        (true, None) => "no message",
+    };
+    let mut e = match outcome(known.map(|(k, _)| k), code.is_empty(), status, service) {
+        Outcome::Known(Kind::Throttled) => {
+            Error::new(Code::Unavailable, Reason::VendorThrottled, format!("DataArts Studio throttled the call: {msg}"))
+                .with_retry_after(std::time::Duration::from_secs(1))
+        }
+        Outcome::Known(Kind::AuthFailed) => credentials_refused("DataArts Studio", msg),
+        Outcome::Unavailable => {
+            Error::new(Code::Unavailable, Reason::VendorUnavailable, format!("DataArts Studio failed: {msg}"))
+        }
+        Outcome::Known(Kind::NotFound) => {
+            Error::new(Code::NotFound, Reason::VendorNotFound, format!("DataArts Studio: {msg}"))
+        }
+        Outcome::Known(Kind::PermissionDenied) => Error::new(
             Code::PermissionDenied,
             Reason::VendorPermissionDenied,
             format!("DataArts Studio denied access: {msg}"),
-        )
-    } else if code == "DLF.0802" {
-        Error::new(
+        ),
+        Outcome::Known(Kind::InvalidArgument) => Error::new(
             Code::InvalidArgument,
             Reason::VendorInvalidArgument,
             format!("DataArts Studio refused a parameter: {msg}"),
-        )
-    } else if gateway == Some("0101") {
-        Error::new(
+        ),
+        Outcome::Known(Kind::EndpointMismatch) => Error::new(
             Code::FailedPrecondition,
             Reason::VendorEndpointMismatch,
             format!("the configured endpoint does not serve this DataArts API: {msg}"),
-        )
-    } else {
-        Error::new(Code::FailedPrecondition, Reason::VendorRefused, format!("DataArts Studio refused the call: {msg}"))
+        ),
+        Outcome::Refused => Error::new(
+            Code::FailedPrecondition,
+            Reason::VendorRefused,
+            format!("DataArts Studio refused the call: {msg}"),
+        ),
     };
     e.vendor = Some(detail);
     e
@@ -543,6 +598,25 @@ mod tests {
                 Code::PermissionDenied,
                 Reason::VendorPermissionDenied,
             ),
+            (400, r#"{"error_code":"DLF.6201","error_msg":"script"}"#, Code::NotFound, Reason::VendorNotFound),
+            (400, r#"{"error_code":"DLF.6205","error_msg":"instance"}"#, Code::NotFound, Reason::VendorNotFound),
+            (400, r#"{"error_code":"DLF.6241","error_msg":"resource"}"#, Code::NotFound, Reason::VendorNotFound),
+            (400, r#"{"error_code":"DLF.6322","error_msg":"connection"}"#, Code::NotFound, Reason::VendorNotFound),
+            (400, r#"{"error_code":"DLF.20819","error_msg":"workspace"}"#, Code::NotFound, Reason::VendorNotFound),
+            (400, r#"{"error_code":"DLF.0137","error_msg":"instance"}"#, Code::NotFound, Reason::VendorNotFound),
+            (
+                400,
+                r#"{"errors":[{"error_code":"DLF.6201","error_msg":"The script does not exist."}]}"#,
+                Code::NotFound,
+                Reason::VendorNotFound,
+            ),
+            (
+                400,
+                r#"{"errors":[{"error_code":"DLF.0802","error_msg":"p"}],"request_id":"x"}"#,
+                Code::InvalidArgument,
+                Reason::VendorInvalidArgument,
+            ),
+            (429, r#"{"errors":[{"error_code":"APIGW.0308"}]}"#, Code::Unavailable, Reason::VendorThrottled),
         ];
         for (status, body, code, reason) in cases {
             let e = err(status, body);
@@ -551,6 +625,10 @@ mod tests {
         }
         let e = err(400, r#"{"error_code":"DLF.0810","error_msg":"gone"}"#);
         assert_eq!(e.vendor.as_ref().unwrap().code, "DLF.0810");
+        let e = err(400, r#"{"errors":[{"error_code":"DLF.20819","error_msg":"ws"}]}"#);
+        assert_eq!(e.vendor.as_ref().unwrap().code, "DLF.20819", "the array form's code travels in ErrorInfo");
+        let e = err(400, r#"{"error_code":"DLF.6201"}"#);
+        assert!(e.message.contains("The script does not exist."), "the published meaning stands in: {}", e.message);
         assert!(err(429, "").retry_after.is_some());
         let body_rid = check(&answer(400, r#"{"error_code":"DLF.0810","request_id":"B2"}"#, None), Service::Dlf);
         assert_eq!(body_rid.unwrap_err().vendor.as_ref().unwrap().request_id, "B2");

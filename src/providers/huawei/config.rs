@@ -31,6 +31,13 @@ pub struct Config {
     pub endpoints: Endpoints,
     /// Credentials: access keys or IAM password authentication.
     pub credentials: Credentials,
+    /// Who approves the release packages DeployFiles creates
+    /// (`approver_ids` of `pending-items/package`, which DataArts requires):
+    /// workspace members by user name or user id, each holding the admin or
+    /// deployer role. Resolved against the workspace members API at
+    /// start-up; without approvers DeployFiles is not available.
+    #[serde(default)]
+    pub approvers: Vec<String>,
 }
 
 /// DataArts Studio endpoint overrides (full URLs).
@@ -81,6 +88,16 @@ impl Driver for Config {
         }
         if self.workspace_id.as_deref().is_none_or(str::is_empty) {
             p.add(at("workspace_id"), "the DataArts workspace id is required");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, a) in self.approvers.iter().enumerate() {
+            if a.trim().is_empty() {
+                p.add(at(&format!("approvers[{i}]")), "must be a user name or user id, not empty");
+            } else if a.trim() != a {
+                p.add(at(&format!("approvers[{i}]")), format!("{a:?} has leading or trailing spaces"));
+            } else if !seen.insert(a.as_str()) {
+                p.add(at(&format!("approvers[{i}]")), format!("{a:?} is listed twice"));
+            }
         }
         let e = &self.endpoints;
         for (k, v) in [("factory", &e.factory), ("dlf", &e.dlf), ("iam", &e.iam)] {

@@ -382,7 +382,10 @@ impl HuaweiAdapter {
         }
     }
 
-    /// The script's production content, None when it has never been released.
+    /// The script's production content, None when it has never been
+    /// released: the vendor answers `?status=PUBLISHED` on such a script with
+    /// a "does not exist" code (`DLF.6201`, mapped to NOT_FOUND by the code
+    /// table), which here means "no production version", not an error.
     async fn published(&self, ctx: &CallCtx, name: &str) -> Result<Option<String>> {
         match self.show_script(ctx, name, None, true).await {
             Ok((d, _)) => Ok(Some(d.content)),

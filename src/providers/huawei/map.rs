@@ -123,11 +123,14 @@ pub(super) fn job_start(code: Option<i64>) -> pb::JobStartState {
     }
 }
 
-/// `startup_mode` for a neutral startup mode (vendor default 1).
+/// `startup_mode` for a neutral startup mode. The vendor's default (the key
+/// omitted) is 1, jobs start right after release; the gateway always sends
+/// the key and starts jobs only when asked (vendor-apis.md §5.11), so
+/// UNSPECIFIED sends 0 like DEPLOY_ONLY.
 pub(super) fn startup_mode(m: pb::StartupMode) -> i64 {
     match m {
-        pb::StartupMode::DeployOnly => 0,
-        pb::StartupMode::Unspecified | pb::StartupMode::DeployAndStart => 1,
+        pb::StartupMode::Unspecified | pb::StartupMode::DeployOnly => 0,
+        pb::StartupMode::DeployAndStart => 1,
     }
 }
 
@@ -278,7 +281,8 @@ mod tests {
         }
         assert_eq!(package_state(Some(4)), pb::ReleasePackageState::Unspecified);
         assert_eq!(deployment_state(Some(5)), pb::DeploymentState::Running);
-        assert_eq!(startup_mode(pb::StartupMode::Unspecified), 1);
+        assert_eq!(startup_mode(pb::StartupMode::Unspecified), 0, "jobs start only when asked");
         assert_eq!(startup_mode(pb::StartupMode::DeployOnly), 0);
+        assert_eq!(startup_mode(pb::StartupMode::DeployAndStart), 1);
     }
 }

@@ -5,11 +5,13 @@
 //! | `sign.rs` | SDK-HMAC-SHA256 signing and verification |
 //! | `auth.rs` | IAM token cache, renewed early, one renewal at a time; injectable clock |
 //! | `client.rs` | the one call path (auth, send, error mapping by vendor code) |
+//! | `codes.rs` | the vendor error codes the driver tells apart, with their published meanings |
 //! | `wire.rs` | request and response bodies as the vendor spells them |
 //! | `map.rs` | wire records → neutral messages, state and id tables |
 //! | `cursor.rs` | page cursors and the gateway-side filtering scan |
 //! | `release.rs` | release packages, deploys, deployments |
 //! | `files.rs` | scripts and jobs as files, script versions |
+//! | `approvers.rs` | the `approvers` setting resolved to user ids (workspace members API) |
 //!
 //! ## Operations (vendor calls per RPC)
 //!
@@ -18,7 +20,8 @@
 //! | ListReleasePackages | POST v2 `release-packages` | 1 (up to 10 when the gateway filters by user id) |
 //! | GetReleasePackage | GET v2 `release-packages/{id}` | 1 |
 //! | DeployReleasePackages | POST v2 `release-packages/deploy` | 1 |
-//! | DeployFiles | GET v2 `pending-items` per file (all found and checked before any write), POST `pending-items/package`, POST `release-packages/deploy` | files + 2 (a refusal: files) |
+//! | DeployFiles | GET v2 `pending-items` per file (all found and checked before any write), POST `pending-items/package` (with `approver_ids`), POST `release-packages/deploy` | files + 2 (a refusal: files); without `approvers`: FAILED_PRECONDITION, 0 |
+//! | (start-up, with `approvers`) | GET v2 `{workspace_id}/users` (members and roles) | 1 per 100 members |
 //! | GetDeployment | GET v2 `release-packages/{id}` (+ GET v1 `system-tasks/{task}` when failed) | 1–2 |
 //! | ListFiles | GET v2 `scripts` then GET v2 `jobs`, merged behind one cursor | 1–2 (+1 per file with include_content) |
 //! | GetFile | GET v1 `scripts/{name}` or `jobs/{name}` + the v2 list row | 2 |
@@ -50,8 +53,9 @@
 //! filter of only those matches nothing (no vendor call). `update_type`
 //! 1/2/3 → ADDED/MODIFIED/DELETED; `start_job_status` 2/3 → job start
 //! SUCCEEDED/FAILED; `task_type` 1/2/3 → JOB/SCRIPT/RESOURCE. StartupMode
-//! UNSPECIFIED and DEPLOY_AND_START → `startup_mode` 1 (the vendor default),
-//! DEPLOY_ONLY → 0. Every DataArts time is epoch milliseconds:
+//! DEPLOY_AND_START → `startup_mode` 1; DEPLOY_ONLY and UNSPECIFIED → 0:
+//! jobs start only when asked (the vendor's own default, 1, would start
+//! them; vendor-apis.md §5.11). Every DataArts time is epoch milliseconds:
 //! `apply_timestamp` → create_time, `deploy_timestamp` → execute_time,
 //! `submit_timestamp` → submit_time, script `modify_time` and job
 //! `last_update_time` → update_time, job `create_time` → create_time.
@@ -63,8 +67,10 @@
 //! package record (with `task_details` on GetReleasePackage).
 
 pub(crate) mod api;
+mod approvers;
 pub mod auth;
 pub mod client;
+mod codes;
 pub(crate) mod config;
 mod cursor;
 mod files;
@@ -103,6 +109,7 @@ const SECRET_RECHECK: Duration = Duration::from_secs(1);
 pub struct HuaweiAdapter {
     name: String,
     client: Client,
+    approvers: approvers::Approvers,
 }
 
 impl std::fmt::Debug for HuaweiAdapter {
@@ -163,7 +170,7 @@ impl HuaweiAdapter {
         };
         let vc = VendorClient::new::<Api>(shared, &client::VENDOR, ws, &account, DEFAULT_RATES)?;
         let client = Client::new(Signer::new(&endpoints, project_id, workspace_id, auth)?, vc);
-        Ok(HuaweiAdapter { name: name.to_owned(), client })
+        Ok(HuaweiAdapter { name: name.to_owned(), client, approvers: approvers::Approvers::new(&cfg.approvers) })
     }
 
     /// IAM tokens issued so far (0 with access keys).
@@ -172,8 +179,8 @@ impl HuaweiAdapter {
     }
 }
 
-/// What a DataArts workspace supports.
-fn capabilities() -> Capabilities {
+/// What a DataArts workspace supports; DeployFiles only with approvers.
+fn capabilities(approvers: bool) -> Capabilities {
     use pb::FilterHandling::{Gateway, Rejected, Vendor};
     let operations = [
         (Operation::ListReleasePackages, "POST release-packages: 1 vendor call per page"),
@@ -181,7 +188,7 @@ fn capabilities() -> Capabilities {
         (Operation::DeployReleasePackages, "POST release-packages/deploy (asynchronous; follow with GetDeployment)"),
         (
             Operation::DeployFiles,
-            "finds and checks every file's pending item before any write (all missing ones named together), packages them (pending-items/package) and deploys that package: files + 2 vendor calls",
+            "finds and checks every file's pending item before any write (all missing ones named together), packages them (pending-items/package, approver_ids from `approvers`) and deploys that package: files + 2 vendor calls",
         ),
         (Operation::GetDeployment, "polls the package (+ the system task when it failed)"),
         (Operation::WatchDeployment, "polls the package with back-off"),
@@ -254,6 +261,9 @@ fn capabilities() -> Capabilities {
         false,
         "a started release-packages/deploy runs to its end (release-packages/unpack only withdraws packages not yet deployed)",
     );
+    if !approvers {
+        caps.operation(Operation::DeployFiles, false, approvers::NOT_CONFIGURED);
+    }
     for (f, handling, note) in filters {
         caps.filter(f, handling, note);
     }
@@ -269,7 +279,13 @@ impl Adapter for HuaweiAdapter {
         "dataarts"
     }
     fn capabilities(&self) -> Capabilities {
-        capabilities()
+        capabilities(self.approvers.configured())
+    }
+    async fn prepare(&self, ctx: &CallCtx) -> Result<()> {
+        if self.approvers.configured() {
+            self.approver_ids(ctx).await?;
+        }
+        Ok(())
     }
     async fn list_release_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>> {
         self.list_packages(ctx, q).await
@@ -329,11 +345,17 @@ mod tests {
 
     #[test]
     fn every_list_filter_and_operation_is_declared() {
-        let caps = capabilities();
+        let caps = capabilities(true);
         let filters = PackageFilter::ALL.map(Filter::Package).into_iter().chain(FileFilter::ALL.map(Filter::File));
         for f in filters {
             assert!(caps.get_filter(f).is_some(), "{f:?}");
         }
-        assert_eq!(caps.to_proto().operations.len(), 10);
+        for op in Operation::ALL {
+            assert!(caps.get_operation(op).is_some(), "{op:?}");
+        }
+        assert!(caps.get_operation(Operation::DeployFiles).is_some_and(|s| s.how));
+        let without = capabilities(false);
+        let deploy_files = without.get_operation(Operation::DeployFiles).unwrap();
+        assert!(!deploy_files.how && deploy_files.note.contains("`approvers`"), "{}", deploy_files.note);
     }
 }

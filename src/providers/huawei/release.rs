@@ -17,6 +17,7 @@ use crate::{
         target_name, time,
     },
     pb,
+    providers::lookup::{Looked, write_once},
 };
 
 /// Longest package name DataArts accepts.
@@ -64,11 +65,18 @@ fn task_id_ok(t: &str) -> bool {
     !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// `{package_id}-{asy_task_id}` → the two.
-fn parse_deployment(id: &str) -> Option<(&str, &str)> {
-    let (p, t) = id.split_once('-')?;
-    (numeric(p) && task_id_ok(t)).then_some((p, t))
+/// `{package_id}-{asy_task_id}` → the two; a bare `{package_id}` names the
+/// deployment of a package whose deploy answer was lost and found applied
+/// by a lookup (the task id is then not known).
+fn parse_deployment(id: &str) -> Option<(&str, Option<&str>)> {
+    match id.split_once('-') {
+        Some((p, t)) => (numeric(p) && task_id_ok(t)).then_some((p, Some(t))),
+        None => numeric(id).then_some((id, None)),
+    }
 }
+
+/// How far the vendor's clock may be behind the gateway's, in ms.
+const CLOCK_SKEW_MS: i64 = 120_000;
 
 impl HuaweiAdapter {
     fn factory(&self, rest: &str) -> String {
@@ -184,6 +192,18 @@ impl HuaweiAdapter {
         if !bad.is_empty() {
             return Err(Error::invalid_all(bad));
         }
+        let since = time::now_ms();
+        let send = || self.send_deploy(ctx, ids, startup);
+        write_once("release-packages/deploy", send, || self.find_deploy(ctx, ids, startup, since)).await
+    }
+
+    /// POST release-packages/deploy.
+    async fn send_deploy(
+        &self,
+        ctx: &CallCtx,
+        ids: &[String],
+        startup: pb::StartupMode,
+    ) -> Result<Vec<pb::Deployment>> {
         let body = wire::DeployBody { package_ids: ids.to_vec(), startup_mode: map::startup_mode(startup) };
         let req = Req::post(Service::Factory, self.factory("release-packages/deploy"), &body)?;
         let answer = self.client.call(ctx, Api::ReleasePackagesDeploy, req).await?;
@@ -216,6 +236,75 @@ impl HuaweiAdapter {
                 })
             })
             .collect()
+    }
+
+    /// Whether a release-packages/deploy of `ids` sent at `since` was
+    /// applied: the vendor moves a deployed package to releasing (5), then
+    /// succeeded (2) or failed (3, with its release time), and only
+    /// pending (1) or failed packages can be deployed (vendor reference
+    /// 2.5). Every package moved: applied (the deployments are named by
+    /// package alone: the answer's task ids are lost); none: not applied;
+    /// some: unknown.
+    async fn find_deploy(
+        &self,
+        ctx: &CallCtx,
+        ids: &[String],
+        startup: pb::StartupMode,
+        since: i64,
+    ) -> Result<Looked<Vec<pb::Deployment>>> {
+        let from = since - CLOCK_SKEW_MS;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (_, package, _) = self.package_detail(ctx, id).await?;
+            let moved = match package.deploy_status {
+                Some(5 | 2) => true,
+                Some(3) => package.deploy_timestamp.is_some_and(|t| t >= from),
+                _ => false,
+            };
+            if moved {
+                found.push(pb::Deployment {
+                    name: ctx.name("deployments", id),
+                    vendor: pb::Vendor::HuaweiDataarts as i32,
+                    state: map::deployment_state(package.deploy_status) as i32,
+                    release_package: ctx.name("releasePackages", id),
+                    create_time: time::ts(package.deploy_timestamp),
+                    startup_mode: startup as i32,
+                    ..Default::default()
+                });
+            }
+        }
+        match found.len() {
+            0 => Ok(Looked::NotApplied),
+            n if n == ids.len() => Ok(Looked::Applied(found)),
+            n => Err(Error::new(
+                Code::Unknown,
+                Reason::DeployOutcomeUnknown,
+                format!("{n} of the {} packages were released since the deploy was sent", ids.len()),
+            )),
+        }
+    }
+
+    /// The package a pending-items/package named `name` sent at `since`
+    /// made, if any: release packages listed by that name (key_word) and
+    /// applied since then (apply_begin_time, less the clock skew); exactly
+    /// one of that exact name is it, several leave the outcome unknown.
+    async fn find_package(&self, ctx: &CallCtx, name: &str, since: i64) -> Result<Looked<String>> {
+        let body = wire::ListPackagesBody {
+            key_word: Some(name.to_owned()),
+            apply_begin_time: Some(since - CLOCK_SKEW_MS),
+            ..Default::default()
+        };
+        let (rows, _) = self.package_page(ctx, body, 0, VENDOR_MAX_LIMIT).await?;
+        let same: Vec<&wire::Package> = rows.iter().map(|(p, _)| p).filter(|p| p.package_name == name).collect();
+        match same.as_slice() {
+            [] => Ok(Looked::NotApplied),
+            [one] => Ok(Looked::Applied(one.package_id.trim().to_owned())),
+            many => Err(Error::new(
+                Code::Unknown,
+                Reason::DeployOutcomeUnknown,
+                format!("{} packages named {name:?} were made since the deploy was sent", many.len()),
+            )),
+        }
     }
 
     /// The unpackaged pending item of `f`, if any.
@@ -306,31 +395,47 @@ impl HuaweiAdapter {
         if !bad.is_empty() {
             return Err(Error::invalid_all(bad));
         }
+        let approvers = self.approver_ids(ctx).await?;
         let items = self.pending_items(ctx, files, &refs).await?;
         let package_name: String = if comment.is_empty() {
             format!("datastudio-gateway-{}", time::now_ms())
         } else {
             comment.chars().take(MAX_PACKAGE_NAME).collect()
         };
+        let apply_user_id = items.first().map(|i| i.submit_user_id.clone()).unwrap_or_default();
+        // The packager cannot approve its own package.
+        let approver_ids: Vec<String> = approvers.iter().filter(|a| **a != apply_user_id).cloned().collect();
+        if approver_ids.is_empty() {
+            return Err(Error::unsupported(format!(
+                "the only configured approver is the packager of these files (user {apply_user_id}, who submitted \
+                 them), who cannot approve its own package: add another admin or deployer to `approvers`"
+            )));
+        }
         let body = wire::PackageItemsBody {
-            apply_user_id: items.first().map(|i| i.submit_user_id.clone()).unwrap_or_default(),
+            apply_user_id,
             package_name,
             pending_item_list: items.iter().map(|i| i.pending_item_id.clone()).collect(),
-            approver_ids: None,
+            approver_ids,
         };
-        let req = Req::post(Service::Factory, self.factory("pending-items/package"), &body)?;
-        let answer = self.client.call(ctx, Api::PendingItemsPackage, req).await?;
-        let created: wire::PackageCreated = parse_json(&answer)?;
-        let id = created.release_package_id.trim().to_owned();
-        if !numeric(&id) {
-            let rid = super::client::request_id(&answer, None);
-            return Err(Error::malformed(
-                super::client::VENDOR.name,
-                &rid,
-                answer.status.as_u16(),
-                "no release_package_id",
-            ));
-        }
+        let since = time::now_ms();
+        let send = || async {
+            let req = Req::post(Service::Factory, self.factory("pending-items/package"), &body)?;
+            let answer = self.client.call(ctx, Api::PendingItemsPackage, req).await?;
+            let created: wire::PackageCreated = parse_json(&answer)?;
+            let id = created.release_package_id.trim().to_owned();
+            if !numeric(&id) {
+                let rid = super::client::request_id(&answer, None);
+                return Err(Error::malformed(
+                    super::client::VENDOR.name,
+                    &rid,
+                    answer.status.as_u16(),
+                    "no release_package_id",
+                ));
+            }
+            Ok(id)
+        };
+        let look = || self.find_package(ctx, &body.package_name, since);
+        let id = write_once("pending-items/package", send, look).await?;
         let mut deployments = self
             .deploy_packages(ctx, std::slice::from_ref(&id), startup)
             .await
@@ -343,12 +448,17 @@ impl HuaweiAdapter {
 
     pub(super) async fn deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
         let Some((package_id, task_id)) = parse_deployment(id) else {
-            return Err(Error::invalid("name", "DataArts deployment ids are {package_id}-{asy_task_id}"));
+            return Err(Error::invalid(
+                "name",
+                "DataArts deployment ids are {package_id}-{asy_task_id} or {package_id}",
+            ));
         };
         let (detail, package, raw) = self.package_detail(ctx, package_id).await?;
         let state = map::deployment_state(package.deploy_status);
         let mut error_message = String::new();
-        if state == pb::DeploymentState::Failed {
+        if state == pb::DeploymentState::Failed
+            && let Some(task_id) = task_id
+        {
             let req = Req::get(Service::Dlf, format!("/v1/{}/system-tasks/{}", self.client.project(), seg(task_id)));
             match self.client.call(ctx, Api::SystemTasksShow, req).await {
                 Ok(answer) => {
@@ -375,7 +485,7 @@ impl HuaweiAdapter {
                 .collect(),
             create_time: time::ts(package.deploy_timestamp),
             error_message,
-            vendor_task_id: task_id.to_owned(),
+            vendor_task_id: task_id.unwrap_or_default().to_owned(),
             vendor_record: full.then(|| time::json_to_struct(&raw)),
             ..Default::default()
         })
@@ -390,9 +500,9 @@ mod tests {
     fn deployment_ids() {
         assert_eq!(
             parse_deployment("23-ff8080818c81c8ab018c8b43f85d0008"),
-            Some(("23", "ff8080818c81c8ab018c8b43f85d0008"))
+            Some(("23", Some("ff8080818c81c8ab018c8b43f85d0008")))
         );
-        assert_eq!(parse_deployment("23"), None);
+        assert_eq!(parse_deployment("23"), Some(("23", None)), "found by a lost-answer lookup");
         assert_eq!(parse_deployment("x-1"), None);
         assert_eq!(parse_deployment("23-"), None);
         assert_eq!(parse_deployment("23-a/b"), None);

@@ -94,9 +94,8 @@ pub(super) struct PackageItemsBody {
     pub package_name: String,
     /// Pending item ids.
     pub pending_item_list: Vec<String>,
-    /// Approver user ids.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approver_ids: Option<Vec<String>>,
+    /// Approver user ids (workspace admins or deployers, not the packager).
+    pub approver_ids: Vec<String>,
 }
 
 // ------------------------------------------------------------ responses
@@ -117,6 +116,48 @@ pub(super) struct Listing {
     /// Jobs (v2).
     #[serde(default, deserialize_with = "de::list")]
     pub jobs: Vec<serde_json::Value>,
+}
+
+/// `GET /v2/{pid}/{workspace_id}/users` (ListWorkspaceusers, vendor-apis.md 2.7).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct Members {
+    /// Members in the workspace.
+    #[serde(deserialize_with = "de::int")]
+    pub count: Option<i64>,
+    /// The members of this page.
+    #[serde(deserialize_with = "de::list")]
+    pub data: Vec<Member>,
+}
+
+/// One workspace member.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub(super) struct Member {
+    /// User id (what `approver_ids` takes).
+    #[serde(deserialize_with = "de::text")]
+    pub user_id: String,
+    /// User name.
+    #[serde(deserialize_with = "de::text")]
+    pub user_name: String,
+    /// 0 user, 1 user group.
+    #[serde(rename = "type", deserialize_with = "de::int")]
+    pub kind: Option<i64>,
+    /// Workspace roles.
+    #[serde(deserialize_with = "de::list")]
+    pub roles: Vec<MemberRole>,
+}
+
+/// A workspace role of a member.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub(super) struct MemberRole {
+    /// Role code.
+    #[serde(deserialize_with = "de::text")]
+    pub role_code: String,
+    /// Role name.
+    #[serde(deserialize_with = "de::text")]
+    pub role_name: String,
 }
 
 /// A user reference (`package_approvers[]`).

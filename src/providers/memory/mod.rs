@@ -392,17 +392,7 @@ fn capabilities() -> Capabilities {
     for f in filters {
         caps.filter(f, pb::FilterHandling::Rejected, "the in-memory vendor has no filters");
     }
-    for op in [
-        Operation::ListReleasePackages,
-        Operation::GetReleasePackage,
-        Operation::DeployFiles,
-        Operation::GetDeployment,
-        Operation::WatchDeployment,
-        Operation::ListFiles,
-        Operation::GetFile,
-        Operation::ListFileVersions,
-        Operation::GetFileVersion,
-    ] {
+    for op in Operation::ALL {
         caps.operation(op, true, "");
     }
     caps.operation(Operation::DeployReleasePackages, false, "the in-memory vendor deploys files only");

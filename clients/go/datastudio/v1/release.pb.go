@@ -330,7 +330,8 @@ func (FileKind) EnumDescriptor() ([]byte, []int) {
 type StartupMode int32
 
 const (
-	// The vendor's default: start jobs after release (Huawei startup_mode 1).
+	// Deploy only, as DEPLOY_ONLY: jobs start only when asked (Huawei
+	// startup_mode 0; the vendor reference advises sending 0 unless asked).
 	StartupMode_STARTUP_MODE_UNSPECIFIED StartupMode = 0
 	// Deploy only (Huawei startup_mode 0).
 	StartupMode_STARTUP_MODE_DEPLOY_ONLY StartupMode = 1

@@ -1107,7 +1107,8 @@ export const FileKindSchema: GenEnum<FileKind> = /*@__PURE__*/
  */
 export enum StartupMode {
   /**
-   * The vendor's default: start jobs after release (Huawei startup_mode 1).
+   * Deploy only, as DEPLOY_ONLY: jobs start only when asked (Huawei
+   * startup_mode 0; the vendor reference advises sending 0 unless asked).
    *
    * @generated from enum value: STARTUP_MODE_UNSPECIFIED = 0;
    */
