@@ -6,9 +6,13 @@
 //! the outcome. A repeat with the same id and the same request returns that
 //! outcome (or waits for the one in flight) without a vendor call; the same
 //! id with a different request is INVALID_ARGUMENT. A deploy whose vendor
-//! answer was lost (timeout or reset after sending), or whose holder stopped
-//! while it was in flight, is recorded as outcome-unknown and never sent
-//! again. A deploy that surely never reached the vendor releases its marker.
+//! answer was lost (timeout or reset after sending) and that its driver
+//! could not look up, or whose holder stopped while it was in flight, is
+//! recorded as outcome-unknown with the time it was sent; a repeat looks it
+//! up at the vendor (`Ledger::run_resolving`) and records what it finds,
+//! deploys only when the vendor proves nothing was applied, and otherwise
+//! answers outcome-unknown again. A deploy that surely never reached the
+//! vendor releases its marker.
 //!
 //! Stores: [`FileStore`] (`{state_dir}/deploys.jsonl`, one process) and
 //! [`RedisRecords`] (every replica; `limits.backend: redis`). Records are
@@ -47,7 +51,7 @@ use tracing::Instrument;
 
 use crate::{
     config::OnDamage,
-    domain::{Error, Fate, Reason, VendorDetail, time::now_ms},
+    domain::{Error, Fate, Looked, Reason, VendorDetail, time::now_ms},
     pb,
     state::{self, Journal, Snapshot, StateError},
 };
@@ -81,6 +85,10 @@ pub enum Outcome {
     Unknown {
         /// Why.
         message: String,
+        /// When the deploy was sent (ms since the epoch), when known: a
+        /// repeat of the request then looks its outcome up at the vendor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<i64>,
     },
 }
 
@@ -123,6 +131,12 @@ pub trait Store: Send + Sync {
     /// Records the outcome of a taken marker, or releases the marker when
     /// `outcome` is None (nothing reached the vendor).
     async fn finish(&self, id: &str, fp: &str, ticket: &Ticket, outcome: Option<&Outcome>) -> Result<(), Error>;
+
+    /// Turns the outcome-unknown record `unknown` of `id` back into an
+    /// in-flight marker held by the caller, to resolve it; None when the
+    /// record is no longer that (someone else got there first). The
+    /// ticket keeps the time the deploy was first sent.
+    async fn reopen(&self, id: &str, unknown: &Outcome) -> Result<Option<Ticket>, Error>;
 
     /// Waits until the marker held elsewhere ends: its outcome (Unknown if
     /// its holder vanished), or None when it was released.
@@ -185,7 +199,8 @@ impl Ledger {
         self.flights.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `deploy` once per `request_id`; see the module docs.
+    /// Runs `deploy` once per `request_id`, with no lookup of lost outcomes.
+    #[cfg(test)]
     pub(crate) async fn run<F>(
         self: &Arc<Self>,
         request_id: &str,
@@ -194,6 +209,26 @@ impl Ledger {
     ) -> Result<Vec<pb::Deployment>, Error>
     where
         F: std::future::Future<Output = Result<Vec<pb::Deployment>, Error>> + Send + 'static,
+    {
+        let cannot = |_| async { Err(unknown("no lookup")) };
+        self.run_resolving(request_id, fp, deploy, cannot).await
+    }
+
+    /// Runs `deploy` once per `request_id`; see the module docs. A repeat
+    /// of a deploy whose outcome is unknown looks it up with `resolve`
+    /// (given when the deploy was first sent): applied, its deployments
+    /// are recorded and answered; not applied, `deploy` runs now.
+    pub(crate) async fn run_resolving<F, R, RF>(
+        self: &Arc<Self>,
+        request_id: &str,
+        fp: &str,
+        deploy: F,
+        resolve: R,
+    ) -> Result<Vec<pb::Deployment>, Error>
+    where
+        F: std::future::Future<Output = Result<Vec<pb::Deployment>, Error>> + Send + 'static,
+        R: FnOnce(i64) -> RF + Send + 'static,
+        RF: std::future::Future<Output = Result<Looked<Vec<pb::Deployment>>, Error>> + Send,
     {
         let mut rx = {
             let mut m = self.lock();
@@ -209,7 +244,7 @@ impl Ledger {
                     // in the caller's span, so its vendor calls keep the trace.
                     tokio::spawn(
                         async move {
-                            let answer = me.lead(&id, &fp, deploy).await;
+                            let answer = me.lead(&id, &fp, deploy, resolve).await;
                             me.lock().remove(&id);
                             let _ = tx.send(Some(answer));
                         }
@@ -227,16 +262,24 @@ impl Ledger {
 
     /// The first caller in this process: ask the store, then replay, wait
     /// for another replica, or deploy.
-    async fn lead<F>(&self, id: &str, fp: &str, deploy: F) -> Answer
+    async fn lead<F, R, RF>(&self, id: &str, fp: &str, deploy: F, resolve: R) -> Answer
     where
         F: std::future::Future<Output = Answer> + Send + 'static,
+        R: FnOnce(i64) -> RF + Send,
+        RF: std::future::Future<Output = Result<Looked<Vec<pb::Deployment>>, Error>> + Send,
     {
         let mut deploy = Some(deploy);
+        let mut resolve = Some(resolve);
         // A marker released by another replica (nothing sent) may be taken
         // by us: a few rounds at most.
         for _ in 0..3 {
             match self.store.begin(id, fp).await? {
                 Begin::Recorded { fp: f, .. } | Begin::Elsewhere { fp: f } if f != fp => return Err(reused()),
+                Begin::Recorded { outcome: o @ Outcome::Unknown { since: Some(_), .. }, .. } if resolve.is_some() => {
+                    let Some(ticket) = self.store.reopen(id, &o).await? else { continue };
+                    let (Some(resolve), Some(deploy)) = (resolve.take(), deploy.take()) else { break };
+                    return self.resolve(id, fp, &ticket, &o, resolve, deploy).await;
+                }
                 Begin::Recorded { outcome, .. } => return replay(&outcome),
                 Begin::Elsewhere { .. } => match self.store.wait(id).await? {
                     Some(outcome) => return replay(&outcome),
@@ -254,6 +297,49 @@ impl Ledger {
             "deploys with this request_id kept starting and stopping on other replicas without reaching the vendor; \
              retry the call",
         ))
+    }
+
+    /// Looks up the outcome of a deploy that was `unknown`, under its
+    /// reopened marker: records what the vendor made, or deploys now when
+    /// it made nothing, or records it unknown again.
+    async fn resolve<F, R, RF>(
+        &self,
+        id: &str,
+        fp: &str,
+        ticket: &Ticket,
+        unknown: &Outcome,
+        resolve: R,
+        deploy: F,
+    ) -> Answer
+    where
+        F: std::future::Future<Output = Answer> + Send + 'static,
+        R: FnOnce(i64) -> RF,
+        RF: std::future::Future<Output = Result<Looked<Vec<pb::Deployment>>, Error>>,
+    {
+        let (outcome, answer) = match resolve(ticket.at).await {
+            Ok(Looked::Applied(found)) => {
+                tracing::info!(request_id = id, "a deploy whose outcome was unknown was looked up: it was applied");
+                crate::telemetry::metrics::lost_write("applied");
+                (outcome_of(&Ok(found.clone()), ticket.at), Ok(found))
+            }
+            Ok(Looked::NotApplied) => {
+                tracing::info!(
+                    request_id = id,
+                    "a deploy whose outcome was unknown was looked up: not applied; deploying"
+                );
+                crate::telemetry::metrics::lost_write("not_applied");
+                return self.deploy(id, fp, ticket, deploy).await;
+            }
+            Err(e) => {
+                tracing::warn!(request_id = id, error = %e.message, "a deploy whose outcome is unknown could not be looked up");
+                crate::telemetry::metrics::lost_write("unknown");
+                (Some(unknown.clone()), replay(unknown))
+            }
+        };
+        if let Err(e) = self.store.finish(id, fp, ticket, outcome.as_ref()).await {
+            tracing::error!(request_id = id, error = %e.message, "cannot record a looked-up deploy outcome");
+        }
+        answer
     }
 
     /// Runs the deploy under a taken marker and records its outcome.
@@ -276,7 +362,7 @@ impl Ledger {
         let result = joined.unwrap_or_else(|e| {
             Err(Error::new(Code::Internal, Reason::DeployTaskFailed, format!("the deploy task failed: {e}")))
         });
-        let outcome = outcome_of(&result);
+        let outcome = outcome_of(&result, ticket.at);
         if let Err(e) = self.store.finish(id, fp, ticket, outcome.as_ref()).await {
             tracing::error!(
                 request_id = id,
@@ -410,7 +496,10 @@ impl FileStore {
             if line.at < cutoff {
                 continue;
             }
-            let outcome = line.outcome.take().unwrap_or(Outcome::Unknown { message: RESTART_UNKNOWN.into() });
+            let outcome = line
+                .outcome
+                .take()
+                .unwrap_or(Outcome::Unknown { message: RESTART_UNKNOWN.into(), since: Some(line.at) });
             line.outcome = Some(outcome.clone());
             records.insert(id, Rec { fp: line.fp.clone(), at: line.at, outcome: Some(outcome) });
             kept.push(line);
@@ -529,6 +618,21 @@ impl Store for FileStore {
         Ok(())
     }
 
+    async fn reopen(&self, id: &str, unknown: &Outcome) -> Result<Option<Ticket>, Error> {
+        let (fp, at) = {
+            let mut m = self.lock();
+            match m.get_mut(id) {
+                Some(r) if r.outcome.as_ref() == Some(unknown) => {
+                    r.outcome = None;
+                    (r.fp.clone(), r.at)
+                }
+                _ => return Ok(None),
+            }
+        };
+        self.append(Line { id: id.into(), fp, at, outcome: None, cleared: false }).await;
+        Ok(Some(Ticket { at, owner: String::new() }))
+    }
+
     async fn wait(&self, id: &str) -> Result<Option<Outcome>, Error> {
         // Only reached when two ledgers share one store: poll memory.
         loop {
@@ -548,7 +652,7 @@ impl Store for FileStore {
 /// try; a vendor refusal is replayed; anything that may have been applied
 /// (5xx, lost or unreadable answer, a failed task) is outcome-unknown and
 /// never re-sent.
-fn outcome_of(result: &Answer) -> Option<Outcome> {
+fn outcome_of(result: &Answer, sent_at: i64) -> Option<Outcome> {
     let e = match result {
         Ok(d) => {
             return Some(Outcome::Done {
@@ -574,6 +678,7 @@ fn outcome_of(result: &Answer) -> Option<Outcome> {
                  release package or deployment state before deploying again with a new request_id",
                 e.message
             ),
+            since: Some(sent_at),
         }),
     }
 }
@@ -604,7 +709,9 @@ fn replay(o: &Outcome) -> Result<Vec<pb::Deployment>, Error> {
             e.started = started.clone();
             Err(e)
         }
-        Outcome::Unknown { message } => Err(Error::new(Code::Unknown, Reason::DeployOutcomeUnknown, message.clone())),
+        Outcome::Unknown { message, .. } => {
+            Err(Error::new(Code::Unknown, Reason::DeployOutcomeUnknown, message.clone()))
+        }
     }
 }
 

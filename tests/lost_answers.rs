@@ -197,3 +197,78 @@ async fn dataarts_a_deploy_lost_before_it_applied_is_sent_once_more() {
     assert_eq!(h.count("release-packages.deploy"), 2, "the lost one, then one more");
     assert_eq!(dataarts_until_ended(&h, &d.name).await, pb::DeploymentState::Succeeded);
 }
+
+/// A gateway on `emu` whose state lives in `state` (shared by "restarts").
+async fn gateway_at(emu: &datastudio_gateway::emulator::alibaba::Handle, state: &std::path::Path) -> common::Gateway {
+    let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk"), ("ptk", "page-token-key")]);
+    let d = dir.path().display().to_string();
+    let yaml = format!(
+        r#"
+server:
+  grpc_listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  page_token_key: {{ file: {d}/ptk }}
+  state_dir: {state}
+workspaces:
+  dw:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    endpoints: {{ api: "{url}" }}
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ file: {d}/sk }}
+"#,
+        state = state.display(),
+        url = emu.url()
+    );
+    common::start_yaml(&yaml, dir).await
+}
+
+#[tokio::test]
+async fn a_deploy_in_flight_when_the_gateway_stopped_is_looked_up_on_repeat() {
+    let emu = alibaba::emulator().await;
+    let state = tempfile::tempdir().expect("state dir");
+    let first = gateway_at(&emu, state.path()).await;
+    // The vendor takes its time: the gateway "stops" with the deploy in flight.
+    emu.control.inject(FaultRule { action: "DeployFile".into(), fault: Fault::Latency { ms: 1500 }, times: 1 });
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut client = first.release();
+    let (req, req2) = (request("100003", &id), request("100003", &id));
+    let in_flight = tokio::spawn(async move { client.deploy_files(req).await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // What a restart reads: the in-flight marker, now of unknown outcome.
+    let restarted = gateway_at(&emu, state.path()).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // the vendor has applied it
+    let d = restarted.release().deploy_files(req2).await.expect("resolved by a lookup").into_inner().deployments;
+    assert_eq!(env_count(&emu, "DeployFile"), 1, "never sent again");
+    assert_eq!(d.len(), 1);
+    let first_answer = in_flight.await.expect("task").expect("the first call's own answer").into_inner().deployments;
+    assert_eq!(d[0].name, first_answer[0].name, "the repeat found the deployment the first call made");
+    drop(first);
+}
+
+#[tokio::test]
+async fn a_deploy_marked_in_flight_that_never_reached_the_vendor_is_sent_on_repeat() {
+    let emu = alibaba::emulator().await;
+    let state = tempfile::tempdir().expect("state dir");
+    let first = gateway_at(&emu, state.path()).await;
+    // The file check (ListFiles) hangs: the marker is on disk, DeployFile not
+    // sent yet (this process then "stops": the test ends before it would go on).
+    emu.control.inject(FaultRule { action: "ListFiles".into(), fault: Fault::Latency { ms: 10_000 }, times: 1 });
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut client = first.release();
+    let req = request("100003", &id);
+    let _in_flight = tokio::spawn(async move { client.deploy_files(req).await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let restarted = gateway_at(&emu, state.path()).await;
+    let d = restarted.release().deploy_files(request("100003", &id)).await.expect("deployed now").into_inner();
+    assert_eq!(d.deployments.len(), 1);
+    assert_eq!(env_count(&emu, "ListDeploymentPackages"), 1, "looked up first");
+    assert_eq!(env_count(&emu, "DeployFile"), 1, "then sent once");
+    drop(first);
+}
+
+fn env_count(emu: &datastudio_gateway::emulator::alibaba::Handle, action: &str) -> usize {
+    emu.control.count(action)
+}

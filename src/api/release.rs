@@ -10,7 +10,7 @@ use crate::{
     auth::{Caller, Permission, audit::DeployAudit},
     deploy::fingerprint,
     domain::{
-        Error, FileTarget, PackageOrder, PackageQuery, PageReq,
+        DeployCall, Error, FileTarget, PackageOrder, PackageQuery, PageReq,
         capability::{Filter, Operation, PackageFilter},
         is_terminal,
     },
@@ -301,10 +301,12 @@ impl Api {
         let startup = startup.expect("validated");
         let fp = fingerprint(&["DeployReleasePackages", &r.parent, &ids.join("\n"), startup.as_str_name()]);
         let (adapter, ctx) = (ws.adapter.clone(), detached(ctx));
-        let mut deployments = self
-            .ledger()
-            .run(&request_id, &fp, async move { adapter.deploy_release_packages(&ctx, &ids, startup).await })
-            .await?;
+        let (finder, fctx, fids) = (adapter.clone(), ctx.clone(), ids.clone());
+        let resolve = move |since| async move {
+            finder.find_deploy(&fctx, DeployCall::Packages { ids: &fids, startup }, since).await
+        };
+        let deploy = async move { adapter.deploy_release_packages(&ctx, &ids, startup).await };
+        let mut deployments = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
@@ -340,10 +342,13 @@ impl Api {
         let comment = r.comment.trim().to_owned();
         let fp = fingerprint(&["DeployFiles", &r.parent, &names.join("\n"), &comment, startup.as_str_name()]);
         let (adapter, ctx) = (ws.adapter.clone(), detached(ctx));
-        let mut deployments = self
-            .ledger()
-            .run(&request_id, &fp, async move { adapter.deploy_files(&ctx, &targets, &comment, startup).await })
-            .await?;
+        let (finder, fctx, ftargets, fcomment) = (adapter.clone(), ctx.clone(), targets.clone(), comment.clone());
+        let resolve = move |since| async move {
+            let call = DeployCall::Files { files: &ftargets, comment: &fcomment };
+            finder.find_deploy(&fctx, call, since).await
+        };
+        let deploy = async move { adapter.deploy_files(&ctx, &targets, &comment, startup).await };
+        let mut deployments = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }

@@ -40,6 +40,7 @@ struct Scripts {
     finish: Script,
     renew: Script,
     poll: Script,
+    reopen: Script,
 }
 
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
@@ -47,6 +48,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     finish: Script::new(FINISH),
     renew: Script::new(RENEW),
     poll: Script::new(POLL),
+    reopen: Script::new(REOPEN),
 });
 
 /// KEYS record, lease; ARGV fp, at, owner, ttl ms, lease ms. Returns
@@ -97,6 +99,17 @@ redis.call('HSET', KEYS[1], 'outcome', ARGV[1])
 return {1, ARGV[1]}
 ";
 
+/// KEYS record, lease; ARGV the unknown outcome, owner, lease ms. Returns
+/// the record's `at` when it held that outcome and is now a marker of
+/// `owner`, else -1.
+const REOPEN: &str = r"
+if redis.call('HGET', KEYS[1], 'outcome') ~= ARGV[1] then return -1 end
+redis.call('HDEL', KEYS[1], 'outcome')
+redis.call('HSET', KEYS[1], 'owner', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return tonumber(redis.call('HGET', KEYS[1], 'at')) or 0
+";
+
 /// Deploy records in Redis; see the module docs.
 pub struct RedisRecords {
     store: Arc<RedisStore>,
@@ -141,6 +154,7 @@ fn decode(text: &str) -> Outcome {
     serde_json::from_str(text).unwrap_or_else(|_| Outcome::Unknown {
         message: "the stored outcome of this deploy is unreadable; check the release package or deployment state"
             .into(),
+        since: None,
     })
 }
 
@@ -185,9 +199,22 @@ impl Store for RedisRecords {
             .map_err(|_| unavailable())
     }
 
+    async fn reopen(&self, id: &str, unknown: &Outcome) -> Result<Option<Ticket>, Error> {
+        let (rec, lease) = self.keys(id);
+        let text = serde_json::to_string(unknown).unwrap_or_default();
+        let owner = uuid::Uuid::new_v4().to_string();
+        let at = self
+            .store
+            .eval::<i64>(SCRIPTS.reopen.key(&rec).key(&lease).arg(text).arg(&owner).arg(millis(self.lease)))
+            .await
+            .map_err(|_| unavailable())?;
+        Ok((at >= 0).then_some(Ticket { at, owner }))
+    }
+
     async fn wait(&self, id: &str) -> Result<Option<Outcome>, Error> {
         let (rec, lease) = self.keys(id);
-        let vanished = serde_json::to_string(&Outcome::Unknown { message: VANISHED.into() }).unwrap_or_default();
+        let vanished =
+            serde_json::to_string(&Outcome::Unknown { message: VANISHED.into(), since: None }).unwrap_or_default();
         loop {
             let (state, text) = self
                 .store

@@ -184,6 +184,33 @@ pub(crate) fn target_name(ctx: &CallCtx, f: &FileTarget) -> String {
     }
 }
 
+/// What a lookup found of a deploy write whose answer was lost.
+pub enum Looked<T> {
+    /// The vendor applied it: what it made.
+    Applied(T),
+    /// The vendor holds nothing it would have made.
+    NotApplied,
+}
+
+/// A deploy call's request, for a lookup of its outcome.
+#[derive(Debug, Clone, Copy)]
+pub enum DeployCall<'a> {
+    /// DeployReleasePackages.
+    Packages {
+        /// Release package ids.
+        ids: &'a [String],
+        /// Startup mode.
+        startup: pb::StartupMode,
+    },
+    /// DeployFiles.
+    Files {
+        /// The files.
+        files: &'a [FileTarget],
+        /// The comment.
+        comment: &'a str,
+    },
+}
+
 /// What every vendor adapter implements. Inputs are validated; adapters
 /// still reject vendor-specific input (e.g. non-numeric ids) before any call.
 #[async_trait]
@@ -228,6 +255,25 @@ pub trait Adapter: Send + Sync {
     async fn advance(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
         self.get_deployment(ctx, id, false).await
     }
+    /// Looks up at the vendor what a deploy call sent at `since` (ms) made,
+    /// when the gateway stopped before its answer was recorded: the
+    /// deployments (any the call would still have had to start are
+    /// started), or that nothing was applied. By default the vendor cannot
+    /// tell (the outcome stays unknown).
+    async fn find_deploy(
+        &self,
+        ctx: &CallCtx,
+        call: DeployCall<'_>,
+        since: i64,
+    ) -> Result<Looked<Vec<pb::Deployment>>> {
+        let _ = (ctx, call, since);
+        Err(Error::new(
+            tonic::Code::Unknown,
+            Reason::DeployOutcomeUnknown,
+            format!("the outcome of a {} deploy cannot be looked up", self.flavour()),
+        ))
+    }
+
     /// CancelDeployment: stops a deployment that has not ended, where the
     /// vendor can; by default FAILED_PRECONDITION (the vendor cannot).
     async fn cancel(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {

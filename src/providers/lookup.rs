@@ -10,19 +10,15 @@
 
 use std::{future::Future, time::Duration};
 
-use crate::domain::Result;
+pub(crate) use crate::domain::Looked;
+use crate::{
+    domain::{Error, Reason, Result},
+    pb,
+};
 
 /// How long after a lost answer the vendor is looked at: the vendors' lists
 /// may lag a write by a moment.
 const SETTLE: Duration = Duration::from_secs(1);
-
-/// What a lookup found of a write whose answer was lost.
-pub(crate) enum Looked<T> {
-    /// The vendor applied it: what it made.
-    Applied(T),
-    /// The vendor holds nothing it would have made.
-    NotApplied,
-}
 
 /// Sends `write`; if its answer was lost, resolves it with `look` (see the
 /// module docs).
@@ -63,5 +59,20 @@ where
             crate::telemetry::metrics::lost_write("unknown");
             Err(lost)
         }
+    }
+}
+
+/// What a deploy call of `items` items made, from the deployments found
+/// for each: none is "not applied", all is "applied", some leaves the
+/// outcome unknown (sending the rest is not attempted).
+pub(crate) fn all_or_none(found: Vec<pb::Deployment>, items: usize) -> Result<Looked<Vec<pb::Deployment>>> {
+    match found.len() {
+        0 => Ok(Looked::NotApplied),
+        n if n == items => Ok(Looked::Applied(found)),
+        n => Err(Error::new(
+            tonic::Code::Unknown,
+            Reason::DeployOutcomeUnknown,
+            format!("the vendor applied {n} of the {items} items of this deploy"),
+        )),
     }
 }

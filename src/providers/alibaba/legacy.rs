@@ -9,10 +9,11 @@ use super::{Project, api::Api, capabilities, map, numeric, one_by_one, one_id, s
 use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
     domain::{
-        Adapter, CallCtx, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Reason, Result, time,
+        Adapter, CallCtx, DeployCall, Error, FileQuery, FileTarget, MsRange, PackageQuery, Page, PageReq, Reason,
+        Result, time,
     },
     pb,
-    providers::lookup::{Looked, write_once},
+    providers::lookup::{Looked, all_or_none, write_once},
 };
 
 /// Why DeployReleasePackages is refused.
@@ -94,17 +95,7 @@ impl Legacy {
             Ok(reply.read::<wire::DeployFile>()?.data)
         };
         let pkg = write_once("DeployFile", send, || self.find_deployed(ctx, id, since)).await?;
-        let now = time::ts(Some(time::now_ms()));
-        Ok(pb::Deployment {
-            name: ctx.name("deployments", pkg),
-            vendor: pb::Vendor::AlibabaDataworks as i32,
-            state: pb::DeploymentState::Pending as i32,
-            release_package: ctx.name("releasePackages", pkg),
-            files: vec![ctx.name("files", id)],
-            create_time: now,
-            update_time: now,
-            ..Default::default()
-        })
+        Ok(started(ctx, pkg, id))
     }
 
     /// The package a DeployFile of `file` sent at `since` made, if any.
@@ -136,6 +127,21 @@ impl Legacy {
             ));
         }
         Ok(Looked::NotApplied)
+    }
+}
+
+/// The deployment a DeployFile of `file` started: package `pkg`.
+fn started(ctx: &CallCtx, pkg: i64, file: i64) -> pb::Deployment {
+    let now = time::ts(Some(time::now_ms()));
+    pb::Deployment {
+        name: ctx.name("deployments", pkg),
+        vendor: pb::Vendor::AlibabaDataworks as i32,
+        state: pb::DeploymentState::Pending as i32,
+        release_package: ctx.name("releasePackages", pkg),
+        files: vec![ctx.name("files", file)],
+        create_time: now,
+        update_time: now,
+        ..Default::default()
     }
 }
 
@@ -207,6 +213,25 @@ impl Adapter for Legacy {
     ) -> Result<Vec<pb::Deployment>> {
         let ids = self.dw.deployable(ctx, files).await?;
         one_by_one(ids, |id| self.deploy_file(ctx, id, comment)).await
+    }
+
+    /// Each file's package, looked up as after a lost DeployFile answer;
+    /// package deploys are never sent here.
+    async fn find_deploy(
+        &self,
+        ctx: &CallCtx,
+        call: DeployCall<'_>,
+        since: i64,
+    ) -> Result<Looked<Vec<pb::Deployment>>> {
+        let DeployCall::Files { files, .. } = call else { return Ok(Looked::NotApplied) };
+        let mut found = Vec::new();
+        for (i, f) in files.iter().enumerate() {
+            let id = numeric(&format!("files[{i}]"), &f.id)?;
+            if let Looked::Applied(pkg) = self.find_deployed(ctx, id, since).await? {
+                found.push(started(ctx, pkg, id));
+            }
+        }
+        all_or_none(found, files.len())
     }
 
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {

@@ -20,11 +20,11 @@ use super::{
 use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
     domain::{
-        Adapter, CallCtx, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, Unmet,
+        Adapter, CallCtx, DeployCall, Error, FileQuery, FileTarget, PackageQuery, Page, PageReq, Reason, Result, Unmet,
         is_terminal, time,
     },
     pb,
-    providers::lookup::{Looked, write_once},
+    providers::lookup::{Looked, all_or_none, write_once},
 };
 use async_trait::async_trait;
 
@@ -233,7 +233,7 @@ impl Pipeline {
     /// The run a CreatePipelineRun of `object` sent at `since` made, if
     /// any: ListPipelineRuns by ObjectId lists newest first (vendor
     /// reference 1.10); a run created since then (less the clock skew),
-    /// with the deploy's Description and not yet started, is it. A page made
+    /// with the deploy's Description, is it. A page made
     /// only of recent runs may hide more: then the outcome stays unknown.
     async fn find_run(&self, ctx: &CallCtx, object: &str, comment: &str, since: i64) -> Result<Looked<String>> {
         const PAGE: usize = 20;
@@ -242,10 +242,7 @@ impl Pipeline {
         let reply = self.dw.call(ctx, Api::ListPipelineRuns, params).await?;
         let (rows, _) = scan::rows(&reply, reply.read::<wire::ListPipelineRuns>()?, 0)?;
         let recent: Vec<_> = rows.iter().filter(|r| r.create_time.is_some_and(|t| t >= from)).collect();
-        let ours = recent.iter().find(|r| {
-            r.description.as_deref().unwrap_or_default() == comment
-                && state(&r.status) == pb::ReleasePackageState::Ready
-        });
+        let ours = recent.iter().find(|r| r.description.as_deref().unwrap_or_default() == comment);
         match ours {
             Some(r) => Ok(Looked::Applied(r.id.to_string())),
             None if recent.len() >= PAGE => Err(Error::new(
@@ -378,6 +375,43 @@ impl Adapter for Pipeline {
             None => reply,
         };
         Ok(self.deployment(ctx, &run(&reply)?, false))
+    }
+
+    /// Each file's run (found as after a lost CreatePipelineRun answer, and
+    /// started if it was not yet), or whether each package's run was started.
+    async fn find_deploy(
+        &self,
+        ctx: &CallCtx,
+        call: DeployCall<'_>,
+        since: i64,
+    ) -> Result<Looked<Vec<pb::Deployment>>> {
+        let mut found = Vec::new();
+        let items = match call {
+            DeployCall::Files { files, comment, .. } => {
+                for (i, f) in files.iter().enumerate() {
+                    let Looked::Applied(id) = self.find_run(ctx, &f.id, comment, since).await? else { continue };
+                    let mut d = match self.first_stage(ctx, &format!("files[{i}]"), &id).await? {
+                        Ok(first) => self.start_run(ctx, &id, first).await?,
+                        Err(_) => self.get_deployment(ctx, &id, false).await?,
+                    };
+                    d.files = vec![ctx.name("files", &f.id)];
+                    found.push(d);
+                }
+                files.len()
+            }
+            DeployCall::Packages { ids, .. } => {
+                for id in ids {
+                    let reply = self.get_run(ctx, id).await?;
+                    let r = run(&reply)?;
+                    let first = r.stages.as_deref().unwrap_or_default().first().map(|st| state(&st.status));
+                    if first.is_some_and(|s| s != pb::ReleasePackageState::Ready) {
+                        found.push(self.deployment(ctx, &r, false));
+                    }
+                }
+                ids.len()
+            }
+        };
+        all_or_none(found, items)
     }
 
     /// AbolishPipelineRun (form body `Id`, vendor reference 1.10), once the

@@ -92,7 +92,8 @@ use self::{
 use crate::{
     config::{LiveSecret, WorkspaceConfig},
     domain::{
-        Adapter, CallCtx, Capabilities, FileQuery, FileTarget, PackageQuery, Page, PageReq, Result,
+        Adapter, CallCtx, Capabilities, DeployCall, Error, FileQuery, FileTarget, Looked, PackageQuery, Page, PageReq,
+        Reason, Result,
         capability::{FileFilter, Filter, Operation, PackageFilter},
     },
     pb,
@@ -310,6 +311,24 @@ impl Adapter for HuaweiAdapter {
     ) -> Result<Vec<pb::Deployment>> {
         self.deploy_pending_files(ctx, files, comment, startup).await
     }
+    /// Package deploys only: a DeployFiles package's name may hold the
+    /// time it was made, which a restart forgets.
+    async fn find_deploy(
+        &self,
+        ctx: &CallCtx,
+        call: DeployCall<'_>,
+        since: i64,
+    ) -> Result<Looked<Vec<pb::Deployment>>> {
+        match call {
+            DeployCall::Packages { ids, startup } => self.find_package_deploy(ctx, ids, startup, since).await,
+            DeployCall::Files { .. } => Err(Error::new(
+                tonic::Code::Unknown,
+                Reason::DeployOutcomeUnknown,
+                "the outcome of a DataArts DeployFiles cannot be looked up after a restart",
+            )),
+        }
+    }
+
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
         self.deployment(ctx, id, full).await
     }

@@ -17,7 +17,7 @@ use crate::{
         target_name, time,
     },
     pb,
-    providers::lookup::{Looked, write_once},
+    providers::lookup::{Looked, all_or_none, write_once},
 };
 
 /// Longest package name DataArts accepts.
@@ -194,7 +194,7 @@ impl HuaweiAdapter {
         }
         let since = time::now_ms();
         let send = || self.send_deploy(ctx, ids, startup);
-        write_once("release-packages/deploy", send, || self.find_deploy(ctx, ids, startup, since)).await
+        write_once("release-packages/deploy", send, || self.find_package_deploy(ctx, ids, startup, since)).await
     }
 
     /// POST release-packages/deploy.
@@ -245,7 +245,7 @@ impl HuaweiAdapter {
     /// 2.5). Every package moved: applied (the deployments are named by
     /// package alone: the answer's task ids are lost); none: not applied;
     /// some: unknown.
-    async fn find_deploy(
+    pub(super) async fn find_package_deploy(
         &self,
         ctx: &CallCtx,
         ids: &[String],
@@ -273,15 +273,7 @@ impl HuaweiAdapter {
                 });
             }
         }
-        match found.len() {
-            0 => Ok(Looked::NotApplied),
-            n if n == ids.len() => Ok(Looked::Applied(found)),
-            n => Err(Error::new(
-                Code::Unknown,
-                Reason::DeployOutcomeUnknown,
-                format!("{n} of the {} packages were released since the deploy was sent", ids.len()),
-            )),
-        }
+        all_or_none(found, ids.len())
     }
 
     /// The package a pending-items/package named `name` sent at `since`
