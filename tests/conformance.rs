@@ -9,7 +9,7 @@ mod hw;
 use std::collections::HashSet;
 
 use common::Gateway;
-use datastudio_gateway::pb;
+use datastudio_gateway::{emulator::alibaba::objects, pb};
 use tonic::Code;
 
 /// What the suite needs to know about one driver and its vendor.
@@ -36,7 +36,13 @@ struct Harness {
     _emu: Box<dyn std::any::Any + Send>,
 }
 
-async fn alibaba(flavour: &str, deploy_action: &'static str, unknown_package: Code) -> Harness {
+async fn alibaba(
+    flavour: &str,
+    deploy_action: &'static str,
+    unknown_package: Code,
+    versioned: &str,
+    deployable: &[&str],
+) -> Harness {
     let env = common::alibaba::start_with(flavour, "demo-sk").await;
     let (c1, c2) = (env.emu.control.clone(), env.emu.control.clone());
     Harness {
@@ -44,8 +50,8 @@ async fn alibaba(flavour: &str, deploy_action: &'static str, unknown_package: Co
         ws: common::alibaba::WS,
         calls: Box::new(move || c1.requests().len()),
         deploys: Box::new(move || c2.count(deploy_action)),
-        versioned_file: format!("{}/files/100001", common::alibaba::WS),
-        deployable_files: vec![format!("{}/files/100004", common::alibaba::WS)],
+        versioned_file: format!("{}/files/{versioned}", common::alibaba::WS),
+        deployable_files: deployable.iter().map(|f| format!("{}/files/{f}", common::alibaba::WS)).collect(),
         deploys_files: true,
         unknown_package,
         deployable_package: ready_package(&env.gw, common::alibaba::WS).await,
@@ -66,14 +72,22 @@ async fn ready_package(gw: &Gateway, ws: &str) -> Option<String> {
 }
 
 async fn alibaba_legacy() -> Harness {
-    alibaba("legacy", "DeployFile", Code::NotFound).await
+    alibaba("legacy", "DeployFile", Code::NotFound, "100001", &["100004"]).await
 }
 
 async fn alibaba_pipeline() -> Harness {
     // The vendor reference does not say which code GetPipelineRun answers
     // for an unknown run; the emulator answers InvalidParameter ("does not
     // exist"), which maps to INVALID_ARGUMENT.
-    alibaba("pipeline", "CreatePipelineRun", Code::InvalidArgument).await
+    // Files are Data Studio objects.
+    alibaba(
+        "pipeline",
+        "CreatePipelineRun",
+        Code::InvalidArgument,
+        objects::NODE,
+        &[objects::OTHER_NODE, objects::CYCLE_WORKFLOW],
+    )
+    .await
 }
 
 /// DataArts with `approvers`: DeployFiles packages two scripts' pending
@@ -161,9 +175,16 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $scenario() {
-                    super::$scenario(super::$h().await).await
+                    crate::$scenario(crate::$h().await).await
                 }
             )*
+        }
+    };
+    // Scenarios of what only some workspace kinds declare, in a module of
+    // their own: `conformance!(only pipeline_only [alibaba_pipeline]: ...)`.
+    (only $m:ident [$($h:ident),*]: $($scenario:ident),* $(,)?) => {
+        mod $m {
+            conformance!(@harness [$($h),*] [$($scenario),*]);
         }
     };
 }
@@ -178,6 +199,13 @@ conformance!(
     capabilities_cover_every_list_filter,
     every_declared_filter_is_honoured_or_refused,
     package_deploys_and_cancels_are_proven_or_refused,
+);
+
+conformance!(only pipeline_only [alibaba_pipeline]:
+    lists_every_object_kind,
+    reads_an_objects_content_and_versions,
+    deploys_two_objects_to_succeeded_as_one_deployment,
+    every_declared_file_filter_is_exercised,
 );
 
 async fn packages(h: &Harness, size: i32, limit: usize) -> Vec<String> {
@@ -727,4 +755,376 @@ async fn package_deploys_and_cancels_are_proven_or_refused(h: Harness) {
         let before = (h.calls)();
         refused(cancel(format!("{}/deployments/1", h.ws)).await.unwrap_err(), before);
     }
+}
+
+// ---------------------------------------------------------------- pipeline only
+
+/// Every file `req` lists, page after page (100 a page).
+async fn all_files(h: &Harness, req: pb::ListFilesRequest) -> Result<(Vec<pb::File>, i32), tonic::Status> {
+    let (mut out, mut token) = (Vec::new(), String::new());
+    loop {
+        let r =
+            h.gw.files()
+                .list_files(pb::ListFilesRequest { page_size: 100, page_token: token, ..req.clone() })
+                .await?
+                .into_inner();
+        out.extend(r.files);
+        if r.next_page_token.is_empty() {
+            return Ok((out, r.total_size));
+        }
+        token = r.next_page_token;
+    }
+}
+
+fn file_name(h: &Harness, id: &str) -> String {
+    format!("{}/files/{id}", h.ws)
+}
+
+async fn get_file(h: &Harness, name: &str) -> pb::File {
+    h.gw.files()
+        .get_file(pb::GetFileRequest { name: name.into(), view: 0 })
+        .await
+        .expect("get file")
+        .into_inner()
+        .file
+        .unwrap()
+}
+
+/// Nodes, both workflow types, resources and functions are listed, each
+/// once, and GetFile agrees with the listing.
+async fn lists_every_object_kind(h: Harness) {
+    let (files, total) =
+        all_files(&h, pb::ListFilesRequest { parent: h.ws.into(), ..Default::default() }).await.unwrap();
+    assert_eq!(files.len(), 20, "9 nodes, 5 workflows, 3 resources, 3 functions");
+    assert_eq!(total, 20);
+    assert_eq!(files.iter().map(|f| &f.name).collect::<HashSet<_>>().len(), 20, "each once");
+    let kinds: HashSet<pb::FileKind> = files.iter().map(|f| f.kind()).collect();
+    let all = [pb::FileKind::Script, pb::FileKind::Job, pb::FileKind::Resource, pb::FileKind::Function];
+    assert_eq!(kinds, all.into_iter().collect());
+    let types: HashSet<&str> = files.iter().map(|f| f.file_type.as_str()).collect();
+    assert!(
+        types.contains("CycleWorkflow") && types.contains("ManualWorkflow") && types.contains("ODPS_SQL"),
+        "{types:?}"
+    );
+    // Paging across the listings' seams: the same files at any page size.
+    let names: Vec<&String> = files.iter().map(|f| &f.name).collect();
+    for size in [1, 3, 7] {
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        loop {
+            let r =
+                h.gw.files()
+                    .list_files(pb::ListFilesRequest {
+                        parent: h.ws.into(),
+                        page_size: size,
+                        page_token: token,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+            assert_eq!(r.total_size, 20);
+            seen.extend(r.files.into_iter().map(|f| f.name));
+            if r.next_page_token.is_empty() {
+                break;
+            }
+            token = r.next_page_token;
+        }
+        assert_eq!(seen.iter().collect::<Vec<_>>(), names, "page size {size}");
+    }
+    for id in [objects::NODE, objects::CYCLE_WORKFLOW, objects::MANUAL_WORKFLOW, objects::RESOURCE, objects::FUNCTION] {
+        let got = get_file(&h, &file_name(&h, id)).await;
+        let listed = files.iter().find(|f| f.name == got.name).expect("listed");
+        assert_eq!(
+            (&got.display_name, got.kind, &got.file_type, &got.folder_path, &got.owner),
+            (&listed.display_name, listed.kind, &listed.file_type, &listed.folder_path, &listed.owner),
+            "{id}"
+        );
+        assert!(!got.content.is_empty() && got.current_version > 0, "{id}: {got:?}");
+    }
+    // A pipeline run's items are Data Studio objects: GetFile resolves them.
+    let runs =
+        h.gw.release()
+            .list_release_packages(pb::ListReleasePackagesRequest {
+                parent: h.ws.into(),
+                page_size: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .release_packages;
+    for run in runs {
+        let pkg =
+            h.gw.release()
+                .get_release_package(pb::GetReleasePackageRequest { name: run.name, view: 0 })
+                .await
+                .unwrap()
+                .into_inner()
+                .release_package
+                .unwrap();
+        for item in pkg.items {
+            let got = get_file(&h, &item.file).await;
+            assert_eq!((got.name, got.kind), (item.file, item.kind), "the item's kind is the file's");
+        }
+    }
+}
+
+/// An object's content comes from its FlowSpec, its versions from its
+/// snapshots (newest first, the deployed one marked), each readable.
+async fn reads_an_objects_content_and_versions(h: Harness) {
+    let name = file_name(&h, objects::NODE);
+    let f = get_file(&h, &name).await;
+    assert_eq!(f.current_version, 3);
+    assert!(f.content.contains("SELECT 3"), "{}", f.content);
+    let r = h
+        .gw
+        .files()
+        .list_file_versions(pb::ListFileVersionsRequest { parent: name.clone(), page_size: 2, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.total_size, r.file_versions.iter().map(|v| v.version).collect::<Vec<_>>()), (3, vec![3, 2]));
+    let rest =
+        h.gw.files()
+            .list_file_versions(pb::ListFileVersionsRequest {
+                parent: name.clone(),
+                page_size: 2,
+                page_token: r.next_page_token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+    assert_eq!((rest.file_versions.len(), rest.next_page_token.as_str()), (1, ""));
+    let prod: Vec<i64> =
+        r.file_versions.iter().chain(&rest.file_versions).filter(|v| v.is_current_prod).map(|v| v.version).collect();
+    assert_eq!(prod, vec![2], "the deployed snapshot's version");
+    for n in 1..=3 {
+        let v =
+            h.gw.files()
+                .get_file_version(pb::GetFileVersionRequest { name: format!("{name}/versions/{n}"), view: 0 })
+                .await
+                .unwrap()
+                .into_inner()
+                .file_version
+                .unwrap();
+        assert_eq!(v.version, n);
+        assert!(v.content.contains(&format!("SELECT {n}")), "{}", v.content);
+    }
+    let e =
+        h.gw.files()
+            .get_file_version(pb::GetFileVersionRequest { name: format!("{name}/versions/9"), view: 0 })
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    // Content handed out as a download link is not fetched: said so, clearly.
+    let e =
+        h.gw.files()
+            .get_file_version(pb::GetFileVersionRequest {
+                name: format!("{}/versions/1", file_name(&h, objects::URL_RESOURCE)),
+                view: 0,
+            })
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("ContentUrl") && !e.message().contains("Signature"), "{}", e.message());
+    let e =
+        h.gw.files()
+            .get_file(pb::GetFileRequest { name: file_name(&h, "8604388726201139999"), view: 0 })
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    // An object id is an int64: anything else is refused, naming the field, before any vendor call.
+    let before = (h.calls)();
+    let e = h.gw.files().get_file(pb::GetFileRequest { name: file_name(&h, "node-1"), view: 0 }).await.unwrap_err();
+    assert_eq!(
+        (e.code(), common::violated_fields(&e), (h.calls)()),
+        (Code::InvalidArgument, vec!["name".to_owned()], before)
+    );
+}
+
+/// Two objects: two pipeline runs under one deployment, driven to
+/// SUCCEEDED; a bad object anywhere creates no run.
+async fn deploys_two_objects_to_succeeded_as_one_deployment(h: Harness) {
+    let (stale, missing) =
+        (format!("{}/versions/1", file_name(&h, objects::NODE)), file_name(&h, "8604388726201139999"));
+    let e =
+        h.gw.release()
+            .deploy_files(pb::DeployFilesRequest {
+                parent: h.ws.into(),
+                files: vec![file_name(&h, objects::CYCLE_WORKFLOW), stale.clone(), missing.clone()],
+                request_id: uuid::Uuid::new_v4().to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    let unmet = common::unmet(&e);
+    assert_eq!(
+        unmet,
+        vec![("VERSION_NOT_DEPLOYABLE".to_owned(), stale), ("FILE_NOT_FOUND".to_owned(), missing)],
+        "every bad object named"
+    );
+    assert_eq!((h.deploys)(), 0, "no run created");
+    let files = vec![format!("{}/versions/3", file_name(&h, objects::NODE)), file_name(&h, objects::CYCLE_WORKFLOW)];
+    let d =
+        h.gw.release()
+            .deploy_files(pb::DeployFilesRequest {
+                parent: h.ws.into(),
+                files,
+                request_id: uuid::Uuid::new_v4().to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .deployments;
+    assert_eq!(d.len(), 1, "one deployment");
+    assert_eq!((h.deploys)(), 2, "one pipeline run per object");
+    let mut s =
+        h.gw.release()
+            .watch_deployment(pb::WatchDeploymentRequest { name: d[0].name.clone(), view: 0 })
+            .await
+            .unwrap()
+            .into_inner();
+    let mut last = None;
+    while let Some(m) = s.message().await.unwrap() {
+        last = m.deployment;
+    }
+    assert_eq!(last.unwrap().state(), pb::DeploymentState::Succeeded);
+    let got =
+        h.gw.release()
+            .get_deployment(pb::GetDeploymentRequest { name: d[0].name.clone(), view: pb::View::Full as i32 })
+            .await
+            .unwrap()
+            .into_inner()
+            .deployment
+            .unwrap();
+    assert_eq!(got.state(), pb::DeploymentState::Succeeded);
+    assert!(got.vendor_record.is_some(), "the runs' records");
+    let e =
+        h.gw.release().cancel_deployment(pb::CancelDeploymentRequest { name: d[0].name.clone() }).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "an ended deployment is not cancelled: {e:?}");
+    // Cancelling stops every run.
+    let d =
+        h.gw.release()
+            .deploy_files(pb::DeployFilesRequest {
+                parent: h.ws.into(),
+                files: vec![file_name(&h, objects::RESOURCE), file_name(&h, objects::FUNCTION)],
+                request_id: uuid::Uuid::new_v4().to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .deployments;
+    let c =
+        h.gw.release()
+            .cancel_deployment(pb::CancelDeploymentRequest { name: d[0].name.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .deployment
+            .unwrap();
+    assert_eq!((c.name.as_str(), c.state()), (d[0].name.as_str(), pb::DeploymentState::Cancelled));
+    // A deployment id that is not one is refused before any vendor call.
+    let before = (h.calls)();
+    let e =
+        h.gw.release()
+            .get_deployment(pb::GetDeploymentRequest { name: format!("{}/deployments/a.a", h.ws), view: 0 })
+            .await
+            .unwrap_err();
+    assert_eq!((e.code(), (h.calls)()), (Code::InvalidArgument, before));
+}
+
+/// Every ListFiles filter the workspace declares is exercised: honoured
+/// ones narrow the listing to what they say, rejected ones are refused
+/// naming the field.
+async fn every_declared_file_filter_is_exercised(h: Harness) {
+    let ws = h.gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: h.ws.into() }).await.unwrap().into_inner();
+    let caps = ws.workspace.unwrap().capabilities.unwrap();
+    let base = pb::ListFilesRequest { parent: h.ws.into(), ..Default::default() };
+    let (all, _) = all_files(&h, base.clone()).await.unwrap();
+    let sample = all.iter().find(|f| f.name.ends_with(objects::NODE)).unwrap().clone();
+    let other = all.iter().find(|f| f.name.ends_with(objects::FUNCTION)).unwrap().clone();
+    let uid = |id: &str| Some(pb::UserRef { key: Some(pb::user_ref::Key::Id(id.into())) });
+    let mut exercised = 0;
+    for f in caps.filters.iter().filter(|f| f.field.starts_with("ListFilesRequest.")) {
+        let field = f.field.trim_start_matches("ListFilesRequest.");
+        type Check = Box<dyn Fn(&pb::File) -> bool>;
+        let (req, check): (pb::ListFilesRequest, Check) = match field {
+            "folder_path" => {
+                let folder = sample.folder_path.clone();
+                let r = pb::ListFilesRequest { folder_path: folder.clone(), ..base.clone() };
+                (r, Box::new(move |x| x.folder_path.starts_with(&folder)))
+            }
+            "keyword" => {
+                let k = sample.display_name[1..5].to_owned();
+                (
+                    pb::ListFilesRequest { keyword: k.clone(), ..base.clone() },
+                    Box::new(move |x| x.display_name.contains(&k)),
+                )
+            }
+            "exact_name" => {
+                let n = sample.display_name.clone();
+                (pb::ListFilesRequest { exact_name: n.clone(), ..base.clone() }, Box::new(move |x| x.display_name == n))
+            }
+            "use_type" => {
+                (pb::ListFilesRequest { use_type: pb::UseType::Normal as i32, ..base.clone() }, Box::new(|_| true))
+            }
+            "file_types" => {
+                let t = vec![sample.file_type.clone(), other.file_type.clone()];
+                (
+                    pb::ListFilesRequest { file_types: t.clone(), ..base.clone() },
+                    Box::new(move |x| t.contains(&x.file_type)),
+                )
+            }
+            "owner" => {
+                let o = sample.owner.clone().unwrap().id;
+                (
+                    pb::ListFilesRequest { owner: uid(&o), ..base.clone() },
+                    Box::new(move |x| x.owner.as_ref().is_some_and(|u| u.id == o)),
+                )
+            }
+            "node_id" => (pb::ListFilesRequest { node_id: "700000000001".into(), ..base.clone() }, Box::new(|_| true)),
+            "include_content" => {
+                (pb::ListFilesRequest { include_content: true, ..base.clone() }, Box::new(|x| !x.content.is_empty()))
+            }
+            "include_folder_path" => (
+                pb::ListFilesRequest { include_folder_path: true, ..base.clone() },
+                Box::new(|x| !x.folder_path.is_empty()),
+            ),
+            "file_ids" => {
+                let ids: Vec<String> =
+                    [&sample, &other].iter().map(|f| f.name.rsplit_once('/').unwrap().1.to_owned()).collect();
+                let names = [sample.name.clone(), other.name.clone()];
+                (pb::ListFilesRequest { file_ids: ids, ..base.clone() }, Box::new(move |x| names.contains(&x.name)))
+            }
+            "last_editor" => {
+                (pb::ListFilesRequest { last_editor: uid("2003000000000001"), ..base.clone() }, Box::new(|_| true))
+            }
+            "commit_status" => (
+                pb::ListFilesRequest { commit_status: pb::CommitStatus::Committed as i32, ..base.clone() },
+                Box::new(|_| true),
+            ),
+            other => panic!("no scenario exercises the declared filter {other}"),
+        };
+        match f.handling() {
+            pb::FilterHandling::Rejected => {
+                let e = h.gw.files().list_files(req).await.unwrap_err();
+                assert_eq!(e.code(), Code::InvalidArgument, "{field}");
+                assert!(common::violated_fields(&e).contains(&field.to_owned()), "{field}: {e:?}");
+            }
+            pb::FilterHandling::Vendor | pb::FilterHandling::Gateway => {
+                let (got, _) = all_files(&h, req).await.unwrap_or_else(|e| panic!("{field}: {e:?}"));
+                assert!(got.iter().any(|x| x.name == sample.name), "{field}: the sample passes");
+                assert!(got.iter().all(&check), "{field}: every file passes");
+                assert!(field.starts_with("include_") || got.len() < all.len(), "{field}: the filter narrows");
+            }
+            pb::FilterHandling::Unspecified => panic!("{field}: handling unspecified"),
+        }
+        exercised += 1;
+    }
+    assert_eq!(exercised, 12);
 }

@@ -9,7 +9,10 @@ mod hw;
 
 use common::alibaba::{self, WS};
 use datastudio_gateway::{
-    emulator::{alibaba::UNCOMMITTED_FILE, huawei::PENDING_JOB},
+    emulator::{
+        alibaba::{UNCOMMITTED_FILE, objects},
+        huawei::PENDING_JOB,
+    },
     pb,
 };
 use tonic::{Code, Status};
@@ -101,12 +104,14 @@ async fn legacy_a_pinned_latest_version_deploys() {
 }
 
 #[tokio::test]
-async fn pipeline_a_never_committed_file_creates_no_run() {
+async fn pipeline_a_legacy_file_or_a_stale_version_creates_no_run() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
-    let draft = format!("{WS}/files/{UNCOMMITTED_FILE}");
-    let missing = format!("{WS}/files/999999");
-    let e = deploy(&env, vec![format!("{WS}/files/100003"), draft.clone(), missing.clone()]).await.unwrap_err();
-    let want = vec![unmet("FILE_NOT_COMMITTED", &draft), unmet("FILE_NOT_FOUND", &missing)];
+    // Pipeline files are Data Studio objects: a legacy FileId is none.
+    let legacy = format!("{WS}/files/100003");
+    let stale = format!("{WS}/files/{}/versions/1", objects::OTHER_NODE);
+    let e =
+        deploy(&env, vec![format!("{WS}/files/{}", objects::NODE), legacy.clone(), stale.clone()]).await.unwrap_err();
+    let want = vec![unmet("FILE_NOT_FOUND", &legacy), unmet("VERSION_NOT_DEPLOYABLE", &stale)];
     assert_eq!(refusal(&e), (Code::FailedPrecondition, REFUSED.into(), want));
     assert_eq!(env.emu.control.count("CreatePipelineRun"), 0);
     assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 0);

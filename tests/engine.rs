@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::alibaba::{self, WS};
 use datastudio_gateway::{
     config::{LiveSecret, Secret},
+    emulator::alibaba::objects,
     pb,
     providers::alibaba::{
         api::Api as AliApi,
@@ -48,7 +49,7 @@ async fn get(env: &alibaba::AliEnv, name: &str) -> pb::Deployment {
 #[tokio::test]
 async fn a_pipeline_deploy_with_no_watcher_runs_every_stage_once() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
-    let d = deploy(&env, "100003").await;
+    let d = deploy(&env, objects::NODE).await;
     assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 1, "the deploy starts the first stage");
     // Nobody reads or watches: the engine alone moves the run on.
     let mut stages = 0;
@@ -95,7 +96,7 @@ async fn reads_of_a_deployment_never_write() {
         &env,
         AliApi::CreatePipelineRun,
         &[],
-        &[("ProjectId", "10003"), ("Type", "Online"), ("ObjectIds", "[\"100003\"]")],
+        &[("ProjectId", "10003"), ("Type", "Online"), ("ObjectIds", &format!("[\"{}\"]", objects::NODE))],
     )
     .await;
     let id = created["Id"].as_str().expect("run id").to_owned();
@@ -143,7 +144,7 @@ async fn reads_of_a_deployment_never_write() {
 #[tokio::test]
 async fn fifty_watchers_share_the_engines_polls() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
-    let d = deploy(&env, "100003").await;
+    let d = deploy(&env, objects::NODE).await;
     let before = env.emu.control.count("GetPipelineRun");
     let watchers: Vec<_> = (0..50)
         .map(|_| {
@@ -179,7 +180,7 @@ async fn cancel(env: &alibaba::AliEnv, name: &str) -> Result<pb::Deployment, ton
 #[tokio::test]
 async fn a_cancelled_pipeline_deployment_is_abolished_once_and_left_alone() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
-    let d = deploy(&env, "100003").await;
+    let d = deploy(&env, objects::NODE).await;
     let c = cancel(&env, &d.name).await.expect("cancel");
     assert_eq!(c.state(), pb::DeploymentState::Cancelled);
     assert_eq!(c.request_id, d.request_id, "the record's request_id is kept");
@@ -212,7 +213,7 @@ async fn run_until_stops_the_engine_after_the_named_stage() {
     let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk"), ("ptk", "page-token-key")]);
     let gw = alibaba::gateway(&emu, dir, "pipeline", "    pipeline: { run_until: DEV_CHECK }").await;
     let env = alibaba::AliEnv { gw, emu };
-    let d = deploy(&env, "100003").await;
+    let d = deploy(&env, objects::NODE).await;
     let mut last = get(&env, &d.name).await;
     for _ in 0..50 {
         if last.state() == pb::DeploymentState::Succeeded {

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use common::alibaba::{self, WS};
 use datastudio_gateway::{
-    emulator::common::{Fault, FaultRule},
+    emulator::{
+        alibaba::objects,
+        common::{Fault, FaultRule},
+    },
     pb,
 };
 use tonic::Code;
@@ -103,7 +106,7 @@ async fn legacy_a_lost_answer_that_cannot_be_looked_up_stays_unknown() {
 async fn pipeline_a_lost_create_is_found_and_the_run_goes_to_its_end() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
     lose(&env, "CreatePipelineRun", Fault::LoseAnswer);
-    let d = deploy(&env, request("100003", &uuid::Uuid::new_v4().to_string())).await.expect("resolved");
+    let d = deploy(&env, request(objects::NODE, &uuid::Uuid::new_v4().to_string())).await.expect("resolved");
     assert_eq!(sent(&env, "CreatePipelineRun"), (0, 1), "one run created, none repeated");
     assert_eq!(until_ended(&env, &d.name).await.state(), pb::DeploymentState::Succeeded);
     assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 4, "each stage once");
@@ -113,7 +116,7 @@ async fn pipeline_a_lost_create_is_found_and_the_run_goes_to_its_end() {
 async fn pipeline_a_create_lost_before_it_applied_is_sent_once_more() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
     lose(&env, "CreatePipelineRun", Fault::Reset);
-    let d = deploy(&env, request("100003", &uuid::Uuid::new_v4().to_string())).await.expect("sent once more");
+    let d = deploy(&env, request(objects::NODE, &uuid::Uuid::new_v4().to_string())).await.expect("sent once more");
     assert_eq!(sent(&env, "CreatePipelineRun"), (1, 1));
     assert_eq!(until_ended(&env, &d.name).await.state(), pb::DeploymentState::Succeeded);
 }
@@ -122,7 +125,7 @@ async fn pipeline_a_create_lost_before_it_applied_is_sent_once_more() {
 async fn pipeline_a_lost_stage_start_is_found_and_not_repeated() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
     lose(&env, "ExecPipelineRunStage", Fault::LoseAnswer);
-    let d = deploy(&env, request("100003", &uuid::Uuid::new_v4().to_string())).await.expect("resolved");
+    let d = deploy(&env, request(objects::NODE, &uuid::Uuid::new_v4().to_string())).await.expect("resolved");
     assert_eq!(until_ended(&env, &d.name).await.state(), pb::DeploymentState::Succeeded);
     assert_eq!(sent(&env, "ExecPipelineRunStage"), (3, 1), "four stages, each started once");
 }

@@ -327,7 +327,7 @@ async fn pipeline_flavour_runs_stages_in_order() {
         .release()
         .deploy_files(pb::DeployFilesRequest {
             parent: WS.into(),
-            files: vec![format!("{WS}/files/100003")],
+            files: vec![format!("{WS}/files/{}", datastudio_gateway::emulator::alibaba::objects::NODE)],
             request_id: "0b1c2d3e-4f50-4617-8899-000000000006".into(),
             ..Default::default()
         })
@@ -365,7 +365,7 @@ async fn pipeline_flavour_runs_stages_in_order() {
         .unwrap();
     assert_eq!(pkg.stages.len(), 4);
     assert!(pkg.stages.iter().all(|s| s.state() == pb::ReleasePackageState::Succeeded));
-    assert_eq!(pkg.items[0].file, format!("{WS}/files/100003"));
+    assert_eq!(pkg.items[0].file, format!("{WS}/files/{}", datastudio_gateway::emulator::alibaba::objects::NODE));
     // A run that has already been deployed is refused, not re-run.
     let e = env
         .gw

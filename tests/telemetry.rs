@@ -156,8 +156,8 @@ async fn the_callers_trace_reaches_the_vendor() {
 #[tokio::test]
 async fn deploys_keep_the_callers_trace_on_every_vendor_call() {
     cap();
-    // Both DataWorks flavours: legacy deploys file by file, pipeline packages the files first.
-    for (flavour, file) in [("legacy", "100002"), ("pipeline", "100003")] {
+    // Both DataWorks flavours: legacy deploys file by file, pipeline runs one Data Studio object a run.
+    for (flavour, file) in [("legacy", "100002"), ("pipeline", datastudio_gateway::emulator::alibaba::objects::NODE)] {
         let env = alibaba::start_with(flavour, "demo-sk").await;
         let (tp, trace, _) = traceparent();
         let req = pb::DeployFilesRequest {

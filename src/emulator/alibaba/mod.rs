@@ -10,7 +10,10 @@
 //! 3000001, and every fourth (3000002, 3000006, …) is a development
 //! package (`ToEnvironment` 1); pipeline runs `…0000` to `…003b`, every
 //! seventh from the fourth abolished (Status `Termination`); account UIDs are
-//! `2003000000000001`..`…06`.
+//! `2003000000000001`..`…06`. Data Studio objects (nodes, workflow
+//! definitions, resources, functions) and their snapshots are listed in
+//! [`objects`]; pipeline runs deploy those objects only (a legacy FileId is
+//! refused, as the vendor does).
 //!
 //! | file | concern |
 //! |---|---|
@@ -24,6 +27,7 @@
 //! | `legacy.rs` | deployment packages, `DeployFile`/`SubmitFile` |
 //! | `files.rs` | files and file versions |
 //! | `pipeline.rs` | pipeline runs and their stages |
+//! | `studio.rs` | Data Studio objects and their snapshots |
 
 mod answer;
 mod auth;
@@ -34,6 +38,7 @@ mod params;
 mod pipeline;
 mod seed;
 mod store;
+mod studio;
 
 use std::{
     net::SocketAddr,
@@ -49,12 +54,12 @@ use axum::{
 };
 
 pub use super::common::Handle;
-pub use seed::UNCOMMITTED_FILE;
+pub use seed::{UNCOMMITTED_FILE, objects};
 
 use super::common::{Control, Recorded};
 use answer::{Answer, fail, ok, request_id};
 use params::{Req, int, text};
-use store::Emu;
+use store::{Emu, Kind};
 
 /// How to start the emulator.
 #[derive(Debug, Clone)]
@@ -152,10 +157,28 @@ async fn respond(
 
 impl Emu {
     fn dispatch(&self, r: &Req, method: &Method, rid: &str) -> Answer {
-        let get_only = ["GetPipelineRun", "ListPipelineRuns", "ListPipelineRunItems"];
+        let get_only = [
+            "GetPipelineRun",
+            "ListPipelineRuns",
+            "ListPipelineRunItems",
+            "ListNodes",
+            "GetNode",
+            "ListWorkflowDefinitions",
+            "GetWorkflowDefinition",
+            "ListResources",
+            "GetResource",
+            "ListFunctions",
+            "GetFunction",
+        ];
         let expected = if get_only.contains(&r.action.as_str()) { Method::GET } else { Method::POST };
         if *method != expected {
             return fail(400, "UnsupportedHTTPMethod", &format!("{} must be called with {expected}", r.action), rid);
+        }
+        // Snapshots name the workspace in Namespace, not ProjectId.
+        match (r.action.as_str(), r.version.as_str()) {
+            ("ListSnapshots", "2024-05-18") => return self.list_snapshots(r, rid),
+            ("GetSnapshot", "2024-05-18") => return self.get_snapshot(r, rid),
+            _ => {}
         }
         // Workspace selector.
         let pid = int(&r.params, "ProjectId");
@@ -197,6 +220,14 @@ impl Emu {
             ("CreatePipelineRun" | "CreateDeployment", "2024-05-18") => self.create_run(r, rid),
             ("ExecPipelineRunStage" | "ExecDeploymentStage", "2024-05-18") => self.exec_stage(r, rid),
             ("AbolishPipelineRun" | "AbolishDeployment", "2024-05-18") => self.abolish_run(r, rid),
+            ("ListNodes", "2024-05-18") => self.list_objects(r, rid, Kind::Node),
+            ("ListWorkflowDefinitions", "2024-05-18") => self.list_objects(r, rid, Kind::Workflow),
+            ("ListResources", "2024-05-18") => self.list_objects(r, rid, Kind::Resource),
+            ("ListFunctions", "2024-05-18") => self.list_objects(r, rid, Kind::Function),
+            ("GetNode", "2024-05-18") => return self.get_object(r, rid, Kind::Node),
+            ("GetWorkflowDefinition", "2024-05-18") => return self.get_object(r, rid, Kind::Workflow),
+            ("GetResource", "2024-05-18") => return self.get_object(r, rid, Kind::Resource),
+            ("GetFunction", "2024-05-18") => return self.get_object(r, rid, Kind::Function),
             _ => return fail(404, "InvalidAction.NotFound", &format!("Specified api {} is not found.", r.action), rid),
         };
         match res {

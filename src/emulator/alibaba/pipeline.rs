@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{
     params::{Req, page, paging, text},
     seed::BASE_TIME,
-    store::{Data, Emu, Run},
+    store::{Data, Emu, Kind, Run, SnapshotKind},
 };
 
 pub(super) fn run_id(i: u64) -> String {
@@ -83,7 +83,7 @@ impl Emu {
             .iter()
             .filter(|run| {
                 text(p, "Creator").is_none_or(|c| run.creator == c)
-                    && text(p, "ObjectId").is_none_or(|o| run.object.to_string() == o)
+                    && text(p, "ObjectId").is_none_or(|o| run.object == o)
             })
             .map(|run| self.run_json(run))
             .filter(|v| text(p, "Status").is_none_or(|st| v["Status"] == st))
@@ -111,11 +111,20 @@ impl Emu {
         let (n, s) = paging(&r.params)?;
         let d = self.lock();
         let run = Self::find_run(&d, r)?;
-        let f = d.files.get(&run.object);
+        let o = d.objects.get(&run.object);
         let (status, _) = self.run_status(run);
-        let item = json!({"Id": run.object.to_string(), "Name": f.map(|f| f.name.clone()).unwrap_or_default(),
-            "Type": "Node", "Version": f.map(|f| f.versions.len()).unwrap_or(1), "Status": status, "Message": "",
-            "Spec": "{\"version\":\"1.1.0\",\"kind\":\"Node\"}", "CreateTime": run.create_time, "ModifyTime": run.modify_time});
+        let ty = match o.map(|o| o.kind) {
+            Some(Kind::Workflow) => "WorkflowDefinition",
+            Some(Kind::Resource) => "Resource",
+            Some(Kind::Function) => "Function",
+            Some(Kind::Node) | None => "Node",
+        };
+        let version =
+            o.and_then(|o| o.snapshots.iter().filter(|s| s.kind == SnapshotKind::Saved).map(|s| s.version).max());
+        let item = json!({"Id": run.object, "Name": o.map(|o| o.name.clone()).unwrap_or_default(),
+            "Type": ty, "Version": version.unwrap_or(1), "Status": status, "Message": "",
+            "Spec": format!("{{\"version\":\"1.1.0\",\"kind\":\"{ty}\"}}"), "CreateTime": run.create_time,
+            "ModifyTime": run.modify_time});
         Ok(json!({"RequestId": rid, "PagingInfo": {"PageNumber": n, "PageSize": s, "TotalCount": 1,
             "PipelineRunItems": page(&[item], n, s)}}))
     }
@@ -127,13 +136,13 @@ impl Emu {
         }
         let ids: Vec<String> = serde_json::from_str(text(p, "ObjectIds").ok_or("ObjectIds is mandatory.")?)
             .map_err(|_| "The parameter ObjectIds is invalid.".to_owned())?;
-        let object: i64 = ids.first().and_then(|i| i.parse().ok()).ok_or("The parameter ObjectIds is invalid.")?;
+        let object = ids.first().cloned().ok_or("The parameter ObjectIds is invalid.")?;
         let mut d = self.lock();
-        match d.files.get(&object) {
-            None => return Err(format!("The object {object} does not exist.")),
-            Some(f) if f.versions.is_empty() => return Err(format!("The object {object} has not been committed.")),
-            Some(_) => {}
+        // Data Studio objects only: a legacy FileId is not one.
+        if !d.objects.contains_key(&object) {
+            return Err(format!("The object {object} does not exist."));
         }
+        let failing = object.ends_with('7');
         let i = d.next_run;
         d.next_run += 1;
         let now = crate::domain::time::now_ms();
@@ -146,7 +155,7 @@ impl Emu {
             object,
             stages: stage_template("Success"),
             running: None,
-            failing: object % 10 == 7,
+            failing,
             abolished: false,
         };
         let id = run.id.clone();

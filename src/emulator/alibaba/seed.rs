@@ -1,11 +1,12 @@
-//! The DataWorks emulator's seeded files, deployment packages and pipeline runs.
+//! The DataWorks emulator's seeded files, deployment packages, pipeline
+//! runs, and Data Studio objects with their snapshots.
 
 use std::collections::BTreeMap;
 
 use super::{
     Options,
     pipeline::{run_id, stage_template},
-    store::{Data, File, Package, Run, Version},
+    store::{Data, File, Kind, Object, Package, Run, Snapshot, SnapshotKind, Version},
 };
 use crate::emulator::common::Seeded;
 
@@ -33,6 +34,95 @@ const USE_TYPES: [&str; 3] = ["NORMAL", "NORMAL", "MANUAL"];
 pub const UNCOMMITTED_FILE: i64 = 100_301;
 
 pub(super) const BASE_TIME: i64 = 1_761_955_200_000; // 2025-11-01T00:00:00Z
+
+/// Seeded Data Studio objects tests rely on. Nodes are `…0001`..`…0009`,
+/// cycle workflows `…0001`..`…0003`, manual workflows `…0004`, `…0005`,
+/// resources and functions `…0001`..`…0003`. Each has three or four saved
+/// snapshots (versions 1..) and a deployed snapshot of the one before the
+/// newest; an object whose id ends in 7 fails to deploy.
+pub mod objects {
+    /// A node with three saved versions.
+    pub const NODE: &str = "8604388726201130001";
+    /// Another node (four saved versions).
+    pub const OTHER_NODE: &str = "8604388726201130002";
+    /// A node whose pipeline runs fail.
+    pub const FAILING_NODE: &str = "8604388726201130007";
+    /// A cycle workflow definition.
+    pub const CYCLE_WORKFLOW: &str = "4634978808809540001";
+    /// A manual workflow definition.
+    pub const MANUAL_WORKFLOW: &str = "4634978808809540004";
+    /// A resource.
+    pub const RESOURCE: &str = "6314788648976300001";
+    /// A resource whose snapshots come as a download link (ContentUrl).
+    pub const URL_RESOURCE: &str = "6314788648976300003";
+    /// A function.
+    pub const FUNCTION: &str = "7314788648976300001";
+}
+
+/// The seeded Data Studio objects.
+fn studio_objects() -> Vec<Object> {
+    let mut out = Vec::new();
+    let mut next_snapshot = 526_749_307_982_111_000i64;
+    let mut add = |kind: Kind, id: String, name: String, r#type: &'static str, path: &str, i: i64| {
+        let saved = 3 + (i + 1) % 2;
+        let create_time = BASE_TIME - (40 - i) * 86_400_000;
+        let owner = USERS[(i as usize) % USERS.len()].to_owned();
+        let mut snapshots = Vec::new();
+        for v in 1..=saved {
+            let content = match kind {
+                Kind::Node => format!("-- {name} v{v}\nSELECT {v} AS version FROM dual;\n"),
+                Kind::Workflow => String::new(),
+                Kind::Resource => format!("# {name} v{v}\nprint({v})\n"),
+                Kind::Function => format!("-- {name} v{v}: returns its input\n"),
+            };
+            for kind in [SnapshotKind::Saved, SnapshotKind::Deployed] {
+                let deployed = kind == SnapshotKind::Deployed;
+                if deployed && v != saved - 1 {
+                    continue;
+                }
+                next_snapshot += 1;
+                snapshots.push(Snapshot {
+                    id: next_snapshot.to_string(),
+                    version: v,
+                    kind,
+                    creator: owner.clone(),
+                    create_time: create_time + v * 3_600_000 + i64::from(deployed) * 600_000,
+                    comment: format!("{} version {v} of {name}", kind.name()),
+                    content: content.clone(),
+                    by_url: id == objects::URL_RESOURCE,
+                });
+            }
+        }
+        out.push(Object {
+            id,
+            kind,
+            name,
+            owner,
+            r#type,
+            path: path.to_owned(),
+            create_time,
+            modify_time: create_time + saved * 3_600_000,
+            snapshots,
+        });
+    };
+    const COMMANDS: [&str; 3] = ["ODPS_SQL", "DIDE_SHELL", "PYTHON"];
+    for i in 1..=9i64 {
+        let path = FOLDERS[(i as usize) % 2];
+        let name = format!("{}_node_{i}", ["ods", "dws", "sh"][(i as usize) % 3]);
+        add(Kind::Node, format!("860438872620113{i:04}"), name, COMMANDS[(i as usize) % 3], path, i);
+    }
+    for i in 1..=5i64 {
+        let (ty, name) = if i <= 3 { ("CycleWorkflow", "daily_flow") } else { ("ManualWorkflow", "manual_flow") };
+        add(Kind::Workflow, format!("463497880880954{i:04}"), format!("{name}_{i}"), ty, FOLDERS[2], 10 + i);
+    }
+    for (i, ty) in (1..=3i64).zip(["Python", "Jar", "File"]) {
+        add(Kind::Resource, format!("631478864897630{i:04}"), format!("res_{i}"), ty, "resources", 20 + i);
+    }
+    for (i, ty) in (1..=3i64).zip(["Math", "String", "Other"]) {
+        add(Kind::Function, format!("731478864897630{i:04}"), format!("udf_{i}"), ty, "functions", 30 + i);
+    }
+    out
+}
 
 pub(super) fn seed(opts: &Options) -> Data {
     let mut rng = Seeded::new(opts.seed);
@@ -125,6 +215,8 @@ pub(super) fn seed(opts: &Options) -> Data {
             },
         );
     }
+    let objects: BTreeMap<String, Object> = studio_objects().into_iter().map(|o| (o.id.clone(), o)).collect();
+    let object_ids: Vec<String> = objects.keys().cloned().collect();
     let runs = (0..60u64)
         .map(|i| Run {
             id: run_id(i),
@@ -134,7 +226,7 @@ pub(super) fn seed(opts: &Options) -> Data {
             // at BASE_TIME, which the emulator reads as not yet run.
             create_time: if i == 58 { BASE_TIME } else { BASE_TIME - (60 - i as i64) * 86_400_000 },
             modify_time: BASE_TIME - (60 - i as i64) * 86_400_000 + 900_000,
-            object: 100_001 + rng.below(300) as i64,
+            object: object_ids[rng.below(300) as usize % object_ids.len()].clone(),
             stages: stage_template(if i % 5 == 0 { "Fail" } else { "Success" }),
             running: None,
             failing: false,
@@ -142,5 +234,5 @@ pub(super) fn seed(opts: &Options) -> Data {
             abolished: i % 7 == 3,
         })
         .collect();
-    Data { files, packages, runs, next_package: 3_000_241, next_run: 60 }
+    Data { files, objects, packages, runs, next_package: 3_000_241, next_run: 60 }
 }

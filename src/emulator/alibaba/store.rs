@@ -1,4 +1,5 @@
-//! The records the DataWorks emulator holds: files and versions, packages, pipeline runs.
+//! The records the DataWorks emulator holds: files and versions, packages,
+//! pipeline runs, Data Studio objects and their snapshots.
 
 use std::{
     collections::BTreeMap,
@@ -62,7 +63,8 @@ pub(super) struct Run {
     pub(super) description: String,
     pub(super) create_time: i64,
     pub(super) modify_time: i64,
-    pub(super) object: i64,
+    /// The Data Studio object deployed.
+    pub(super) object: String,
     /// Stage codes in order, and the index/time of the stage running now.
     pub(super) stages: Vec<(&'static str, &'static str, String)>,
     pub(super) running: Option<(usize, Instant)>,
@@ -70,8 +72,65 @@ pub(super) struct Run {
     pub(super) abolished: bool,
 }
 
+/// The kind of a Data Studio object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Node,
+    Workflow,
+    Resource,
+    Function,
+}
+
+/// What a snapshot records (ListSnapshots `Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SnapshotKind {
+    Saved,
+    Deployed,
+}
+
+impl SnapshotKind {
+    /// As the vendor spells it.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            SnapshotKind::Saved => "Saved",
+            SnapshotKind::Deployed => "Deployed",
+        }
+    }
+}
+
+/// A snapshot of a Data Studio object.
+#[derive(Debug, Clone)]
+pub(super) struct Snapshot {
+    pub(super) id: String,
+    pub(super) version: i64,
+    pub(super) kind: SnapshotKind,
+    pub(super) creator: String,
+    pub(super) create_time: i64,
+    pub(super) comment: String,
+    pub(super) content: String,
+    /// Served as a ContentUrl download link rather than Content.
+    pub(super) by_url: bool,
+}
+
+/// A Data Studio object: node, workflow definition, resource or function.
+#[derive(Debug, Clone)]
+pub(super) struct Object {
+    pub(super) id: String,
+    pub(super) kind: Kind,
+    pub(super) name: String,
+    pub(super) owner: String,
+    /// Node command, workflow type, resource type or function type.
+    pub(super) r#type: &'static str,
+    pub(super) path: String,
+    pub(super) create_time: i64,
+    pub(super) modify_time: i64,
+    /// Snapshots in the order they were taken.
+    pub(super) snapshots: Vec<Snapshot>,
+}
+
 pub(super) struct Data {
     pub(super) files: BTreeMap<i64, File>,
+    pub(super) objects: BTreeMap<String, Object>,
     pub(super) packages: BTreeMap<i64, Package>,
     pub(super) runs: Vec<Run>,
     pub(super) next_package: i64,

@@ -32,6 +32,26 @@ pub enum Api {
     ListFileVersions,
     /// One version of a file.
     GetFileVersion,
+    /// Data Studio: list nodes.
+    ListNodes,
+    /// Data Studio: one node and its FlowSpec.
+    GetNode,
+    /// Data Studio: list workflow definitions (one Type a call).
+    ListWorkflowDefinitions,
+    /// Data Studio: one workflow definition and its FlowSpec.
+    GetWorkflowDefinition,
+    /// Data Studio: list resources.
+    ListResources,
+    /// Data Studio: one resource and its FlowSpec.
+    GetResource,
+    /// Data Studio: list functions.
+    ListFunctions,
+    /// Data Studio: one function and its FlowSpec.
+    GetFunction,
+    /// Data Studio: an object's snapshots (its version history).
+    ListSnapshots,
+    /// Data Studio: one snapshot and its content.
+    GetSnapshot,
 }
 
 /// How an action takes its parameters.
@@ -41,13 +61,26 @@ pub(crate) enum Placement {
     Form,
     /// GET, parameters in the query.
     Query,
+    /// POST, parameters in the query, empty body (no content type).
+    QueryPost,
 }
 
 impl Api {
     /// How the official SDK sends this action's parameters.
     pub(crate) fn placement(self) -> Placement {
         match self {
-            Api::ListPipelineRuns | Api::GetPipelineRun | Api::ListPipelineRunItems => Placement::Query,
+            Api::ListPipelineRuns
+            | Api::GetPipelineRun
+            | Api::ListPipelineRunItems
+            | Api::ListNodes
+            | Api::GetNode
+            | Api::ListWorkflowDefinitions
+            | Api::GetWorkflowDefinition
+            | Api::ListResources
+            | Api::GetResource
+            | Api::ListFunctions
+            | Api::GetFunction => Placement::Query,
+            Api::ListSnapshots | Api::GetSnapshot => Placement::QueryPost,
             Api::ListDeploymentPackages
             | Api::GetDeploymentPackage
             | Api::DeployFile
@@ -77,6 +110,16 @@ impl Action for Api {
         Api::GetFile,
         Api::ListFileVersions,
         Api::GetFileVersion,
+        Api::ListNodes,
+        Api::GetNode,
+        Api::ListWorkflowDefinitions,
+        Api::GetWorkflowDefinition,
+        Api::ListResources,
+        Api::GetResource,
+        Api::ListFunctions,
+        Api::GetFunction,
+        Api::ListSnapshots,
+        Api::GetSnapshot,
     ];
 
     fn name(self) -> &'static str {
@@ -94,6 +137,16 @@ impl Action for Api {
             Api::GetFile => "GetFile",
             Api::ListFileVersions => "ListFileVersions",
             Api::GetFileVersion => "GetFileVersion",
+            Api::ListNodes => "ListNodes",
+            Api::GetNode => "GetNode",
+            Api::ListWorkflowDefinitions => "ListWorkflowDefinitions",
+            Api::GetWorkflowDefinition => "GetWorkflowDefinition",
+            Api::ListResources => "ListResources",
+            Api::GetResource => "GetResource",
+            Api::ListFunctions => "ListFunctions",
+            Api::GetFunction => "GetFunction",
+            Api::ListSnapshots => "ListSnapshots",
+            Api::GetSnapshot => "GetSnapshot",
         }
     }
 
@@ -110,7 +163,17 @@ impl Action for Api {
             | Api::ListFiles
             | Api::GetFile
             | Api::ListFileVersions
-            | Api::GetFileVersion => Access::Read,
+            | Api::GetFileVersion
+            | Api::ListNodes
+            | Api::GetNode
+            | Api::ListWorkflowDefinitions
+            | Api::GetWorkflowDefinition
+            | Api::ListResources
+            | Api::GetResource
+            | Api::ListFunctions
+            | Api::GetFunction
+            | Api::ListSnapshots
+            | Api::GetSnapshot => Access::Read,
         }
     }
 }

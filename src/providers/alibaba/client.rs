@@ -99,6 +99,10 @@ impl Signer {
                 query.extend(form);
                 ("GET", String::new())
             }
+            Placement::QueryPost => {
+                query.extend(form);
+                ("POST", String::new())
+            }
         };
         query.sort();
         let mut headers: Vec<(String, String)> = vec![
@@ -111,7 +115,7 @@ impl Signer {
             ("x-acs-signature-nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
             ("x-acs-content-sha256".into(), signing::sha256_hex(body.as_bytes())),
         ];
-        if method == "POST" {
+        if !body.is_empty() {
             headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
         }
         if let Some(t) = &token {

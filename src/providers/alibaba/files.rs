@@ -1,6 +1,6 @@
-//! Files and file versions, the same API in both flavours (ListFiles,
-//! GetFile, ListFileVersions, GetFileVersion), and the check both run
-//! before deploying files.
+//! Legacy files and file versions (ListFiles, GetFile, ListFileVersions,
+//! GetFileVersion), and the check run before deploying files. Pipeline
+//! workspaces' files are Data Studio objects (`studio.rs`).
 
 use std::collections::HashMap;
 
@@ -38,7 +38,7 @@ pub(crate) const FILTERS: [(FileFilter, &str); 12] = [
 ];
 
 /// A user filter DataWorks takes by account UID only.
-fn id_only(field: &str, u: &Option<UserKey>) -> Result<Option<String>> {
+pub(super) fn id_only(field: &str, u: &Option<UserKey>) -> Result<Option<String>> {
     match u {
         None => Ok(None),
         Some(UserKey::Id(x)) => Ok(Some(x.clone())),

@@ -232,11 +232,7 @@ pub(crate) fn pipeline_run(
                 file_display_name: text(&it.name),
                 version: it.version.unwrap_or_default(),
                 state: pipeline_state(it.status.as_deref().unwrap_or_default()) as i32,
-                kind: if it.r#type.as_deref() == Some("WorkflowDefinition") {
-                    pb::FileKind::Job
-                } else {
-                    pb::FileKind::Script
-                } as i32,
+                kind: it.r#type.map_or(pb::FileKind::Unspecified, |k| k.file_kind()) as i32,
                 ..Default::default()
             })
             .collect(),

@@ -6,12 +6,14 @@
 //! (ListDeploymentPackages, GetDeploymentPackage) and files are deployed
 //! with DeployFile, one package per file — no vendor API runs an existing
 //! package, so DeployReleasePackages is FAILED_PRECONDITION; and
-//! **pipeline** (new Data Studio), where packages are pipeline runs,
-//! DeployFiles creates an Online run per file and DeployReleasePackages
-//! runs a run's stages in order. Files (ListFiles, GetFile,
-//! ListFileVersions, GetFileVersion) are the same API in both. Deployment
-//! ids are the vendor's package id (legacy) or run id (pipeline), so
-//! following a deployment needs no gateway state.
+//! **pipeline** (new Data Studio), where packages are pipeline runs, files
+//! are Data Studio objects (nodes, workflow definitions, resources,
+//! functions) with snapshots as versions, DeployFiles creates an Online run
+//! per object and DeployReleasePackages runs a run's stages in order.
+//! Legacy files are the legacy file API (ListFiles, GetFile,
+//! ListFileVersions, GetFileVersion). Deployment ids are the vendor's
+//! package id (legacy) or run id(s) (pipeline), so following a deployment
+//! needs no gateway state.
 //!
 //! | file | concern |
 //! |---|---|
@@ -21,9 +23,10 @@
 //! | `wire.rs` | answers as the vendor spells them, read straight from the body |
 //! | `map.rs` | wire records → neutral messages, state tables |
 //! | `scan.rs` | PageNumber/PageSize windows, filtering in the gateway |
-//! | `files.rs` | files and file versions, and the pre-deploy file check (both flavours) |
+//! | `files.rs` | legacy files and file versions, and the pre-deploy file check |
 //! | `legacy.rs` | the legacy adapter: deployment packages, DeployFile |
 //! | `pipeline.rs` | the pipeline adapter: pipeline runs and their stages |
+//! | `studio.rs` | pipeline files: Data Studio objects and snapshots, DeployFiles as one run per object |
 
 pub mod api;
 pub mod client;
@@ -34,6 +37,7 @@ mod map;
 mod pipeline;
 mod scan;
 pub mod sign;
+mod studio;
 mod wire;
 
 use std::{future::Future, sync::Arc, time::Duration};

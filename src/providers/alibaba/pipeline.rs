@@ -1,6 +1,7 @@
 //! The pipeline (new Data Studio) adapter: release packages are pipeline
 //! runs (ListPipelineRuns, GetPipelineRun + ListPipelineRunItems);
-//! DeployFiles creates an Online run per file and starts it;
+//! files are Data Studio objects (`studio.rs`); DeployFiles creates an
+//! Online run per object and starts it, all under one deployment;
 //! DeployReleasePackages starts a run. A run's stages are started one by
 //! one (ExecPipelineRunStage), the next each time the deployment is looked
 //! at and the previous one has finished.
@@ -12,7 +13,9 @@ use super::{
     client::Reply,
     keyword_matches,
     map::{self, pipeline_state as state},
-    one_by_one, one_id, scan, user_matches, wire,
+    one_by_one, one_id, scan,
+    studio::{self, Runs},
+    user_matches, wire,
 };
 use crate::domain::{Capabilities, capability::PackageFilter};
 use crate::{
@@ -276,7 +279,7 @@ impl Adapter for Pipeline {
 
     fn capabilities(&self) -> Capabilities {
         use pb::FilterHandling::{Gateway as G, Rejected as R, Vendor as V};
-        capabilities(
+        studio::capabilities(capabilities(
             [
                 (PackageFilter::Keyword, G, "matched against the run Description, ignoring case"),
                 (
@@ -298,11 +301,11 @@ impl Adapter for Pipeline {
                 ),
                 (
                     true,
-                    "ListFiles by FileIdIn (one call per 50 files) checks every file first; then CreatePipelineRun(Online) per file",
+                    "the object getters check every object first; then CreatePipelineRun(Online) and its first stage per object, one deployment",
                 ),
                 (true, "AbolishPipelineRun, then GetPipelineRun"),
             ],
-        )
+        ))
     }
 
     async fn list_release_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>> {
@@ -349,11 +352,13 @@ impl Adapter for Pipeline {
         comment: &str,
         _: pb::StartupMode,
     ) -> Result<Vec<pb::Deployment>> {
-        let ids = self.dw.deployable(ctx, files).await?;
-        one_by_one(ids, |id| self.deploy_file(ctx, id, comment)).await
+        self.dw.deploy_objects(ctx, files, |id| self.deploy_file(ctx, id, comment)).await
     }
 
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
+        if let Some(runs) = Runs::several("name", id)? {
+            return runs.look(ctx, full, |run| async move { self.get_deployment(ctx, &run, full).await }).await;
+        }
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
         Ok(self.deployment(ctx, &run(&reply)?, full))
@@ -362,6 +367,9 @@ impl Adapter for Pipeline {
     /// Starts the next stage once the previous one has succeeded (stages
     /// run strictly in order; the engine calls this, readers never do).
     async fn advance(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
+        if let Some(runs) = Runs::several("name", id)? {
+            return runs.look(ctx, false, |run| async move { self.advance(ctx, &run).await }).await;
+        }
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
         let r = run(&reply)?;
@@ -418,6 +426,10 @@ impl Adapter for Pipeline {
     /// AbolishPipelineRun (form body `Id`, vendor reference 1.10), once the
     /// run is known not to have ended.
     async fn cancel(&self, ctx: &CallCtx, id: &str) -> Result<pb::Deployment> {
+        if let Some(runs) = Runs::several("name", id)? {
+            let get = |run: String| async move { self.get_deployment(ctx, &run, false).await };
+            return runs.cancel(ctx, |run| async move { self.cancel(ctx, &run).await }, get).await;
+        }
         run_id("name", id)?;
         let reply = self.get_run(ctx, id).await?;
         let d = self.deployment(ctx, &run(&reply)?, false);
@@ -434,11 +446,11 @@ impl Adapter for Pipeline {
     }
 
     async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {
-        self.dw.list_files(ctx, q).await
+        self.dw.studio_files(ctx, q).await
     }
 
     async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
-        self.dw.get_file(ctx, id, full).await
+        self.dw.studio_file(ctx, id, full).await
     }
 
     async fn list_file_versions(
@@ -448,7 +460,7 @@ impl Adapter for Pipeline {
         page: PageReq,
         full: bool,
     ) -> Result<Page<pb::FileVersion>> {
-        self.dw.list_file_versions(ctx, file_id, page, full).await
+        self.dw.studio_versions(ctx, file_id, page, full).await
     }
 
     async fn get_file_version(
@@ -458,13 +470,13 @@ impl Adapter for Pipeline {
         version: i64,
         full: bool,
     ) -> Result<pb::FileVersion> {
-        self.dw.get_file_version(ctx, file_id, version, full).await
+        self.dw.studio_version(ctx, file_id, version, full).await
     }
 }
 
 /// Pipeline run ids are the vendor's strings (UUID-like: letters, digits,
 /// `-`, `_`); anything else is refused before a vendor call.
-fn run_id(field: &str, id: &str) -> Result<()> {
+pub(super) fn run_id(field: &str, id: &str) -> Result<()> {
     let ok =
         !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {

@@ -105,6 +105,9 @@ mod files;
 
 pub(crate) use self::files::{File, FileVersion, GetFile, GetFileVersion, ListFileVersions, ListFiles};
 
+// Data Studio objects and their snapshots (pipeline flavour).
+pub(crate) mod studio;
+
 // ------------------------------------------------------------ legacy release
 
 listing!(
@@ -308,9 +311,9 @@ pub(crate) struct RunItem<'a> {
     /// Object name.
     #[serde(default, borrow, deserialize_with = "de::opt_text")]
     pub(crate) name: Text<'a>,
-    /// Node, WorkflowDefinition, Resource, Function.
-    #[serde(default, borrow, deserialize_with = "de::opt_text")]
-    pub(crate) r#type: Text<'a>,
+    /// Node, WorkflowDefinition, Resource, Function (another value: None).
+    #[serde(default, deserialize_with = "de::opt_known")]
+    pub(crate) r#type: Option<studio::ObjectKind>,
     /// Object version.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub(crate) version: Option<i64>,

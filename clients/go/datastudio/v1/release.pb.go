@@ -279,8 +279,10 @@ const (
 	FileKind_FILE_KIND_SCRIPT FileKind = 1
 	// A job / workflow (Huawei job, Alibaba workflow).
 	FileKind_FILE_KIND_JOB FileKind = 2
-	// A resource (Huawei task_type 3).
+	// A resource (Huawei task_type 3, Alibaba Data Studio resource).
 	FileKind_FILE_KIND_RESOURCE FileKind = 3
+	// A user-defined function (Alibaba Data Studio function).
+	FileKind_FILE_KIND_FUNCTION FileKind = 4
 )
 
 // Enum value maps for FileKind.
@@ -290,12 +292,14 @@ var (
 		1: "FILE_KIND_SCRIPT",
 		2: "FILE_KIND_JOB",
 		3: "FILE_KIND_RESOURCE",
+		4: "FILE_KIND_FUNCTION",
 	}
 	FileKind_value = map[string]int32{
 		"FILE_KIND_UNSPECIFIED": 0,
 		"FILE_KIND_SCRIPT":      1,
 		"FILE_KIND_JOB":         2,
 		"FILE_KIND_RESOURCE":    3,
+		"FILE_KIND_FUNCTION":    4,
 	}
 )
 
@@ -2031,12 +2035,13 @@ const file_datastudio_v1_release_proto_rawDesc = "" +
 	"\rJobStartState\x12\x1f\n" +
 	"\x1bJOB_START_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19JOB_START_STATE_SUCCEEDED\x10\x01\x12\x1a\n" +
-	"\x16JOB_START_STATE_FAILED\x10\x02*f\n" +
+	"\x16JOB_START_STATE_FAILED\x10\x02*~\n" +
 	"\bFileKind\x12\x19\n" +
 	"\x15FILE_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10FILE_KIND_SCRIPT\x10\x01\x12\x11\n" +
 	"\rFILE_KIND_JOB\x10\x02\x12\x16\n" +
-	"\x12FILE_KIND_RESOURCE\x10\x03*l\n" +
+	"\x12FILE_KIND_RESOURCE\x10\x03\x12\x16\n" +
+	"\x12FILE_KIND_FUNCTION\x10\x04*l\n" +
 	"\vStartupMode\x12\x1c\n" +
 	"\x18STARTUP_MODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18STARTUP_MODE_DEPLOY_ONLY\x10\x01\x12!\n" +

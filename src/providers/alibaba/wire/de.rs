@@ -101,6 +101,12 @@ pub(super) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de
     d.deserialize_any(TextVisitor)
 }
 
+/// An optional value of a closed vocabulary (a unit-variant enum): text
+/// the enum does not know is absent, not an error (vendors add values).
+pub(super) fn opt_known<'de, D: Deserializer<'de>, T: de::DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    Ok(opt_text(d)?.and_then(|t| T::deserialize(de::value::StrDeserializer::<de::value::Error>::new(&t)).ok()))
+}
+
 /// An optional boolean: `true`/`false`, or those words as a string.
 pub(super) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match opt_text(d)? {

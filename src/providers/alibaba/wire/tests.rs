@@ -122,3 +122,36 @@ fn a_list_may_be_left_out_only_where_no_rows_are_due() {
     let e = scan::rows(&r, r.read::<ListFileVersions>().unwrap(), 0).unwrap_err();
     assert_malformed(&e, "R7", "no Data.FileVersions (TotalCount 2)");
 }
+
+#[test]
+fn data_studio_answers_are_read_as_the_reference_shapes_them() {
+    // ListNodes types its paging numbers as strings; ids are strings holding int64s.
+    let r = reply(
+        Api::ListNodes,
+        r#"{"RequestId":"R","PagingInfo":{"PageNumber":"1","PageSize":"10","TotalCount":"42","Nodes":[
+            {"Id":"8604388726201130001","Name":"ods","Script":{"Id":"1","Path":"a/b","Runtime":{"Command":"ODPS_SQL"}},
+             "TaskId":700000000001}]}}"#,
+    );
+    let (rows, total) = r.read::<studio::ListNodes>().unwrap().split();
+    let row = &rows.unwrap()[0];
+    assert_eq!((total, row.id.as_ref(), row.task_id), (42, "8604388726201130001", Some(700_000_000_001)));
+    let command = row.script.as_ref().and_then(|s| s.runtime.as_ref()).and_then(|r| r.command.as_deref());
+    assert_eq!(command, Some("ODPS_SQL"));
+    // A getter's Spec is JSON text (an object in some samples).
+    let r = reply(Api::GetNode, r#"{"Node":{"Id":"1","Spec":{"kind":"Node","spec":{"nodes":[]}}}}"#);
+    assert_eq!(
+        r.read::<studio::GetNode>().unwrap().node.spec.as_deref(),
+        Some(r#"{"kind":"Node","spec":{"nodes":[]}}"#)
+    );
+    // A snapshot carries Content or ContentUrl.
+    let r = reply(Api::GetSnapshot, r#"{"Snapshot":{"Id":"5","Version":"2","ContentUrl":"https://x"}}"#);
+    let s = r.read::<studio::GetSnapshot>().unwrap().snapshot;
+    assert_eq!((s.version, s.content.is_none(), s.content_url.as_deref()), (2, true, Some("https://x")));
+    // Run item types are a closed vocabulary; an unknown one is absent, not an error.
+    let r = reply(
+        Api::ListPipelineRunItems,
+        r#"{"PagingInfo":{"TotalCount":2,"PipelineRunItems":[{"Id":"1","Type":"WorkflowDefinition"},{"Id":"2","Type":"Component"}]}}"#,
+    );
+    let items = r.read::<ListPipelineRunItems>().unwrap().split().0.unwrap();
+    assert_eq!((items[0].r#type, items[1].r#type), (Some(studio::ObjectKind::Workflow), None));
+}

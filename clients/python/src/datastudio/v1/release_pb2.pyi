@@ -48,6 +48,7 @@ class FileKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FILE_KIND_SCRIPT: _ClassVar[FileKind]
     FILE_KIND_JOB: _ClassVar[FileKind]
     FILE_KIND_RESOURCE: _ClassVar[FileKind]
+    FILE_KIND_FUNCTION: _ClassVar[FileKind]
 
 class StartupMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -85,6 +86,7 @@ FILE_KIND_UNSPECIFIED: FileKind
 FILE_KIND_SCRIPT: FileKind
 FILE_KIND_JOB: FileKind
 FILE_KIND_RESOURCE: FileKind
+FILE_KIND_FUNCTION: FileKind
 STARTUP_MODE_UNSPECIFIED: StartupMode
 STARTUP_MODE_DEPLOY_ONLY: StartupMode
 STARTUP_MODE_DEPLOY_AND_START: StartupMode
