@@ -143,11 +143,15 @@ async fn pipeline_every_started_run_is_named_before_any_stage_starts() {
     let runs = env
         .gw
         .release()
-        .list_release_packages(pb::ListReleasePackagesRequest { parent: WS.into(), page_size: 2, ..Default::default() })
+        .list_release_packages(pb::ListReleasePackagesRequest { parent: WS.into(), page_size: 3, ..Default::default() })
         .await
         .unwrap()
         .into_inner()
         .release_packages;
+    // The newest run was never started (READY): with two started ones, the
+    // deploy is refused as a whole, naming each started run.
+    assert_eq!(runs[0].state(), pb::ReleasePackageState::Ready);
+    let started: Vec<String> = runs[1..].iter().map(|r| r.name.clone()).collect();
     let names: Vec<String> = runs.into_iter().map(|r| r.name).collect();
     let req = pb::DeployReleasePackagesRequest {
         parent: WS.into(),
@@ -156,7 +160,7 @@ async fn pipeline_every_started_run_is_named_before_any_stage_starts() {
         ..Default::default()
     };
     let e = env.gw.release().deploy_release_packages(req).await.unwrap_err();
-    let want = names.iter().map(|n| unmet("PACKAGE_ALREADY_DEPLOYED", n)).collect();
+    let want = started.iter().map(|n| unmet("PACKAGE_ALREADY_DEPLOYED", n)).collect();
     assert_eq!(refusal(&e), (Code::FailedPrecondition, REFUSED.into(), want));
-    assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 0);
+    assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 0, "not even the READY run is started");
 }
