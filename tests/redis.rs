@@ -302,6 +302,7 @@ mod backend {
             failure_policy: FailurePolicy::FailClosed,
             key_prefix: "t:".into(),
             timeout: Duration::from_millis(500),
+            deployment_lease: Duration::from_secs(30),
         };
         let one = || {
             let store: Arc<RedisStore> = RedisStore::open(&cfg).expect("open");
@@ -413,6 +414,7 @@ mod records {
             failure_policy: FailurePolicy::FailClosed,
             key_prefix: "r:".into(),
             timeout: Duration::from_millis(500),
+            deployment_lease: Duration::from_secs(30),
         })
         .expect("open");
         RedisRecords::with_lease(store, Duration::from_secs(60), LEASE)
