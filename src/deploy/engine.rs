@@ -172,7 +172,7 @@ fn keep_known(now: &mut pb::Deployment, last: &pb::Deployment) {
 }
 
 /// Who drives a deployment the engine knows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     /// This process polls it (with the Redis backend: while it holds the lease).
     Driving,
@@ -180,14 +180,17 @@ enum Role {
     Following,
     /// A deploy call here started it and its record is being written.
     Recording,
-    /// A deploy call here started it while Redis was unreachable: recorded
-    /// (and then driven or followed) once Redis answers; until then nobody
-    /// moves it on.
-    Unrecorded(Box<Line>),
+    /// Its record is not in Redis: a deploy call here started it while
+    /// Redis was unreachable, or Redis lost it (restarted without its
+    /// data). Recorded again (then driven or followed) once Redis answers;
+    /// until then nobody moves it on.
+    Unrecorded,
 }
 
 /// A deployment the engine knows.
 struct Open {
+    /// Its record.
+    record: Line,
     latest: watch::Sender<pb::Deployment>,
     /// The deploy call's span: polls follow from it.
     origin: tracing::Span,
@@ -275,7 +278,7 @@ impl Engine {
         journal.rewrite(still.iter()).map_err(StateError::io(journal.path()))?;
         let engine = Self::with_records(router, Records::Journal(journal));
         for l in &still {
-            engine.insert(&l.workspace, &l.id, l.deployment(), l.origin(), Role::Driving);
+            engine.insert(l.clone(), l.deployment(), l.origin(), Role::Driving);
         }
         if !still.is_empty() {
             tracing::info!(deployments = still.len(), "resuming deployments left open by the previous run");
@@ -300,8 +303,10 @@ impl Engine {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn insert(self: &Arc<Self>, workspace: &str, id: &str, d: pb::Deployment, origin: tracing::Span, role: Role) {
+    fn insert(self: &Arc<Self>, record: Line, d: pb::Deployment, origin: tracing::Span, role: Role) {
+        let key = (record.workspace.clone(), record.id.clone());
         let open = Open {
+            record,
             latest: watch::Sender::new(d),
             origin,
             next: tokio::time::Instant::now() + FIRST_POLL,
@@ -309,7 +314,7 @@ impl Engine {
             ended: None,
             role,
         };
-        self.lock().insert((workspace.to_owned(), id.to_owned()), open);
+        self.lock().insert(key, open);
         self.start();
     }
 
@@ -343,7 +348,7 @@ impl Engine {
             }
             let line = Line::of(workspace, id, &d, requested_by);
             // Known from now on, so a concurrent repeat in this process does not record it again.
-            self.insert(workspace, id, d.clone(), tracing::Span::current(), Role::Recording);
+            self.insert(line.clone(), d.clone(), tracing::Span::current(), Role::Recording);
             // Recorded on its own task: a caller that hangs up cannot leave it half-recorded.
             let (me, started) = (self.clone(), d.clone());
             let recorded = tokio::spawn(
@@ -390,7 +395,7 @@ impl Engine {
                         "cannot record a deployment in the shared Redis: it is recorded (and driven) once Redis \
                          answers again"
                     );
-                    Role::Unrecorded(Box::new(line.clone()))
+                    Role::Unrecorded
                 }
             },
         }
@@ -473,10 +478,14 @@ impl Engine {
         }
     }
 
-    /// Redis answered.
+    /// Redis answered: paused polls resume at once.
     fn redis_up(&self) {
         if self.paused.swap(false, Ordering::SeqCst) {
             tracing::info!("the shared Redis answers again: deployment polls resume");
+            for o in self.lock().values_mut().filter(|o| o.polled()) {
+                o.reschedule(true);
+                o.next = tokio::time::Instant::now();
+            }
         }
     }
 
@@ -484,18 +493,7 @@ impl Engine {
     /// records what was started while Redis was away, shows what other
     /// replicas published, and takes over deployments nobody holds.
     async fn sweep(self: &Arc<Self>, s: &Shared) {
-        let (driving, unrecorded): (Vec<Key>, Vec<Box<Line>>) = {
-            let m = self.lock();
-            let driving = m.iter().filter(|(_, o)| o.polled()).map(|(k, _)| k.clone()).collect();
-            let unrecorded = m
-                .values()
-                .filter_map(|o| match &o.role {
-                    Role::Unrecorded(line) => Some(line.clone()),
-                    Role::Driving | Role::Following | Role::Recording => None,
-                })
-                .collect();
-            (driving, unrecorded)
-        };
+        let driving: Vec<Key> = self.lock().iter().filter(|(_, o)| o.polled()).map(|(k, _)| k.clone()).collect();
         for key in driving {
             match s.renew(&key).await {
                 Ok(Lease::Held) => self.redis_up(),
@@ -503,13 +501,11 @@ impl Engine {
                 Err(Unreachable) => return self.redis_down(),
             }
         }
-        for line in unrecorded {
-            let key = (line.workspace.clone(), line.id.clone());
-            let d = self.latest(&key).unwrap_or_else(|| line.deployment());
-            match s.open(&line, &d).await {
-                Ok(Lease::Held) => self.set_role(&key, Role::Driving),
-                Ok(Lease::Elsewhere) => self.set_role(&key, Role::Following),
-                Err(Unreachable) => return self.redis_down(),
+        let unrecorded: Vec<Key> =
+            self.lock().iter().filter(|(_, o)| o.role == Role::Unrecorded).map(|(k, _)| k.clone()).collect();
+        for key in unrecorded {
+            if let Err(Unreachable) = self.rerecord(s, &key).await {
+                return self.redis_down();
             }
         }
         let seen = match s.scan().await {
@@ -521,11 +517,12 @@ impl Engine {
         for row in seen {
             let key = (row.line.workspace.clone(), row.line.id.clone());
             open.insert(key.clone());
-            let known = self.lock().get(&key).map(|o| (o.role.clone(), o.ended.is_some()));
+            let known = self.lock().get(&key).map(|o| (o.role, o.ended.is_some()));
             let take = match known {
                 None => {
                     let d = row.latest.unwrap_or_else(|| row.line.deployment());
-                    self.insert(&key.0, &key.1, d, row.line.origin(), Role::Following);
+                    let origin = row.line.origin();
+                    self.insert(row.line, d, origin, Role::Following);
                     !row.leased
                 }
                 Some((Role::Following, _)) => {
@@ -538,7 +535,7 @@ impl Engine {
                 // not reach Redis) but still open there: whoever takes it
                 // closes it after one look.
                 Some((Role::Driving, true)) => !row.leased,
-                Some((Role::Driving, false) | (Role::Recording | Role::Unrecorded(_), _)) => false,
+                Some((Role::Driving, false) | (Role::Recording | Role::Unrecorded, _)) => false,
             };
             if take {
                 match s.take(&key).await {
@@ -548,18 +545,61 @@ impl Engine {
                 }
             }
         }
-        // Followed deployments no longer open have ended: their last state.
-        let gone: Vec<Key> = self
+        // Deployments no longer open in Redis: ended (their final state is
+        // there for an hour), or their record was lost with Redis' data.
+        let gone: Vec<(Key, Role)> = self
             .lock()
             .iter()
-            .filter(|(k, o)| o.role == Role::Following && o.ended.is_none() && !open.contains(*k))
-            .map(|(k, _)| k.clone())
+            .filter(|(k, o)| o.ended.is_none() && !open.contains(*k))
+            .filter(|(_, o)| matches!(o.role, Role::Following | Role::Driving))
+            .map(|(k, o)| (k.clone(), o.role))
             .collect();
-        for key in gone {
-            match s.state(&key).await {
-                Ok(Some(d)) => self.follow(&key, d),
-                Ok(None) => self.end(&key),
+        for (key, role) in gone {
+            let found = match s.state(&key).await {
+                Ok(found) => found,
                 Err(Unreachable) => return self.redis_down(),
+            };
+            let lost = match (found, role) {
+                (Some(d), Role::Following) => {
+                    self.follow(&key, d);
+                    Ok(())
+                }
+                // Recorded meanwhile, or closed by this replica: nothing to do.
+                (Some(_), Role::Driving | Role::Recording | Role::Unrecorded) => Ok(()),
+                (None, _) => {
+                    tracing::warn!(
+                        workspace = key.0.as_str(),
+                        deployment = key.1.as_str(),
+                        "an open deployment's record is missing from Redis (did Redis lose its data?): recording \
+                         it again"
+                    );
+                    self.rerecord(s, &key).await
+                }
+            };
+            if let Err(Unreachable) = lost {
+                return self.redis_down();
+            }
+        }
+    }
+
+    /// Records again in Redis a deployment whose record is not there;
+    /// whoever records it first drives it.
+    async fn rerecord(&self, s: &Shared, key: &Key) -> Result<(), Unreachable> {
+        let Some((line, d)) = self.lock().get(key).map(|o| (o.record.clone(), o.latest.borrow().clone())) else {
+            return Ok(());
+        };
+        match s.open(&line, &d).await {
+            Ok(Lease::Held) => {
+                self.took(key);
+                Ok(())
+            }
+            Ok(Lease::Elsewhere) => {
+                self.set_role(key, Role::Following);
+                Ok(())
+            }
+            Err(Unreachable) => {
+                self.set_role(key, Role::Unrecorded);
+                Err(Unreachable)
             }
         }
     }

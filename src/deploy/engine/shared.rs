@@ -68,13 +68,13 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 
 /// KEYS open, state, lease; ARGV field, record, state, owner, lease ms.
 /// Records a deployment and takes its lease (1), unless it is already
-/// known — open, or ended within the hour (0).
+/// known — open, or ended within the hour — or its lease is held (0).
 const OPEN: &str = r"
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
-return 1
+if redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then return 1 end
+return 0
 ";
 
 /// KEYS open, lease; ARGV field, owner, lease ms. Takes the lease of an
@@ -151,7 +151,12 @@ fn encode(d: &pb::Deployment) -> String {
     B64.encode(d.encode_to_vec())
 }
 
+/// A published state; None for '' (none published: an empty protobuf
+/// would decode as a default `Deployment`).
 fn decode(text: &str) -> Option<pb::Deployment> {
+    if text.is_empty() {
+        return None;
+    }
     B64.decode(text).ok().and_then(|b| pb::Deployment::decode(b.as_slice()).ok())
 }
 
