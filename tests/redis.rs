@@ -218,6 +218,40 @@ async fn one_replica_drives_a_pipeline_run_and_another_takes_over_when_it_stops(
 }
 
 #[tokio::test]
+async fn polls_pause_while_redis_is_down_and_the_run_ends_once_it_is_back_even_without_its_data() {
+    let mut redis = RedisServer::start();
+    let emu = datastudio_gateway::emulator::alibaba::start(datastudio_gateway::emulator::alibaba::Options {
+        deploy_step: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let gw = pipeline_replica(&emu, &redis).await;
+    let req = pb::DeployFilesRequest {
+        parent: WS.into(),
+        files: vec![format!("{WS}/files/100003")],
+        request_id: "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7".into(),
+        ..Default::default()
+    };
+    let d = gw.release().deploy_files(req).await.expect("deploy").into_inner().deployments.remove(0);
+    // Redis goes away (and comes back empty: no persistence) while the first stage runs.
+    redis.stop();
+    let stages = emu.control.count("ExecPipelineRunStage");
+    assert_eq!(stages, 1, "only the deploy's own stage so far");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(emu.control.count("ExecPipelineRunStage"), stages, "no stage is started without a lease");
+    redis.resume();
+    let (t0, mut last) = (Instant::now(), get_deployment(&gw, &d.name).await);
+    while last.state() != pb::DeploymentState::Succeeded {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the run did not end after Redis came back: {last:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = get_deployment(&gw, &d.name).await;
+    }
+    assert_eq!(emu.control.count("ExecPipelineRunStage"), 4, "every stage once");
+    assert_eq!(last.request_id, d.request_id);
+}
+
+#[tokio::test]
 async fn fail_closed_refuses_while_redis_is_down_and_recovers_without_a_restart() {
     let mut redis = RedisServer::start();
     let emu = alibaba::emulator().await;
