@@ -202,6 +202,18 @@ struct Open {
 }
 
 impl Open {
+    fn new(record: Line, d: pb::Deployment, origin: tracing::Span, role: Role) -> Self {
+        Open {
+            record,
+            latest: watch::Sender::new(d),
+            origin,
+            next: tokio::time::Instant::now() + FIRST_POLL,
+            pause: FIRST_POLL,
+            ended: None,
+            role,
+        }
+    }
+
     /// The next poll: soon after progress, later and later while nothing moves.
     fn reschedule(&mut self, progressed: bool) {
         self.pause = if progressed { FIRST_POLL } else { (self.pause * 2).min(MAX_POLL) };
@@ -305,16 +317,7 @@ impl Engine {
 
     fn insert(self: &Arc<Self>, record: Line, d: pb::Deployment, origin: tracing::Span, role: Role) {
         let key = (record.workspace.clone(), record.id.clone());
-        let open = Open {
-            record,
-            latest: watch::Sender::new(d),
-            origin,
-            next: tokio::time::Instant::now() + FIRST_POLL,
-            pause: FIRST_POLL,
-            ended: None,
-            role,
-        };
-        self.lock().insert(key, open);
+        self.lock().insert(key, Open::new(record, d, origin, role));
         self.start();
     }
 
@@ -342,13 +345,19 @@ impl Engine {
                 continue;
             };
             let key = (workspace.to_owned(), id.to_owned());
-            if is_terminal(d.state()) || self.lock().contains_key(&key) {
-                out.push(d);
-                continue;
-            }
             let line = Line::of(workspace, id, &d, requested_by);
-            // Known from now on, so a concurrent repeat in this process does not record it again.
-            self.insert(line.clone(), d.clone(), tracing::Span::current(), Role::Recording);
+            {
+                // Known from now on (checked and inserted at once), so a
+                // concurrent repeat in this process does not record it again.
+                let mut m = self.lock();
+                if is_terminal(d.state()) || m.contains_key(&key) {
+                    drop(m);
+                    out.push(d);
+                    continue;
+                }
+                m.insert(key.clone(), Open::new(line.clone(), d.clone(), tracing::Span::current(), Role::Recording));
+            }
+            self.start();
             // Recorded on its own task: a caller that hangs up cannot leave it half-recorded.
             let (me, started) = (self.clone(), d.clone());
             let recorded = tokio::spawn(
