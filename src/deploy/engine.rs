@@ -546,7 +546,8 @@ impl Engine {
                 Some((Role::Driving, true)) => !row.leased,
                 Some((Role::Driving, false) | (Role::Recording | Role::Unrecorded, _)) => false,
             };
-            if take {
+            // Only a replica that has the workspace can drive it.
+            if take && self.router.get(&key.0).is_ok() {
                 match s.take(&key).await {
                     Ok(Lease::Held) => self.took(&key),
                     Ok(Lease::Elsewhere) => {}
@@ -696,8 +697,22 @@ impl Engine {
             }
         }
         let Ok(ws) = self.router.get(workspace) else {
-            tracing::warn!(workspace, id, "a deployment's workspace is no longer configured; no longer driven");
-            self.close(&key).await;
+            match &self.records {
+                Records::Memory | Records::Journal(_) => {
+                    tracing::warn!(workspace, id, "a deployment's workspace is no longer configured; no longer driven");
+                    self.close(&key).await;
+                }
+                // Other replicas may still have it (a rolling config change):
+                // the lease lapses and one of them takes the deployment over.
+                Records::Shared(_) => {
+                    tracing::warn!(
+                        workspace,
+                        id,
+                        "a deployment's workspace is not configured on this replica; left to others"
+                    );
+                    self.set_role(&key, Role::Following);
+                }
+            }
             return;
         };
         let ctx = CallCtx {
