@@ -182,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
         failure_policy: FailurePolicy::FailClosed,
         key_prefix: "bench:".into(),
         timeout: Duration::from_millis(500),
+        deployment_lease: Duration::from_secs(30),
     })?;
     let backend = Arc::new(RedisBackend::new(store, Settings::default(), d.join("s"), jiff::tz::TimeZone::UTC, 1));
     let mut acq = Vec::with_capacity(2000);

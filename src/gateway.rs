@@ -16,18 +16,18 @@ use crate::{
 };
 
 /// The API for a checked config. With `limits.backend: redis`, rate
-/// buckets, daily budgets and deploy records live in Redis (one connection
-/// for all of them); otherwise in this process and its state files, which
+/// buckets, daily budgets, deploy records and open deployments live in
+/// Redis (one connection for all of them); otherwise in this process and its state files, which
 /// are read first: a damaged one is an error (`state.on_damage: fail`).
 pub(crate) fn build_api(cfg: &Config) -> anyhow::Result<Api> {
     let zone = jiff::tz::TimeZone::get(&cfg.limits.daily_budget_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     budget::check_dir(&cfg.server.state_dir, &zone, cfg.state.on_damage)?;
     let redis = match (cfg.limits.backend, &cfg.limits.redis) {
         (LimiterBackend::Local, _) => None,
-        (LimiterBackend::Redis, Some(r)) => Some(RedisStore::open(r)?),
+        (LimiterBackend::Redis, Some(r)) => Some((RedisStore::open(r)?, r.deployment_lease)),
         (LimiterBackend::Redis, None) => anyhow::bail!("limits.backend is redis but limits.redis.url is not set"),
     };
-    let router = providers::build_with(cfg, &Shared::with_store(cfg, redis.clone()))?;
+    let router = providers::build_with(cfg, &Shared::with_store(cfg, redis.as_ref().map(|(store, _)| store.clone())))?;
     let tokens = match &cfg.server.page_token_key {
         Some(r) => PageTokens::new(r.read()?.expose().as_bytes()),
         None => {
@@ -38,11 +38,18 @@ pub(crate) fn build_api(cfg: &Config) -> anyhow::Result<Api> {
             PageTokens::random()
         }
     };
-    let ledger = match redis {
-        Some(store) => Ledger::with_store(Arc::new(RedisRecords::new(store, cfg.limits.idempotency_ttl))),
-        None => Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl, cfg.state.on_damage)?,
+    // With Redis, deploy records and open deployments are shared by every
+    // replica (a lease decides which one drives each deployment).
+    let (ledger, engine) = match redis {
+        Some((store, lease)) => (
+            Ledger::with_store(Arc::new(RedisRecords::new(store.clone(), cfg.limits.idempotency_ttl))),
+            Engine::shared(router.clone(), store, lease),
+        ),
+        None => (
+            Ledger::open(&cfg.server.state_dir, cfg.limits.idempotency_ttl, cfg.state.on_damage)?,
+            Engine::open(router.clone(), &cfg.server.state_dir, cfg.state.on_damage)?,
+        ),
     };
-    let engine = Engine::open(router.clone(), &cfg.server.state_dir, cfg.state.on_damage)?;
     Ok(Api::with_auth(router, tokens, ledger, engine, Auth::from_config(cfg)?))
 }
 

@@ -61,6 +61,9 @@ pub struct Running {
     health: tonic_health::server::HealthReporter,
     ready: Arc<admin::Readiness>,
     grace: Duration,
+    /// The services' state, for tests to look inside.
+    #[cfg(any(test, feature = "test-util"))]
+    api: Api,
 }
 
 /// Binds both ports and starts serving `api`.
@@ -132,10 +135,29 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
     let ready = Arc::new(admin::Readiness::default());
     ready.set_ready(true);
     let admin = tokio::spawn(admin::serve(admin_listener, ready.clone(), shutdown.subscribe()));
-    Ok(Running { grpc_addr, admin_addr, shutdown, grpc, admin, health, ready, grace: settings.shutdown_grace })
+    Ok(Running {
+        grpc_addr,
+        admin_addr,
+        shutdown,
+        grpc,
+        admin,
+        health,
+        ready,
+        grace: settings.shutdown_grace,
+        #[cfg(any(test, feature = "test-util"))]
+        api,
+    })
 }
 
 impl Running {
+    /// Whether this gateway's deployment engine polls the deployment
+    /// `workspaces/{workspace}/deployments/{id}` now (with the Redis
+    /// backend: holds its lease).
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn drives(&self, workspace: &str, id: &str) -> bool {
+        self.api.engine().drives(workspace, id)
+    }
+
     /// Stops taking calls, lets in-flight calls finish within the grace
     /// period, then returns. Health reports NOT_SERVING from the start.
     pub async fn shutdown(self) {

@@ -257,6 +257,21 @@ fn the_redis_backend_needs_a_usable_url_and_never_shows_it() {
         assert!(out.contains("limits.redis.key_prefix: must be 1-64 characters"), "{out}");
         assert!(!out.contains("pa55word"), "the URL's password is never shown: {out}");
     }
+    // A poll must end well within the lease renewed before it.
+    for lease in ["500ms", "1s", "10m"] {
+        let bad = format!("  backend: redis\n  redis:\n    url: {{ file: {d}/good }}\n    deployment_lease: {lease}");
+        let (code, out) = run(&with(&bad), dir.path());
+        assert_ne!(code, 0, "{lease}");
+        assert!(
+            out.contains("limits.redis.deployment_lease: must be at least 1s and 4 times limits.redis.timeout"),
+            "{out}"
+        );
+    }
+    let short = format!(
+        "  backend: redis\n  redis:\n    url: {{ file: {d}/good }}\n    timeout: 250ms\n    deployment_lease: 1s"
+    );
+    let (code, out) = run(&with(&short), dir.path());
+    assert_eq!(code, 0, "{out}");
     let inline = "  backend: redis\n  redis:\n    url: redis://:pa55word@h:6379\n    failure_policy: fail_open";
     let (code, out) = run(&with(inline), dir.path());
     assert_ne!(code, 0);

@@ -230,3 +230,95 @@ async fn run_until_stops_the_engine_after_the_named_stage() {
         "BUILD_PACKAGE and DEV_CHECK only: PROD_CHECK and PROD are left to people"
     );
 }
+
+/// `serve` as its own process on `config`; returns it and its gRPC address.
+fn serve(config: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(common::binary())
+        .args(["serve", "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let grpc = loop {
+        let line = lines.next().expect("serve's log ended before it was ready").expect("log line");
+        if let Some(g) = line.split_whitespace().find_map(|w| w.strip_prefix("grpc=")) {
+            break g.trim_matches(|c: char| c == '"' || c == ',').to_owned();
+        }
+    };
+    // Keep reading its log so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    (child, grpc)
+}
+
+async fn release_client(grpc: &str) -> pb::release_service_client::ReleaseServiceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{grpc}")).expect("uri");
+    pb::release_service_client::ReleaseServiceClient::new(channel.connect().await.expect("connect"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_deploy_survives_kill_9_and_every_stage_runs_once() {
+    let emu = datastudio_gateway::emulator::alibaba::start(datastudio_gateway::emulator::alibaba::Options {
+        deploy_step: Duration::from_millis(800),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk")]);
+    let d = dir.path().display();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "server: {{ state_dir: {d}/state }}\nworkspaces:\n  dw:\n    vendor: alibaba\n    region: cn-hangzhou\n    \
+             project_id: 10003\n    flavour: pipeline\n    endpoints: {{ api: \"{url}\" }}\n    credentials:\n      \
+             access_key_id: {{ file: {d}/ak }}\n      access_key_secret: {{ file: {d}/sk }}\n",
+            url = emu.url()
+        ),
+    )
+    .expect("config");
+    let start = |config: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || serve(&config)).await.expect("serve task")
+    };
+    let (mut first, grpc) = start(config.clone()).await;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let deployed = release_client(&grpc)
+        .await
+        .deploy_files(pb::DeployFilesRequest {
+            parent: WS.into(),
+            files: vec![format!("{WS}/files/100003")],
+            request_id: request_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("deploy")
+        .into_inner()
+        .deployments
+        .remove(0);
+    // The deploy answered; the run has three stages to go.
+    assert!(emu.control.count("ExecPipelineRunStage") < 4);
+    first.kill().expect("kill -9");
+    first.wait().expect("reaped");
+    let killed_at = emu.control.count("ExecPipelineRunStage");
+    assert!(killed_at < 4, "killed before the run ended ({killed_at} stages started)");
+
+    let (mut second, grpc) = start(config).await;
+    let mut client = release_client(&grpc).await;
+    let get = pb::GetDeploymentRequest { name: deployed.name.clone(), view: 0 };
+    let mut last = client.get_deployment(get.clone()).await.expect("get").into_inner().deployment.expect("deployment");
+    let t0 = std::time::Instant::now();
+    while last.state() != pb::DeploymentState::Succeeded {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the restarted gateway did not finish the run: {last:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        last = client.get_deployment(get.clone()).await.expect("get").into_inner().deployment.expect("deployment");
+    }
+    assert_eq!(emu.control.count("ExecPipelineRunStage"), 4, "every stage triggered once, across the kill");
+    assert_eq!(emu.control.count("CreatePipelineRun"), 1, "deployed once");
+    assert!(!last.files.is_empty(), "{last:?}");
+    assert_eq!((last.request_id.as_str(), last.files.as_slice()), (request_id.as_str(), deployed.files.as_slice()));
+    let _ = second.kill();
+    let _ = second.wait();
+}

@@ -121,6 +121,136 @@ async fn one_request_id_sent_to_every_replica_at_once_deploys_once() {
     assert_eq!(redis.keys("dsgw:deploy:*"), 1, "one record, no lease left behind");
 }
 
+/// A pipeline-flavour replica on the shared Redis whose deployment leases
+/// last 2 s (the shortest the 500 ms Redis timeout allows).
+async fn pipeline_replica(emu: &Handle, redis: &RedisServer) -> Gateway {
+    let dir = common::secrets_dir(&[("ak", "demo-ak"), ("sk", "demo-sk"), ("ptk", "shared-page-key")]);
+    let d = dir.path().display().to_string();
+    std::fs::write(dir.path().join("redis_url"), redis.url()).expect("write the Redis URL");
+    let extra = format!(
+        "limits:\n  backend: redis\n  replicas: 3\n  redis:\n    url: {{ file: {d}/redis_url }}\n    \
+         deployment_lease: 2s\n"
+    );
+    alibaba::gateway(emu, dir, "pipeline", &extra).await
+}
+
+async fn get_deployment(gw: &Gateway, name: &str) -> pb::Deployment {
+    let req = pb::GetDeploymentRequest { name: name.into(), view: 0 };
+    gw.release().get_deployment(req).await.expect("get").into_inner().deployment.expect("deployment")
+}
+
+/// Which replicas drive `name` now.
+fn drivers(gws: &[Gateway], name: &str) -> Vec<usize> {
+    let id = name.rsplit_once('/').expect("deployment name").1;
+    (0..gws.len()).filter(|&i| gws[i].running.as_ref().is_some_and(|r| r.drives("dw", id))).collect()
+}
+
+#[tokio::test]
+async fn one_replica_drives_a_pipeline_run_and_another_takes_over_when_it_stops() {
+    let redis = RedisServer::start();
+    let emu = datastudio_gateway::emulator::alibaba::start(datastudio_gateway::emulator::alibaba::Options {
+        deploy_step: Duration::from_millis(700),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let mut gws = Vec::new();
+    for _ in 0..3 {
+        gws.push(pipeline_replica(&emu, &redis).await);
+    }
+    let id = "7d3c1b2a-9e8f-4a6b-8c5d-4e3f2a1b0c9d";
+    let mut calls = Vec::new();
+    for gw in &gws {
+        let mut c = gw.release();
+        let req = pb::DeployFilesRequest {
+            parent: WS.into(),
+            files: vec![format!("{WS}/files/100003")],
+            request_id: id.into(),
+            ..Default::default()
+        };
+        calls.push(tokio::spawn(async move { c.deploy_files(req).await.map(|r| r.into_inner()) }));
+    }
+    let mut answers = Vec::new();
+    for c in calls {
+        answers.push(c.await.expect("task").expect("deploy"));
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "three identical answers");
+    assert_eq!(emu.control.count("CreatePipelineRun"), 1, "one vendor deploy");
+    let d = answers[0].deployments[0].clone();
+    assert_eq!(drivers(&gws, &d.name).len(), 1, "exactly one replica drives it");
+
+    // Mid-run (a stage or two in), the replica that drives it stops.
+    let t0 = Instant::now();
+    while emu.control.count("ExecPipelineRunStage") < 2 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the run did not move on");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stopped = drivers(&gws, &d.name)[0];
+    let mut gone = gws.remove(stopped);
+    gone.running.take().expect("running").shutdown().await;
+    drop(gone);
+
+    // Another replica takes the lease over once it expires, and the run ends.
+    let (mut took_over, mut last) = (false, get_deployment(&gws[0], &d.name).await);
+    let t0 = Instant::now();
+    while last.state() != pb::DeploymentState::Succeeded {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the run did not end after its driver stopped: {last:?}");
+        took_over |= !drivers(&gws, &d.name).is_empty();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = get_deployment(&gws[0], &d.name).await;
+    }
+    assert!(took_over, "a remaining replica drove it");
+    assert_eq!(emu.control.count("ExecPipelineRunStage"), 4, "every stage triggered exactly once");
+    assert_eq!(emu.control.count("CreatePipelineRun"), 1);
+    // Readers on the replica that does not drive it see what the driver
+    // published, one sweep (at most a second) later.
+    for gw in &gws {
+        let mut seen = get_deployment(gw, &d.name).await;
+        let t0 = Instant::now();
+        while seen.state() != pb::DeploymentState::Succeeded {
+            assert!(t0.elapsed() < Duration::from_secs(3), "every replica's readers see the end: {seen:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            seen = get_deployment(gw, &d.name).await;
+        }
+        assert_eq!((seen.request_id.as_str(), seen.files.as_slice()), (id, d.files.as_slice()));
+    }
+    assert_eq!(redis.keys("dsgw:{deployments}:lease:*"), 0, "the lease is released at the end");
+}
+
+#[tokio::test]
+async fn polls_pause_while_redis_is_down_and_the_run_ends_once_it_is_back_even_without_its_data() {
+    let mut redis = RedisServer::start();
+    let emu = datastudio_gateway::emulator::alibaba::start(datastudio_gateway::emulator::alibaba::Options {
+        deploy_step: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let gw = pipeline_replica(&emu, &redis).await;
+    let req = pb::DeployFilesRequest {
+        parent: WS.into(),
+        files: vec![format!("{WS}/files/100003")],
+        request_id: "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7".into(),
+        ..Default::default()
+    };
+    let d = gw.release().deploy_files(req).await.expect("deploy").into_inner().deployments.remove(0);
+    // Redis goes away (and comes back empty: no persistence) while the first stage runs.
+    redis.stop();
+    let stages = emu.control.count("ExecPipelineRunStage");
+    assert_eq!(stages, 1, "only the deploy's own stage so far");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(emu.control.count("ExecPipelineRunStage"), stages, "no stage is started without a lease");
+    redis.resume();
+    let (t0, mut last) = (Instant::now(), get_deployment(&gw, &d.name).await);
+    while last.state() != pb::DeploymentState::Succeeded {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the run did not end after Redis came back: {last:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = get_deployment(&gw, &d.name).await;
+    }
+    assert_eq!(emu.control.count("ExecPipelineRunStage"), 4, "every stage once");
+    assert_eq!(last.request_id, d.request_id);
+}
+
 #[tokio::test]
 async fn fail_closed_refuses_while_redis_is_down_and_recovers_without_a_restart() {
     let mut redis = RedisServer::start();
@@ -302,6 +432,7 @@ mod backend {
             failure_policy: FailurePolicy::FailClosed,
             key_prefix: "t:".into(),
             timeout: Duration::from_millis(500),
+            deployment_lease: Duration::from_secs(30),
         };
         let one = || {
             let store: Arc<RedisStore> = RedisStore::open(&cfg).expect("open");
@@ -413,6 +544,7 @@ mod records {
             failure_policy: FailurePolicy::FailClosed,
             key_prefix: "r:".into(),
             timeout: Duration::from_millis(500),
+            deployment_lease: Duration::from_secs(30),
         })
         .expect("open");
         RedisRecords::with_lease(store, Duration::from_secs(60), LEASE)

@@ -310,7 +310,7 @@ impl Api {
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
-        Ok(self.engine().track(&ws.name, caller.identity.as_deref().unwrap_or_default(), deployments))
+        Ok(self.engine().track(&ws.name, caller.identity.as_deref().unwrap_or_default(), deployments).await)
     }
 
     async fn deploy_files_audited(
@@ -354,7 +354,7 @@ impl Api {
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
-        Ok(self.engine().track(&ws.name, caller.identity.as_deref().unwrap_or_default(), deployments))
+        Ok(self.engine().track(&ws.name, caller.identity.as_deref().unwrap_or_default(), deployments).await)
     }
 
     async fn cancel_audited(

@@ -107,6 +107,17 @@ fn limits_redis(p: &mut Problems, cfg: &Config) {
     if r.timeout.is_zero() || r.timeout > std::time::Duration::from_secs(10) {
         p.add("limits.redis.timeout", "must be more than 0 and at most 10s");
     }
+    // A poll runs within half a lease renewed just before it, and the
+    // renewal itself may take a whole timeout.
+    if r.deployment_lease < (r.timeout * 4).max(std::time::Duration::from_secs(1))
+        || r.deployment_lease > std::time::Duration::from_secs(300)
+    {
+        p.add(
+            "limits.redis.deployment_lease",
+            "must be at least 1s and 4 times limits.redis.timeout (a poll must end well within the lease renewed \
+             before it), and at most 5m (a dead replica's deployments wait that long for another one)",
+        );
+    }
 }
 
 /// Whether a Redis URL is usable; the message never contains the URL.

@@ -155,6 +155,11 @@ pub struct RedisConfig {
     /// Longest wait for one Redis command before Redis counts as unreachable.
     #[serde(default = "default_redis_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// How long a replica's lease on an open deployment lasts without
+    /// renewal: after a replica dies, another one takes its deployments
+    /// over within about this long.
+    #[serde(default = "default_deployment_lease", with = "humantime_serde")]
+    pub deployment_lease: Duration,
 }
 
 fn default_key_prefix() -> String {
@@ -163,6 +168,10 @@ fn default_key_prefix() -> String {
 
 fn default_redis_timeout() -> Duration {
     Duration::from_millis(500)
+}
+
+fn default_deployment_lease() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// Rate limiting while the shared store is unreachable. Deploys are refused
