@@ -289,7 +289,7 @@ async fn a_pipeline_deploy_survives_kill_9_and_every_stage_runs_once() {
         .await
         .deploy_files(pb::DeployFilesRequest {
             parent: WS.into(),
-            files: vec![format!("{WS}/files/100003")],
+            files: vec![format!("{WS}/files/{}", objects::NODE)],
             request_id: request_id.clone(),
             ..Default::default()
         })
