@@ -22,6 +22,7 @@ pub mod deploy;
 pub mod domain;
 pub mod emulator;
 pub mod gateway;
+pub mod healthcheck;
 pub mod limit;
 pub mod providers;
 pub mod redis_store;

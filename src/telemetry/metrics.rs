@@ -387,7 +387,10 @@ mod tests {
         limiter_wait("alibaba", "GetFile", 0.25);
         limiter_wait("alibaba", "GetFile", f64::NAN);
         limiter_queue("alibaba", "GetFile", 1);
-        daily_budget_remaining("alibaba", "dw", 42);
+        daily_budget_remaining("alibaba", "dw", 42, 100);
+        state_write_failed("deploys");
+        deployment_ended(crate::pb::DeploymentState::Failed);
+        deployment_ended(crate::pb::DeploymentState::Running);
         deploy_in_flight(1);
         deploy_in_flight(-1);
         let text = encode();
@@ -396,10 +399,14 @@ mod tests {
             r#"datastudio_vendor_calls_total{vendor="alibaba",api="GetFile",outcome="ok"} "#,
             r#"datastudio_limiter_wait_seconds_count{vendor="alibaba",api="GetFile"} "#,
             r#"datastudio_daily_budget_remaining{vendor="alibaba",account="dw"} 42"#,
+            r#"datastudio_daily_budget_limit{vendor="alibaba",account="dw"} 100"#,
+            r#"datastudio_gateway_state_write_errors_total{file="deploys"} "#,
+            r#"datastudio_deployments_ended_total{state="failed"} "#,
             "\ndatastudio_deploys_in_flight ",
             "# EOF",
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");
         }
+        assert!(!text.contains(r#"state="running""#), "only final states are counted");
     }
 }
