@@ -141,6 +141,8 @@ pub(super) struct Emu {
     pub(super) opts: Options,
     pub(super) control: Control,
     pub(super) data: Mutex<Data>,
+    /// Temporary keys STS issued.
+    pub(super) issued: super::sts::IssuedKeys,
 }
 
 impl Emu {
