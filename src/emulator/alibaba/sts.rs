@@ -176,7 +176,8 @@ pub(super) fn assume_role(
     }
     let now = SystemTime::now();
     let expires = now + duration;
-    let (ak, secret, security_token) = (format!("STS.{}", hex()), hex(), format!("CAIS{}{}", hex(), hex()));
+    let (ak, secret, security_token) =
+        (format!("STS.{}", hex()), format!("STSsecret{}", hex()), format!("CAIS{}{}", hex(), hex()));
     keys.lock().insert(ak.clone(), Issued { secret: secret.clone(), token: security_token.clone(), expires, epoch });
     let account = role.strip_prefix("acs:ram::").and_then(|r| r.split(':').next()).unwrap_or_default();
     let role_name = role.rsplit('/').next().unwrap_or_default();
