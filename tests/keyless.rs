@@ -23,6 +23,7 @@ use datastudio_gateway::{
     emulator::{
         alibaba::{self, RRSA_AUDIENCE, Rrsa},
         common::{DEMO_ISSUER, Fault, FaultRule, OidcIssuer},
+        huawei::{self, WorkloadIdentity},
     },
     pb,
     providers::{ProviderConfig, alibaba as ali, client::Shared, credentials::ManualClock},
@@ -298,6 +299,211 @@ async fn a_wrong_or_missing_token_is_refused_naming_the_workspace_and_setting() 
     );
     let logs = cap.logs();
     for secret in [foreign.as_str(), wrong_aud.as_str(), good.as_str()] {
+        assert!(!logs.contains(secret), "a token reached the logs");
+    }
+}
+
+// ---------- Huawei Cloud: CCE workload identity ----------
+
+const CLIENT_ID: &str = "datastudio-gateway";
+const ID_TOKENS: &str = "iam.id-tokens";
+const SECURITY_TOKENS: &str = "iam.securitytokens";
+
+/// The DataArts emulator whose IAM trusts `issuer`'s tokens for [`SUBJECT`].
+async fn huawei_emulator(issuer: &Arc<OidcIssuer>) -> huawei::Handle {
+    let workload_identity = WorkloadIdentity { issuer: issuer.clone(), ..WorkloadIdentity::default() };
+    huawei::start(huawei::Options { deploy_step: Duration::from_millis(300), workload_identity, ..Default::default() })
+        .await
+        .expect("emulator")
+}
+
+/// A DataArts workspace `ws` on workload identity, its token in `{d}/token`;
+/// `sign_with` is the YAML of that setting (and its duration).
+fn huawei_yaml(d: &Path, url: &str, ws: &str, sign_with: &str) -> String {
+    let d = d.display();
+    format!(
+        r#"
+server:
+  grpc_listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  state_dir: {d}/state
+workspaces:
+  {ws}:
+    vendor: huawei
+    region: cn-north-4
+    project_id: b384b9e9ab9b4ee8994c8633aabc9505
+    workspace_id: ws-1234
+    endpoints: {{ factory: "{url}", dlf: "{url}", iam: "{url}" }}
+    credentials:
+      workload_identity:
+        idp_id: workload_identity
+        token_file: {d}/token
+        {sign_with}
+"#
+    )
+}
+
+/// Every read RPC once on DataArts workspace `ws`.
+async fn huawei_reads(gw: &Gateway, ws: &str) {
+    let packages = gw
+        .release()
+        .list_release_packages(pb::ListReleasePackagesRequest { parent: ws.into(), page_size: 5, ..Default::default() })
+        .await
+        .expect("ListReleasePackages")
+        .into_inner();
+    let first = packages.release_packages.first().expect("a package").name.clone();
+    gw.release().get_release_package(pb::GetReleasePackageRequest { name: first, view: 0 }).await.expect("package");
+    let files = gw
+        .files()
+        .list_files(pb::ListFilesRequest { parent: ws.into(), page_size: 5, ..Default::default() })
+        .await
+        .expect("ListFiles")
+        .into_inner();
+    assert!(!files.files.is_empty());
+    let file = format!("{ws}/files/script:{}", huawei::VERSIONED_SCRIPT);
+    gw.files().get_file(pb::GetFileRequest { name: file.clone(), view: 0 }).await.expect("GetFile");
+    let versions = gw
+        .files()
+        .list_file_versions(pb::ListFileVersionsRequest { parent: file.clone(), page_size: 2, ..Default::default() })
+        .await
+        .expect("ListFileVersions")
+        .into_inner();
+    let v = versions.file_versions.first().expect("a version").name.clone();
+    gw.files().get_file_version(pb::GetFileVersionRequest { name: v, view: 0 }).await.expect("GetFileVersion");
+    gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: ws.into() }).await.expect("GetWorkspace");
+}
+
+/// One DataArts workspace on workload identity through its whole life:
+/// `sign_with` as configured, `life` what the credentials live, `exchange`
+/// the IAM call counted per refresh.
+async fn workload_identity_lives(ws_name: &str, sign_with: &str, life: Duration, exchange: &str) {
+    let cap = logs();
+    let ws = format!("workspaces/{ws_name}");
+    let ws = ws.as_str();
+    let issuer = OidcIssuer::new(DEMO_ISSUER, b"cce-cluster-key");
+    let emu = huawei_emulator(&issuer).await;
+    let dir = common::secrets_dir(&[]);
+    let (first, first_id) = issuer.mint(SUBJECT, CLIENT_ID, hour());
+    std::fs::write(dir.path().join("token"), &first).unwrap();
+    let clock = ManualClock::new(SystemTime::now());
+    let yaml = huawei_yaml(dir.path(), &emu.url(), ws_name, sign_with);
+    let gw = gateway_with_clock(&yaml, dir, clock.clone()).await;
+    let exchanges = || emu.control.count(exchange);
+    let refused = |c: &datastudio_gateway::emulator::common::Recorded| c.status >= 400;
+
+    huawei_reads(&gw, ws).await;
+    let deployed = gw
+        .release()
+        .deploy_release_packages(pb::DeployReleasePackagesRequest {
+            parent: ws.into(),
+            release_packages: vec![format!("{ws}/releasePackages/{}", huawei::DEPLOYABLE_PACKAGE_ID)],
+            startup_mode: pb::StartupMode::DeployOnly as i32,
+            request_id: uuid::Uuid::new_v4().to_string(),
+        })
+        .await
+        .expect("DeployReleasePackages")
+        .into_inner();
+    let mut watch = gw
+        .release()
+        .watch_deployment(pb::WatchDeploymentRequest { name: deployed.deployments[0].name.clone(), view: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut last = None;
+    while let Some(m) = watch.message().await.unwrap() {
+        last = m.deployment;
+    }
+    assert_eq!(last.unwrap().state(), pb::DeploymentState::Succeeded);
+    assert_eq!((emu.control.count(ID_TOKENS), exchanges()), (1, 1), "one exchange while fresh");
+    assert_eq!(issuer.accepted(), vec![first_id]);
+    assert!(!emu.control.requests().iter().any(refused), "no vendor refusal");
+
+    // 40 minutes before expiry: refreshed before use.
+    clock.advance(life - Duration::from_secs(40 * 60));
+    huawei_reads(&gw, ws).await;
+    assert_eq!(exchanges(), 2, "refreshed ahead of expiry");
+    assert!(!emu.control.requests().iter().any(refused), "the old credentials were never refused");
+
+    // The kubelet rotated the token, and IAM's credentials expire early.
+    let (second, second_id) = issuer.mint(SUBJECT, CLIENT_ID, hour());
+    std::fs::write(gw.dir.path().join("token"), &second).unwrap();
+    emu.control.expire_issued_credentials();
+    huawei_reads(&gw, ws).await;
+    assert_eq!(exchanges(), 3, "exchanged again once DataArts refused the expired credentials");
+    assert_eq!(issuer.accepted().last(), Some(&second_id), "the rotated token was read");
+    assert_eq!(emu.control.count_status(401), 1, "one refused call, sent again with new credentials");
+
+    // IAM fails while the credentials are due: the old ones serve.
+    clock.advance(life - Duration::from_secs(40 * 60));
+    emu.control.inject(FaultRule { action: ID_TOKENS.into(), fault: Fault::Status { status: 503 }, times: 100 });
+    let before = emu.control.count(ID_TOKENS);
+    huawei_reads(&gw, ws).await;
+    let failed = emu.control.count(ID_TOKENS) - before;
+    assert!(failed >= 1, "the refresh was tried");
+    huawei_reads(&gw, ws).await;
+    assert_eq!(emu.control.count(ID_TOKENS) - before, failed, "no exchange during the backoff");
+    emu.control.clear_faults();
+    clock.advance(Duration::from_secs(5));
+    huawei_reads(&gw, ws).await;
+    assert_eq!(emu.control.count(ID_TOKENS) - before, failed + 1, "after the backoff the refresh succeeds");
+
+    let m = metrics(&gw).await;
+    let ok =
+        format!(r#"datastudio_credential_refreshes_total{{vendor="huawei",workspace="{ws_name}",outcome="ok"}} 4"#);
+    assert!(m.contains(&ok), "{m}");
+    let logs = cap.logs();
+    for secret in [first.as_str(), second.as_str(), "MIIFed", "TMPsecret", "gQpjbi"] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}
+
+#[tokio::test]
+async fn workload_identity_with_a_token_serves_refreshes_and_survives_expiry_and_rotation() {
+    workload_identity_lives("da-token", "sign_with: token", Duration::from_secs(24 * 3600), ID_TOKENS).await;
+}
+
+#[tokio::test]
+async fn workload_identity_with_temporary_keys_serves_refreshes_and_survives_expiry_and_rotation() {
+    let sign_with = "sign_with: temporary_keys\n        duration: 2h";
+    workload_identity_lives("da-keys", sign_with, Duration::from_secs(2 * 3600), SECURITY_TOKENS).await;
+}
+
+#[tokio::test]
+async fn a_wrong_id_token_is_refused_naming_the_workspace_and_setting() {
+    let cap = logs();
+    let issuer = OidcIssuer::new(DEMO_ISSUER, b"cce-cluster-key");
+    let emu = huawei_emulator(&issuer).await;
+    let dir = common::secrets_dir(&[]);
+    let (foreign, _) = OidcIssuer::new(DEMO_ISSUER, b"another-cluster").mint(SUBJECT, CLIENT_ID, hour());
+    std::fs::write(dir.path().join("token"), &foreign).unwrap();
+    let clock = ManualClock::new(SystemTime::now());
+    let yaml = huawei_yaml(dir.path(), &emu.url(), "da-wrong", "");
+    let gw = gateway_with_clock(&yaml, dir, clock.clone()).await;
+    let list = || pb::ListFilesRequest { parent: "workspaces/da-wrong".into(), page_size: 5, ..Default::default() };
+
+    let e = gw.files().list_files(list()).await.unwrap_err();
+    assert_eq!(e.code(), Code::Internal);
+    let info = common::error_info(&e).expect("ErrorInfo");
+    assert_eq!(
+        (info.reason.as_str(), info.metadata["vendor_code"].as_str()),
+        ("VENDOR_AUTH_FAILED", "IDP.InvalidIdToken")
+    );
+    for part in ["workspace da-wrong", "credentials.workload_identity", "workload_identity", "ID token is invalid"] {
+        assert!(e.message().contains(part), "{part:?} in {}", e.message());
+    }
+    assert_eq!(emu.control.count(ID_TOKENS), 1, "a refusal is not retried");
+    assert_eq!(emu.control.count("scripts.list"), 0, "nothing reached DataArts");
+
+    // A subject no conversion rule maps.
+    let (stranger, _) = issuer.mint("system:serviceaccount:other:sa", CLIENT_ID, hour());
+    std::fs::write(gw.dir.path().join("token"), &stranger).unwrap();
+    clock.advance(Duration::from_secs(5));
+    let e = gw.files().list_files(list()).await.unwrap_err();
+    assert_eq!(common::error_info(&e).unwrap().metadata["vendor_code"], "IDP.NoMapping");
+    assert_eq!(common::error_info(&e).unwrap().reason, "VENDOR_AUTH_FAILED");
+
+    let logs = cap.logs();
+    for secret in [foreign.as_str(), stranger.as_str()] {
         assert!(!logs.contains(secret), "a token reached the logs");
     }
 }
