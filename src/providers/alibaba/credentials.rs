@@ -32,7 +32,7 @@ const POLICY: Policy = Policy {
 /// A workspace's credentials.
 pub(crate) enum Credentials {
     /// Configured access keys (files re-read when they change).
-    Configured(Keys),
+    Configured(Box<Keys>),
     /// Temporary keys from STS for the pod's service-account token.
     Rrsa(Box<Rrsa>),
 }

@@ -127,7 +127,7 @@ impl Project {
                     token: cfg.credentials.security_token.clone().map(|r| LiveSecret::new(r, Duration::from_secs(1))),
                 };
                 let account = keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default();
-                (Credentials::Configured(keys), account)
+                (Credentials::Configured(Box::new(keys)), account)
             }
             Some(rrsa) => {
                 let settings = rrsa.resolve().map_err(|problems| {
