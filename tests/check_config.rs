@@ -407,4 +407,15 @@ workspaces:
     );
     assert!(out.contains("workspaces.da.credentials.workload_identity.duration: must be between 15m and 24h"), "{out}");
     assert!(!out.contains("eyJhbGciOi"), "the token is never shown");
+
+    let instance = yaml("rrsa: {}\n      instance_role: { role_name: \"a role\" }", "workload_identity: {}");
+    let (code, out) = check(&instance, &injected);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("workspaces.dw.credentials: use one of access keys, rrsa or instance_role"), "{out}");
+    assert!(
+        out.contains("workspaces.dw.credentials.instance_role.role_name: \"a role\" is not a RAM role name"),
+        "{out}"
+    );
+    let (code, out) = check(&yaml("instance_role: {}", "workload_identity: {}"), &injected);
+    assert_eq!(code, 0, "{out}");
 }

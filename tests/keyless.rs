@@ -507,3 +507,85 @@ async fn a_wrong_id_token_is_refused_naming_the_workspace_and_setting() {
         assert!(!logs.contains(secret), "a token reached the logs");
     }
 }
+
+// ---------- Alibaba Cloud: the ECS instance RAM role ----------
+
+/// A DataWorks workspace `ws` on the instance's RAM role (`role` the YAML
+/// of `instance_role`).
+fn instance_yaml(d: &Path, url: &str, ws: &str, role: &str) -> String {
+    let d = d.display();
+    format!(
+        r#"
+server:
+  grpc_listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  state_dir: {d}/state
+workspaces:
+  {ws}:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    endpoints: {{ api: "{url}", metadata: "{url}" }}
+    credentials:
+      instance_role: {role}
+"#
+    )
+}
+
+#[tokio::test]
+async fn the_instance_role_serves_refreshes_ahead_and_survives_expiry() {
+    let cap = logs();
+    let emu = alibaba::start(alibaba::Options { deploy_step: Duration::from_millis(300), ..Default::default() })
+        .await
+        .expect("emulator");
+    let dir = common::secrets_dir(&[]);
+    let clock = ManualClock::new(SystemTime::now());
+    let gw = gateway_with_clock(&instance_yaml(dir.path(), &emu.url(), "dw-node", "{}"), dir, clock.clone()).await;
+    let counts = || {
+        let c = |a: &str| emu.control.count(a);
+        (c("metadata.token"), c("metadata.role-name"), c("metadata.role-credentials"))
+    };
+
+    alibaba_reads(&gw, "workspaces/dw-node").await;
+    assert_eq!(counts(), (1, 1, 1), "a session token, the role's name, its keys; once");
+
+    // The role's keys live 6 h: refreshed 15 minutes before.
+    clock.advance(Duration::from_secs(6 * 3600 - 15 * 60));
+    alibaba_reads(&gw, "workspaces/dw-node").await;
+    assert_eq!(counts(), (2, 2, 2), "refreshed ahead of expiry");
+
+    emu.control.expire_issued_credentials();
+    alibaba_reads(&gw, "workspaces/dw-node").await;
+    assert_eq!(counts(), (3, 3, 3), "read again once DataWorks refused the expired keys");
+    let expired =
+        emu.control.requests().iter().filter(|r| r.code.as_deref() == Some("InvalidSecurityToken.Expired")).count();
+    assert_eq!(expired, 1);
+
+    let m = metrics(&gw).await;
+    assert!(
+        m.contains(r#"datastudio_credential_refreshes_total{vendor="alibaba",workspace="dw-node",outcome="ok"} 3"#),
+        "{m}"
+    );
+    let logs = cap.logs();
+    for secret in ["STSsecret", "CAIS", "AQAE"] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}
+
+#[tokio::test]
+async fn a_role_the_instance_does_not_have_is_refused_naming_the_setting() {
+    let emu = alibaba::start(alibaba::Options::default()).await.expect("emulator");
+    let dir = common::secrets_dir(&[]);
+    let clock = ManualClock::new(SystemTime::now());
+    let yaml = instance_yaml(dir.path(), &emu.url(), "dw-norole", "{ role_name: someone-else }");
+    let gw = gateway_with_clock(&yaml, dir, clock).await;
+    let e = gw
+        .files()
+        .list_files(pb::ListFilesRequest { parent: "workspaces/dw-norole".into(), page_size: 5, ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), common::error_info(&e).unwrap().reason.as_str()), (Code::Internal, "VENDOR_AUTH_FAILED"));
+    assert!(e.message().contains("workspace dw-norole: reading credentials.instance_role"), "{}", e.message());
+    assert_eq!(emu.control.count("metadata.role-name"), 0, "a configured role is not looked up");
+    assert_eq!(emu.control.count("ListFiles"), 0);
+}

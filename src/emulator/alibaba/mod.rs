@@ -20,6 +20,7 @@
 //! | `mod.rs` | [`Options`], [`start`], a request's way through, the action table |
 //! | `auth.rs` | ACS3-HMAC-SHA256 verification |
 //! | `sts.rs` | STS AssumeRoleWithOIDC (RRSA) and the temporary keys it issues |
+//! | `metadata.rs` | the ECS instance metadata service: the instance RAM role's keys (IMDSv2) |
 //! | `faults.rs` | injected faults and throttling |
 //! | `answer.rs` | answers and errors on the wire |
 //! | `params.rs` | query/form parameters and paging |
@@ -35,6 +36,7 @@ mod auth;
 mod faults;
 mod files;
 mod legacy;
+mod metadata;
 mod params;
 mod pipeline;
 mod seed;
@@ -81,6 +83,9 @@ pub struct Options {
     pub seed: u64,
     /// What STS AssumeRoleWithOIDC trusts (RRSA).
     pub rrsa: Rrsa,
+    /// The RAM role of the emulated ECS instance (metadata service); None:
+    /// the instance has none.
+    pub instance_role: Option<String>,
 }
 
 impl Default for Options {
@@ -93,6 +98,7 @@ impl Default for Options {
             deploy_step: Duration::from_secs(3),
             seed: 7,
             rrsa: Rrsa::default(),
+            instance_role: Some("datastudio-gateway-node".into()),
         }
     }
 }
@@ -106,9 +112,14 @@ pub async fn start(opts: Options) -> anyhow::Result<Handle> {
         opts,
         control: control.clone(),
         issued: sts::IssuedKeys::default(),
+        sessions: metadata::Sessions::default(),
     });
+    let credentials = "/latest/meta-data/ram/security-credentials/";
     let app = axum::Router::new()
         .route("/", axum::routing::any(handle))
+        .route("/latest/api/token", axum::routing::put(metadata::token))
+        .route(credentials, axum::routing::get(metadata::roles))
+        .route(&format!("{credentials}{{role}}"), axum::routing::get(metadata::role))
         .with_state(emu)
         .merge(super::common::control_routes(control.clone()));
     super::common::serve(listener, app, control, "alibaba")

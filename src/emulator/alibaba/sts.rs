@@ -110,6 +110,29 @@ impl IssuedKeys {
     }
 }
 
+/// Keys just issued.
+pub(super) struct NewKeys {
+    pub(super) access_key_id: String,
+    pub(super) secret: String,
+    pub(super) security_token: String,
+    pub(super) expires: SystemTime,
+}
+
+impl IssuedKeys {
+    /// Issues keys living `life` from now, in credentials `epoch`.
+    pub(super) fn issue(&self, life: Duration, epoch: u64) -> NewKeys {
+        let k = NewKeys {
+            access_key_id: format!("STS.{}", hex()),
+            secret: format!("STSsecret{}", hex()),
+            security_token: format!("CAIS{}{}", hex(), hex()),
+            expires: SystemTime::now() + life,
+        };
+        let issued = Issued { secret: k.secret.clone(), token: k.security_token.clone(), expires: k.expires, epoch };
+        self.lock().insert(k.access_key_id.clone(), issued);
+        k
+    }
+}
+
 fn hex() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
@@ -175,10 +198,7 @@ pub(super) fn assume_role(
         return fail(400, "AuthenticationFail.NoPermission", "There is no permission", rid);
     }
     let now = SystemTime::now();
-    let expires = now + duration;
-    let (ak, secret, security_token) =
-        (format!("STS.{}", hex()), format!("STSsecret{}", hex()), format!("CAIS{}{}", hex(), hex()));
-    keys.lock().insert(ak.clone(), Issued { secret: secret.clone(), token: security_token.clone(), expires, epoch });
+    let k = keys.issue(duration, epoch);
     let account = role.strip_prefix("acs:ram::").and_then(|r| r.split(':').next()).unwrap_or_default();
     let role_name = role.rsplit('/').next().unwrap_or_default();
     ok(json!({
@@ -188,10 +208,10 @@ pub(super) fn assume_role(
             "AssumedRoleId": format!("300000000000000001:{session}"),
         },
         "Credentials": {
-            "AccessKeyId": ak,
-            "AccessKeySecret": secret,
-            "SecurityToken": security_token,
-            "Expiration": acs_time(expires),
+            "AccessKeyId": k.access_key_id,
+            "AccessKeySecret": k.secret,
+            "SecurityToken": k.security_token,
+            "Expiration": acs_time(k.expires),
         },
         "OIDCTokenInfo": {
             "Issuer": claims.iss,

@@ -90,6 +90,9 @@ pub struct Endpoints {
     /// STS, where `rrsa` exchanges the pod's token (full URL; default
     /// `https://sts.{region}.aliyuncs.com`, `sts-vpc` with `vpc: true`).
     pub sts: Option<String>,
+    /// The ECS metadata service `instance_role` reads (default
+    /// `http://100.100.100.200`).
+    pub metadata: Option<String>,
 }
 
 /// DataWorks credentials: access keys as references, or `rrsa`.
@@ -105,6 +108,27 @@ pub struct Credentials {
     /// RAM Roles for Service Accounts (ACK): the pod's service-account
     /// token exchanged with STS AssumeRoleWithOIDC for temporary keys.
     pub rrsa: Option<Rrsa>,
+    /// The ECS instance's RAM role, from the instance metadata service
+    /// (IMDSv2: a session token first).
+    pub instance_role: Option<InstanceRole>,
+}
+
+/// The ECS instance RAM role.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceRole {
+    /// The role's name; unset: the one role the metadata service lists.
+    pub role_name: Option<String>,
+}
+
+impl InstanceRole {
+    /// Why `role_name` cannot be a RAM role name, if it cannot.
+    fn problem(&self) -> Option<String> {
+        let name = self.role_name.as_deref()?;
+        let ok =
+            (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        (!ok).then(|| format!("{name:?} is not a RAM role name (1-64 characters of A-Z a-z 0-9 - _ .)"))
+    }
 }
 
 /// The variables ACK's pod-identity webhook sets: what `rrsa` settings
@@ -237,7 +261,20 @@ impl Driver for Config {
         if let Some(u) = &self.endpoints.sts {
             p.url(&at("endpoints.sts"), u);
         }
+        if let Some(u) = &self.endpoints.metadata {
+            p.url(&at("endpoints.metadata"), u);
+        }
         let c = &self.credentials;
+        let keys = c.access_key_id.is_some() || c.access_key_secret.is_some() || c.security_token.is_some();
+        if let Some(role) = &c.instance_role {
+            if keys || c.rrsa.is_some() {
+                p.add(at("credentials"), "use one of access keys, rrsa or instance_role");
+            }
+            if let Some(problem) = role.problem() {
+                p.add(at("credentials.instance_role.role_name"), problem);
+            }
+            return;
+        }
         let Some(rrsa) = &c.rrsa else {
             p.required_secret(&at("credentials.access_key_id"), &c.access_key_id);
             p.required_secret(&at("credentials.access_key_secret"), &c.access_key_secret);
@@ -246,7 +283,7 @@ impl Driver for Config {
             }
             return;
         };
-        if c.access_key_id.is_some() || c.access_key_secret.is_some() || c.security_token.is_some() {
+        if keys {
             p.add(at("credentials"), "use either access keys or rrsa, not both");
         }
         match rrsa.resolve() {

@@ -1,7 +1,8 @@
-//! Where a DataWorks workspace's keys come from: configured access keys, or
+//! Where a DataWorks workspace's keys come from: configured access keys;
 //! RRSA — the pod's service-account token (re-read on every exchange: the
 //! kubelet rotates it) exchanged with STS AssumeRoleWithOIDC for temporary
-//! keys, refreshed 15 minutes before `Expiration` (as the credentials
+//! keys; or the ECS instance's RAM role from the metadata service. Issued
+//! keys are refreshed 15 minutes before `Expiration` (as the credentials
 //! library does), with backoff while the old keys are still valid.
 
 use std::{sync::Arc, time::Duration};
@@ -11,6 +12,7 @@ use tonic::Code;
 use super::{
     client::{Endpoint, KeySet, Keys, VENDOR},
     config::RrsaSettings,
+    metadata::{self, Metadata},
     sts::{self, Sts},
 };
 use crate::{
@@ -35,6 +37,19 @@ pub(crate) enum Credentials {
     Configured(Box<Keys>),
     /// Temporary keys from STS for the pod's service-account token.
     Rrsa(Box<Rrsa>),
+    /// The ECS instance RAM role's keys from the metadata service.
+    InstanceRole(Box<InstanceRole>),
+}
+
+/// The instance role of one workspace.
+pub(crate) struct InstanceRole {
+    workspace: String,
+    /// The metadata service's base URL.
+    base: String,
+    /// The role's name, if configured (else the one listed).
+    role: Option<String>,
+    vc: VendorClient,
+    held: Refreshing<KeySet>,
 }
 
 /// The RRSA exchange of one workspace.
@@ -52,6 +67,7 @@ impl Credentials {
         match self {
             Credentials::Configured(keys) => keys.read().map(Arc::new),
             Credentials::Rrsa(r) => r.held.get(|| r.exchange(ctx)).await,
+            Credentials::InstanceRole(r) => r.held.get(|| r.exchange(ctx)).await,
         }
     }
 
@@ -60,7 +76,7 @@ impl Credentials {
     pub(crate) fn issued(&self) -> bool {
         match self {
             Credentials::Configured(_) => false,
-            Credentials::Rrsa(_) => true,
+            Credentials::Rrsa(_) | Credentials::InstanceRole(_) => true,
         }
     }
 
@@ -70,6 +86,7 @@ impl Credentials {
         match self {
             Credentials::Configured(_) => {}
             Credentials::Rrsa(r) => r.held.forget(keys).await,
+            Credentials::InstanceRole(r) => r.held.forget(keys).await,
         }
     }
 }
@@ -117,6 +134,63 @@ impl Rrsa {
                 settings.role_arn,
                 settings.token_file.display(),
                 e.message
+            );
+            e
+        })
+    }
+}
+
+impl InstanceRole {
+    /// The instance role of `workspace` (`role` if configured), read from
+    /// the metadata service at `base` through `vc`.
+    pub(crate) fn new(
+        workspace: &str,
+        base: &str,
+        role: Option<String>,
+        vc: VendorClient,
+        clock: Arc<dyn crate::providers::credentials::Clock>,
+    ) -> Self {
+        InstanceRole {
+            workspace: workspace.to_owned(),
+            base: base.trim_end_matches('/').to_owned(),
+            role,
+            vc,
+            held: Refreshing::new(clock, VENDOR.name, workspace, POLICY),
+        }
+    }
+
+    /// A session token, the role's name (unless configured), its keys.
+    async fn exchange(&self, ctx: &CallCtx) -> Result<Issued<KeySet>> {
+        let base = &self.base;
+        let token = self
+            .vc
+            .call(ctx, Metadata::Token, |x| async move { x.send(metadata::token_request(base)?, metadata::text).await })
+            .await;
+        let issued = async {
+            let token = &token?;
+            let listed;
+            let role = match &self.role {
+                Some(r) => r.as_str(),
+                None => {
+                    listed = self
+                        .vc
+                        .call(ctx, Metadata::RoleName, |x| async move {
+                            x.send(metadata::get(base, None, token)?, metadata::text).await
+                        })
+                        .await?;
+                    listed.expose()
+                }
+            };
+            self.vc
+                .call(ctx, Metadata::RoleCredentials, |x| async move {
+                    x.send(metadata::get(base, Some(role), token)?, metadata::keys).await
+                })
+                .await
+        };
+        issued.await.map_err(|mut e| {
+            e.message = format!(
+                "workspace {}: reading credentials.instance_role from the ECS metadata service {base} failed: {}",
+                self.workspace, e.message
             );
             e
         })

@@ -22,6 +22,7 @@
 //! | `client.rs` | the one call path: signed request, error mapping by vendor code, the answer to read |
 //! | `credentials.rs` | configured access keys, or RRSA: temporary keys for the pod's token, refreshed ahead of expiry |
 //! | `sts.rs` | STS AssumeRoleWithOIDC (anonymous) and its refusals |
+//! | `metadata.rs` | the ECS instance RAM role from the metadata service (IMDSv2) |
 //! | `wire.rs` | answers as the vendor spells them, read straight from the body |
 //! | `map.rs` | wire records → neutral messages, state tables |
 //! | `scan.rs` | PageNumber/PageSize windows, filtering in the gateway |
@@ -37,6 +38,7 @@ mod credentials;
 mod files;
 mod legacy;
 mod map;
+mod metadata;
 mod pipeline;
 mod scan;
 pub mod sign;
@@ -51,7 +53,7 @@ use self::{
     api::Api,
     client::{Client, Endpoint, Keys, Reply},
     config::{Edition, Flavour},
-    credentials::{Credentials, Rrsa},
+    credentials::{Credentials, InstanceRole, Rrsa},
 };
 use crate::{
     config::{LiveSecret, WorkspaceConfig},
@@ -119,8 +121,19 @@ impl Project {
         };
         let base = cfg.endpoints.api.clone().unwrap_or_else(|| regional("dataworks"));
         // The vendor counts calls per account: the access key, or the role.
-        let (credentials, account) = match &cfg.credentials.rrsa {
-            None => {
+        // Credential exchanges have their own limits: no DataWorks rate keys,
+        // no daily budget.
+        let aside = WorkspaceConfig { rate_limits: Default::default(), daily_budget: None, ..ws.clone() };
+        let (credentials, account) = match (&cfg.credentials.instance_role, &cfg.credentials.rrsa) {
+            (Some(role), _) => {
+                let base = cfg.endpoints.metadata.clone().unwrap_or_else(|| METADATA.into());
+                let vc =
+                    VendorClient::new::<metadata::Metadata>(shared, &client::VENDOR, &aside, &base, EXCHANGE_RATES)?;
+                let account = format!("instance-role:{}", role.role_name.as_deref().unwrap_or("listed"));
+                let source = InstanceRole::new(name, &base, role.role_name.clone(), vc, clock);
+                (Credentials::InstanceRole(Box::new(source)), account)
+            }
+            (None, None) => {
                 let keys = Keys {
                     id: live(&cfg.credentials.access_key_id, "access_key_id")?,
                     secret: live(&cfg.credentials.access_key_secret, "access_key_secret")?,
@@ -129,17 +142,15 @@ impl Project {
                 let account = keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default();
                 (Credentials::Configured(Box::new(keys)), account)
             }
-            Some(rrsa) => {
+            (None, Some(rrsa)) => {
                 let settings = rrsa.resolve().map_err(|problems| {
                     let all: Vec<String> =
                         problems.into_iter().map(|(k, m)| format!("credentials.rrsa.{k} {m}")).collect();
                     anyhow::anyhow!("workspace {name}: {}", all.join("; "))
                 })?;
                 let sts = Endpoint::parse(&cfg.endpoints.sts.clone().unwrap_or_else(|| regional("sts")))?;
-                // STS calls have their own limits: no DataWorks rate keys, no daily budget.
-                let sts_ws = WorkspaceConfig { rate_limits: Default::default(), daily_budget: None, ..ws.clone() };
                 let sts_vc =
-                    VendorClient::new::<sts::Sts>(shared, &client::VENDOR, &sts_ws, &settings.role_arn, STS_RATES)?;
+                    VendorClient::new::<sts::Sts>(shared, &client::VENDOR, &aside, &settings.role_arn, EXCHANGE_RATES)?;
                 let account = format!("role:{}", settings.role_arn);
                 (Credentials::Rrsa(Box::new(Rrsa::new(name, settings, sts, sts_vc, clock))), account)
             }
@@ -169,9 +180,12 @@ impl Project {
     }
 }
 
-/// STS: its limits are not published; exchanges are rare (one an hour per
-/// workspace and a retry now and then).
-const STS_RATES: Rates = Rates { read: 10.0, write: 10.0 };
+/// STS and the metadata service: their limits are not published;
+/// exchanges are rare (one an hour per workspace and a retry now and then).
+const EXCHANGE_RATES: Rates = Rates { read: 10.0, write: 10.0 };
+
+/// The ECS instance metadata service.
+const METADATA: &str = "http://100.100.100.200";
 
 /// Published limits: Basic about 5 QPS per API; Enterprise about 50 QPS
 /// reads / 20 writes (Standard and Professional are set between, our
