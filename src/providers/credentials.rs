@@ -195,10 +195,14 @@ impl<K> Refreshing<K> {
                 Ok(keys)
             }
             Err(e) => {
-                slot.failures = slot.failures.saturating_add(1);
-                let wait = self.policy.first_backoff.saturating_mul(1 << (slot.failures - 1).min(16));
-                slot.retry_at = Some(asked + wait.min(self.policy.max_backoff));
-                slot.last_error = Some(e.clone());
+                // The deadline of the caller that happened to refresh says
+                // nothing about the vendor: the next caller tries at once.
+                if !matches!(e.reason, Reason::DeadlineExceeded | Reason::RateLimited) {
+                    slot.failures = slot.failures.saturating_add(1);
+                    let wait = self.policy.first_backoff.saturating_mul(1 << (slot.failures - 1).min(16));
+                    slot.retry_at = Some(asked + wait.min(self.policy.max_backoff));
+                    slot.last_error = Some(e.clone());
+                }
                 metrics::credential_refresh(self.vendor, &self.workspace, RefreshOutcome::of(&e).as_str());
                 let still_valid = slot.held.as_ref().filter(|h| asked < h.expires_at).map(|h| h.keys.clone());
                 match still_valid {
@@ -350,6 +354,16 @@ mod tests {
         assert_eq!(*r.get(|| v.issue()).await.unwrap(), 2);
         r.forget(&second).await;
         assert_eq!(v.calls(), 2, "stale handles forget nothing");
+    }
+
+    #[tokio::test]
+    async fn a_caller_out_of_time_sets_no_backoff() {
+        let r = Refreshing::new(start(), "v", "ws", POLICY);
+        let late = Vendor::new(Reason::DeadlineExceeded);
+        late.failing.store(true, Ordering::SeqCst);
+        assert_eq!(r.get(|| late.issue()).await.unwrap_err().reason, Reason::DeadlineExceeded);
+        let v = Vendor::new(Reason::VendorUnavailable);
+        assert_eq!(*r.get(|| v.issue()).await.unwrap(), 1, "the next caller exchanges at once");
     }
 
     #[test]

@@ -145,8 +145,8 @@ impl Control {
         s.daily.clear();
     }
 
-    /// Expires every temporary credential (STS keys, IAM tokens, temporary
-    /// AK/SK) issued so far, as if their lifetime had run out.
+    /// Expires every temporary credential (keys, tokens) the emulator issued
+    /// so far, as if their lifetime had run out.
     pub fn expire_issued_credentials(&self) {
         self.lock().credentials_epoch += 1;
     }

@@ -1,6 +1,6 @@
 //! A stand-in for a Kubernetes cluster's service-account token issuer: it
 //! mints the projected tokens tests write into the token file, and checks
-//! the tokens the emulated STS / IAM are handed (signature with the
+//! the tokens the emulated token exchanges are handed (signature with the
 //! issuer's key, issuer, audience, expiry). Tokens are HS256 JWTs with a
 //! `jti`; the ids of the tokens accepted are kept in order, so a test can
 //! tell which token an exchange used (the file rotated or not).
@@ -116,8 +116,8 @@ mod tests {
     fn tokens_are_checked_for_key_issuer_audience_and_expiry() {
         let issuer = OidcIssuer::new(DEMO_ISSUER, b"k1");
         let later = SystemTime::now() + Duration::from_secs(600);
-        let (t, jti) = issuer.mint("system:serviceaccount:ns:sa", "sts.aliyuncs.com", later);
-        assert_eq!(issuer.verify(&t, "sts.aliyuncs.com").unwrap().sub, "system:serviceaccount:ns:sa");
+        let (t, jti) = issuer.mint("system:serviceaccount:ns:sa", "the-audience", later);
+        assert_eq!(issuer.verify(&t, "the-audience").unwrap().sub, "system:serviceaccount:ns:sa");
         assert_eq!(issuer.accepted(), vec![jti]);
         assert_eq!(issuer.verify(&t, "other").unwrap_err(), Refusal::WrongAudience);
         let (old, _) = issuer.mint("s", "a", SystemTime::now() - Duration::from_secs(5));
