@@ -302,3 +302,120 @@ fn deploy_records_need_a_usable_state_dir_a_long_ttl_and_a_known_damage_policy()
     assert_ne!(code, 0);
     assert!(out.contains("state.on_damage: unknown variant: found `ignore`"), "{out}");
 }
+
+#[test]
+fn keyless_credentials_take_the_injected_variables_and_name_what_is_missing() {
+    let dir = common::secrets_dir(&[("token", "eyJhbGciOi.header.sig"), ("ak", "a"), ("sk", "b")]);
+    let d = dir.path().display();
+    let file = dir.path().join("config.yaml");
+    let check = |yaml: &str, env: &[(&str, &str)]| {
+        std::fs::write(&file, yaml).unwrap();
+        let mut cmd = Command::new(common::binary());
+        cmd.arg("check-config").arg(&file);
+        for var in [
+            "ALIBABA_CLOUD_ROLE_ARN",
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+            "HUAWEICLOUD_SDK_IDP_ID",
+            "HUAWEICLOUD_SDK_ID_TOKEN_FILE",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied());
+        let out = cmd.output().expect("run check-config");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let yaml = |ali: &str, hw: &str| {
+        format!(
+            r#"
+workspaces:
+  dw:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    credentials:
+      {ali}
+  da:
+    vendor: huawei
+    region: cn-north-4
+    project_id: b384b9e9ab9b4ee8994c8633aabc9505
+    workspace_id: ws-1234
+    credentials:
+      {hw}
+"#
+        )
+    };
+    let bare = yaml("rrsa: {}", "workload_identity: {}");
+
+    // Nothing set: every setting named, with the variable it defaults from.
+    let (code, out) = check(&bare, &[]);
+    assert_ne!(code, 0, "{out}");
+    for want in [
+        "workspaces.dw.credentials.rrsa.role_arn: is not set, and neither is ALIBABA_CLOUD_ROLE_ARN",
+        "workspaces.dw.credentials.rrsa.oidc_provider_arn: is not set, and neither is ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+        "workspaces.dw.credentials.rrsa.token_file: is not set, and neither is ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+        "workspaces.da.credentials.workload_identity.idp_id: is not set, and neither is HUAWEICLOUD_SDK_IDP_ID",
+        "workspaces.da.credentials.workload_identity.token_file: is not set, and neither is HUAWEICLOUD_SDK_ID_TOKEN_FILE",
+    ] {
+        assert!(out.contains(want), "{want:?} in {out}");
+    }
+
+    // What ACK's webhook and the CCE pod spec inject is enough.
+    let token = format!("{d}/token");
+    let injected = [
+        ("ALIBABA_CLOUD_ROLE_ARN", "acs:ram::1000000000000001:role/dsgw"),
+        ("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "acs:ram::1000000000000001:oidc-provider/ack-rrsa-c1"),
+        ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", token.as_str()),
+        ("HUAWEICLOUD_SDK_IDP_ID", "workload_identity"),
+        ("HUAWEICLOUD_SDK_ID_TOKEN_FILE", token.as_str()),
+    ];
+    let (code, out) = check(&bare, &injected);
+    assert_eq!(code, 0, "{out}");
+
+    // Shapes, ranges, a token file that is not there, two kinds of credentials.
+    let bad = yaml(
+        &format!(
+            "access_key_id: {{ file: {d}/ak }}\n      rrsa: {{ role_arn: \"acs:ram::x:role/r\", oidc_provider_arn: \"acs:ram::1:role/r\", token_file: {d}/missing, session_name: \"a b\", duration: 5m }}"
+        ),
+        &format!("workload_identity: {{ idp_id: idp, token_file: {d}/token, duration: 1h }}"),
+    );
+    let (code, out) = check(&bad, &[]);
+    assert_ne!(code, 0, "{out}");
+    for want in [
+        "workspaces.dw.credentials: use either access keys or rrsa, not both",
+        "workspaces.dw.credentials.rrsa.role_arn: \"acs:ram::x:role/r\" is not an ARN like acs:ram::<account id>:role/<name>",
+        "workspaces.dw.credentials.rrsa.oidc_provider_arn: \"acs:ram::1:role/r\" is not an ARN",
+        "workspaces.dw.credentials.rrsa.session_name:",
+        "workspaces.dw.credentials.rrsa.duration: must be between 15m and 12h",
+        "workspaces.da.credentials.workload_identity.duration: applies to sign_with: temporary_keys only",
+    ] {
+        assert!(out.contains(want), "{want:?} in {out}");
+    }
+    let missing = yaml(
+        &format!(
+            "rrsa: {{ role_arn: \"acs:ram::1:role/r\", oidc_provider_arn: \"acs:ram::1:oidc-provider/p\", token_file: {d}/missing }}"
+        ),
+        &format!(
+            "workload_identity: {{ idp_id: idp, token_file: {d}/token, sign_with: temporary_keys, duration: 25h }}"
+        ),
+    );
+    let (code, out) = check(&missing, &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("workspaces.dw.credentials.rrsa.token_file: file {d}/missing cannot be read")),
+        "{out}"
+    );
+    assert!(out.contains("workspaces.da.credentials.workload_identity.duration: must be between 15m and 24h"), "{out}");
+    assert!(!out.contains("eyJhbGciOi"), "the token is never shown");
+
+    let instance = yaml("rrsa: {}\n      instance_role: { role_name: \"a role\" }", "workload_identity: {}");
+    let (code, out) = check(&instance, &injected);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("workspaces.dw.credentials: use one of access keys, rrsa or instance_role"), "{out}");
+    assert!(
+        out.contains("workspaces.dw.credentials.instance_role.role_name: \"a role\" is not a RAM role name"),
+        "{out}"
+    );
+    let (code, out) = check(&yaml("instance_role: {}", "workload_identity: {}"), &injected);
+    assert_eq!(code, 0, "{out}");
+}

@@ -43,6 +43,12 @@ impl Problems {
         }
     }
 
+    /// Adds a problem when the token file at `path` (a projected
+    /// service-account token) cannot be read now or is empty.
+    pub(crate) fn token_file(&mut self, path: &str, file: &std::path::Path) {
+        self.secret(path, &SecretRef::File(file.to_owned()));
+    }
+
     /// Adds a problem when the endpoint override at `path` is not a usable URL.
     pub(crate) fn url(&mut self, path: &str, u: &str) {
         if let Err(e) = check_url(u) {

@@ -6,6 +6,7 @@
 
 pub mod alibaba;
 pub mod client;
+pub mod credentials;
 pub mod huawei;
 pub(crate) mod lookup;
 #[cfg(feature = "test-util")]

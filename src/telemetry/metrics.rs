@@ -54,6 +54,14 @@ struct WorkspaceLabels {
     workspace: String,
 }
 
+/// Labels of credential refresh series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefreshLabels {
+    vendor: &'static str,
+    workspace: String,
+    outcome: &'static str,
+}
+
 /// Labels of daily budget series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BudgetLabels {
@@ -100,6 +108,7 @@ struct Metrics {
     vendor_seconds: Histograms<CallLabels>,
     vendor_throttled: Family<ApiLabels, Counter>,
     credentials_refused: Family<WorkspaceLabels, Counter>,
+    credential_refreshes: Family<RefreshLabels, Counter>,
     retries: Family<ApiLabels, Counter>,
     limiter_wait: Histograms<ApiLabels>,
     limiter_queue: Family<ApiLabels, Gauge>,
@@ -124,6 +133,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         vendor_seconds: Family::new_with_constructor(latency),
         vendor_throttled: Family::default(),
         credentials_refused: Family::default(),
+        credential_refreshes: Family::default(),
         retries: Family::default(),
         limiter_wait: Family::new_with_constructor(wait),
         limiter_queue: Family::default(),
@@ -227,6 +237,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
          (applied, not_applied then sent once more, unknown)",
         m.lost_writes.clone(),
     );
+    registry.register(
+        "datastudio_credential_refreshes",
+        "Exchanges for temporary vendor credentials (keyless workspaces), by vendor, workspace and outcome \
+         (ok, failed: may pass, refused: the vendor refused the exchange)",
+        m.credential_refreshes.clone(),
+    );
     m.redis_up.set(1);
     Metrics { registry, ..m }
 });
@@ -314,6 +330,13 @@ pub(crate) fn vendor_throttled(vendor: &str, api_name: &str) {
 /// `workspace` (the shared vendor client calls this for every such answer).
 pub(crate) fn vendor_credentials_refused(vendor: &'static str, workspace: &str) {
     METRICS.credentials_refused.get_or_create(&WorkspaceLabels { vendor, workspace: workspace.to_owned() }).inc();
+}
+
+/// Counts an exchange for temporary credentials of `workspace` by
+/// `outcome` (`ok`, `failed`, `refused`).
+pub(crate) fn credential_refresh(vendor: &'static str, workspace: &str, outcome: &'static str) {
+    let l = RefreshLabels { vendor, workspace: workspace.to_owned(), outcome };
+    METRICS.credential_refreshes.get_or_create(&l).inc();
 }
 
 /// Counts a retry of a vendor call (the retry layer calls this once per

@@ -8,10 +8,10 @@ use crate::{
     providers::{alibaba::sign, signing},
 };
 
-/// The caller's access key if the request is signed by one of
-/// `credentials`, else the vendor's refusal.
+/// The caller's access key if the request is signed by a key
+/// `secret_for` knows, else the vendor's refusal.
 pub(super) fn authenticate(
-    credentials: &[(String, String)],
+    secret_for: impl FnOnce(&str) -> Option<String>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -20,7 +20,7 @@ pub(super) fn authenticate(
 ) -> Result<String, Answer> {
     let (method, path, raw_query, hdrs) = signed_parts(method, uri, headers);
     let input = signing::VerifyInput { method, path, raw_query, headers: &hdrs, body };
-    match sign::verify(&input, |ak| credentials.iter().find(|(a, _)| a == ak).map(|(_, s)| s.clone())) {
+    match sign::verify(&input, secret_for) {
         Ok(k) => Ok(k),
         Err(sign::VerifyError::UnknownAccessKey(_)) => {
             Err(fail(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.", rid))

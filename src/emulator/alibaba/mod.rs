@@ -19,6 +19,8 @@
 //! |---|---|
 //! | `mod.rs` | [`Options`], [`start`], a request's way through, the action table |
 //! | `auth.rs` | ACS3-HMAC-SHA256 verification |
+//! | `sts.rs` | STS AssumeRoleWithOIDC (RRSA) and the temporary keys it issues |
+//! | `metadata.rs` | the ECS instance metadata service: the instance RAM role's keys (IMDSv2) |
 //! | `faults.rs` | injected faults and throttling |
 //! | `answer.rs` | answers and errors on the wire |
 //! | `params.rs` | query/form parameters and paging |
@@ -34,10 +36,12 @@ mod auth;
 mod faults;
 mod files;
 mod legacy;
+mod metadata;
 mod params;
 mod pipeline;
 mod seed;
 mod store;
+mod sts;
 mod studio;
 
 use std::{
@@ -55,6 +59,7 @@ use axum::{
 
 pub use super::common::Handle;
 pub use seed::{UNCOMMITTED_FILE, objects};
+pub use sts::{AUDIENCE as RRSA_AUDIENCE, Rrsa};
 
 use super::common::{Control, Recorded};
 use answer::{Answer, fail, ok, request_id};
@@ -76,6 +81,11 @@ pub struct Options {
     pub deploy_step: Duration,
     /// Seed of the generated data.
     pub seed: u64,
+    /// What STS AssumeRoleWithOIDC trusts (RRSA).
+    pub rrsa: Rrsa,
+    /// The RAM role of the emulated ECS instance (metadata service); None:
+    /// the instance has none.
+    pub instance_role: Option<String>,
 }
 
 impl Default for Options {
@@ -87,6 +97,8 @@ impl Default for Options {
             project_identifier: "dw_demo".into(),
             deploy_step: Duration::from_secs(3),
             seed: 7,
+            rrsa: Rrsa::default(),
+            instance_role: Some("datastudio-gateway-node".into()),
         }
     }
 }
@@ -95,19 +107,36 @@ impl Default for Options {
 pub async fn start(opts: Options) -> anyhow::Result<Handle> {
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let control = Control::default();
-    let emu = Arc::new(Emu { data: Mutex::new(seed::seed(&opts)), opts, control: control.clone() });
+    let emu = Arc::new(Emu {
+        data: Mutex::new(seed::seed(&opts)),
+        opts,
+        control: control.clone(),
+        issued: sts::IssuedKeys::default(),
+        sessions: metadata::Sessions::default(),
+    });
+    let credentials = "/latest/meta-data/ram/security-credentials/";
     let app = axum::Router::new()
         .route("/", axum::routing::any(handle))
+        .route("/latest/api/token", axum::routing::put(metadata::token))
+        .route(credentials, axum::routing::get(metadata::roles))
+        .route(&format!("{credentials}{{role}}"), axum::routing::get(metadata::role))
         .with_state(emu)
         .merge(super::common::control_routes(control.clone()));
     super::common::serve(listener, app, control, "alibaba")
 }
 
+/// The STS action RRSA calls (anonymous).
+const STS_ACTION: &str = "AssumeRoleWithOIDC";
+
 async fn handle(State(emu): State<Arc<Emu>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let rid = request_id();
     let action = headers.get("x-acs-action").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let target = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    // The STS query carries the pod's token: logged without it.
+    let target = match action.as_str() {
+        STS_ACTION => uri.path().to_owned(),
+        _ => uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+    };
     let lose = emu.control.take_lose_answer(&action);
     let (status, code, resp) = match respond(&emu, &method, &uri, &headers, &body, &rid, &action).await {
         Ok(answer) if !lose => *answer,
@@ -141,11 +170,27 @@ async fn respond(
     rid: &str,
     action: &str,
 ) -> Result<Answer, ()> {
-    // 1. Authenticate.
-    let key = match auth::authenticate(&emu.opts.credentials, method, uri, headers, body, rid) {
+    // STS is called anonymously.
+    if action == STS_ACTION {
+        if let Some(answer) = faults::intercept(&emu.control, "anonymous", action, rid).await? {
+            return Ok(answer);
+        }
+        let params = Req::read(action, String::new(), uri, headers, body).params;
+        let epoch = emu.control.credentials_epoch();
+        return Ok(sts::assume_role(&emu.opts.rrsa, &emu.issued, epoch, &params, rid));
+    }
+    // 1. Authenticate: configured keys, or keys STS issued (with their token).
+    let secret_for = |ak: &str| {
+        let configured = emu.opts.credentials.iter().find(|(a, _)| a == ak).map(|(_, s)| s.clone());
+        configured.or_else(|| emu.issued.secret(ak))
+    };
+    let key = match auth::authenticate(secret_for, method, uri, headers, body, rid) {
         Ok(k) => k,
         Err(refused) => return Ok(refused),
     };
+    if let Some(Err(refused)) = emu.issued.check(&key, headers, emu.control.credentials_epoch(), rid) {
+        return Ok(refused);
+    }
     // 2. Faults and throttling.
     if let Some(answer) = faults::intercept(&emu.control, &key, action, rid).await? {
         return Ok(answer);

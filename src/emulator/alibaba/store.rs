@@ -141,6 +141,10 @@ pub(super) struct Emu {
     pub(super) opts: Options,
     pub(super) control: Control,
     pub(super) data: Mutex<Data>,
+    /// Temporary keys STS and the metadata service issued.
+    pub(super) issued: super::sts::IssuedKeys,
+    /// Metadata session tokens.
+    pub(super) sessions: super::metadata::Sessions,
 }
 
 impl Emu {

@@ -108,6 +108,8 @@ struct State {
     /// (key, action) → time the next call is allowed (GCRA-like).
     rate: HashMap<(String, String), Instant>,
     daily: HashMap<String, u32>,
+    /// Temporary credentials issued before this epoch count as expired.
+    credentials_epoch: u64,
 }
 
 /// Requests the log keeps (the latest): an emulator serving a load test
@@ -143,7 +145,18 @@ impl Control {
         s.daily.clear();
     }
 
-    /// Takes the fault for the next request of `action`, if any.
+    /// Expires every temporary credential (keys, tokens) the emulator issued
+    /// so far, as if their lifetime had run out.
+    pub fn expire_issued_credentials(&self) {
+        self.lock().credentials_epoch += 1;
+    }
+
+    /// The epoch new temporary credentials are issued in; those of an
+    /// earlier epoch are expired.
+    pub(crate) fn credentials_epoch(&self) -> u64 {
+        self.lock().credentials_epoch
+    }
+
     /// Whether the next fault for `action` is [`Fault::LoseAnswer`], taking
     /// it if so (the request is then processed and its answer dropped).
     pub(crate) fn take_lose_answer(&self, action: &str) -> bool {

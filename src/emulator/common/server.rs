@@ -14,6 +14,7 @@ pub(crate) fn control_routes<S: Clone + Send + Sync + 'static>(control: Control)
         .route("/_emulator/faults", post(inject).delete(clear_faults))
         .route("/_emulator/throttle", post(set_throttle))
         .route("/_emulator/requests", get(requests))
+        .route("/_emulator/expire-credentials", post(expire_credentials))
         .with_state(control)
 }
 
@@ -29,6 +30,11 @@ async fn clear_faults(State(c): State<Control>) -> &'static str {
 
 async fn set_throttle(State(c): State<Control>, Json(t): Json<ThrottleConfig>) -> &'static str {
     c.set_throttle(t);
+    "ok"
+}
+
+async fn expire_credentials(State(c): State<Control>) -> &'static str {
+    c.expire_issued_credentials();
     "ok"
 }
 

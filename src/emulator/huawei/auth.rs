@@ -22,6 +22,15 @@ const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 pub(super) struct Token {
     user: String,
     expires: SystemTime,
+    /// Credentials epoch it was issued in (`Control::expire_issued_credentials`).
+    epoch: u64,
+}
+
+impl Token {
+    /// A token of `user` valid until `expires`, issued in credentials `epoch`.
+    pub(super) fn new(user: &str, expires: SystemTime, epoch: u64) -> Self {
+        Token { user: user.to_owned(), expires, epoch }
+    }
 }
 
 /// Who is calling: an access key or an IAM user; `Err` is the APIGW.0301 message.
@@ -32,19 +41,27 @@ pub(super) fn authenticate(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Caller, String> {
+    let epoch = emu.control.credentials_epoch();
     if let Some(token) = header(headers, "x-auth-token") {
         let w = emu.world();
         return match w.tokens.get(token) {
-            Some(t) if t.expires > SystemTime::now() => Ok(Caller::User(t.user.clone())),
+            Some(t) if t.expires > SystemTime::now() && t.epoch >= epoch => Ok(Caller::User(t.user.clone())),
             Some(_) => Err("Incorrect IAM authentication information: the token has expired".into()),
             None => Err("Incorrect IAM authentication information: the token is invalid".into()),
         };
     }
     let (method, path, raw_query, hdrs) = signed_parts(method, uri, headers);
     let input = signing::VerifyInput { method, path, raw_query, headers: &hdrs, body };
-    let secret_for = |ak: &str| emu.opts.credentials.iter().find(|(a, _)| a == ak).map(|(_, sk)| sk.clone());
+    let w = emu.world();
+    let secret_for = |ak: &str| {
+        let configured = emu.opts.credentials.iter().find(|(a, _)| a == ak).map(|(_, sk)| sk.clone());
+        configured.or_else(|| w.temporary_keys.get(ak).map(|k| k.secret().to_owned()))
+    };
     match sign::verify(&input, SystemTime::now(), secret_for) {
-        Ok(ak) => Ok(Caller::Key(ak)),
+        Ok(ak) => match w.temporary_keys.get(&ak) {
+            Some(k) => k.admit(headers, epoch).map(Caller::User),
+            None => Ok(Caller::Key(ak)),
+        },
         Err(sign::VerifyError::UnknownAccessKey(_)) => {
             Err("Incorrect IAM authentication information: the access key does not exist".into())
         }
@@ -80,7 +97,7 @@ impl Caller {
     }
 }
 
-pub(super) fn issue_token(w: &mut World, opts: &Options, b: &Value, rid: &str) -> Answer {
+pub(super) fn issue_token(w: &mut World, opts: &Options, epoch: u64, b: &Value, rid: &str) -> Answer {
     let user = b.pointer("/auth/identity/password/user");
     let name = user.and_then(|u| str_of(u, "name"));
     let password = user.and_then(|u| str_of(u, "password"));
@@ -99,7 +116,7 @@ pub(super) fn issue_token(w: &mut World, opts: &Options, b: &Value, rid: &str) -
     let token = format!("MIIEvQYJKoZIhvcNAQcCoIIErjCC{}{}", w.hex(), w.hex());
     let issued = SystemTime::now();
     let expires = issued + TOKEN_LIFETIME;
-    w.tokens.insert(token.clone(), Token { user: name.to_owned(), expires });
+    w.tokens.insert(token.clone(), Token::new(name, expires, epoch));
     let fmt = |t: SystemTime| {
         jiff::Timestamp::try_from(t).map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()).unwrap_or_default()
     };

@@ -23,9 +23,11 @@
 //! | package not in a releasable state, item already packaged (emulator's own code) | 400 | `DLF.3100` |
 //! | injected `status` fault | that status | `APIGW.0202` |
 //! | wrong IAM password | 401 | `IAM.0004` |
+//! | refused ID token (workload identity; see `federation.rs`) | 401 / 403 | `IDP.*` |
+//! | temporary keys without their `X-Security-Token`, or expired | 401 | `APIGW.0301` |
 //!
 //! Offsets are row offsets (vendor-apis.md 2.10). Action names recorded in
-//! the request log: `iam.tokens`, `release-packages.list`,
+//! the request log: `iam.tokens`, `iam.id-tokens`, `iam.securitytokens`, `release-packages.list`,
 //! `release-packages.get`, `release-packages.deploy`, `pending-items.list`,
 //! `pending-items.package`, `scripts.list`, `jobs.list`, `scripts.show`,
 //! `jobs.show`, `system-tasks.show`, `workspace-users.list` (and `unknown`).
@@ -51,6 +53,7 @@
 //! | `mod.rs` | [`Options`], [`start`], a request's way through |
 //! | `route.rs` | the paths served and their action names |
 //! | `auth.rs` | signatures, IAM tokens (issued and checked) |
+//! | `federation.rs` | workload identity: ID tokens for IAM tokens, temporary access keys |
 //! | `faults.rs` | injected faults and throttling |
 //! | `answer.rs` | answers and errors on the wire |
 //! | `params.rs` | headers, query, JSON body fields, paging |
@@ -64,6 +67,7 @@
 mod answer;
 mod auth;
 mod faults;
+mod federation;
 mod files;
 mod members;
 mod params;
@@ -89,6 +93,7 @@ use axum::{
 use serde_json::Value;
 
 pub use super::common::Handle;
+pub use federation::WorkloadIdentity;
 pub use seed::{
     ADMIN, APPLICANTS, CJK_SCRIPT, DEPLOYABLE_PACKAGE_ID, DEPLOYERS, FAILING_PACKAGE_ID, JOB_COUNT, PACKAGE_COUNT,
     PENDING_JOB, SCRIPT_COUNT, UNRELEASED_SCRIPT, VERSIONED_SCRIPT, VERSIONED_SCRIPT_PUBLISHED,
@@ -120,6 +125,8 @@ pub struct Options {
     pub deploy_step: Duration,
     /// Seed of the generated data.
     pub seed: u64,
+    /// What IAM trusts for CCE workload identity.
+    pub workload_identity: WorkloadIdentity,
 }
 
 impl fmt::Debug for Options {
@@ -132,6 +139,7 @@ impl fmt::Debug for Options {
             .field("iam_users", &self.iam_users.iter().map(|(d, u, _)| format!("{d}/{u}")).collect::<Vec<_>>())
             .field("deploy_step", &self.deploy_step)
             .field("seed", &self.seed)
+            .field("workload_identity", &self.workload_identity)
             .finish()
     }
 }
@@ -146,6 +154,7 @@ impl Default for Options {
             iam_users: vec![("demo-domain".into(), "demo-user".into(), "demo-password".into())],
             deploy_step: Duration::from_secs(3),
             seed: 7,
+            workload_identity: WorkloadIdentity::default(),
         }
     }
 }
@@ -220,7 +229,7 @@ async fn respond(
     }
     // 1. Authenticate (IAM issues tokens to password holders instead).
     let caller = match route {
-        Route::Tokens => None,
+        Route::Tokens | Route::IdTokens => None,
         _ => match auth::authenticate(emu, method, uri, headers, body) {
             Ok(c) => Some(c),
             Err(msg) => return Some(fail(401, "APIGW.0301", &msg, rid)),
@@ -252,13 +261,23 @@ async fn respond(
         return Some(param("The parameter workspace is not configured.", rid));
     }
 
+    let epoch = emu.control.credentials_epoch();
     let mut w = emu.world();
     w.settle(Instant::now(), emu.opts.deploy_step);
     let opts = &emu.opts;
     let answer = match route {
         Route::Tokens => match json_body() {
-            Ok(b) => auth::issue_token(&mut w, opts, &b, rid),
+            Ok(b) => auth::issue_token(&mut w, opts, epoch, &b, rid),
             Err(a) => a,
+        },
+        Route::IdTokens => match json_body() {
+            Ok(b) => federation::id_token(&mut w, &opts.workload_identity, epoch, headers, &b, rid),
+            Err(a) => a,
+        },
+        Route::SecurityTokens => match (json_body(), caller.as_ref()) {
+            (Ok(b), Some(Caller::User(u))) => federation::security_tokens(&mut w, u, epoch, &b, rid),
+            (Ok(_), _) => fail(401, "APIGW.0301", "Incorrect IAM authentication information: a token is required", rid),
+            (Err(a), _) => a,
         },
         Route::ListPackages(_) => match json_body() {
             Ok(b) => release::list_packages(&w, opts, &b, rid),

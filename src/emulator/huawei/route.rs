@@ -5,6 +5,10 @@ use axum::http::Method;
 /// A request's API, with the project id (and name or id) from its path.
 pub(super) enum Route {
     Tokens,
+    /// IAM: a token for an OIDC ID token (workload identity).
+    IdTokens,
+    /// IAM: temporary access keys for a token.
+    SecurityTokens,
     ListPackages(String),
     GetPackage(String, String),
     Deploy(String),
@@ -32,6 +36,8 @@ impl Route {
         let post = method == Method::POST;
         match s.as_slice() {
             ["v3", "auth", "tokens"] if post => Route::Tokens,
+            ["v3.0", "OS-AUTH", "id-token", "tokens"] if post => Route::IdTokens,
+            ["v3.0", "OS-CREDENTIAL", "securitytokens"] if post => Route::SecurityTokens,
             ["v2", pid, "factory", "release-packages"] if post => Route::ListPackages(pid.to_string()),
             ["v2", pid, "factory", "release-packages", "deploy"] if post => Route::Deploy(pid.to_string()),
             ["v2", pid, "factory", "release-packages", id] if get => Route::GetPackage(pid.to_string(), id.to_string()),
@@ -50,6 +56,8 @@ impl Route {
     pub(super) fn action(&self) -> &'static str {
         match self {
             Route::Tokens => "iam.tokens",
+            Route::IdTokens => "iam.id-tokens",
+            Route::SecurityTokens => "iam.securitytokens",
             Route::ListPackages(_) => "release-packages.list",
             Route::GetPackage(..) => "release-packages.get",
             Route::Deploy(_) => "release-packages.deploy",
@@ -78,7 +86,7 @@ impl Route {
             | Route::ShowJob(p, _)
             | Route::SystemTask(p, _)
             | Route::WorkspaceUsers(p, _) => Some(p),
-            Route::Tokens | Route::Unknown => None,
+            Route::Tokens | Route::IdTokens | Route::SecurityTokens | Route::Unknown => None,
         }
     }
 }

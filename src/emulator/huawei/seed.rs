@@ -243,7 +243,17 @@ impl World {
             .map(|(u, role)| Member { user: User::of(u), role })
             .collect();
 
-        World { packages, scripts, jobs, pending, members, tasks: HashMap::new(), tokens: HashMap::new(), rng }
+        World {
+            packages,
+            scripts,
+            jobs,
+            pending,
+            members,
+            tasks: HashMap::new(),
+            tokens: HashMap::new(),
+            temporary_keys: HashMap::new(),
+            rng,
+        }
     }
 }
 

@@ -146,6 +146,8 @@ pub(super) struct World {
     /// asy_task_id → package id.
     pub(super) tasks: HashMap<String, u64>,
     pub(super) tokens: HashMap<String, Token>,
+    /// Temporary access keys issued (securitytokens), by AK.
+    pub(super) temporary_keys: HashMap<String, super::federation::TemporaryKey>,
     pub(super) rng: Seeded,
 }
 

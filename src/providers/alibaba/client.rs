@@ -6,7 +6,7 @@
 //! |-----------------------------------------------|----------------------------------------|
 //! | `Throttling.Api.Risk`                         | RESOURCE_EXHAUSTED + QuotaFailure      |
 //! | `Throttling.*`                                | UNAVAILABLE + RetryInfo (`x-acs-retry-after`) |
-//! | `InvalidAccessKeyId.*`, `SignatureDoesNotMatch`, `IncompleteSignature`, `InvalidSecurityToken.*`, `MissingAuthorization` | INTERNAL, VENDOR_AUTH_FAILED: the gateway's own credentials (never retried) |
+//! | `InvalidAccessKeyId.*`, `SignatureDoesNotMatch`, `IncompleteSignature`, `InvalidSecurityToken.*`, `MissingSecurityToken`, `MissingAuthorization` | INTERNAL, VENDOR_AUTH_FAILED: the gateway's own credentials (never retried) |
 //! | `Forbidden*`, `NoPermission*`                 | PERMISSION_DENIED                      |
 //! | `*NotExist*`, `*NotFound*`                    | NOT_FOUND                              |
 //! | `InvalidParameter*`, `MissingParameter*`, `Invalid*` | INVALID_ARGUMENT                |
@@ -25,11 +25,12 @@ use tonic::Code;
 
 use super::{
     api::{Api, Placement},
+    credentials::Credentials,
     sign,
     wire::Envelope,
 };
 use crate::{
-    config::LiveSecret,
+    config::{LiveSecret, Secret},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
     providers::{
         client::{Action, Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, sensitive},
@@ -42,7 +43,7 @@ pub(crate) static VENDOR: Vendor = Vendor { name: "alibaba", request_id_header: 
 /// The API version every action is called with.
 pub(crate) const V2024: &str = "2024-05-18";
 
-/// Credentials of one workspace.
+/// Access keys of one workspace, as configured.
 pub struct Keys {
     /// Access key id.
     pub id: LiveSecret,
@@ -52,106 +53,158 @@ pub struct Keys {
     pub token: Option<LiveSecret>,
 }
 
-/// Builds signed DataWorks requests for one endpoint and key pair.
-pub struct Signer {
+impl Keys {
+    /// The keys as they are now (files re-read when they changed).
+    pub(crate) fn read(&self) -> Result<KeySet> {
+        let unreadable = |e: crate::config::SecretError| {
+            Error::new(Code::Internal, Reason::CredentialsUnavailable, format!("credentials: {e}"))
+        };
+        Ok(KeySet {
+            id: self.id.get().map_err(unreadable)?,
+            secret: self.secret.get().map_err(unreadable)?,
+            token: self.token.as_ref().map(|t| t.get()).transpose().map_err(unreadable)?,
+        })
+    }
+}
+
+/// The keys one request is signed with (Debug shows no value).
+#[derive(Debug)]
+pub(crate) struct KeySet {
+    /// Access key id.
+    pub id: Secret,
+    /// Access key secret.
+    pub secret: Secret,
+    /// STS security token (temporary keys).
+    pub token: Option<Secret>,
+}
+
+/// An endpoint: the base URL and the host as signed.
+pub(crate) struct Endpoint {
     base: String,
     host: String,
+}
+
+impl Endpoint {
+    /// `base` (e.g. `https://dataworks.cn-hangzhou.aliyuncs.com`).
+    pub(crate) fn parse(base: &str) -> anyhow::Result<Self> {
+        let base = base.trim_end_matches('/').to_owned();
+        let host =
+            base.split_once("://").map(|(_, h)| h).unwrap_or(&base).split('/').next().unwrap_or_default().to_owned();
+        anyhow::ensure!(!host.is_empty(), "endpoint {base:?} has no host");
+        Ok(Endpoint { base, host })
+    }
+
+    /// The URL of `/` with `query`.
+    pub(crate) fn url(&self, query: &[(String, String)]) -> String {
+        let qs = sign::canonical_query_string(query);
+        if qs.is_empty() { format!("{}/", self.base) } else { format!("{}/?{qs}", self.base) }
+    }
+}
+
+/// Builds signed DataWorks requests for one endpoint and configured key pair
+/// (the path [`Client::call`] takes, for `bench/` and tests that drive the
+/// vendor API directly).
+pub struct Signer {
+    endpoint: Endpoint,
     keys: Keys,
 }
 
 /// One workspace's DataWorks client: signed requests sent through the
 /// shared vendor client.
 pub(crate) struct Client {
-    signer: Signer,
+    endpoint: Endpoint,
+    credentials: Credentials,
     vc: VendorClient,
 }
 
 impl Signer {
     /// A signer for `base` (e.g. `https://dataworks.cn-hangzhou.aliyuncs.com`).
     pub fn new(base: &str, keys: Keys) -> anyhow::Result<Self> {
-        let base = base.trim_end_matches('/').to_owned();
-        let host =
-            base.split_once("://").map(|(_, h)| h).unwrap_or(&base).split('/').next().unwrap_or_default().to_owned();
-        anyhow::ensure!(!host.is_empty(), "endpoint {base:?} has no host");
-        Ok(Signer { base, host, keys })
+        Ok(Signer { endpoint: Endpoint::parse(base)?, keys })
     }
 
     /// The signed HTTP request for `action` (API 2024-05-18), exactly as
-    /// [`Client::call`] sends it (also used by `bench/` to drive the vendor
-    /// API directly). `query` and `form` are already stringified (booleans
-    /// as the Python SDK writes them: `True`/`False`); the credential
-    /// headers are marked sensitive.
+    /// [`Client::call`] sends it. `query` and `form` are already
+    /// stringified (booleans as the Python SDK writes them:
+    /// `True`/`False`); the credential headers are marked sensitive.
     pub fn request(
         &self,
         action: Api,
-        mut query: Vec<(String, String)>,
+        query: Vec<(String, String)>,
         form: Vec<(String, String)>,
     ) -> Result<::http::Request<Bytes>> {
-        let auth_err = |e: crate::config::SecretError| {
-            Error::new(Code::Internal, Reason::CredentialsUnavailable, format!("credentials: {e}"))
-        };
-        let ak = self.keys.id.get().map_err(auth_err)?;
-        let sk = self.keys.secret.get().map_err(auth_err)?;
-        let token = self.keys.token.as_ref().map(|t| t.get()).transpose().map_err(auth_err)?;
-        let (method, body) = match action.placement() {
-            Placement::Form => ("POST", sign::form_encode(&form)),
-            Placement::Query => {
-                query.extend(form);
-                ("GET", String::new())
-            }
-            Placement::QueryPost => {
-                query.extend(form);
-                ("POST", String::new())
-            }
-        };
-        query.sort();
-        let mut headers: Vec<(String, String)> = vec![
-            ("host".into(), self.host.clone()),
-            ("accept".into(), "application/json".into()),
-            ("user-agent".into(), USER_AGENT.into()),
-            ("x-acs-action".into(), action.name().into()),
-            ("x-acs-version".into(), V2024.into()),
-            ("x-acs-date".into(), signing::format_acs_date(std::time::SystemTime::now())),
-            ("x-acs-signature-nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
-            ("x-acs-content-sha256".into(), signing::sha256_hex(body.as_bytes())),
-        ];
-        if !body.is_empty() {
-            headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
-        }
-        if let Some(t) = &token {
-            headers.push(("x-acs-accesskey-id".into(), ak.expose().into()));
-            headers.push(("x-acs-security-token".into(), t.expose().into()));
-        }
-        let signature = sign::sign(
-            ak.expose(),
-            sk.expose(),
-            &sign::SignInput { method, path: "/", query: &query, headers: &headers, body: body.as_bytes() },
-        );
-        let qs = sign::canonical_query_string(&query);
-        let url = if qs.is_empty() { format!("{}/", self.base) } else { format!("{}/?{qs}", self.base) };
-        let mut b = ::http::Request::builder().method(method).uri(url);
-        for (k, v) in &headers {
-            match k.as_str() {
-                "host" => {}
-                "x-acs-security-token" => b = b.header(k.as_str(), sensitive(v)?),
-                _ => b = b.header(k.as_str(), v.as_str()),
-            }
-        }
-        b = b.header("authorization", sensitive(&signature.authorization)?);
-        b.body(Bytes::from(body)).map_err(|e| {
-            Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot build the request: {e}"))
-        })
+        signed(&self.endpoint, &self.keys.read()?, action, query, form)
     }
 }
 
+/// The signed HTTP request for `action` with `keys`.
+fn signed(
+    endpoint: &Endpoint,
+    keys: &KeySet,
+    action: Api,
+    mut query: Vec<(String, String)>,
+    form: Vec<(String, String)>,
+) -> Result<::http::Request<Bytes>> {
+    let (ak, sk, token) = (&keys.id, &keys.secret, &keys.token);
+    let (method, body) = match action.placement() {
+        Placement::Form => ("POST", sign::form_encode(&form)),
+        Placement::Query => {
+            query.extend(form);
+            ("GET", String::new())
+        }
+        Placement::QueryPost => {
+            query.extend(form);
+            ("POST", String::new())
+        }
+    };
+    query.sort();
+    let mut headers: Vec<(String, String)> = vec![
+        ("host".into(), endpoint.host.clone()),
+        ("accept".into(), "application/json".into()),
+        ("user-agent".into(), USER_AGENT.into()),
+        ("x-acs-action".into(), action.name().into()),
+        ("x-acs-version".into(), V2024.into()),
+        ("x-acs-date".into(), signing::format_acs_date(std::time::SystemTime::now())),
+        ("x-acs-signature-nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
+        ("x-acs-content-sha256".into(), signing::sha256_hex(body.as_bytes())),
+    ];
+    if !body.is_empty() {
+        headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+    }
+    if let Some(t) = token {
+        headers.push(("x-acs-accesskey-id".into(), ak.expose().into()));
+        headers.push(("x-acs-security-token".into(), t.expose().into()));
+    }
+    let signature = sign::sign(
+        ak.expose(),
+        sk.expose(),
+        &sign::SignInput { method, path: "/", query: &query, headers: &headers, body: body.as_bytes() },
+    );
+    let mut b = ::http::Request::builder().method(method).uri(endpoint.url(&query));
+    for (k, v) in &headers {
+        match k.as_str() {
+            "host" => {}
+            "x-acs-security-token" => b = b.header(k.as_str(), sensitive(v)?),
+            _ => b = b.header(k.as_str(), v.as_str()),
+        }
+    }
+    b = b.header("authorization", sensitive(&signature.authorization)?);
+    b.body(Bytes::from(body))
+        .map_err(|e| Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot build the request: {e}")))
+}
+
 impl Client {
-    /// A client signing with `signer` and sending through `vc`.
-    pub(crate) fn new(signer: Signer, vc: VendorClient) -> Self {
-        Client { signer, vc }
+    /// A client for `endpoint` signing with `credentials` and sending
+    /// through `vc`.
+    pub(crate) fn new(endpoint: Endpoint, credentials: Credentials, vc: VendorClient) -> Self {
+        Client { endpoint, credentials, vc }
     }
 
     /// Calls `action` through the shared vendor client; a vendor failure
-    /// is an error, a success the answer to read.
+    /// is an error, a success the answer to read. Keys the vendor issued
+    /// for a while that DataWorks refuses (expired early, revoked) are
+    /// exchanged again and the call is sent once more: a refusal applied
+    /// nothing.
     pub(crate) async fn call(
         &self,
         ctx: &CallCtx,
@@ -159,12 +212,36 @@ impl Client {
         query: &[(String, String)],
         form: &[(String, String)],
     ) -> Result<Reply> {
-        self.vc
+        match self.call_once(ctx, action, query, form).await {
+            Err(e) if e.reason == Reason::VendorAuthFailed && self.credentials.issued() => {
+                self.call_once(ctx, action, query, form).await
+            }
+            other => other,
+        }
+    }
+
+    async fn call_once(
+        &self,
+        ctx: &CallCtx,
+        action: Api,
+        query: &[(String, String)],
+        form: &[(String, String)],
+    ) -> Result<Reply> {
+        let keys = self.credentials.current(ctx).await?;
+        let keys = &keys;
+        let out = self
+            .vc
             .call(ctx, action, |x| async move {
-                let req = self.signer.request(action, query.to_vec(), form.to_vec())?;
+                let req = signed(&self.endpoint, keys, action, query.to_vec(), form.to_vec())?;
                 x.send(req, |a| parse(a, action)).await
             })
-            .await
+            .await;
+        if let Err(e) = &out
+            && e.reason == Reason::VendorAuthFailed
+        {
+            self.credentials.forget(keys).await;
+        }
+        out
     }
 }
 
@@ -268,6 +345,7 @@ pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_afte
         || code.starts_with("SignatureDoesNotMatch")
         || code.starts_with("IncompleteSignature")
         || code.starts_with("InvalidSecurityToken")
+        || code == "MissingSecurityToken"
         || code == "MissingAuthorization"
     {
         credentials_refused("DataWorks", msg)

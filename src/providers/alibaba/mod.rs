@@ -20,6 +20,9 @@
 //! | `sign.rs` | ACS3-HMAC-SHA256 signing and verification |
 //! | `api.rs` | the actions called, read or write, parameter placement |
 //! | `client.rs` | the one call path: signed request, error mapping by vendor code, the answer to read |
+//! | `credentials.rs` | configured access keys, or RRSA: temporary keys for the pod's token, refreshed ahead of expiry |
+//! | `sts.rs` | STS AssumeRoleWithOIDC (anonymous) and its refusals |
+//! | `metadata.rs` | the ECS instance RAM role from the metadata service (IMDSv2) |
 //! | `wire.rs` | answers as the vendor spells them, read straight from the body |
 //! | `map.rs` | wire records → neutral messages, state tables |
 //! | `scan.rs` | PageNumber/PageSize windows, filtering in the gateway |
@@ -31,12 +34,15 @@
 pub mod api;
 pub mod client;
 pub(crate) mod config;
+mod credentials;
 mod files;
 mod legacy;
 mod map;
+mod metadata;
 mod pipeline;
 mod scan;
 pub mod sign;
+mod sts;
 mod studio;
 mod wire;
 
@@ -45,8 +51,9 @@ use std::{future::Future, sync::Arc, time::Duration};
 pub use self::config::Config;
 use self::{
     api::Api,
-    client::{Client, Keys, Reply, Signer},
+    client::{Client, Endpoint, Keys, Reply},
     config::{Edition, Flavour},
+    credentials::{Credentials, InstanceRole, Rrsa},
 };
 use crate::{
     config::{LiveSecret, WorkspaceConfig},
@@ -55,13 +62,32 @@ use crate::{
         capability::{Filter, Operation, PackageFilter},
     },
     pb,
-    providers::client::{Rates, Shared, VendorClient},
+    providers::{
+        client::{Rates, Shared, VendorClient},
+        credentials::{Clock, SystemClock},
+    },
 };
 
-/// Builds the adapter of a checked workspace config: the configured
-/// flavour picks the adapter, once.
-pub(crate) fn build(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Arc<dyn Adapter>> {
-    let project = Project::new(ws, cfg, shared)?;
+/// Builds the adapter of workspace `name` from its checked config: the
+/// configured flavour picks the adapter, once.
+pub(crate) fn build(
+    name: &str,
+    ws: &WorkspaceConfig,
+    cfg: &Config,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<Arc<dyn Adapter>> {
+    build_with_clock(name, ws, cfg, shared, Arc::new(SystemClock))
+}
+
+/// As [`build`], with the clock that times issued keys (tests move it).
+pub fn build_with_clock(
+    name: &str,
+    ws: &WorkspaceConfig,
+    cfg: &Config,
+    shared: &Arc<Shared>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn Adapter>> {
+    let project = Project::new(name, ws, cfg, shared, clock)?;
     Ok(match cfg.flavour {
         Flavour::Legacy => Arc::new(legacy::Legacy::new(project)),
         Flavour::Pipeline => Arc::new(pipeline::Pipeline::new(project, cfg.pipeline.run_until.clone())),
@@ -81,28 +107,62 @@ fn live(r: &Option<crate::config::SecretRef>, what: &str) -> anyhow::Result<Live
 }
 
 impl Project {
-    /// Reads the workspace config: endpoint, keys, selector, rates.
-    fn new(ws: &WorkspaceConfig, cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Self> {
-        let base = match &cfg.endpoints.api {
-            Some(e) => e.clone(),
-            None if cfg.vpc => format!("https://dataworks-vpc.{}.aliyuncs.com", ws.region),
-            None => format!("https://dataworks.{}.aliyuncs.com", ws.region),
+    /// Reads the workspace config: endpoint, credentials, selector, rates.
+    fn new(
+        name: &str,
+        ws: &WorkspaceConfig,
+        cfg: &Config,
+        shared: &Arc<Shared>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let regional = |service: &str| {
+            let vpc = if cfg.vpc { "-vpc" } else { "" };
+            format!("https://{service}{vpc}.{}.aliyuncs.com", ws.region)
         };
-        let keys = Keys {
-            id: live(&cfg.credentials.access_key_id, "access_key_id")?,
-            secret: live(&cfg.credentials.access_key_secret, "access_key_secret")?,
-            token: cfg.credentials.security_token.clone().map(|r| LiveSecret::new(r, Duration::from_secs(1))),
+        let base = cfg.endpoints.api.clone().unwrap_or_else(|| regional("dataworks"));
+        // The vendor counts calls per account: the access key, or the role.
+        // Credential exchanges have their own limits: no DataWorks rate keys,
+        // no daily budget.
+        let aside = WorkspaceConfig { rate_limits: Default::default(), daily_budget: None, ..ws.clone() };
+        let (credentials, account) = match (&cfg.credentials.instance_role, &cfg.credentials.rrsa) {
+            (Some(role), _) => {
+                let base = cfg.endpoints.metadata.clone().unwrap_or_else(|| METADATA.into());
+                let vc =
+                    VendorClient::new::<metadata::Metadata>(shared, &client::VENDOR, &aside, &base, EXCHANGE_RATES)?;
+                let account = format!("instance-role:{}", role.role_name.as_deref().unwrap_or("listed"));
+                let source = InstanceRole::new(name, &base, role.role_name.clone(), vc, clock);
+                (Credentials::InstanceRole(Box::new(source)), account)
+            }
+            (None, None) => {
+                let keys = Keys {
+                    id: live(&cfg.credentials.access_key_id, "access_key_id")?,
+                    secret: live(&cfg.credentials.access_key_secret, "access_key_secret")?,
+                    token: cfg.credentials.security_token.clone().map(|r| LiveSecret::new(r, Duration::from_secs(1))),
+                };
+                let account = keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default();
+                (Credentials::Configured(Box::new(keys)), account)
+            }
+            (None, Some(rrsa)) => {
+                let settings = rrsa.resolve().map_err(|problems| {
+                    let all: Vec<String> =
+                        problems.into_iter().map(|(k, m)| format!("credentials.rrsa.{k} {m}")).collect();
+                    anyhow::anyhow!("workspace {name}: {}", all.join("; "))
+                })?;
+                let sts = Endpoint::parse(&cfg.endpoints.sts.clone().unwrap_or_else(|| regional("sts")))?;
+                let sts_vc =
+                    VendorClient::new::<sts::Sts>(shared, &client::VENDOR, &aside, &settings.role_arn, EXCHANGE_RATES)?;
+                let account = format!("role:{}", settings.role_arn);
+                (Credentials::Rrsa(Box::new(Rrsa::new(name, settings, sts, sts_vc, clock))), account)
+            }
         };
         let selector = match (&cfg.project_id, &cfg.project_identifier) {
             (Some(id), _) => ("ProjectId".to_owned(), id.clone()),
             (None, Some(ident)) => ("ProjectIdentifier".to_owned(), ident.clone()),
             (None, None) => anyhow::bail!("project_id or project_identifier is required"),
         };
-        // The vendor counts calls per access key.
-        let account = keys.id.get().map(|k| k.expose().to_owned()).unwrap_or_default();
         let rates = default_rates(cfg.edition);
         let vc = VendorClient::new::<Api>(shared, &client::VENDOR, ws, &account, rates)?;
-        Ok(Project { client: Client::new(Signer::new(&base, keys)?, vc), selector })
+        Ok(Project { client: Client::new(Endpoint::parse(&base)?, credentials, vc), selector })
     }
 
     /// `action` with `params` and the workspace selector, placed as the
@@ -119,6 +179,13 @@ impl Project {
         self.client.call(ctx, action, std::slice::from_ref(&self.selector), &f).await
     }
 }
+
+/// STS and the metadata service: their limits are not published;
+/// exchanges are rare (one an hour per workspace and a retry now and then).
+const EXCHANGE_RATES: Rates = Rates { read: 10.0, write: 10.0 };
+
+/// The ECS instance metadata service.
+const METADATA: &str = "http://100.100.100.200";
 
 /// Published limits: Basic about 5 QPS per API; Enterprise about 50 QPS
 /// reads / 20 writes (Standard and Professional are set between, our

@@ -30,6 +30,10 @@ pub(crate) enum Api {
     WorkspaceUsersList,
     /// POST IAM `/v3/auth/tokens` (issues a token; changes nothing).
     IamTokens,
+    /// POST IAM `/v3.0/OS-AUTH/id-token/tokens` (a token for an OIDC ID token).
+    IamIdTokens,
+    /// POST IAM `/v3.0/OS-CREDENTIAL/securitytokens` (temporary access keys).
+    IamSecurityTokens,
 }
 
 impl Action for Api {
@@ -46,6 +50,8 @@ impl Action for Api {
         Api::JobsShow,
         Api::WorkspaceUsersList,
         Api::IamTokens,
+        Api::IamIdTokens,
+        Api::IamSecurityTokens,
     ];
 
     fn name(self) -> &'static str {
@@ -62,6 +68,8 @@ impl Action for Api {
             Api::JobsShow => "jobs.show",
             Api::WorkspaceUsersList => "workspace-users.list",
             Api::IamTokens => "iam.tokens",
+            Api::IamIdTokens => "iam.id-tokens",
+            Api::IamSecurityTokens => "iam.securitytokens",
         }
     }
 
@@ -77,7 +85,9 @@ impl Action for Api {
             | Api::JobsList
             | Api::JobsShow
             | Api::WorkspaceUsersList
-            | Api::IamTokens => Access::Read,
+            | Api::IamTokens
+            | Api::IamIdTokens
+            | Api::IamSecurityTokens => Access::Read,
         }
     }
 }

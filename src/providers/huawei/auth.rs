@@ -21,46 +21,10 @@ use crate::{config::Secret, domain::Result};
 /// How long before its expiry a token is renewed (IAM tokens live 24 h).
 pub(crate) const RENEW_BEFORE: Duration = Duration::from_secs(3600);
 
-/// The wall clock the token cache reads.
-pub trait Clock: Send + Sync + 'static {
-    /// Now.
-    fn now(&self) -> SystemTime;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
-
-/// A clock that moves only when told (tests).
+pub use crate::providers::credentials::Clock;
 #[cfg(any(test, feature = "test-util"))]
-#[derive(Debug)]
-pub struct ManualClock(std::sync::Mutex<SystemTime>);
-
-#[cfg(any(test, feature = "test-util"))]
-impl ManualClock {
-    /// Starts at `t`.
-    pub fn new(t: SystemTime) -> Arc<Self> {
-        Arc::new(ManualClock(std::sync::Mutex::new(t)))
-    }
-    /// Moves the clock forward.
-    pub fn advance(&self, d: Duration) {
-        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *t += d;
-    }
-}
-
-#[cfg(any(test, feature = "test-util"))]
-impl Clock for ManualClock {
-    fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+pub use crate::providers::credentials::ManualClock;
+pub(crate) use crate::providers::credentials::SystemClock;
 
 /// A token IAM issued.
 #[derive(Clone)]

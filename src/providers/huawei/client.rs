@@ -32,6 +32,7 @@ use super::{
     api::Api,
     auth::{Clock, Issued, TokenCache},
     codes::{self, Kind},
+    federated::Federated,
     sign,
 };
 use crate::{
@@ -69,6 +70,8 @@ pub struct Req {
     query: Vec<(String, String)>,
     /// JSON body bytes.
     body: Option<Bytes>,
+    /// Headers of this API besides the common ones (never credentials).
+    headers: Vec<(&'static str, String)>,
 }
 
 impl std::fmt::Debug for Req {
@@ -79,6 +82,7 @@ impl std::fmt::Debug for Req {
             .field("path", &self.path)
             .field("query", &self.query)
             .field("body_bytes", &self.body.as_ref().map(Bytes::len))
+            .field("headers", &self.headers)
             .finish()
     }
 }
@@ -86,7 +90,7 @@ impl std::fmt::Debug for Req {
 impl Req {
     /// A GET of `path` (segments already encoded, e.g. with [`seg`]).
     pub(crate) fn get(service: Service, path: String) -> Req {
-        Req { service, method: reqwest::Method::GET, path, query: Vec::new(), body: None }
+        Req { service, method: reqwest::Method::GET, path, query: Vec::new(), body: None, headers: Vec::new() }
     }
 
     /// A POST of `body` as JSON.
@@ -94,7 +98,21 @@ impl Req {
         let body = serde_json::to_vec(body).map_err(|e| {
             Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot encode the body: {e}"))
         })?;
-        Ok(Req { service, method: reqwest::Method::POST, path, query: Vec::new(), body: Some(body.into()) })
+        Ok(Req {
+            service,
+            method: reqwest::Method::POST,
+            path,
+            query: Vec::new(),
+            body: Some(body.into()),
+            headers: Vec::new(),
+        })
+    }
+
+    /// Adds a header of this API (never a credential: those are marked
+    /// sensitive by [`Signer`]).
+    pub(crate) fn header(mut self, k: &'static str, v: impl Into<String>) -> Req {
+        self.headers.push((k, v.into()));
+        self
     }
 
     /// Adds a query pair.
@@ -160,6 +178,28 @@ pub enum Auth {
         /// The cached token.
         cache: TokenCache,
     },
+    /// CCE workload identity: an IAM token (or temporary keys) for the
+    /// pod's service-account token.
+    Federated(Box<Federated>),
+}
+
+/// What one request presents to the vendor.
+#[derive(Clone, Copy)]
+pub(crate) enum Presented<'a> {
+    /// Nothing (IAM token requests carry their proof in the body).
+    Nothing,
+    /// An SDK-HMAC-SHA256 signature with these keys, and the security
+    /// token of temporary keys.
+    Keys {
+        /// Access key id.
+        ak: &'a Secret,
+        /// Secret access key.
+        sk: &'a Secret,
+        /// `X-Security-Token` (temporary keys).
+        security_token: Option<&'a Secret>,
+    },
+    /// An IAM token in `X-Auth-Token`.
+    Token(&'a Secret),
 }
 
 /// Endpoint URLs of one workspace.
@@ -218,6 +258,21 @@ impl Signer {
     /// Credential headers (`Authorization`, `X-Auth-Token`) are marked
     /// sensitive.
     pub fn request(&self, req: &Req, token: Option<&Secret>) -> Result<::http::Request<Bytes>> {
+        let no_token = || Error::new(Code::Internal, Reason::CredentialsUnavailable, "no IAM token");
+        match (&self.auth, req.service) {
+            (_, Service::Iam) => self.build(req, Presented::Nothing),
+            (Auth::AkSk { ak, sk }, _) => {
+                let (ak, sk) = (ak.get().map_err(credentials)?, sk.get().map_err(credentials)?);
+                self.build(req, Presented::Keys { ak: &ak, sk: &sk, security_token: None })
+            }
+            (Auth::Token { .. } | Auth::Federated(_), _) => {
+                self.build(req, Presented::Token(token.ok_or_else(no_token)?))
+            }
+        }
+    }
+
+    /// The HTTP request for `req` presenting `with`.
+    pub(crate) fn build(&self, req: &Req, with: Presented<'_>) -> Result<::http::Request<Bytes>> {
         let ep = self.endpoint(req.service);
         let path = format!("{}{}", ep.prefix, req.path);
         let qs = sign::canonical_query(&req.query);
@@ -230,10 +285,13 @@ impl Signer {
             headers.push(("X-Project-Id".into(), self.project_id.clone()));
             headers.push(("workspace".into(), self.workspace_id.clone()));
         }
-        match (&self.auth, req.service) {
-            (_, Service::Iam) => {}
-            (Auth::AkSk { ak, sk }, _) => {
-                let (ak, sk) = (ak.get().map_err(credentials)?, sk.get().map_err(credentials)?);
+        headers.extend(req.headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        match with {
+            Presented::Nothing => {}
+            Presented::Keys { ak, sk, security_token } => {
+                if let Some(t) = security_token {
+                    headers.push(("X-Security-Token".into(), t.expose().to_owned()));
+                }
                 let input = sign::SignInput {
                     method: req.method.as_str(),
                     host: &ep.host,
@@ -246,19 +304,13 @@ impl Signer {
                 // Host is set by the HTTP client from the URL, identical to what was signed.
                 headers = signed.headers_to_send.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")).collect();
             }
-            (Auth::Token { .. }, _) => {
-                let t =
-                    token.ok_or_else(|| Error::new(Code::Internal, Reason::CredentialsUnavailable, "no IAM token"))?;
-                headers.push(("X-Auth-Token".into(), t.expose().to_owned()));
-            }
+            Presented::Token(t) => headers.push(("X-Auth-Token".into(), t.expose().to_owned())),
         }
         let mut b = ::http::Request::builder().method(req.method.clone()).uri(url);
         for (k, v) in &headers {
-            b = if k.eq_ignore_ascii_case("authorization") || k.eq_ignore_ascii_case("x-auth-token") {
-                b.header(k.as_str(), sensitive(v)?)
-            } else {
-                b.header(k.as_str(), v.as_str())
-            };
+            let secret =
+                ["authorization", "x-auth-token", "x-security-token"].iter().any(|s| k.eq_ignore_ascii_case(s));
+            b = if secret { b.header(k.as_str(), sensitive(v)?) } else { b.header(k.as_str(), v.as_str()) };
         }
         b.body(req.body.clone().unwrap_or_default()).map_err(|e| {
             Error::new(Code::Internal, Reason::RequestBuildFailed, format!("cannot build the request: {e}"))
@@ -277,6 +329,11 @@ impl Client {
         seg(&self.signer.project_id)
     }
 
+    /// The IAM project id.
+    pub(crate) fn project_id(&self) -> &str {
+        &self.signer.project_id
+    }
+
     /// The DataArts workspace id as a path segment.
     pub(crate) fn workspace(&self) -> String {
         seg(&self.signer.workspace_id)
@@ -291,14 +348,55 @@ impl Client {
     pub(crate) fn token_renewals(&self) -> u64 {
         match &self.signer.auth {
             Auth::Token { cache, .. } => cache.renewals(),
-            Auth::AkSk { .. } => 0,
+            Auth::AkSk { .. } | Auth::Federated(_) => 0,
         }
     }
 
     /// The one path every vendor HTTP call takes: authenticate, send within
     /// the caller's deadline through the shared vendor client, map a vendor
     /// error by its code.
+    /// Workload-identity credentials DataArts refuses (expired early,
+    /// revoked) are exchanged again and the call is sent once more: a
+    /// refusal applied nothing.
     pub(crate) async fn call(&self, ctx: &CallCtx, api: Api, req: Req) -> Result<Answer> {
+        match (&self.signer.auth, req.service) {
+            (Auth::Federated(f), Service::Factory | Service::Dlf) => match self.call_federated(ctx, api, &req, f).await
+            {
+                Err(e) if e.reason == Reason::VendorAuthFailed => self.call_federated(ctx, api, &req, f).await,
+                other => other,
+            },
+            _ => self.call_configured(ctx, api, req).await,
+        }
+    }
+
+    /// One call with workload-identity credentials; refused ones are dropped.
+    async fn call_federated(&self, ctx: &CallCtx, api: Api, req: &Req, f: &Federated) -> Result<Answer> {
+        let held = f.current(ctx, self).await?;
+        let out = self.send(ctx, api, req, held.presented()).await;
+        if let Err(e) = &out
+            && e.reason == Reason::VendorAuthFailed
+        {
+            f.forget(&held).await;
+        }
+        out
+    }
+
+    /// Sends `req` presenting `with` through the shared vendor client.
+    pub(crate) async fn send(&self, ctx: &CallCtx, api: Api, req: &Req, with: Presented<'_>) -> Result<Answer> {
+        self.vc
+            .call(ctx, api, |x| async move {
+                let request = self.signer.build(req, with)?;
+                x.send(request, |a| {
+                    check(a, req.service)?;
+                    Ok(a.clone())
+                })
+                .await
+            })
+            .await
+    }
+
+    /// One call with configured credentials (access keys, IAM password).
+    async fn call_configured(&self, ctx: &CallCtx, api: Api, req: Req) -> Result<Answer> {
         let req = &req;
         self.vc
             .call(ctx, api, |x| async move {

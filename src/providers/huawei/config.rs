@@ -1,7 +1,7 @@
 //! The settings of a DataArts Studio workspace (`vendor: huawei`), and their
 //! checks.
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +52,8 @@ pub struct Endpoints {
     pub iam: Option<String>,
 }
 
-/// DataArts Studio credentials, as references: access keys, or `iam`.
+/// DataArts Studio credentials, as references: access keys, `iam`, or
+/// `workload_identity`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
@@ -63,6 +64,93 @@ pub struct Credentials {
     pub secret_access_key: Option<SecretRef>,
     /// IAM password authentication instead of access keys.
     pub iam: Option<IamPassword>,
+    /// CCE workload identity: the pod's service-account token exchanged
+    /// with IAM for a token (and optionally temporary access keys).
+    pub workload_identity: Option<WorkloadIdentity>,
+}
+
+/// The variables huaweicloudsdkcore reads for workload identity: what
+/// unset `workload_identity` settings default to.
+pub(crate) const ENV_IDP_ID: &str = "HUAWEICLOUD_SDK_IDP_ID";
+/// See [`ENV_IDP_ID`].
+pub(crate) const ENV_ID_TOKEN_FILE: &str = "HUAWEICLOUD_SDK_ID_TOKEN_FILE";
+
+/// CCE workload identity settings. The token IAM issues is scoped to the
+/// workspace's `project_id`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadIdentity {
+    /// The IAM identity provider's id, sent as `X-Idp-Id` (default
+    /// `$HUAWEICLOUD_SDK_IDP_ID`).
+    pub idp_id: Option<String>,
+    /// The projected service-account token, re-read on every exchange
+    /// (default `$HUAWEICLOUD_SDK_ID_TOKEN_FILE`).
+    pub token_file: Option<PathBuf>,
+    /// How DataArts calls authenticate: the IAM token (`token`, default),
+    /// or temporary access keys made from it (`temporary_keys`).
+    #[serde(default)]
+    pub sign_with: SignWith,
+    /// Lifetime of temporary access keys (default 6h; 15m to 24h).
+    #[serde(default, with = "humantime_serde")]
+    pub duration: Option<Duration>,
+}
+
+/// What DataArts calls of a workload-identity workspace carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignWith {
+    /// The project-scoped IAM token, as `X-Auth-Token`.
+    #[default]
+    Token,
+    /// Temporary AK/SK (OS-CREDENTIAL/securitytokens), signed with
+    /// SDK-HMAC-SHA256 and sent with `X-Security-Token`.
+    TemporaryKeys,
+}
+
+/// Workload identity settings with their defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WorkloadSettings {
+    pub idp_id: String,
+    pub token_file: PathBuf,
+    pub sign_with: SignWith,
+    pub duration: Duration,
+}
+
+impl WorkloadIdentity {
+    /// The settings with the SDK variables filled in, or every problem as
+    /// (key below `credentials.workload_identity`, message).
+    pub(crate) fn resolve(&self) -> Result<WorkloadSettings, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let idp_id = self.idp_id.clone().or_else(|| std::env::var(ENV_IDP_ID).ok()).filter(|v| !v.trim().is_empty());
+        if idp_id.is_none() {
+            problems.push(("idp_id", format!("is not set, and neither is {ENV_IDP_ID}")));
+        }
+        let token_file = self
+            .token_file
+            .clone()
+            .or_else(|| std::env::var_os(ENV_ID_TOKEN_FILE).filter(|v| !v.is_empty()).map(PathBuf::from));
+        if token_file.is_none() {
+            problems.push(("token_file", format!("is not set, and neither is {ENV_ID_TOKEN_FILE}")));
+        }
+        let duration = self.duration.unwrap_or(Duration::from_secs(6 * 3600));
+        match (self.sign_with, self.duration) {
+            (SignWith::Token, Some(_)) => {
+                problems.push(("duration", "applies to sign_with: temporary_keys only".to_owned()));
+            }
+            (SignWith::TemporaryKeys, _)
+                if duration < Duration::from_secs(900) || duration > Duration::from_secs(24 * 3600) =>
+            {
+                problems.push(("duration", "must be between 15m and 24h (securitytokens duration_seconds)".to_owned()));
+            }
+            _ => {}
+        }
+        match (idp_id, token_file, problems.is_empty()) {
+            (Some(idp_id), Some(token_file), true) => {
+                Ok(WorkloadSettings { idp_id, token_file, sign_with: self.sign_with, duration })
+            }
+            _ => Err(problems),
+        }
+    }
 }
 
 /// IAM password authentication (token from POST /v3/auth/tokens).
@@ -106,6 +194,21 @@ impl Driver for Config {
             }
         }
         let c = &self.credentials;
+        if let Some(wi) = &c.workload_identity {
+            if c.access_key_id.is_some() || c.secret_access_key.is_some() || c.iam.is_some() {
+                p.add(at("credentials"), "use one of access keys, iam or workload_identity");
+            }
+            match wi.resolve() {
+                Err(problems) => {
+                    for (key, message) in problems {
+                        p.add(at(&format!("credentials.workload_identity.{key}")), message);
+                    }
+                }
+                // The kubelet writes the token before the container starts.
+                Ok(s) => p.token_file(&at("credentials.workload_identity.token_file"), &s.token_file),
+            }
+            return;
+        }
         let Some(iam) = &c.iam else {
             p.required_secret(&at("credentials.access_key_id"), &c.access_key_id);
             p.required_secret(&at("credentials.secret_access_key"), &c.secret_access_key);
