@@ -11,8 +11,13 @@ use common::{
     alibaba::{self, WS},
     redis::RedisServer,
 };
-use datastudio_gateway::{emulator::alibaba::Handle, emulator::common::ThrottleConfig, pb};
+use datastudio_gateway::{
+    emulator::alibaba::Handle,
+    emulator::common::{Fault, FaultRule, ThrottleConfig},
+    pb,
+};
 use tonic::{Code, Request};
+use tonic_types::StatusExt;
 
 fn get_file(id: u32, timeout: Duration) -> Request<pb::GetFileRequest> {
     let mut r = Request::new(pb::GetFileRequest { name: format!("{WS}/files/{id}"), view: 0 });
@@ -58,6 +63,26 @@ async fn replicas(emu: &Handle, redis: &RedisServer, policy: &str, ws: &str) -> 
 
 async fn metrics(gw: &Gateway) -> String {
     reqwest::get(format!("http://{}/metrics", gw.admin_addr())).await.expect("metrics").text().await.expect("text")
+}
+
+#[tokio::test]
+async fn a_vendor_daily_quota_met_by_one_replica_closes_the_api_for_all() {
+    let redis = RedisServer::start();
+    let emu = alibaba::emulator().await;
+    emu.control.inject(FaultRule {
+        action: "GetFile".into(),
+        fault: Fault::DailyQuota { retry_after_ms: 3_600_000 },
+        times: 1,
+    });
+    let gws = replicas(&emu, &redis, "fail_closed", "").await;
+    let e = gws[0].files().get_file(get_file(100_001, Duration::from_secs(5))).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (Code::ResourceExhausted, "VENDOR_DAILY_QUOTA_EXHAUSTED"));
+    for gw in &gws[1..] {
+        let e = gw.files().get_file(get_file(100_002, Duration::from_secs(5))).await.unwrap_err();
+        assert_eq!((e.code(), reason(&e).as_str()), (Code::ResourceExhausted, "VENDOR_DAILY_QUOTA_EXHAUSTED"));
+        assert!(e.get_details_quota_failure().is_some() && e.get_details_retry_info().is_some());
+    }
+    assert_eq!(emu.control.count("GetFile"), 1, "the other replicas made no vendor call");
 }
 
 #[tokio::test]
@@ -505,6 +530,25 @@ mod backend {
         r.a.acquire("acct", "X", 1.0, LONG, None).await.expect("the freed slot");
         let took = t0.elapsed();
         assert!(took < Duration::from_millis(1000), "took the cancelled caller's slot, not the one after: {took:?}");
+    }
+
+    #[tokio::test]
+    async fn an_api_closed_for_the_day_by_one_replica_is_closed_for_the_other() {
+        let redis = RedisServer::start();
+        let r = two(&redis);
+        r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("open");
+        r.a.close("acct", "X", Duration::from_secs(3600)).await;
+        let e = r.b.acquire("acct", "X", 10.0, LONG, None).await.unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (Code::ResourceExhausted, "VENDOR_DAILY_QUOTA_EXHAUSTED"));
+        assert!(e.quota.is_some(), "QuotaFailure");
+        let left = e.retry_after.expect("RetryInfo until the reset");
+        assert!(left > Duration::from_secs(3590) && left <= Duration::from_secs(3600), "{left:?}");
+        r.b.acquire("acct", "Y", 10.0, LONG, None).await.expect("another API is open");
+        r.b.acquire("other", "X", 10.0, LONG, None).await.expect("another account is open");
+        // An earlier reset reported later does not reopen it.
+        r.b.close("acct", "X", Duration::from_secs(60)).await;
+        let e = r.a.acquire("acct", "X", 10.0, LONG, None).await.unwrap_err();
+        assert!(e.retry_after.unwrap() > Duration::from_secs(3590));
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ pub(crate) mod backend;
 pub(crate) mod bucket;
 pub(crate) mod budget;
 pub(crate) mod clock;
+pub(crate) mod closed;
 pub mod redis;
 
 pub use backend::{Backend, Limits};
