@@ -88,10 +88,11 @@ async fn vendor_errors_map_by_code_with_error_info() {
 
     // The emulator's own throttling answers APIGW.0308 like the vendor; the
     // gateway learns from it (pause, lower rate, retry) and callers see none.
+    // (Files: the package list's bucket is slow after the throttles above.)
     let throttled_before = h.emu.control.count_status(429);
     h.emu.control.set_throttle(ThrottleConfig { qps: Some(2.0), daily_quota: None });
     for _ in 0..6 {
-        h.gw.release().list_release_packages(list_packages()).await.expect("throttling absorbed by the gateway");
+        h.gw.files().list_files(list_files()).await.expect("throttling absorbed by the gateway");
     }
     let seen = h.emu.control.count_status(429) - throttled_before;
     assert!((1..=2).contains(&seen), "the vendor throttled the first burst only: {seen}");

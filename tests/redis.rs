@@ -473,9 +473,9 @@ mod backend {
         let redis = RedisServer::start();
         let r = two(&redis);
         r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("first");
-        r.a.throttled("acct", "X", 10.0, Some(Duration::from_millis(400))).await;
+        r.a.throttled("acct", "X", 10.0, Some(Duration::from_millis(400)), Instant::now()).await;
         // The same burst's 429 reported by the other replica: pause, not another halving.
-        r.b.throttled("acct", "X", 10.0, Some(Duration::from_millis(300))).await;
+        r.b.throttled("acct", "X", 10.0, Some(Duration::from_millis(300)), Instant::now()).await;
         let t0 = Instant::now();
         r.b.acquire("acct", "X", 10.0, LONG, None).await.expect("after the pause");
         assert!(t0.elapsed() >= Duration::from_millis(350), "paused: {:?}", t0.elapsed());

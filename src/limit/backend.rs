@@ -41,9 +41,18 @@ pub trait Backend: Send + Sync {
         caller: Option<&str>,
     ) -> Result<Duration, Error>;
 
-    /// The vendor throttled `account` on `api`: pause (for `retry_after`,
-    /// or exponentially) and halve the rate, which then recovers.
-    async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>);
+    /// The vendor throttled `account`'s call to `api` granted at `sent`:
+    /// pause (for `retry_after`, or exponentially) and lower the rate, which
+    /// then recovers (the local backend learns the vendor's limit; calls
+    /// sent before the last decrease do not lower it again).
+    async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    );
 
     /// Spends one call of `account`'s daily budget of `limit` calls;
     /// RESOURCE_EXHAUSTED with QuotaFailure when used up. Returns what is left.
@@ -123,8 +132,15 @@ impl Limits {
     }
 
     /// See [`Backend::throttled`].
-    pub(crate) async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
-        self.backend.throttled(account, api, rate, retry_after).await;
+    pub(crate) async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    ) {
+        self.backend.throttled(account, api, rate, retry_after, sent).await;
     }
 
     /// See [`Backend::spend`].
@@ -191,8 +207,15 @@ impl Backend for Local {
         self.limiter.acquire_within(account, api, rate * self.rate_share, allowed, caller).await
     }
 
-    async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
-        self.limiter.throttled(account, api, rate * self.rate_share, retry_after).await;
+    async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    ) {
+        self.limiter.throttled(account, api, rate * self.rate_share, retry_after, sent).await;
     }
 
     async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error> {

@@ -341,7 +341,17 @@ impl Backend for RedisBackend {
         Err(too_long(api, FIRST_PAUSE))
     }
 
-    async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
+    /// A throttle reported while the shared bucket is paused (the rest of
+    /// the same burst) lengthens the pause without halving again; `sent`
+    /// serves the in-process fallback.
+    async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    ) {
         let key = self.bucket_key(account, api);
         let done = self
             .store
@@ -360,7 +370,7 @@ impl Backend for RedisBackend {
         if done.is_err()
             && let Some(local) = self.fallback()
         {
-            local.throttled(account, api, rate, retry_after).await;
+            local.throttled(account, api, rate, retry_after, sent).await;
         }
     }
 

@@ -166,6 +166,7 @@ impl Guard {
                     "waited for a rate-limit slot"
                 );
             }
+            let sent = tokio::time::Instant::now();
             let result = attempt(Attempt { number, limiter_wait }).await;
             let err = match result {
                 Ok(v) => {
@@ -179,7 +180,7 @@ impl Guard {
                 tracing::warn!(vendor = self.vendor, api, reset_s = ?err.retry_after.map(|d| d.as_secs()), "the vendor's daily quota is used up; closing this API until its reset");
             }
             if err.reason.is_throttle() {
-                limiter.throttled(&self.account, api, rate, err.retry_after).await;
+                limiter.throttled(&self.account, api, rate, err.retry_after, sent).await;
                 tracing::warn!(vendor = self.vendor, api, retry_after_ms = ?err.retry_after.map(|d| d.as_millis()), "vendor throttled a call; pausing this API's bucket");
             }
             number += 1;
