@@ -265,3 +265,49 @@ async fn timeouts_read_cuts_an_attempt_even_under_a_long_caller_deadline() {
     assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(3), "{took:?}");
     assert_eq!(emu.control.count("GetFile"), 1, "the retry, answered");
 }
+
+#[tokio::test]
+async fn calls_past_a_connections_stream_limit_are_refused_at_once() {
+    let emu = alibaba::emulator().await;
+    let dir = dir();
+    let d = dir.path().display().to_string();
+    let yaml = format!(
+        r#"
+server:
+  grpc_listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  page_token_key: {{ file: {d}/ptk }}
+  state_dir: {d}/state
+  max_concurrent_streams: 4
+workspaces:
+  dw:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    flavour: legacy
+    endpoints: {{ api: "{url}" }}
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ file: {d}/sk }}
+    rate_limits: {{ default: 0.2 }}
+"#,
+        url = emu.url()
+    );
+    let gw = common::start_yaml(&yaml, dir).await;
+    gw.files().get_file(get_file(100_001, Duration::from_secs(30))).await.expect("the first turn is free");
+    // Four calls on the one connection wait for turns 5, 10, 15, 20 s away.
+    let mut waiting = Vec::new();
+    for i in 0..4u32 {
+        let mut files = gw.files();
+        waiting.push(tokio::spawn(async move { files.get_file(get_file(100_002 + i, Duration::from_secs(30))).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A fifth is refused at once, not left in the client until a stream frees.
+    let t0 = Instant::now();
+    let e = gw.files().get_file(get_file(100_010, Duration::from_secs(3))).await.unwrap_err();
+    assert!(t0.elapsed() < Duration::from_millis(500), "refused at once: {:?}", t0.elapsed());
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    for w in waiting {
+        w.abort();
+    }
+}

@@ -61,7 +61,10 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Largest request or response message, bytes.
     pub max_message_bytes: usize,
-    /// Concurrent HTTP/2 streams per connection.
+    /// Calls in progress per connection (waiting for a rate-limit turn
+    /// included); more are refused at once with RESOURCE_EXHAUSTED. The
+    /// connection advertises four times as many HTTP/2 streams, so extra
+    /// calls reach the gateway instead of queueing in the client.
     pub max_concurrent_streams: u32,
     /// Serve gRPC reflection (v1 and v1alpha).
     pub reflection: bool,
