@@ -450,11 +450,15 @@ mod backend {
     }
 
     fn two(redis: &RedisServer) -> Replicas {
+        two_with(redis, FailurePolicy::FailClosed)
+    }
+
+    fn two_with(redis: &RedisServer, failure_policy: FailurePolicy) -> Replicas {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("url"), redis.url()).expect("write");
         let cfg = RedisConfig {
             url: SecretRef::File(dir.path().join("url")),
-            failure_policy: FailurePolicy::FailClosed,
+            failure_policy,
             key_prefix: "t:".into(),
             timeout: Duration::from_millis(500),
             deployment_lease: Duration::from_secs(30),
@@ -530,6 +534,34 @@ mod backend {
         r.a.acquire("acct", "X", 1.0, LONG, None).await.expect("the freed slot");
         let took = t0.elapsed();
         assert!(took < Duration::from_millis(1000), "took the cancelled caller's slot, not the one after: {took:?}");
+    }
+
+    #[tokio::test]
+    async fn under_fail_local_slots_reserved_before_an_outage_count_against_the_replicas_share() {
+        let mut redis = RedisServer::start();
+        let r = Arc::new(two_with(&redis, FailurePolicy::FailLocal));
+        // 2/s for the fleet of two: 1/s for one replica on its own.
+        r.a.acquire("acct", "X", 2.0, LONG, None).await.expect("now");
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let r = r.clone();
+            held.push(tokio::spawn(
+                async move { r.a.acquire("acct", "X", 2.0, LONG, None).await.map(|_| Instant::now()) },
+            ));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Slots at 0.5, 1 and 1.5 s are reserved; Redis goes away first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        redis.stop();
+        let mut at = Vec::new();
+        for h in held {
+            at.push(h.await.expect("task").expect("served by the local share"));
+        }
+        at.sort();
+        for pair in at.windows(2) {
+            let gap = pair[1].duration_since(pair[0]);
+            assert!(gap >= Duration::from_millis(900), "held slots go at the replica's 1/s share: {gap:?}");
+        }
     }
 
     #[tokio::test]

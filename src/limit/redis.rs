@@ -28,7 +28,10 @@
 //!   `fail_local` limits in-process at this replica's share
 //!   (`1 / limits.replicas`) of rates and budgets, logged and counted
 //!   (`datastudio_gateway_limiter_fallback_total`). A caller that already
-//!   holds a slot when Redis goes away keeps it.
+//!   holds a slot when Redis goes away keeps it with `fail_closed`; with
+//!   `fail_local` it takes its turn from this replica's share like every
+//!   other call of the outage, so held slots and the share together never
+//!   exceed it.
 
 use std::{
     path::PathBuf,
@@ -306,14 +309,18 @@ impl Backend for RedisBackend {
             let (ok, wait, generation, tat, interval) = match asked {
                 Ok(r) => r,
                 Err(Unreachable) => {
-                    if let Some(mut r) = held.take() {
-                        // Our slot has come: go rather than queue again.
-                        r.armed = false;
-                        return Ok(started.elapsed());
-                    }
-                    return match self.fallback() {
-                        Some(local) => local.acquire(account, api, rate, left, caller).await,
-                        None => Err(unavailable()),
+                    // A slot reserved before the outage is spent now.
+                    let had_slot = held.take().map(|mut r| r.armed = false).is_some();
+                    return match (self.fallback(), had_slot) {
+                        // Counted against this replica's share like any
+                        // other call of the outage: the shares alone add up
+                        // to the vendor's limit.
+                        (Some(local), _) => {
+                            local.acquire(account, api, rate, left, caller).await.map(|w| started.elapsed().max(w))
+                        }
+                        // fail_closed: the shared limiter gave this turn.
+                        (None, true) => Ok(started.elapsed()),
+                        (None, false) => Err(unavailable()),
                     };
                 }
             };
