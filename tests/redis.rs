@@ -491,6 +491,26 @@ mod backend {
     }
 
     #[tokio::test]
+    async fn a_late_429_for_a_call_sent_before_the_halving_does_not_halve_again() {
+        let redis = RedisServer::start();
+        let r = two(&redis);
+        r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("first");
+        let early = Instant::now();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        r.a.throttled("acct", "X", 10.0, Some(Duration::from_millis(100)), Instant::now()).await;
+        // The pause is over when the answer to a call sent earlier comes back throttled.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        r.b.throttled("acct", "X", 10.0, Some(Duration::from_millis(100)), early).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        r.b.acquire("acct", "X", 10.0, LONG, None).await.expect("after the pause");
+        let t1 = Instant::now();
+        r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("next");
+        let gap = t1.elapsed();
+        // Halved once: 5/s, one call each 200 ms (halved twice would be 400 ms).
+        assert!(gap >= Duration::from_millis(170) && gap < Duration::from_millis(320), "{gap:?}");
+    }
+
+    #[tokio::test]
     async fn a_short_deadline_fails_at_once_with_the_true_wait_and_waiters_go_in_turn() {
         let redis = RedisServer::start();
         let r = Arc::new(two(&redis));

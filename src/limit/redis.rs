@@ -13,7 +13,8 @@
 //!   checks the generation when it wakes (one more round trip) and takes a
 //!   new slot after the pause if a throttle came in meanwhile. A throttle
 //!   reported while the bucket is already paused (the other replicas' calls
-//!   of the same burst) lengthens the pause but does not halve again.
+//!   of the same burst), or for a call sent before the last halving, lengthens
+//!   the pause but does not halve again.
 //! - **Cancellation** (approximation): a caller that gives up while waiting
 //!   hands its slot back only when it is the last one reserved (the bucket's
 //!   arrival time is still the one it set); otherwise its slot stays a gap
@@ -146,27 +147,31 @@ return 0
 ";
 
 /// KEYS[1] bucket; ARGV rate, retry-after µs (-1: none), min rate, first
-/// pause µs, longest pause µs, idle ms.
+/// pause µs, longest pause µs, idle ms, age of the throttled call µs (time
+/// since it was sent). The rate halves once per burst: not while paused,
+/// nor for a call sent before the last halving (`dec`).
 const THROTTLE: &str = concat!(
     clock!(),
     r"
 local rate, retry, min_rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local first, longest, idle = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local h = redis.call('HMGET', KEYS[1], 'tat', 'cur', 'cfg', 'pause', 'gen', 'strikes', 'closed')
+local sent = now - tonumber(ARGV[7])
+local h = redis.call('HMGET', KEYS[1], 'tat', 'cur', 'cfg', 'pause', 'gen', 'strikes', 'closed', 'dec')
 local tat, cur, cfg = tonumber(h[1]) or 0, tonumber(h[2]) or rate, tonumber(h[3]) or rate
 local pause, gen, strikes = tonumber(h[4]) or 0, tonumber(h[5]) or 0, tonumber(h[6]) or 0
-local closed = tonumber(h[7]) or 0
-local already = now < pause
+local closed, dec = tonumber(h[7]) or 0, tonumber(h[8]) or 0
+local already = now < pause or sent < dec
 if not already then
   strikes = strikes + 1
   cur = math.max(cur / 2, min_rate)
+  dec = now
 end
 local p = retry
 if p < 0 then p = math.min(first * 2 ^ math.min(strikes - 1, 6), longest) end
 if now + p > pause then pause = now + p end
 gen = gen + 1
 redis.call('HSET', KEYS[1], 'cur', num(cur), 'cfg', num(cfg), 'pause', int(pause), 'gen', gen, 'changed', int(now),
-  'strikes', strikes)
+  'strikes', strikes, 'dec', int(dec))
 redis.call('PEXPIRE', KEYS[1], math.floor((math.max(tat, pause, closed) - now) / 1000) + idle)
 return gen
 "
@@ -348,9 +353,9 @@ impl Backend for RedisBackend {
         Err(too_long(api, FIRST_PAUSE))
     }
 
-    /// A throttle reported while the shared bucket is paused (the rest of
-    /// the same burst) lengthens the pause without halving again; `sent`
-    /// serves the in-process fallback.
+    /// A throttle reported while the shared bucket is paused, or for a call
+    /// sent before its last halving (the rest of the same burst, late
+    /// answers after an outage), lengthens the pause without halving again.
     async fn throttled(
         &self,
         account: &str,
@@ -371,7 +376,8 @@ impl Backend for RedisBackend {
                     .arg(MIN_RATE)
                     .arg(micros(FIRST_PAUSE))
                     .arg(micros(MAX_PAUSE))
-                    .arg(self.idle_ms),
+                    .arg(self.idle_ms)
+                    .arg(micros(sent.elapsed())),
             )
             .await;
         if done.is_err()
