@@ -107,7 +107,8 @@ pub struct LimitsConfig {
     /// Longest a call waits for a vendor rate-limit slot, whatever its deadline.
     #[serde(with = "humantime_serde")]
     pub max_wait: Duration,
-    /// Safety margin kept before the caller's deadline.
+    /// Safety margin kept before the caller's deadline (1 % of the time
+    /// left is kept too: clients round `grpc-timeout` up).
     #[serde(with = "humantime_serde")]
     pub deadline_margin: Duration,
     /// How long deploy records (request_id → outcome) are kept.
