@@ -1,7 +1,7 @@
 //! The gRPC server and the admin HTTP port, with graceful drain.
 //!
-//! Request path: tonic (grpc-timeout honoured, message size and stream
-//! limits) → trace (server span with the caller's trace context, RPC
+//! Request path: tonic (grpc-timeout honoured, message size limits, calls
+//! past the per-connection limit refused at once) → trace (server span with the caller's trace context, RPC
 //! metrics) → health / reflection / the three services → adapters.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -16,6 +16,11 @@ use crate::{admin, api::Api, pb, telemetry};
 pub const SERVICES: [&str; 3] =
     ["datastudio.v1.ReleaseService", "datastudio.v1.FileService", "datastudio.v1.WorkspaceService"];
 
+/// HTTP/2 streams a connection advertises, per call it may run at once:
+/// the calls past `server.max_concurrent_streams` reach the gateway and are
+/// refused at once rather than queued in the client.
+const STREAM_HEADROOM: u32 = 4;
+
 /// Server settings taken from the config (and CLI overrides).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -27,7 +32,7 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Largest message, bytes.
     pub max_message_bytes: usize,
-    /// HTTP/2 streams per connection.
+    /// Calls in progress per connection; more are refused at once.
     pub max_concurrent_streams: u32,
     /// Serve reflection.
     pub reflection: bool,
@@ -89,8 +94,16 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ]);
+    // Calls past the per-connection limit are refused at once
+    // (RESOURCE_EXHAUSTED), not queued: the connection advertises more
+    // HTTP/2 streams than the limit, so a client's extra calls reach the
+    // gateway instead of waiting in the client for a stream while earlier
+    // calls wait for their rate-limit turns.
+    let limit = settings.max_concurrent_streams;
     let mut router = Server::builder()
-        .max_concurrent_streams(Some(settings.max_concurrent_streams))
+        .max_concurrent_streams(Some(limit.saturating_mul(STREAM_HEADROOM)))
+        .concurrency_limit_per_connection(usize::try_from(limit).unwrap_or(usize::MAX))
+        .load_shed(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(telemetry::trace::layer(methods))
         .add_service(health_service)

@@ -44,6 +44,9 @@ async fn vendor_errors_map_by_code_with_error_info() {
         (vendor_error(400, "DLF.6888"), Code::PermissionDenied, "VENDOR_PERMISSION_DENIED", "DLF.6888"),
         (vendor_error(400, "DLF.0802"), Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT", "DLF.0802"),
         (vendor_error(400, "DLF.3100"), Code::FailedPrecondition, "VENDOR_REFUSED", "DLF.3100"),
+        // An error code on HTTP 200 is an error, not an empty page.
+        (vendor_error(200, "DLF.0810"), Code::NotFound, "VENDOR_NOT_FOUND", "DLF.0810"),
+        (vendor_error(200, "DLF.3100"), Code::FailedPrecondition, "VENDOR_REFUSED", "DLF.3100"),
         (vendor_error(401, "APIGW.0301"), Code::Internal, "VENDOR_AUTH_FAILED", "APIGW.0301"),
         (vendor_error(401, "APIG.0301"), Code::Internal, "VENDOR_AUTH_FAILED", "APIG.0301"),
         (vendor_error(401, "APIGW.1002"), Code::Internal, "VENDOR_AUTH_FAILED", "APIGW.1002"),
@@ -85,15 +88,42 @@ async fn vendor_errors_map_by_code_with_error_info() {
 
     // The emulator's own throttling answers APIGW.0308 like the vendor; the
     // gateway learns from it (pause, lower rate, retry) and callers see none.
+    // (Files: the package list's bucket is slow after the throttles above.)
     let throttled_before = h.emu.control.count_status(429);
     h.emu.control.set_throttle(ThrottleConfig { qps: Some(2.0), daily_quota: None });
     for _ in 0..6 {
-        h.gw.release().list_release_packages(list_packages()).await.expect("throttling absorbed by the gateway");
+        h.gw.files().list_files(list_files()).await.expect("throttling absorbed by the gateway");
     }
     let seen = h.emu.control.count_status(429) - throttled_before;
     assert!((1..=2).contains(&seen), "the vendor throttled the first burst only: {seen}");
     let throttled = h.emu.control.requests().into_iter().rev().find(|r| r.status == 429).expect("a 429");
     assert_eq!(throttled.code.as_deref(), Some("APIGW.0308"));
+}
+
+#[tokio::test]
+async fn a_one_day_throttling_policy_is_a_daily_quota_that_closes_the_api() {
+    let h = hw::start().await;
+    h.emu.control.inject(FaultRule {
+        action: "release-packages.list".into(),
+        fault: Fault::DailyQuota { retry_after_ms: 0 },
+        times: 1,
+    });
+    let before = h.calls();
+    let e = h.gw.release().list_release_packages(list_packages()).await.unwrap_err();
+    assert_eq!(h.calls() - before, 1, "QuotaFailure at once: no retries");
+    assert_eq!((e.code(), hw::reason(&e).as_str()), (Code::ResourceExhausted, "VENDOR_DAILY_QUOTA_EXHAUSTED"));
+    assert!(e.get_details_quota_failure().is_some(), "QuotaFailure");
+    let reset = e.get_details_retry_info().and_then(|r| r.retry_delay).expect("RetryInfo until DataArts' midnight");
+    assert!(reset > Duration::ZERO && reset <= Duration::from_secs(86_400), "{reset:?}");
+    // Closed until the reset: no vendor call; other APIs stay open.
+    let e = h.gw.release().list_release_packages(list_packages()).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+    assert_eq!(h.calls() - before, 1, "no vendor call while closed");
+    h.gw.files().list_files(list_files()).await.expect("another API is open");
+    // The emulator's own daily quota answers the same way.
+    h.emu.control.set_throttle(ThrottleConfig { qps: None, daily_quota: Some(0) });
+    let e = h.gw.files().list_files(list_files()).await.unwrap_err();
+    assert_eq!(hw::reason(&e), "VENDOR_DAILY_QUOTA_EXHAUSTED");
 }
 
 #[tokio::test]

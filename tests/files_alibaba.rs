@@ -235,11 +235,6 @@ async fn vendor_errors_map_by_code_with_error_info() {
             "Forbidden.Access",
         ),
         (Fault::Throttle { retry_after_ms: 1500 }, Code::Unavailable, "Throttling.User"),
-        (
-            Fault::VendorError { status: 429, code: "Throttling.Api.Risk".into(), message: "quota".into() },
-            Code::ResourceExhausted,
-            "Throttling.Api.Risk",
-        ),
         (Fault::Status { status: 500 }, Code::Unavailable, "InternalError.System"),
         (
             Fault::VendorError { status: 400, code: "InvalidParameter".into(), message: "bad".into() },
@@ -248,6 +243,12 @@ async fn vendor_errors_map_by_code_with_error_info() {
         ),
         (Fault::Malformed, Code::Internal, "MalformedResponse"),
         (Fault::Reset, Code::Unavailable, "VENDOR_CONNECTION_FAILED"),
+        // Last: the daily quota closes GetFile until the vendor's reset.
+        (
+            Fault::VendorError { status: 429, code: "Throttling.Api.Risk".into(), message: "quota".into() },
+            Code::ResourceExhausted,
+            "Throttling.Api.Risk",
+        ),
     ];
     for (fault, code, vendor_code) in cases {
         // Enough for every attempt: transient failures are retried.

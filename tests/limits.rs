@@ -95,6 +95,57 @@ async fn the_daily_budget_refuses_the_101st_call_before_the_vendor() {
 }
 
 #[tokio::test]
+async fn a_dataworks_daily_quota_closes_the_api_until_its_reset_also_after_a_restart() {
+    let emu = alibaba::emulator().await;
+    emu.control.set_throttle(ThrottleConfig { qps: None, daily_quota: Some(3) });
+    let extra = "    rate_limits: { default: 1000 }";
+    let gw = alibaba::gateway(&emu, dir(), "legacy", extra).await;
+    for i in 0..3u32 {
+        gw.files().get_file(get_file(100_001 + i, Duration::from_secs(5))).await.expect("within the vendor's quota");
+    }
+    // The vendor's Throttling.Api.Risk (retry-after to its midnight):
+    // QuotaFailure at once, one vendor call, no retries.
+    let e = gw.files().get_file(get_file(100_001, Duration::from_secs(5))).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+    assert_eq!(common::error_info(&e).unwrap().reason, "VENDOR_DAILY_QUOTA_EXHAUSTED");
+    assert!(e.get_details_quota_failure().is_some(), "QuotaFailure");
+    let reset = e.get_details_retry_info().and_then(|r| r.retry_delay).expect("RetryInfo until the reset");
+    assert!(reset > Duration::ZERO && reset <= Duration::from_secs(86_400), "{reset:?}");
+    assert_eq!(emu.control.count("GetFile"), 4, "not retried");
+    // Closed: later calls are refused without reaching the vendor.
+    for _ in 0..3 {
+        let e = gw.files().get_file(get_file(100_002, Duration::from_secs(5))).await.unwrap_err();
+        assert_eq!(e.code(), Code::ResourceExhausted);
+        assert!(e.get_details_quota_failure().is_some() && e.get_details_retry_info().is_some());
+    }
+    assert_eq!(emu.control.count("GetFile"), 4, "no vendor call while closed");
+    // A restarted gateway keeps the closure.
+    let dir = gw.dir;
+    drop(gw.running);
+    let gw2 = alibaba::gateway(&emu, dir, "legacy", extra).await;
+    let e = gw2.files().get_file(get_file(100_003, Duration::from_secs(5))).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+    assert_eq!(emu.control.count("GetFile"), 4, "still closed after the restart");
+}
+
+#[tokio::test]
+async fn an_advertised_daily_reset_is_kept() {
+    let env = alibaba::start().await;
+    env.emu.control.inject(FaultRule {
+        action: "GetFile".into(),
+        fault: Fault::DailyQuota { retry_after_ms: 7_200_000 },
+        times: 1,
+    });
+    let e = env.gw.files().get_file(get_file(100_001, Duration::from_secs(5))).await.unwrap_err();
+    let reset = e.get_details_retry_info().and_then(|r| r.retry_delay).unwrap();
+    assert_eq!(reset.as_secs(), 7200, "the vendor's x-acs-retry-after");
+    let e = env.gw.files().get_file(get_file(100_001, Duration::from_secs(5))).await.unwrap_err();
+    let left = e.get_details_retry_info().and_then(|r| r.retry_delay).unwrap();
+    assert!(left <= reset && left > Duration::from_secs(7190), "closed until then: {left:?}");
+    assert_eq!(env.emu.control.count("GetFile"), 1);
+}
+
+#[tokio::test]
 async fn reads_are_retried_on_transient_failures_writes_never() {
     let env = alibaba::start().await;
     env.emu.control.inject(FaultRule { action: "GetFile".into(), fault: Fault::Status { status: 503 }, times: 1 });
@@ -213,4 +264,50 @@ async fn timeouts_read_cuts_an_attempt_even_under_a_long_caller_deadline() {
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(3), "{took:?}");
     assert_eq!(emu.control.count("GetFile"), 1, "the retry, answered");
+}
+
+#[tokio::test]
+async fn calls_past_a_connections_stream_limit_are_refused_at_once() {
+    let emu = alibaba::emulator().await;
+    let dir = dir();
+    let d = dir.path().display().to_string();
+    let yaml = format!(
+        r#"
+server:
+  grpc_listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  page_token_key: {{ file: {d}/ptk }}
+  state_dir: {d}/state
+  max_concurrent_streams: 4
+workspaces:
+  dw:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    flavour: legacy
+    endpoints: {{ api: "{url}" }}
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ file: {d}/sk }}
+    rate_limits: {{ default: 0.2 }}
+"#,
+        url = emu.url()
+    );
+    let gw = common::start_yaml(&yaml, dir).await;
+    gw.files().get_file(get_file(100_001, Duration::from_secs(30))).await.expect("the first turn is free");
+    // Four calls on the one connection wait for turns 5, 10, 15, 20 s away.
+    let mut waiting = Vec::new();
+    for i in 0..4u32 {
+        let mut files = gw.files();
+        waiting.push(tokio::spawn(async move { files.get_file(get_file(100_002 + i, Duration::from_secs(30))).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A fifth is refused at once, not left in the client until a stream frees.
+    let t0 = Instant::now();
+    let e = gw.files().get_file(get_file(100_010, Duration::from_secs(3))).await.unwrap_err();
+    assert!(t0.elapsed() < Duration::from_millis(500), "refused at once: {:?}", t0.elapsed());
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    for w in waiting {
+        w.abort();
+    }
 }

@@ -13,10 +13,11 @@ use common::{
 };
 use datastudio_gateway::{
     emulator::alibaba::{Handle, objects},
-    emulator::common::ThrottleConfig,
+    emulator::common::{Fault, FaultRule, ThrottleConfig},
     pb,
 };
 use tonic::{Code, Request};
+use tonic_types::StatusExt;
 
 fn get_file(id: u32, timeout: Duration) -> Request<pb::GetFileRequest> {
     let mut r = Request::new(pb::GetFileRequest { name: format!("{WS}/files/{id}"), view: 0 });
@@ -62,6 +63,26 @@ async fn replicas(emu: &Handle, redis: &RedisServer, policy: &str, ws: &str) -> 
 
 async fn metrics(gw: &Gateway) -> String {
     reqwest::get(format!("http://{}/metrics", gw.admin_addr())).await.expect("metrics").text().await.expect("text")
+}
+
+#[tokio::test]
+async fn a_vendor_daily_quota_met_by_one_replica_closes_the_api_for_all() {
+    let redis = RedisServer::start();
+    let emu = alibaba::emulator().await;
+    emu.control.inject(FaultRule {
+        action: "GetFile".into(),
+        fault: Fault::DailyQuota { retry_after_ms: 3_600_000 },
+        times: 1,
+    });
+    let gws = replicas(&emu, &redis, "fail_closed", "").await;
+    let e = gws[0].files().get_file(get_file(100_001, Duration::from_secs(5))).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (Code::ResourceExhausted, "VENDOR_DAILY_QUOTA_EXHAUSTED"));
+    for gw in &gws[1..] {
+        let e = gw.files().get_file(get_file(100_002, Duration::from_secs(5))).await.unwrap_err();
+        assert_eq!((e.code(), reason(&e).as_str()), (Code::ResourceExhausted, "VENDOR_DAILY_QUOTA_EXHAUSTED"));
+        assert!(e.get_details_quota_failure().is_some() && e.get_details_retry_info().is_some());
+    }
+    assert_eq!(emu.control.count("GetFile"), 1, "the other replicas made no vendor call");
 }
 
 #[tokio::test]
@@ -429,11 +450,15 @@ mod backend {
     }
 
     fn two(redis: &RedisServer) -> Replicas {
+        two_with(redis, FailurePolicy::FailClosed)
+    }
+
+    fn two_with(redis: &RedisServer, failure_policy: FailurePolicy) -> Replicas {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("url"), redis.url()).expect("write");
         let cfg = RedisConfig {
             url: SecretRef::File(dir.path().join("url")),
-            failure_policy: FailurePolicy::FailClosed,
+            failure_policy,
             key_prefix: "t:".into(),
             timeout: Duration::from_millis(500),
             deployment_lease: Duration::from_secs(30),
@@ -452,12 +477,32 @@ mod backend {
         let redis = RedisServer::start();
         let r = two(&redis);
         r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("first");
-        r.a.throttled("acct", "X", 10.0, Some(Duration::from_millis(400))).await;
+        r.a.throttled("acct", "X", 10.0, Some(Duration::from_millis(400)), Instant::now()).await;
         // The same burst's 429 reported by the other replica: pause, not another halving.
-        r.b.throttled("acct", "X", 10.0, Some(Duration::from_millis(300))).await;
+        r.b.throttled("acct", "X", 10.0, Some(Duration::from_millis(300)), Instant::now()).await;
         let t0 = Instant::now();
         r.b.acquire("acct", "X", 10.0, LONG, None).await.expect("after the pause");
         assert!(t0.elapsed() >= Duration::from_millis(350), "paused: {:?}", t0.elapsed());
+        let t1 = Instant::now();
+        r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("next");
+        let gap = t1.elapsed();
+        // Halved once: 5/s, one call each 200 ms (halved twice would be 400 ms).
+        assert!(gap >= Duration::from_millis(170) && gap < Duration::from_millis(320), "{gap:?}");
+    }
+
+    #[tokio::test]
+    async fn a_late_429_for_a_call_sent_before_the_halving_does_not_halve_again() {
+        let redis = RedisServer::start();
+        let r = two(&redis);
+        r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("first");
+        let early = Instant::now();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        r.a.throttled("acct", "X", 10.0, Some(Duration::from_millis(100)), Instant::now()).await;
+        // The pause is over when the answer to a call sent earlier comes back throttled.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        r.b.throttled("acct", "X", 10.0, Some(Duration::from_millis(100)), early).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        r.b.acquire("acct", "X", 10.0, LONG, None).await.expect("after the pause");
         let t1 = Instant::now();
         r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("next");
         let gap = t1.elapsed();
@@ -509,6 +554,53 @@ mod backend {
         r.a.acquire("acct", "X", 1.0, LONG, None).await.expect("the freed slot");
         let took = t0.elapsed();
         assert!(took < Duration::from_millis(1000), "took the cancelled caller's slot, not the one after: {took:?}");
+    }
+
+    #[tokio::test]
+    async fn under_fail_local_slots_reserved_before_an_outage_count_against_the_replicas_share() {
+        let mut redis = RedisServer::start();
+        let r = Arc::new(two_with(&redis, FailurePolicy::FailLocal));
+        // 2/s for the fleet of two: 1/s for one replica on its own.
+        r.a.acquire("acct", "X", 2.0, LONG, None).await.expect("now");
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let r = r.clone();
+            held.push(tokio::spawn(
+                async move { r.a.acquire("acct", "X", 2.0, LONG, None).await.map(|_| Instant::now()) },
+            ));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Slots at 0.5, 1 and 1.5 s are reserved; Redis goes away first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        redis.stop();
+        let mut at = Vec::new();
+        for h in held {
+            at.push(h.await.expect("task").expect("served by the local share"));
+        }
+        at.sort();
+        for pair in at.windows(2) {
+            let gap = pair[1].duration_since(pair[0]);
+            assert!(gap >= Duration::from_millis(900), "held slots go at the replica's 1/s share: {gap:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_api_closed_for_the_day_by_one_replica_is_closed_for_the_other() {
+        let redis = RedisServer::start();
+        let r = two(&redis);
+        r.a.acquire("acct", "X", 10.0, LONG, None).await.expect("open");
+        r.a.close("acct", "X", Duration::from_secs(3600)).await;
+        let e = r.b.acquire("acct", "X", 10.0, LONG, None).await.unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (Code::ResourceExhausted, "VENDOR_DAILY_QUOTA_EXHAUSTED"));
+        assert!(e.quota.is_some(), "QuotaFailure");
+        let left = e.retry_after.expect("RetryInfo until the reset");
+        assert!(left > Duration::from_secs(3590) && left <= Duration::from_secs(3600), "{left:?}");
+        r.b.acquire("acct", "Y", 10.0, LONG, None).await.expect("another API is open");
+        r.b.acquire("other", "X", 10.0, LONG, None).await.expect("another account is open");
+        // An earlier reset reported later does not reopen it.
+        r.b.close("acct", "X", Duration::from_secs(60)).await;
+        let e = r.a.acquire("acct", "X", 10.0, LONG, None).await.unwrap_err();
+        assert!(e.retry_after.unwrap() > Duration::from_secs(3590));
     }
 
     #[tokio::test]

@@ -61,7 +61,10 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Largest request or response message, bytes.
     pub max_message_bytes: usize,
-    /// Concurrent HTTP/2 streams per connection.
+    /// Calls in progress per connection (waiting for a rate-limit turn
+    /// included); more are refused at once with RESOURCE_EXHAUSTED. The
+    /// connection advertises four times as many HTTP/2 streams, so extra
+    /// calls reach the gateway instead of queueing in the client.
     pub max_concurrent_streams: u32,
     /// Serve gRPC reflection (v1 and v1alpha).
     pub reflection: bool,
@@ -104,7 +107,8 @@ pub struct LimitsConfig {
     /// Longest a call waits for a vendor rate-limit slot, whatever its deadline.
     #[serde(with = "humantime_serde")]
     pub max_wait: Duration,
-    /// Safety margin kept before the caller's deadline.
+    /// Safety margin kept before the caller's deadline (1 % of the time
+    /// left is kept too: clients round `grpc-timeout` up).
     #[serde(with = "humantime_serde")]
     pub deadline_margin: Duration,
     /// How long deploy records (request_id → outcome) are kept.

@@ -222,6 +222,13 @@ impl Reason {
     pub fn is_throttle(self) -> bool {
         self.fate() == Fate::Throttled
     }
+
+    /// Whether the vendor said the account's daily quota for the API is
+    /// used up: the API takes no more calls until the error's retry-after
+    /// (the vendor's reset).
+    pub fn closes_the_api(self) -> bool {
+        matches!(self, Reason::VendorDailyQuotaExhausted)
+    }
 }
 
 impl std::fmt::Display for Reason {

@@ -13,7 +13,11 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{Limiter, Settings, budget::DailyBudget};
+use super::{
+    Limiter, Settings,
+    budget::DailyBudget,
+    closed::{Closed, until_next_day},
+};
 use crate::domain::Error;
 
 /// A place that keeps rate buckets (keyed by vendor account and vendor API)
@@ -37,26 +41,69 @@ pub trait Backend: Send + Sync {
         caller: Option<&str>,
     ) -> Result<Duration, Error>;
 
-    /// The vendor throttled `account` on `api`: pause (for `retry_after`,
-    /// or exponentially) and halve the rate, which then recovers.
-    async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>);
+    /// The vendor throttled `account`'s call to `api` granted at `sent`:
+    /// pause (for `retry_after`, or exponentially) and lower the rate, which
+    /// then recovers (the local backend learns the vendor's limit; calls
+    /// sent before the last decrease do not lower it again).
+    async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    );
 
     /// Spends one call of `account`'s daily budget of `limit` calls;
     /// RESOURCE_EXHAUSTED with QuotaFailure when used up. Returns what is left.
     async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error>;
+
+    /// The vendor closed `account`'s `api` for `left` (its daily quota is
+    /// used up). A backend shared by replicas refuses their calls to it
+    /// from [`Backend::acquire`] with RESOURCE_EXHAUSTED, reason
+    /// `VENDOR_DAILY_QUOTA_EXHAUSTED` and RetryInfo until the reset; the
+    /// process's own closures are kept by [`Limits`].
+    async fn close(&self, account: &str, api: &str, left: Duration);
 }
 
-/// What vendor calls use: the caller's deadline made into a wait, and a backend.
+/// What vendor calls use: the caller's deadline made into a wait, a
+/// backend, and the vendor APIs closed for the day.
 #[derive(Clone)]
 pub struct Limits {
     settings: Settings,
     backend: Arc<dyn Backend>,
+    closed: Arc<Closed>,
+    /// Where a day ends when a vendor gives no reset time.
+    zone: jiff::tz::TimeZone,
 }
 
 impl Limits {
-    /// Limits kept by `backend`.
-    pub(crate) fn new(settings: Settings, backend: Arc<dyn Backend>) -> Self {
-        Limits { settings, backend }
+    /// Limits kept by `backend`; closed APIs kept in `closed`, until the
+    /// vendor's reset or else the next midnight in `zone`.
+    pub(crate) fn new(
+        settings: Settings,
+        backend: Arc<dyn Backend>,
+        closed: Arc<Closed>,
+        zone: jiff::tz::TimeZone,
+    ) -> Self {
+        Limits { settings, backend, closed, zone }
+    }
+
+    /// Ok when the vendor has not closed `account`'s `api` for the day;
+    /// otherwise RESOURCE_EXHAUSTED + QuotaFailure (no I/O: checked before
+    /// the daily budget is spent).
+    pub(crate) fn check_open(&self, account: &str, api: &str) -> Result<(), Error> {
+        self.closed.check(account, api)
+    }
+
+    /// The vendor said `account`'s daily quota for `api` is used up until
+    /// `reset` from now (None: the next midnight in the configured zone):
+    /// refuse its calls until then, here (kept across restarts) and in the
+    /// backend (every replica, when shared).
+    pub(crate) async fn close(&self, account: &str, api: &str, reset: Option<Duration>) {
+        let left = reset.unwrap_or_else(|| until_next_day(&self.zone, jiff::Timestamp::now()));
+        self.closed.close(account, api, left);
+        self.backend.close(account, api, left).await;
     }
 
     /// How long a caller with `deadline` may wait.
@@ -73,12 +120,27 @@ impl Limits {
         deadline: Option<Instant>,
         caller: Option<&str>,
     ) -> Result<Duration, Error> {
-        self.backend.acquire(account, api, rate, self.allowance(deadline), caller).await
+        let got = self.backend.acquire(account, api, rate, self.allowance(deadline), caller).await;
+        if let Err(e) = &got
+            && e.reason.closes_the_api()
+            && let Some(left) = e.retry_after
+        {
+            // Closed by another replica: remember it here too.
+            self.closed.close(account, api, left);
+        }
+        got
     }
 
     /// See [`Backend::throttled`].
-    pub(crate) async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
-        self.backend.throttled(account, api, rate, retry_after).await;
+    pub(crate) async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    ) {
+        self.backend.throttled(account, api, rate, retry_after, sent).await;
     }
 
     /// See [`Backend::spend`].
@@ -145,11 +207,21 @@ impl Backend for Local {
         self.limiter.acquire_within(account, api, rate * self.rate_share, allowed, caller).await
     }
 
-    async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
-        self.limiter.throttled(account, api, rate * self.rate_share, retry_after).await;
+    async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    ) {
+        self.limiter.throttled(account, api, rate * self.rate_share, retry_after, sent).await;
     }
 
     async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error> {
         self.budget(account, limit).spend()
     }
+
+    /// Nothing to share: [`Limits`] keeps the process's closures.
+    async fn close(&self, _account: &str, _api: &str, _left: Duration) {}
 }

@@ -14,6 +14,11 @@ impl TokioClock {
     pub(crate) fn new() -> Self {
         TokioClock { origin: tokio::time::Instant::now() }
     }
+
+    /// The clock's reading at `t`.
+    pub(crate) fn at(&self, t: tokio::time::Instant) -> Duration {
+        t.saturating_duration_since(self.origin)
+    }
 }
 
 impl Default for TokioClock {

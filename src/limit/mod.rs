@@ -12,6 +12,7 @@ pub(crate) mod backend;
 pub(crate) mod bucket;
 pub(crate) mod budget;
 pub(crate) mod clock;
+pub(crate) mod closed;
 pub mod redis;
 
 pub use backend::{Backend, Limits};
@@ -25,7 +26,7 @@ use std::{
 use tonic::Code;
 
 use self::{
-    bucket::{Admission, Bucket},
+    bucket::{Admission, Bucket, Turn},
     clock::TokioClock,
 };
 use crate::domain::{Error, Reason};
@@ -51,11 +52,21 @@ impl Default for Settings {
     }
 }
 
+/// Share of the time left kept free on top of the margin: gRPC clients
+/// round `grpc-timeout` up and the deadline reaches the gateway late (a
+/// 10 s deadline can arrive as 10.099 s), so the caller has about 1 % less
+/// time than the header says.
+const ROUNDING: u32 = 100;
+
 impl Settings {
-    /// How long a caller with `deadline` may wait for a turn.
+    /// How long a caller with `deadline` may wait for a turn: the time left,
+    /// less the margin and 1 % of it (see [`ROUNDING`]), at most `max_wait`.
     pub(crate) fn allowance(&self, deadline: Option<Instant>) -> Duration {
         match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()).saturating_sub(self.margin).min(self.max_wait),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                left.saturating_sub(self.margin + left / ROUNDING).min(self.max_wait)
+            }
             None => self.max_wait,
         }
     }
@@ -123,7 +134,9 @@ impl Limiter {
             Admission::Now => Ok(Duration::ZERO),
             Admission::TooLong(wait) => Err(too_long(api, wait)),
             Admission::Queued(rx, wait) => match tokio::time::timeout(allowed, rx).await {
-                Ok(Ok(_)) => Ok(start.elapsed()),
+                Ok(Ok(Turn::Go)) => Ok(start.elapsed()),
+                // The rate dropped: refused now rather than at the deadline.
+                Ok(Ok(Turn::Refused(wait))) => Err(too_long(api, wait)),
                 // Dropped by the dispatcher (cannot happen while it runs) or
                 // the estimate was beaten by a vendor pause: give the caller
                 // the time back with the wait we now expect.
@@ -132,9 +145,18 @@ impl Limiter {
         }
     }
 
-    /// The vendor throttled `account` on `api`: pause and back off.
-    pub(crate) async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
-        self.bucket(account, api, rate).throttled(retry_after).await;
+    /// The vendor throttled `account`'s call to `api` granted at `sent`:
+    /// pause and adapt (see [`bucket`]).
+    pub(crate) async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    ) {
+        let b = self.bucket(account, api, rate);
+        b.throttled(retry_after, b.at(sent)).await;
     }
 
     #[cfg(test)]
@@ -192,6 +214,8 @@ pub(crate) fn too_long(api: &str, wait: Duration) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
 
     fn limiter() -> Arc<Limiter> {
@@ -250,21 +274,170 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn vendor_throttling_pauses_halves_and_recovers() {
+    async fn a_first_throttle_pauses_and_halves_once_and_busy_calls_climb_back() {
         let l = limiter();
         l.acquire("a", "X", 8.0, None, None).await.unwrap();
-        l.throttled("a", "X", 8.0, Some(Duration::from_millis(1500))).await;
+        let sent = tokio::time::Instant::now();
+        tokio::time::advance(Duration::from_millis(10)).await;
+        l.throttled("a", "X", 8.0, Some(Duration::from_millis(1500)), sent).await;
+        assert_eq!(l.rate("a", "X").await, Some(4.0));
+        // Another 429 of the same burst (sent before the decrease) pauses, never halves again.
+        l.throttled("a", "X", 8.0, Some(Duration::from_millis(1500)), sent).await;
         assert_eq!(l.rate("a", "X").await, Some(4.0));
         let t0 = tokio::time::Instant::now();
         l.acquire("a", "X", 8.0, None, None).await.unwrap();
         assert!(t0.elapsed() >= Duration::from_millis(1500), "paused for the advertised time");
-        tokio::time::sleep(bucket::RECOVER_EVERY * 3).await;
-        l.acquire("a", "X", 8.0, None, None).await.unwrap();
-        let r = l.rate("a", "X").await.unwrap();
-        assert!(r > 4.0 && r <= 8.0, "recovering: {r}");
-        tokio::time::sleep(bucket::RECOVER_EVERY * 20).await;
-        l.acquire("a", "X", 8.0, None, None).await.unwrap();
+        // Nothing learnt yet: busy calls climb back to the configured rate.
+        while t0.elapsed() < Duration::from_secs(40) {
+            l.acquire("a", "X", 8.0, None, None).await.unwrap();
+        }
         assert_eq!(l.rate("a", "X").await, Some(8.0));
+    }
+
+    /// A stand-in vendor API: `rate` calls per second with a burst of one
+    /// second's worth (like the emulators' throttle); a refusal says how
+    /// long to wait (DataWorks' `x-acs-retry-after`) or not (DataArts).
+    struct Vendor {
+        interval: Duration,
+        burst: Duration,
+        next: std::sync::Mutex<tokio::time::Instant>,
+        advertises: bool,
+    }
+
+    impl Vendor {
+        fn new(rate: f64, advertises: bool) -> Arc<Self> {
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            let next = std::sync::Mutex::new(tokio::time::Instant::now());
+            Arc::new(Vendor { interval, burst: Duration::from_secs(1), next, advertises })
+        }
+
+        /// One call now: Err (with the advertised wait) when throttled.
+        fn call(&self) -> Result<(), Option<Duration>> {
+            let now = tokio::time::Instant::now();
+            let mut next = self.next.lock().unwrap();
+            let latest = now + self.burst - self.interval;
+            if *next > latest {
+                return Err(self.advertises.then(|| *next - latest));
+            }
+            *next = (*next).max(now) + self.interval;
+            Ok(())
+        }
+    }
+
+    /// 20 callers calling `vendor` through a bucket configured at
+    /// `configured` as fast as it lets them for `secs`, 20 ms per answer:
+    /// calls accepted and throttled per 10 s window.
+    async fn saturate(configured: f64, vendor: Arc<Vendor>, secs: u64) -> Vec<(u32, u32)> {
+        let l = limiter();
+        let windows = Arc::new(Mutex::new(vec![(0u32, 0u32); secs.div_ceil(10) as usize]));
+        let t0 = tokio::time::Instant::now();
+        let end = Duration::from_secs(secs);
+        let mut callers = Vec::new();
+        for _ in 0..20 {
+            let (l, vendor, windows) = (l.clone(), vendor.clone(), windows.clone());
+            callers.push(tokio::spawn(async move {
+                while t0.elapsed() < end {
+                    if let Err(e) = l.acquire("acct", "ListFiles", configured, None, None).await {
+                        tokio::time::sleep(e.retry_after.unwrap_or(Duration::from_secs(1))).await;
+                        continue;
+                    }
+                    let sent = tokio::time::Instant::now();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let answer = vendor.call();
+                    let at = t0.elapsed();
+                    if at >= end {
+                        break;
+                    }
+                    let w = (at.as_secs() / 10) as usize;
+                    match answer {
+                        Ok(()) => windows.lock().unwrap()[w].0 += 1,
+                        Err(retry_after) => {
+                            windows.lock().unwrap()[w].1 += 1;
+                            l.throttled("acct", "ListFiles", configured, retry_after, sent).await;
+                        }
+                    }
+                }
+            }));
+        }
+        for c in callers {
+            c.await.unwrap();
+        }
+        Arc::try_unwrap(windows).unwrap().into_inner().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ten_times_too_high_a_rate_converges_under_the_vendors_within_30_s() {
+        // 10× the vendor's rate configured; with and without retry-after.
+        for vendor in [5.0, 2.0, 20.0] {
+            for advertises in [true, false] {
+                let windows = saturate(vendor * 10.0, Vendor::new(vendor, advertises), 120).await;
+                let least = (vendor * 10.0 * 0.9).floor() as u32;
+                for (i, (accepted, throttled)) in windows.iter().enumerate().skip(3) {
+                    let from = i * 10;
+                    let case = format!("vendor {vendor}/s, retry-after {advertises}, {from}-{} s", from + 10);
+                    assert_eq!(*throttled, 0, "{case}: 429s: {windows:?}");
+                    assert!(*accepted >= least, "{case}: used {accepted}: {windows:?}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn twice_too_high_a_rate_converges_too() {
+        let windows = saturate(10.0, Vendor::new(5.0, true), 90).await;
+        for (accepted, throttled) in windows.iter().skip(3) {
+            assert_eq!(*throttled, 0, "{windows:?}");
+            assert!(*accepted >= 45, "{windows:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_drop_refuses_at_once_the_waiters_it_makes_late() {
+        let l = limiter();
+        l.acquire("a", "X", 10.0, None, None).await.unwrap();
+        let sent = tokio::time::Instant::now();
+        // Ten callers with 2 s deadlines queue behind it: at 10/s all make it.
+        let mut waiting = Vec::new();
+        for _ in 0..10 {
+            let l = l.clone();
+            let deadline = Some(Instant::now() + Duration::from_secs(2));
+            waiting.push(tokio::spawn(async move {
+                let t = tokio::time::Instant::now();
+                let got = l.acquire("a", "X", 10.0, deadline, None).await;
+                (got, t.elapsed())
+            }));
+            tokio::task::yield_now().await;
+        }
+        // The vendor throttles: 1 s pause, half the rate. Turns now come at
+        // 1 s, 1.2 s, ... 1.8 s: five make it, five cannot.
+        l.throttled("a", "X", 10.0, Some(Duration::from_secs(1)), sent).await;
+        let (mut served, mut refused) = (0, 0);
+        for w in waiting {
+            let (got, after) = w.await.unwrap();
+            match got {
+                Ok(_) => {
+                    served += 1;
+                    assert!(after <= Duration::from_millis(1800), "served in time: {after:?}");
+                }
+                Err(e) => {
+                    refused += 1;
+                    assert_eq!(after, Duration::ZERO, "refused when the rate dropped, not at the deadline");
+                    assert_eq!(e.code, Code::ResourceExhausted);
+                    assert!(e.retry_after.unwrap() >= Duration::from_secs(2), "the wait now expected");
+                }
+            }
+        }
+        assert_eq!((served, refused), (5, 5));
+    }
+
+    #[test]
+    fn the_deadline_margin_covers_grpc_timeout_rounding() {
+        // A 10 s deadline that arrives as 10.099 s: the turn must come
+        // before the caller's real 10 s, less the margin.
+        let s = Settings::default();
+        let allowed = s.allowance(Some(Instant::now() + Duration::from_millis(10_099)));
+        assert!(allowed <= Duration::from_millis(10_000) - s.margin, "{allowed:?}");
+        assert!(allowed >= Duration::from_millis(9_900), "{allowed:?}");
     }
 
     #[tokio::test(start_paused = true)]

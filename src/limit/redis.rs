@@ -13,18 +13,26 @@
 //!   checks the generation when it wakes (one more round trip) and takes a
 //!   new slot after the pause if a throttle came in meanwhile. A throttle
 //!   reported while the bucket is already paused (the other replicas' calls
-//!   of the same burst) lengthens the pause but does not halve again.
+//!   of the same burst), or for a call sent before the last halving, lengthens
+//!   the pause but does not halve again.
 //! - **Cancellation** (approximation): a caller that gives up while waiting
 //!   hands its slot back only when it is the last one reserved (the bucket's
 //!   arrival time is still the one it set); otherwise its slot stays a gap
 //!   of one interval. Gaps never last: the schedule only moves forward.
 //! - **Daily budgets**: one counter per account and vendor day, checked and
 //!   incremented by a script, expiring at the vendor's midnight.
+//! - **APIs closed for the day** (the vendor said its daily quota is used
+//!   up): the bucket holds the vendor's reset (`closed`, Redis' clock) and
+//!   lives at least that long; the acquire script refuses while it is in
+//!   the future, so every replica stops calling at once.
 //! - **Redis unreachable**: `fail_closed` refuses with UNAVAILABLE;
 //!   `fail_local` limits in-process at this replica's share
 //!   (`1 / limits.replicas`) of rates and budgets, logged and counted
 //!   (`datastudio_gateway_limiter_fallback_total`). A caller that already
-//!   holds a slot when Redis goes away keeps it.
+//!   holds a slot when Redis goes away keeps it with `fail_closed`; with
+//!   `fail_local` it takes its turn from this replica's share like every
+//!   other call of the outage, so held slots and the share together never
+//!   exceed it.
 
 use std::{
     path::PathBuf,
@@ -40,7 +48,7 @@ use super::{
     Settings,
     backend::{Backend, Local},
     bucket::{MIN_RATE, RECOVER_EVERY},
-    too_long,
+    closed, too_long,
 };
 use crate::{
     config::FailurePolicy,
@@ -58,6 +66,7 @@ struct Scripts {
     acquire: Script,
     release: Script,
     throttle: Script,
+    close: Script,
     spend: Script,
 }
 
@@ -65,6 +74,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     acquire: Script::new(ACQUIRE),
     release: Script::new(RELEASE),
     throttle: Script::new(THROTTLE),
+    close: Script::new(CLOSE),
     spend: Script::new(SPEND),
 });
 
@@ -84,15 +94,20 @@ local function num(x) return string.format('%.17g', x) end
 
 /// KEYS[1] bucket; ARGV rate, allowed µs, generation seen (-1: none), idle
 /// ms, min rate, recovery step µs. Returns {ok, wait µs, generation,
-/// arrival time after this slot, interval µs}.
+/// arrival time after this slot, interval µs}; ok is 2 (and the wait the
+/// time to the vendor's reset) while the API is closed for the day.
 const ACQUIRE: &str = concat!(
     clock!(),
     r"
 local rate, allowed, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local idle, min_rate, recover = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local h = redis.call('HMGET', KEYS[1], 'tat', 'cur', 'cfg', 'pause', 'gen', 'changed', 'strikes')
+local h = redis.call('HMGET', KEYS[1], 'tat', 'cur', 'cfg', 'pause', 'gen', 'changed', 'strikes', 'closed')
 local tat, cur, cfg = tonumber(h[1]) or 0, tonumber(h[2]) or rate, tonumber(h[3]) or rate
 local pause, gen, changed, strikes = tonumber(h[4]) or 0, tonumber(h[5]) or 0, tonumber(h[6]) or now, tonumber(h[7]) or 0
+local closed = tonumber(h[8]) or 0
+if now < closed then
+  return {2, closed - now, gen, 0, 0}
+end
 if want >= 0 and want == gen then
   return {1, 0, gen, 0, 0}
 end
@@ -132,28 +147,47 @@ return 0
 ";
 
 /// KEYS[1] bucket; ARGV rate, retry-after µs (-1: none), min rate, first
-/// pause µs, longest pause µs, idle ms.
+/// pause µs, longest pause µs, idle ms, age of the throttled call µs (time
+/// since it was sent). The rate halves once per burst: not while paused,
+/// nor for a call sent before the last halving (`dec`).
 const THROTTLE: &str = concat!(
     clock!(),
     r"
 local rate, retry, min_rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local first, longest, idle = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local h = redis.call('HMGET', KEYS[1], 'tat', 'cur', 'cfg', 'pause', 'gen', 'strikes')
+local sent = now - tonumber(ARGV[7])
+local h = redis.call('HMGET', KEYS[1], 'tat', 'cur', 'cfg', 'pause', 'gen', 'strikes', 'closed', 'dec')
 local tat, cur, cfg = tonumber(h[1]) or 0, tonumber(h[2]) or rate, tonumber(h[3]) or rate
 local pause, gen, strikes = tonumber(h[4]) or 0, tonumber(h[5]) or 0, tonumber(h[6]) or 0
-local already = now < pause
+local closed, dec = tonumber(h[7]) or 0, tonumber(h[8]) or 0
+local already = now < pause or sent < dec
 if not already then
   strikes = strikes + 1
   cur = math.max(cur / 2, min_rate)
+  dec = now
 end
 local p = retry
 if p < 0 then p = math.min(first * 2 ^ math.min(strikes - 1, 6), longest) end
 if now + p > pause then pause = now + p end
 gen = gen + 1
 redis.call('HSET', KEYS[1], 'cur', num(cur), 'cfg', num(cfg), 'pause', int(pause), 'gen', gen, 'changed', int(now),
-  'strikes', strikes)
-redis.call('PEXPIRE', KEYS[1], math.floor((math.max(tat, pause) - now) / 1000) + idle)
+  'strikes', strikes, 'dec', int(dec))
+redis.call('PEXPIRE', KEYS[1], math.floor((math.max(tat, pause, closed) - now) / 1000) + idle)
 return gen
+"
+);
+
+/// KEYS[1] bucket; ARGV time to the vendor's reset µs, idle ms. Closes the
+/// API until then (a later reset wins); the bucket lives at least as long.
+const CLOSE: &str = concat!(
+    clock!(),
+    r"
+local left, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
+local closed = math.max(tonumber(redis.call('HGET', KEYS[1], 'closed') or '0') or 0, now + left)
+redis.call('HSET', KEYS[1], 'closed', int(closed))
+local want = math.floor((closed - now) / 1000) + idle
+if redis.call('PTTL', KEYS[1]) < want then redis.call('PEXPIRE', KEYS[1], want) end
+return 1
 "
 );
 
@@ -280,14 +314,18 @@ impl Backend for RedisBackend {
             let (ok, wait, generation, tat, interval) = match asked {
                 Ok(r) => r,
                 Err(Unreachable) => {
-                    if let Some(mut r) = held.take() {
-                        // Our slot has come: go rather than queue again.
-                        r.armed = false;
-                        return Ok(started.elapsed());
-                    }
-                    return match self.fallback() {
-                        Some(local) => local.acquire(account, api, rate, left, caller).await,
-                        None => Err(unavailable()),
+                    // A slot reserved before the outage is spent now.
+                    let had_slot = held.take().map(|mut r| r.armed = false).is_some();
+                    return match (self.fallback(), had_slot) {
+                        // Counted against this replica's share like any
+                        // other call of the outage: the shares alone add up
+                        // to the vendor's limit.
+                        (Some(local), _) => {
+                            local.acquire(account, api, rate, left, caller).await.map(|w| started.elapsed().max(w))
+                        }
+                        // fail_closed: the shared limiter gave this turn.
+                        (None, true) => Ok(started.elapsed()),
+                        (None, false) => Err(unavailable()),
                     };
                 }
             };
@@ -296,8 +334,10 @@ impl Backend for RedisBackend {
                 // the old one is past, nothing to hand back.
                 r.armed = false;
             }
-            if ok == 0 {
-                return Err(too_long(api, Duration::from_micros(wait.max(0).unsigned_abs())));
+            match ok {
+                0 => return Err(too_long(api, Duration::from_micros(wait.max(0).unsigned_abs()))),
+                2 => return Err(closed::refusal(account, api, Duration::from_micros(wait.max(0).unsigned_abs()))),
+                _ => {}
             }
             if wait <= 0 {
                 return Ok(started.elapsed());
@@ -313,7 +353,17 @@ impl Backend for RedisBackend {
         Err(too_long(api, FIRST_PAUSE))
     }
 
-    async fn throttled(&self, account: &str, api: &str, rate: f64, retry_after: Option<Duration>) {
+    /// A throttle reported while the shared bucket is paused, or for a call
+    /// sent before its last halving (the rest of the same burst, late
+    /// answers after an outage), lengthens the pause without halving again.
+    async fn throttled(
+        &self,
+        account: &str,
+        api: &str,
+        rate: f64,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    ) {
         let key = self.bucket_key(account, api);
         let done = self
             .store
@@ -326,14 +376,22 @@ impl Backend for RedisBackend {
                     .arg(MIN_RATE)
                     .arg(micros(FIRST_PAUSE))
                     .arg(micros(MAX_PAUSE))
-                    .arg(self.idle_ms),
+                    .arg(self.idle_ms)
+                    .arg(micros(sent.elapsed())),
             )
             .await;
         if done.is_err()
             && let Some(local) = self.fallback()
         {
-            local.throttled(account, api, rate, retry_after).await;
+            local.throttled(account, api, rate, retry_after, sent).await;
         }
+    }
+
+    async fn close(&self, account: &str, api: &str, left: Duration) {
+        let key = self.bucket_key(account, api);
+        // Unreachable: this replica keeps its own closure (Limits) and the
+        // others learn it from the vendor when they call.
+        let _ = self.store.eval::<i64>(SCRIPTS.close.key(&key).arg(micros(left)).arg(self.idle_ms)).await;
     }
 
     async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error> {

@@ -57,3 +57,14 @@ pub(super) fn throttled(rid: &str, retry_after_ms: u64) -> Answer {
         error(429, "Throttling.User", "Your request is too frequent. Try again later.", rid, &h),
     ))
 }
+
+/// The account's daily quota used up: `Throttling.Api.Risk`, with
+/// `x-acs-retry-after` when `retry_after_ms` is not 0.
+pub(super) fn daily_quota(rid: &str, retry_after_ms: u64) -> Answer {
+    let mut h = vec![];
+    if retry_after_ms > 0 {
+        h.push(("x-acs-retry-after", retry_after_ms.to_string()));
+    }
+    let (code, msg) = ("Throttling.Api.Risk", "The number of calls today has exceeded your daily quota.");
+    Box::new((429, Some(code.into()), error(429, code, msg, rid, &h)))
+}

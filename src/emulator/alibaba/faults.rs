@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::response::IntoResponse;
 
-use super::answer::{Answer, fail, soft_fail, throttled};
+use super::answer::{Answer, daily_quota, fail, soft_fail, throttled};
 use crate::emulator::common::{Control, Fault, Throttled};
 
 /// What an injected fault or the throttle makes of a call by `key` to
@@ -36,13 +36,18 @@ pub(super) async fn intercept(control: &Control, key: &str, action: &str, rid: &
             Fault::VendorError { status: 200, code, message } => return Ok(Some(soft_fail(&code, &message, 400, rid))),
             Fault::VendorError { status, code, message } => return Ok(Some(fail(status, &code, &message, rid))),
             Fault::Throttle { retry_after_ms } => return Ok(Some(throttled(rid, retry_after_ms))),
+            Fault::DailyQuota { retry_after_ms } => return Ok(Some(daily_quota(rid, retry_after_ms))),
         }
     }
     match control.admit(key, action) {
         Ok(()) => Ok(None),
         Err(Throttled::Rate(d)) => Ok(Some(throttled(rid, d.as_millis().max(1) as u64))),
-        Err(Throttled::Daily) => {
-            Ok(Some(fail(429, "Throttling.Api.Risk", "The number of calls today has exceeded your daily quota.", rid)))
+        // DataWorks advertises the wait until its midnight.
+        Err(Throttled::Daily(_)) => {
+            let zone = jiff::tz::TimeZone::get(crate::providers::alibaba::client::DAILY_RESET_ZONE)
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            let left = crate::limit::closed::until_next_day(&zone, jiff::Timestamp::now());
+            Ok(Some(daily_quota(rid, u64::try_from(left.as_millis()).unwrap_or(u64::MAX))))
         }
     }
 }

@@ -45,6 +45,12 @@ pub enum Fault {
         /// Advertised retry-after in milliseconds (Alibaba only; none when 0).
         retry_after_ms: u64,
     },
+    /// Answer that the account's daily quota is used up, as the vendor
+    /// does (`Throttling.Api.Risk` / `APIGW.0308` naming a one-day policy).
+    DailyQuota {
+        /// Advertised retry-after in milliseconds (Alibaba only; none when 0).
+        retry_after_ms: u64,
+    },
 }
 
 /// A fault rule: applies to requests of `action` (or any, when empty),
@@ -96,8 +102,8 @@ pub struct ThrottleConfig {
 pub enum Throttled {
     /// Over the per-second rate; retry after this long.
     Rate(Duration),
-    /// Over the daily quota.
-    Daily,
+    /// Over the daily quota of this many calls.
+    Daily(u32),
 }
 
 #[derive(Default)]
@@ -187,7 +193,7 @@ impl Control {
         if let Some(q) = cfg.daily_quota {
             let used = s.daily.entry(key.to_owned()).or_default();
             if *used >= q {
-                return Err(Throttled::Daily);
+                return Err(Throttled::Daily(q));
             }
         }
         if let Some(qps) = cfg.qps.filter(|q| *q > 0.0) {
@@ -272,7 +278,7 @@ mod tests {
         c.set_throttle(ThrottleConfig { qps: None, daily_quota: Some(2) });
         assert!(c.admit("k", "A").is_ok());
         assert!(c.admit("k", "B").is_ok());
-        assert_eq!(c.admit("k", "A"), Err(Throttled::Daily));
+        assert_eq!(c.admit("k", "A"), Err(Throttled::Daily(2)));
         assert!(c.admit("other", "A").is_ok());
         c.set_throttle(ThrottleConfig { qps: Some(5.0), daily_quota: None });
         let ok = (0..20).filter(|_| c.admit("k", "A").is_ok()).count();

@@ -26,22 +26,22 @@ pub(super) async fn intercept(control: &Control, key: &str, action: &str, rid: &
                 return Ok(Some(Box::new((200, None, r))));
             }
             Fault::VendorError { status, code, message } => return Ok(Some(fail(status, &code, &message, rid))),
-            Fault::Throttle { .. } => {
-                return Ok(Some(fail(
-                    429,
-                    "APIGW.0308",
-                    "The throttling threshold has been reached: policy user over ratelimit",
-                    rid,
-                )));
-            }
+            Fault::Throttle { .. } => return Ok(Some(fail(429, "APIGW.0308", &over(None, "1 second"), rid))),
+            Fault::DailyQuota { .. } => return Ok(Some(fail(429, "APIGW.0308", &over(None, "1 day"), rid))),
         }
     }
     if let Err(t) = control.admit(key, action) {
         let msg = match t {
-            Throttled::Rate(_) => "The throttling threshold has been reached: policy user over ratelimit",
-            Throttled::Daily => "The throttling threshold has been reached: policy user over daily limit",
+            Throttled::Rate(_) => over(None, "1 second"),
+            Throttled::Daily(limit) => over(Some(limit), "1 day"),
         };
-        return Ok(Some(fail(429, "APIGW.0308", msg, rid)));
+        return Ok(Some(fail(429, "APIGW.0308", &msg, rid)));
     }
     Ok(None)
+}
+
+/// The API gateway's throttling message, naming the policy's window.
+fn over(limit: Option<u32>, window: &str) -> String {
+    let limit = limit.map(|l| format!(",limit:{l}")).unwrap_or_default();
+    format!("The throttling threshold has been reached: policy user over ratelimit{limit},time:{window}")
 }

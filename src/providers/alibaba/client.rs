@@ -4,7 +4,7 @@
 //!
 //! | vendor code                                   | gRPC                                   |
 //! |-----------------------------------------------|----------------------------------------|
-//! | `Throttling.Api.Risk`                         | RESOURCE_EXHAUSTED + QuotaFailure      |
+//! | `Throttling.Api.Risk` (daily quota)           | RESOURCE_EXHAUSTED + QuotaFailure + RetryInfo (`x-acs-retry-after`, else to midnight in Asia/Shanghai); the API is closed until then |
 //! | `Throttling.*`                                | UNAVAILABLE + RetryInfo (`x-acs-retry-after`) |
 //! | `InvalidAccessKeyId.*`, `SignatureDoesNotMatch`, `IncompleteSignature`, `InvalidSecurityToken.*`, `MissingSecurityToken`, `MissingAuthorization` | INTERNAL, VENDOR_AUTH_FAILED: the gateway's own credentials (never retried) |
 //! | `Forbidden*`, `NoPermission*`                 | PERMISSION_DENIED                      |
@@ -37,6 +37,9 @@ use crate::{
         signing,
     },
 };
+
+/// Where DataWorks' day ends: daily quotas reset at midnight, Beijing time.
+pub(crate) const DAILY_RESET_ZONE: &str = "Asia/Shanghai";
 
 /// What the shared client knows of DataWorks.
 pub(crate) static VENDOR: Vendor = Vendor { name: "alibaba", request_id_header: "x-acs-request-id" };
@@ -335,6 +338,11 @@ pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, retry_afte
             format!("DataWorks daily quota used up: {msg}"),
         );
         e.quota = Some((format!("vendor:{}", VENDOR.name), "the DataWorks daily API call quota is used up".into()));
+        // Closed until the advertised reset, else DataWorks' next midnight.
+        e.retry_after = Some(retry_after.unwrap_or_else(|| {
+            let zone = jiff::tz::TimeZone::get(DAILY_RESET_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+            crate::limit::closed::until_next_day(&zone, jiff::Timestamp::now())
+        }));
         e
     } else if code.starts_with("Throttling") || status == 429 {
         let mut e =
@@ -401,8 +409,12 @@ mod tests {
             .unwrap_err();
         assert_eq!((e.code, e.retry_after), (Code::Unavailable, Some(Duration::from_millis(1500))));
         let e = parse(&answer(429, r#"{"Code":"Throttling.Api.Risk"}"#, None)).unwrap_err();
-        assert_eq!(e.code, Code::ResourceExhausted);
+        assert_eq!((e.code, e.reason), (Code::ResourceExhausted, Reason::VendorDailyQuotaExhausted));
         assert!(e.quota.is_some());
+        let to_midnight = e.retry_after.expect("closed until DataWorks' midnight");
+        assert!(to_midnight > Duration::ZERO && to_midnight <= Duration::from_secs(86_400), "{to_midnight:?}");
+        let e = parse(&answer(429, r#"{"Code":"Throttling.Api.Risk"}"#, Some("7200000"))).unwrap_err();
+        assert_eq!(e.retry_after, Some(Duration::from_secs(7200)), "the advertised reset wins");
         let e = parse(&answer(404, r#"{"Code":"InvalidAccessKeyId.NotFound"}"#, None)).unwrap_err();
         assert_eq!((e.code, e.reason), (Code::Internal, Reason::VendorAuthFailed));
         let e = parse(&answer(500, r#"{"Code":"InternalError.System"}"#, None)).unwrap_err();

@@ -16,7 +16,7 @@ use super::{Access, Action, RateKey, Rates, Vendor};
 use crate::{
     config::{Config, WorkspaceConfig},
     domain::{CallCtx, Result},
-    limit::{Backend, Limits, Settings, backend::Local, redis::RedisBackend},
+    limit::{Backend, Limits, Settings, backend::Local, closed::Closed, redis::RedisBackend},
     redis_store::RedisStore,
     telemetry::metrics,
 };
@@ -56,11 +56,12 @@ impl Shared {
         let zone = jiff::tz::TimeZone::get(&l.daily_budget_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let state_dir = cfg.server.state_dir.clone();
         let backend: Arc<dyn Backend> = match redis {
-            Some(store) => Arc::new(RedisBackend::new(store, settings.clone(), state_dir, zone, l.replicas)),
-            None => Arc::new(Local::new(settings.clone(), state_dir, zone, l.replicas, false)),
+            Some(store) => Arc::new(RedisBackend::new(store, settings.clone(), state_dir, zone.clone(), l.replicas)),
+            None => Arc::new(Local::new(settings.clone(), state_dir, zone.clone(), l.replicas, false)),
         };
+        let closed = Arc::new(Closed::load(&cfg.server.state_dir));
         Arc::new(Shared {
-            limits: Limits::new(settings, backend),
+            limits: Limits::new(settings, backend, closed, zone),
             // Retries may add at most 20% to the calls, plus 5 per second.
             retry_budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 5, 0.2)),
         })
@@ -146,6 +147,8 @@ impl Guard {
         let limiter = &self.shared.limits;
         let mut number = 0;
         loop {
+            // Closed for the day by the vendor: no call, no budget spent.
+            limiter.check_open(&self.account, api)?;
             if let Some(limit) = self.budget {
                 let left = limiter.spend(&self.account, limit).await?;
                 metrics::daily_budget_remaining(self.vendor, &self.account, i64::from(left), i64::from(limit));
@@ -163,6 +166,7 @@ impl Guard {
                     "waited for a rate-limit slot"
                 );
             }
+            let sent = tokio::time::Instant::now();
             let result = attempt(Attempt { number, limiter_wait }).await;
             let err = match result {
                 Ok(v) => {
@@ -171,8 +175,12 @@ impl Guard {
                 }
                 Err(e) => e,
             };
+            if err.reason.closes_the_api() {
+                limiter.close(&self.account, api, err.retry_after).await;
+                tracing::warn!(vendor = self.vendor, api, reset_s = ?err.retry_after.map(|d| d.as_secs()), "the vendor's daily quota is used up; closing this API until its reset");
+            }
             if err.reason.is_throttle() {
-                limiter.throttled(&self.account, api, rate, err.retry_after).await;
+                limiter.throttled(&self.account, api, rate, err.retry_after, sent).await;
                 tracing::warn!(vendor = self.vendor, api, retry_after_ms = ?err.retry_after.map(|d| d.as_millis()), "vendor throttled a call; pausing this API's bucket");
             }
             number += 1;

@@ -122,7 +122,9 @@ impl VendorClient {
     /// timeouts (unit tests of drivers).
     #[cfg(test)]
     pub(crate) fn for_tests(vendor: &'static Vendor, defaults: Rates) -> Self {
-        let cfg = crate::config::Config::default();
+        let mut cfg = crate::config::Config::default();
+        // Closed APIs are saved here, never in the default state directory.
+        cfg.server.state_dir = tempfile::tempdir().expect("a temporary state directory").keep();
         VendorClient {
             http: http::client(&crate::config::Timeouts::default()).expect("client"),
             guard: Shared::new(&cfg).guard_for_tests(vendor, defaults),

@@ -4,6 +4,7 @@
 //!
 //! | vendor answer | gRPC | reason |
 //! |---|---|---|
+//! | `APIGW.0308` / `APIG.0308` naming a one-day policy (`time:1 day`) | RESOURCE_EXHAUSTED + QuotaFailure + RetryInfo (to midnight in Asia/Shanghai); the API is closed until then | VENDOR_DAILY_QUOTA_EXHAUSTED |
 //! | `APIGW.0308` / `APIG.0308`, or HTTP 429 | UNAVAILABLE + RetryInfo (1 s) | VENDOR_THROTTLED |
 //! | `APIGW.0301` / `.1002` (`APIG.` too), IAM 401, HTTP 401 | INTERNAL: the gateway's own credentials (never retried) | VENDOR_AUTH_FAILED |
 //! | a not-found code of `codes.rs` (`DLF.0100`, `.0137`, `.0810`, `.6201`, `.6205`, `.6241`, `.6322`, `.20819`), HTTP 404 without a code | NOT_FOUND | VENDOR_NOT_FOUND |
@@ -16,7 +17,9 @@
 //!
 //! The codes and their published meanings live in one table, `codes.rs`.
 //! Error bodies are read flat (`{error_code, error_msg}`) or in the array
-//! form (`{"errors":[{error_code, error_msg}]}`). Every error carries
+//! form (`{"errors":[{error_code, error_msg}]}`); an answer carrying a
+//! non-empty `error_code` is an error whatever its HTTP status, a 200
+//! included (never an empty page). Every error carries
 //! `ErrorInfo` metadata with the vendor code (or `HTTP<status>`) and the
 //! `X-Request-Id` (or body `request_id`).
 
@@ -31,7 +34,7 @@ use tonic::Code;
 use super::{
     api::Api,
     auth::{Clock, Issued, TokenCache},
-    codes::{self, Kind},
+    codes::{self, Kind, Window},
     federated::Federated,
     sign,
 };
@@ -505,23 +508,48 @@ pub(crate) fn request_id(a: &Answer, body: Option<&Value>) -> String {
 /// (`{"errors":[{"error_code":…,"error_msg":…}]}`, as the huaweicloud
 /// Terraform provider reads them).
 fn vendor_error(v: &Value) -> (String, String) {
-    let direct = |v: &Value| {
-        [("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")]
-            .iter()
-            .map(|(c, m)| (text(v, c), text(v, m)))
-            .find(|(c, _)| !c.is_empty())
-    };
-    let in_array = |v: &Value| v.get("errors").and_then(Value::as_array).and_then(|a| a.iter().find_map(direct));
+    let direct = |v: &Value| code_in(v, &[("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")]);
     direct(v)
-        .or_else(|| in_array(v))
+        .or_else(|| in_errors(v, direct))
         .or_else(|| v.as_object().and_then(|m| m.values().filter(|x| x.is_object()).find_map(direct)))
         .unwrap_or_default()
 }
 
-/// Ok for 2xx; otherwise the mapped error.
+/// The first non-empty (code, message) of `v` among the `spellings`.
+fn code_in(v: &Value, spellings: &[(&str, &str)]) -> Option<(String, String)> {
+    spellings.iter().map(|(c, m)| (text(v, c), text(v, m))).find(|(c, _)| !c.is_empty())
+}
+
+/// `direct` of the first element of `v`'s `errors` array that has one.
+fn in_errors(v: &Value, direct: impl Fn(&Value) -> Option<(String, String)>) -> Option<(String, String)> {
+    v.get("errors").and_then(Value::as_array).and_then(|a| a.iter().find_map(direct))
+}
+
+/// The (code, message) a 2xx answer carries when DataArts reports a failure
+/// with a success status: a non-empty `error_code` (`errorCode`) at the top
+/// of the body or in its `errors` array. Other fields named `code` are
+/// records' own data, not errors. Bodies without the word are not parsed.
+fn error_in_success(a: &Answer) -> Option<(Value, String, String)> {
+    const MARKS: [&[u8]; 2] = [b"error_code", b"errorCode"];
+    if !MARKS.iter().any(|m| a.body.windows(m.len()).any(|w| w == *m)) {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&a.body).ok()?;
+    let direct = |v: &Value| code_in(v, &[("error_code", "error_msg"), ("errorCode", "errorMsg")]);
+    let (code, msg) = direct(&v).or_else(|| in_errors(&v, direct))?;
+    Some((v, code, msg))
+}
+
+/// Ok for a 2xx without an error code; otherwise the mapped error (an
+/// `error_code` makes an answer an error whatever its HTTP status).
 fn check(a: &Answer, service: Service) -> Result<()> {
     if a.status.is_success() {
-        return Ok(());
+        return match error_in_success(a) {
+            None => Ok(()),
+            Some((body, code, msg)) => {
+                Err(map_code(&code, a.status.as_u16(), &request_id(a, Some(&body)), &msg, service))
+            }
+        };
     }
     let status = a.status.as_u16();
     let body: Option<Value> = serde_json::from_slice(&a.body).ok();
@@ -582,6 +610,7 @@ pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: S
         (true, None) => "no message",
     };
     let mut e = match outcome(known.map(|(k, _)| k), code.is_empty(), status, service) {
+        Outcome::Known(Kind::Throttled) if Window::of_message(msg) == Some(Window::Day) => daily_quota_used_up(msg),
         Outcome::Known(Kind::Throttled) => {
             Error::new(Code::Unavailable, Reason::VendorThrottled, format!("DataArts Studio throttled the call: {msg}"))
                 .with_retry_after(std::time::Duration::from_secs(1))
@@ -616,6 +645,19 @@ pub(crate) fn map_code(code: &str, status: u16, rid: &str, msg: &str, service: S
     };
     e.vendor = Some(detail);
     e
+}
+
+/// RESOURCE_EXHAUSTED + QuotaFailure: a one-day throttling policy refused
+/// the call; RetryInfo (and the API's closure) until DataArts' next midnight.
+fn daily_quota_used_up(msg: &str) -> Error {
+    let mut e = Error::new(
+        Code::ResourceExhausted,
+        Reason::VendorDailyQuotaExhausted,
+        format!("DataArts Studio's daily quota for this API is used up: {msg}"),
+    );
+    e.quota = Some((format!("vendor:{}", VENDOR.name), "the DataArts Studio daily API call quota is used up".into()));
+    let zone = jiff::tz::TimeZone::get(codes::DAILY_RESET_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+    e.with_retry_after(crate::limit::closed::until_next_day(&zone, jiff::Timestamp::now()))
 }
 
 /// The answer's body as JSON, or INTERNAL with the request id.
@@ -715,6 +757,24 @@ mod tests {
                 Reason::VendorInvalidArgument,
             ),
             (429, r#"{"errors":[{"error_code":"APIGW.0308"}]}"#, Code::Unavailable, Reason::VendorThrottled),
+            (
+                429,
+                r#"{"error_code":"APIGW.0308","error_msg":"policy user over ratelimit,limit:5,time:1 minute"}"#,
+                Code::Unavailable,
+                Reason::VendorThrottled,
+            ),
+            (
+                429,
+                r#"{"error_code":"APIGW.0308","error_msg":"The throttling threshold has been reached: policy user over ratelimit,limit:100,time:1 day"}"#,
+                Code::ResourceExhausted,
+                Reason::VendorDailyQuotaExhausted,
+            ),
+            (
+                400,
+                r#"{"errors":[{"error_code":"APIG.0308","error_msg":"over ratelimit,limit:100,time:1 day"}]}"#,
+                Code::ResourceExhausted,
+                Reason::VendorDailyQuotaExhausted,
+            ),
         ];
         for (status, body, code, reason) in cases {
             let e = err(status, body);
@@ -728,8 +788,45 @@ mod tests {
         let e = err(400, r#"{"error_code":"DLF.6201"}"#);
         assert!(e.message.contains("The script does not exist."), "the published meaning stands in: {}", e.message);
         assert!(err(429, "").retry_after.is_some());
+        let daily = err(429, r#"{"error_code":"APIGW.0308","error_msg":"over ratelimit,limit:100,time:1 day"}"#);
+        assert!(daily.quota.is_some(), "QuotaFailure");
+        let reset = daily.retry_after.expect("closed until DataArts' midnight");
+        assert!(reset > std::time::Duration::ZERO && reset <= std::time::Duration::from_secs(86_400), "{reset:?}");
         let body_rid = check(&answer(400, r#"{"error_code":"DLF.0810","request_id":"B2"}"#, None), Service::Dlf);
         assert_eq!(body_rid.unwrap_err().vendor.as_ref().unwrap().request_id, "B2");
+    }
+
+    #[test]
+    fn a_2xx_carrying_an_error_code_is_an_error() {
+        let cases = [
+            (200, r#"{"error_code":"DLF.0810","error_msg":"gone"}"#, Code::NotFound, Reason::VendorNotFound),
+            (
+                200,
+                r#"{"errors":[{"error_code":"DLF.6201","error_msg":"The script does not exist."}]}"#,
+                Code::NotFound,
+                Reason::VendorNotFound,
+            ),
+            (200, r#"{"errorCode":"DLF.3100","errorMsg":"state"}"#, Code::FailedPrecondition, Reason::VendorRefused),
+            (202, r#"{"error_code":"APIGW.0308","error_msg":"slow"}"#, Code::Unavailable, Reason::VendorThrottled),
+            (200, r#"{"error_code":"DLF.9999","total":0,"data":[]}"#, Code::FailedPrecondition, Reason::VendorRefused),
+        ];
+        for (status, body, code, reason) in cases {
+            let e = check(&answer(status, body, Some("R1")), Service::Factory).unwrap_err();
+            assert_eq!((e.code, e.reason), (code, reason), "{status} {body}");
+            assert_eq!(e.vendor.as_ref().unwrap().http_status, status);
+        }
+        let e = check(&answer(200, r#"{"errors":[{"error_code":"DLF.0810"}],"request_id":"B7"}"#, None), Service::Dlf)
+            .unwrap_err();
+        assert_eq!(e.vendor.as_ref().unwrap().request_id, "B7", "the body's request id");
+        for body in [
+            r#"{"total":1,"data":[{"name":"s","code":"DLF.0810","content":"error_code"}]}"#,
+            r#"{"error_code":"","error_msg":"","data":[]}"#,
+            r#"{"error_code":null,"errors":[]}"#,
+            r#"{"errors":[{"code":"x"}]}"#,
+            "",
+        ] {
+            check(&answer(200, body, Some("R1")), Service::Factory).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
     }
 
     #[test]

@@ -25,6 +25,43 @@ pub(crate) enum Kind {
     EndpointMismatch,
 }
 
+/// Where DataArts Studio's day ends: daily API gateway quotas reset at
+/// midnight, Beijing time.
+pub(crate) const DAILY_RESET_ZONE: &str = "Asia/Shanghai";
+
+/// The window of the API gateway throttling policy that refused a call, as
+/// its `APIGW.0308` message names it (`… over ratelimit,limit:100,time:1
+/// day`). A one-day window is the daily quota: used up until the reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Window {
+    /// Per second (or a message naming no window).
+    Second,
+    /// Per minute.
+    Minute,
+    /// Per hour.
+    Hour,
+    /// Per day: the daily quota.
+    Day,
+}
+
+impl Window {
+    /// The window named by `time:N <unit>` in a throttling message; None
+    /// when it names none.
+    pub(crate) fn of_message(msg: &str) -> Option<Window> {
+        let at = msg.rfind("time:")?;
+        let rest = msg[at + "time:".len()..].trim_start();
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+        let unit: String = rest.chars().take_while(char::is_ascii_alphabetic).collect::<String>().to_ascii_lowercase();
+        match unit.strip_suffix('s').unwrap_or(&unit) {
+            "second" => Some(Window::Second),
+            "minute" => Some(Window::Minute),
+            "hour" => Some(Window::Hour),
+            "day" => Some(Window::Day),
+            _ => None,
+        }
+    }
+}
+
 /// One published vendor code.
 struct Code {
     /// As the vendor spells it (`DLF.6201`).
@@ -85,5 +122,31 @@ mod tests {
             assert_eq!(lookup(code).map(|(k, _)| k), Some(Kind::NotFound), "{code}");
         }
         assert!(lookup("DLF.3100").is_none());
+    }
+
+    #[test]
+    fn the_throttling_window_is_read_from_the_message() {
+        let cases = [
+            (
+                "The throttling threshold has been reached: policy user over ratelimit,limit:100,time:1 day",
+                Some(Window::Day),
+            ),
+            (
+                "The throttling threshold has been reached: policy user over ratelimit, limit:5, time:1 Days",
+                Some(Window::Day),
+            ),
+            (
+                "The throttling threshold has been reached: policy ip over ratelimit,limit:5,time:1 minute",
+                Some(Window::Minute),
+            ),
+            ("policy user over ratelimit,limit:60,time:1 hour", Some(Window::Hour)),
+            ("policy user over ratelimit,time:1 second", Some(Window::Second)),
+            ("The throttling threshold has been reached: policy user over ratelimit", None),
+            ("time:", None),
+            ("time:1 fortnight", None),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(Window::of_message(msg), want, "{msg}");
+        }
     }
 }
