@@ -12,6 +12,8 @@ use tonic::transport::Server;
 
 use crate::{admin, api::Api, pb, telemetry};
 
+pub(crate) mod admit;
+
 /// Names of the services reported by `grpc.health.v1`.
 pub const SERVICES: [&str; 3] =
     ["datastudio.v1.ReleaseService", "datastudio.v1.FileService", "datastudio.v1.WorkspaceService"];
@@ -29,6 +31,18 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// HTTP/2 streams per connection.
     pub max_concurrent_streams: u32,
+    /// In-flight, per-caller and metadata limits.
+    pub(crate) admission: admit::Limits,
+    /// Largest HTTP/2 header list, bytes.
+    pub max_header_list_bytes: u32,
+    /// HTTP/2 receive window per stream, bytes.
+    pub stream_window_bytes: u32,
+    /// HTTP/2 receive window per connection, bytes.
+    pub connection_window_bytes: u32,
+    /// HTTP/2 keepalive ping interval.
+    pub keepalive_interval: Duration,
+    /// HTTP/2 keepalive ping timeout.
+    pub keepalive_timeout: Duration,
     /// Serve reflection.
     pub reflection: bool,
     /// TLS (and mTLS) on the gRPC port.
@@ -43,6 +57,17 @@ impl From<&crate::config::ServerConfig> for Settings {
             shutdown_grace: c.shutdown_grace,
             max_message_bytes: c.max_message_bytes,
             max_concurrent_streams: c.max_concurrent_streams,
+            admission: admit::Limits {
+                max_in_flight: c.max_in_flight,
+                max_in_flight_per_caller: c.max_in_flight_per_caller,
+                max_watches_per_caller: c.max_watches_per_caller,
+                max_metadata_bytes: c.max_metadata_bytes,
+            },
+            max_header_list_bytes: c.max_header_list_bytes,
+            stream_window_bytes: c.stream_window_bytes,
+            connection_window_bytes: c.connection_window_bytes,
+            keepalive_interval: c.keepalive_interval,
+            keepalive_timeout: c.keepalive_timeout,
             reflection: c.reflection,
             tls: c.tls.clone(),
         }
@@ -56,6 +81,7 @@ pub struct Running {
     /// Bound admin address.
     pub admin_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
+    admin_shutdown: watch::Sender<bool>,
     grpc: JoinHandle<Result<(), tonic::transport::Error>>,
     admin: JoinHandle<()>,
     health: tonic_health::server::HealthReporter,
@@ -70,8 +96,8 @@ pub struct Running {
 pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
     // TLS files are read before binding, so a bad certificate fails the start.
     let tls = settings.tls.as_ref().map(crate::auth::tls::Reloading::new).transpose()?;
-    let grpc_listener = TcpListener::bind(settings.grpc_listen).await?;
-    let admin_listener = TcpListener::bind(settings.admin_listen).await?;
+    let grpc_listener = bind("gRPC", "server.grpc_listen", settings.grpc_listen).await?;
+    let admin_listener = bind("admin", "server.admin_listen", settings.admin_listen).await?;
     let grpc_addr = grpc_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
 
@@ -91,8 +117,13 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
     ]);
     let mut router = Server::builder()
         .max_concurrent_streams(Some(settings.max_concurrent_streams))
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .initial_stream_window_size(settings.stream_window_bytes)
+        .initial_connection_window_size(settings.connection_window_bytes)
+        .http2_max_header_list_size(settings.max_header_list_bytes)
+        .http2_keepalive_interval(Some(settings.keepalive_interval))
+        .http2_keepalive_timeout(Some(settings.keepalive_timeout))
         .layer(telemetry::trace::layer(methods))
+        .layer(admit::Admission::new(settings.admission).layer())
         .add_service(health_service)
         .add_service(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n))
         .add_service(api.file_service().max_decoding_message_size(n).max_encoding_message_size(n))
@@ -134,11 +165,15 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
 
     let ready = Arc::new(admin::Readiness::default());
     ready.set_ready(true);
-    let admin = tokio::spawn(admin::serve(admin_listener, ready.clone(), shutdown.subscribe()));
+    // The admin port outlives the drain: probes read `draining`, and
+    // `/metrics` answers, until the last call has finished.
+    let (admin_shutdown, admin_rx) = watch::channel(false);
+    let admin = tokio::spawn(admin::serve(admin_listener, ready.clone(), admin_rx));
     Ok(Running {
         grpc_addr,
         admin_addr,
         shutdown,
+        admin_shutdown,
         grpc,
         admin,
         health,
@@ -174,8 +209,23 @@ impl Running {
             Ok(Err(e)) => tracing::error!(error = %e, "gRPC server task failed"),
             Err(_) => tracing::warn!(grace = ?self.grace, "shutdown grace ran out; dropping remaining calls"),
         }
-        self.admin.abort();
+        let _ = self.admin_shutdown.send(true);
+        let mut admin = self.admin;
+        if tokio::time::timeout(ADMIN_CLOSE, &mut admin).await.is_err() {
+            admin.abort();
+        }
     }
+}
+
+/// How long admin connections (a scrape in progress) may take to close
+/// once the drain has ended.
+const ADMIN_CLOSE: Duration = Duration::from_secs(1);
+
+/// Binds a listener; an error names the listener, its setting and the address.
+async fn bind(listener: &str, setting: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("the {listener} listener cannot bind {addr} ({setting}): {e}"))
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

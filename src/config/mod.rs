@@ -63,6 +63,30 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// Concurrent HTTP/2 streams per connection.
     pub max_concurrent_streams: u32,
+    /// Calls in flight at once, all callers together; more are refused
+    /// with RESOURCE_EXHAUSTED and RetryInfo.
+    pub max_in_flight: usize,
+    /// Calls in flight at once per caller (bearer token, client
+    /// certificate, else IP address).
+    pub max_in_flight_per_caller: usize,
+    /// Open `WatchDeployment` streams per caller.
+    pub max_watches_per_caller: usize,
+    /// Largest metadata of one call, bytes; more is refused for that call.
+    pub max_metadata_bytes: usize,
+    /// Largest header list HTTP/2 takes, bytes; a caller sending more
+    /// loses its stream (or, far beyond, its connection).
+    pub max_header_list_bytes: u32,
+    /// HTTP/2 receive window per stream, bytes.
+    pub stream_window_bytes: u32,
+    /// HTTP/2 receive window per connection, bytes.
+    pub connection_window_bytes: u32,
+    /// Interval of HTTP/2 keepalive pings.
+    #[serde(with = "humantime_serde")]
+    pub keepalive_interval: Duration,
+    /// A peer that does not answer a keepalive ping within this long is
+    /// disconnected.
+    #[serde(with = "humantime_serde")]
+    pub keepalive_timeout: Duration,
     /// Serve gRPC reflection (v1 and v1alpha).
     pub reflection: bool,
     /// Key that signs page tokens; random per process when unset (tokens then
@@ -81,7 +105,16 @@ impl Default for ServerConfig {
             admin_listen: ([0, 0, 0, 0], 9090).into(),
             shutdown_grace: Duration::from_secs(20),
             max_message_bytes: 4 * 1024 * 1024,
-            max_concurrent_streams: 256,
+            max_concurrent_streams: 100,
+            max_in_flight: 1024,
+            max_in_flight_per_caller: 128,
+            max_watches_per_caller: 32,
+            max_metadata_bytes: 16 * 1024,
+            max_header_list_bytes: 256 * 1024,
+            stream_window_bytes: 256 * 1024,
+            connection_window_bytes: 1024 * 1024,
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
             reflection: true,
             page_token_key: None,
             state_dir: PathBuf::from("/var/lib/datastudio-gateway"),
