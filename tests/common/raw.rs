@@ -48,7 +48,8 @@ pub async fn start(
     }
     let mut send = send.clone().ready().await?;
     let (resp, mut stream) = send.send_request(req.body(()).expect("request"), false)?;
-    stream.send_data(frame(msg), end)?;
+    // The gateway may have answered (a refusal) and closed the stream already.
+    let _ = stream.send_data(frame(msg), end);
     Ok((resp, stream))
 }
 
