@@ -7,12 +7,13 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
+use tokio_stream::StreamExt;
 use tonic::transport::Server;
 
 use crate::{admin, api::Api, pb, telemetry};
 
 pub(crate) mod admit;
+pub(crate) mod conn;
 
 /// Names of the services reported by `grpc.health.v1`.
 pub const SERVICES: [&str; 3] =
@@ -43,6 +44,11 @@ pub struct Settings {
     pub keepalive_interval: Duration,
     /// HTTP/2 keepalive ping timeout.
     pub keepalive_timeout: Duration,
+    /// Time a new connection has to greet: the HTTP/2 preface (gRPC port),
+    /// a request's headers (admin port, also between keep-alive requests).
+    pub handshake_timeout: Duration,
+    /// Connections the admin port serves at once.
+    pub max_admin_connections: usize,
     /// Serve reflection.
     pub reflection: bool,
     /// TLS (and mTLS) on the gRPC port.
@@ -68,6 +74,8 @@ impl From<&crate::config::ServerConfig> for Settings {
             connection_window_bytes: c.connection_window_bytes,
             keepalive_interval: c.keepalive_interval,
             keepalive_timeout: c.keepalive_timeout,
+            handshake_timeout: c.handshake_timeout,
+            max_admin_connections: c.max_admin_connections,
             reflection: c.reflection,
             tls: c.tls.clone(),
         }
@@ -146,19 +154,23 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
     let stop = async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    // A connection has server.handshake_timeout to send the HTTP/2 preface
+    // (after its TLS handshake); accepting backs off while it fails.
+    let greet = settings.handshake_timeout;
     let grpc = match tls {
         // TLS connections (handshakes, certificate reload): see auth::tls.
         Some(tls) => {
-            tokio::spawn(router.serve_with_incoming_shutdown(crate::auth::tls::incoming(grpc_listener, tls), stop))
+            let incoming =
+                crate::auth::tls::incoming(grpc_listener, tls).map(move |s| s.map(|s| conn::Greeting::new(s, greet)));
+            tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop))
         }
         None => {
-            // Small request/response pairs must not wait on Nagle's algorithm.
-            let incoming = TcpListenerStream::new(grpc_listener).map(|s| {
-                if let Ok(s) = &s {
-                    let _ = s.set_nodelay(true);
+            let incoming = async_stream::stream! {
+                loop {
+                    let s = conn::accept(&grpc_listener, "gRPC").await;
+                    yield Ok::<_, std::io::Error>(conn::Greeting::new(s, greet));
                 }
-                s
-            });
+            };
             tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop))
         }
     };
@@ -168,7 +180,8 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
     // The admin port outlives the drain: probes read `draining`, and
     // `/metrics` answers, until the last call has finished.
     let (admin_shutdown, admin_rx) = watch::channel(false);
-    let admin = tokio::spawn(admin::serve(admin_listener, ready.clone(), admin_rx));
+    let admin_limits = admin::Limits { max_connections: settings.max_admin_connections, header_timeout: greet };
+    let admin = tokio::spawn(admin::serve(admin_listener, ready.clone(), admin_limits, admin_rx));
     Ok(Running {
         grpc_addr,
         admin_addr,

@@ -79,7 +79,8 @@ async fn open_unread(
     let (mut held, mut refused) = (0, 0);
     for _ in 0..n {
         // The gateway's stream limit per connection: past it, a new stream waits.
-        let Ok(Ok((mut resp, stream))) = timeout(Duration::from_millis(200), common::raw::start(conn, path, msg, meta, false)).await
+        let Ok(Ok((mut resp, stream))) =
+            timeout(Duration::from_millis(200), common::raw::start(conn, path, msg, meta, false)).await
         else {
             break;
         };
@@ -213,10 +214,8 @@ async fn hostile_callers_get_bounded_resources_and_others_are_served() {
         // Refusals come at once; an admitted watch answers once it has
         // looked (a deployment that has ended is looked up at the vendor,
         // within the vendor's rate), or holds its slot while it waits.
-        let answers = futures::future::join_all(
-            calls.iter_mut().map(|(resp, _)| timeout(Duration::from_secs(5), resp)),
-        )
-        .await;
+        let answers =
+            futures::future::join_all(calls.iter_mut().map(|(resp, _)| timeout(Duration::from_secs(5), resp))).await;
         for a in answers {
             match a {
                 Ok(Ok(r)) if r.headers().get("grpc-status").is_some() => {

@@ -227,7 +227,8 @@ async fn a_deadline_too_short_for_any_answer_is_deadline_exceeded() {
     let conn = common::raw::connect(gw.grpc_addr(), None).await;
     let req = pb::GetFileRequest { name: format!("{WS}/files/100002"), view: 0 };
     for timeout in ["1u", "1n"] {
-        let code = common::raw::unary(&conn, "/datastudio.v1.FileService/GetFile", &req, &[("grpc-timeout", timeout)]).await;
+        let code =
+            common::raw::unary(&conn, "/datastudio.v1.FileService/GetFile", &req, &[("grpc-timeout", timeout)]).await;
         assert_eq!(code, Code::DeadlineExceeded, "{timeout}");
     }
     assert_eq!(emu.control.count("GetFile"), 1, "no vendor call after the first");

@@ -4,8 +4,8 @@
 mod common;
 
 use datastudio_gateway::{pb, server::SERVICES};
-use tonic_types::StatusExt;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_types::StatusExt;
 
 #[tokio::test]
 async fn health_is_serving_for_every_service() {
@@ -109,7 +109,8 @@ async fn workspaces_are_listed_without_credentials() {
 /// The two-vendor config with `server_extra` added to its `server:` section.
 async fn start_with_server(server_extra: &str) -> common::Gateway {
     let dir = common::secrets_dir(&[("ali_ak", "ak-1"), ("ali_sk", "sk-1"), ("hw_ak", "ak-2"), ("hw_sk", "sk-2")]);
-    let yaml = common::two_vendor_yaml(dir.path()).replace("  shutdown_grace: 5s\n", &format!("  shutdown_grace: 5s\n{server_extra}"));
+    let yaml = common::two_vendor_yaml(dir.path())
+        .replace("  shutdown_grace: 5s\n", &format!("  shutdown_grace: 5s\n{server_extra}"));
     common::start_yaml(&yaml, dir).await
 }
 
@@ -145,7 +146,8 @@ async fn oversized_metadata_fails_that_call_alone_and_the_connection_lives() {
 #[tokio::test]
 async fn a_request_over_the_size_limit_is_resource_exhausted() {
     let gw = start_with_server("  max_message_bytes: 2048\n").await;
-    let r = pb::ListFilesRequest { parent: "workspaces/dw-test".into(), keyword: "k".repeat(4000), ..Default::default() };
+    let r =
+        pb::ListFilesRequest { parent: "workspaces/dw-test".into(), keyword: "k".repeat(4000), ..Default::default() };
     let e = gw.files().list_files(r).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{e:?}");
 }

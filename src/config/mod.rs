@@ -87,6 +87,13 @@ pub struct ServerConfig {
     /// disconnected.
     #[serde(with = "humantime_serde")]
     pub keepalive_timeout: Duration,
+    /// Time a new connection has to greet: the HTTP/2 preface on the gRPC
+    /// port, a request's headers on the admin port (also between keep-alive
+    /// requests); else it is closed.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// Connections the admin port serves at once; more are closed at once.
+    pub max_admin_connections: usize,
     /// Serve gRPC reflection (v1 and v1alpha).
     pub reflection: bool,
     /// Key that signs page tokens; random per process when unset (tokens then
@@ -115,6 +122,8 @@ impl Default for ServerConfig {
             connection_window_bytes: 1024 * 1024,
             keepalive_interval: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            max_admin_connections: 32,
             reflection: true,
             page_token_key: None,
             state_dir: PathBuf::from("/var/lib/datastudio-gateway"),

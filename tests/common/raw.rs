@@ -54,7 +54,12 @@ pub async fn start(
 }
 
 /// One unary call: the answer's `grpc-status`.
-pub async fn unary(send: &SendRequest<Bytes>, path: &str, msg: &impl prost::Message, meta: &[(&str, &str)]) -> tonic::Code {
+pub async fn unary(
+    send: &SendRequest<Bytes>,
+    path: &str,
+    msg: &impl prost::Message,
+    meta: &[(&str, &str)],
+) -> tonic::Code {
     let (resp, _stream) = start(send, path, msg, meta, true).await.expect("call starts");
     let resp = resp.await.expect("answer");
     let code = |h: &http::HeaderMap| h.get("grpc-status").map(|v| tonic::Code::from_bytes(v.as_bytes()));
