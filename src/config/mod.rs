@@ -359,32 +359,94 @@ pub struct LoadError(pub String);
 impl Config {
     /// Loads `path` with `DSGW_` overrides from the process environment.
     pub fn load(path: &Path) -> Result<Config, LoadError> {
-        Self::from_figment(Figment::new().merge(Yaml::file_exact(path)).merge(env_overrides()))
+        // A file that cannot be read is figment's to report, with its path.
+        if let Ok(text) = std::fs::read_to_string(path) {
+            no_duplicate_keys(&text)?;
+        }
+        Self::from_figment(Figment::new().merge(Yaml::file_exact(path)))
     }
 
     /// Parses YAML text (with `DSGW_` overrides).
     pub fn from_yaml(text: &str) -> Result<Config, LoadError> {
-        Self::from_figment(Figment::new().merge(Yaml::string(text)).merge(env_overrides()))
+        no_duplicate_keys(text)?;
+        Self::from_figment(Figment::new().merge(Yaml::string(text)))
     }
 
     fn from_figment(f: Figment) -> Result<Config, LoadError> {
-        Ok(f.extract::<Config>()?)
+        f.merge(env_overrides()).extract::<Config>().map_err(|e| {
+            let vars: Vec<_> = std::env::vars_os()
+                .filter_map(|(k, _)| k.into_string().ok())
+                .filter_map(|k| override_path(&k).map(|p| (k, p)))
+                .collect();
+            LoadError::new(e, &vars)
+        })
     }
 }
 
 impl From<figment::Error> for LoadError {
     /// One line per error: its path (when it has one) and what is wrong.
     fn from(e: figment::Error) -> Self {
+        LoadError::new(e, &[])
+    }
+}
+
+impl LoadError {
+    /// One line per error: its path, what is wrong, and the `DSGW_`
+    /// variables (of `vars`: name and config path) that set it or below it.
+    fn new(e: figment::Error, vars: &[(String, Vec<String>)]) -> Self {
         let line = |e: figment::Error| {
             let path = e.path.join(".");
-            if path.is_empty() { e.kind.to_string() } else { format!("{path}: {}", e.kind) }
+            let mut line = if path.is_empty() { e.kind.to_string() } else { format!("{path}: {}", e.kind) };
+            let from: Vec<&str> = vars
+                .iter()
+                .filter(|(_, p)| !e.path.is_empty() && (p.starts_with(&e.path) || e.path.starts_with(p)))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if !from.is_empty() {
+                line.push_str(&format!(" (from environment variable {})", from.join(", ")));
+            }
+            line
         };
         LoadError(e.into_iter().map(line).collect::<Vec<_>>().join("\n"))
     }
 }
 
+/// Refuses a YAML text that repeats a key in one mapping (figment would
+/// take the last one silently). The parser is the one figment uses, so the
+/// only other errors it finds are syntax errors, which figment would report
+/// the same way.
+fn no_duplicate_keys(text: &str) -> Result<(), LoadError> {
+    serde_yaml::from_str::<serde_yaml::Value>(text).map(drop).map_err(|e| LoadError(e.to_string()))
+}
+
+/// The prefix of override variables.
+const ENV_PREFIX: &str = "DSGW_";
+
+/// The top-level keys a `DSGW_` variable may set; other `DSGW_` variables
+/// (`DSGW_BIN`, `DSGW_EXAMPLE_PAGE_TOKEN_KEY`) are not read as config.
+const SECTIONS: [&str; 6] = ["server", "limits", "telemetry", "workspaces", "auth", "state"];
+
+/// The config path a `DSGW_` variable sets, if it is an override: `__`
+/// separates keys, keys are lowercased, and in a workspace name `_` stands
+/// for `-` (workspace names have no `_`): `DSGW_WORKSPACES__DW_PROD__REGION`
+/// sets `workspaces.dw-prod.region`.
+fn override_path(var: &str) -> Option<Vec<String>> {
+    let key =
+        var.get(..ENV_PREFIX.len()).filter(|p| p.eq_ignore_ascii_case(ENV_PREFIX)).map(|_| &var[ENV_PREFIX.len()..])?;
+    let mut path: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();
+    if !SECTIONS.contains(&path[0].as_str()) || path.iter().any(String::is_empty) {
+        return None;
+    }
+    if path[0] == "workspaces"
+        && let Some(name) = path.get_mut(1)
+    {
+        *name = name.replace('_', "-");
+    }
+    Some(path)
+}
+
 fn env_overrides() -> Env {
-    Env::prefixed("DSGW_").split("__")
+    Env::prefixed(ENV_PREFIX).filter_map(|key| override_path(&format!("{ENV_PREFIX}{key}")).map(|p| p.join(".").into()))
 }
 
 #[cfg(test)]
@@ -396,6 +458,40 @@ mod tests {
             "workspaces:\n  w:\n    vendor: {vendor}\n    region: r\n    credentials: {{ access_key_id: {{ env: AK }} }}\n{extra}"
         );
         Config::from_yaml(&yaml).map(|mut c| c.workspaces.remove("w").unwrap())
+    }
+
+    #[test]
+    fn overrides_name_known_sections_and_any_workspace() {
+        let path = |v: &str| override_path(v).map(|p| p.join("."));
+        assert_eq!(path("DSGW_SERVER__SHUTDOWN_GRACE").as_deref(), Some("server.shutdown_grace"));
+        assert_eq!(path("DSGW_WORKSPACES__DW_PROD__REGION").as_deref(), Some("workspaces.dw-prod.region"));
+        assert_eq!(
+            path("DSGW_WORKSPACES__DW_PROD__TIMEOUTS__READ").as_deref(),
+            Some("workspaces.dw-prod.timeouts.read"),
+            "only the workspace name is unescaped"
+        );
+        assert_eq!(path("DSGW_LIMITS__MAX_WAIT").as_deref(), Some("limits.max_wait"));
+        for not_config in ["DSGW_BIN", "DSGW_EXAMPLE_PAGE_TOKEN_KEY", "DSGW_", "DSGW_SERVER____X", "OTHER_SERVER__X"] {
+            assert_eq!(path(not_config), None, "{not_config}");
+        }
+    }
+
+    #[test]
+    fn a_load_error_names_the_variable_that_set_it() {
+        let e = figment::Error::from("invalid value".to_owned()).with_path("server.shutdown_grace");
+        let vars = [
+            ("DSGW_SERVER__SHUTDOWN_GRACE".to_owned(), override_path("DSGW_SERVER__SHUTDOWN_GRACE").unwrap()),
+            ("DSGW_LIMITS__MAX_WAIT".to_owned(), override_path("DSGW_LIMITS__MAX_WAIT").unwrap()),
+        ];
+        let e = LoadError::new(e, &vars).0;
+        assert!(e.ends_with("(from environment variable DSGW_SERVER__SHUTDOWN_GRACE)"), "{e}");
+        assert!(!e.contains("MAX_WAIT"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_keys_do_not_load() {
+        let e = Config::from_yaml("server:\n  reflection: true\n  reflection: false\n").unwrap_err().0;
+        assert!(e.contains("duplicate"), "{e}");
     }
 
     #[test]
