@@ -1,8 +1,11 @@
 //! The gRPC server and the admin HTTP port, with graceful drain.
 //!
-//! Request path: tonic (grpc-timeout honoured, message size and stream
-//! limits) → trace (server span with the caller's trace context, RPC
-//! metrics) → health / reflection / the three services → adapters.
+//! Request path: connection hygiene ([`conn`]: handshake timeout, accept
+//! back-off) → tonic (grpc-timeout honoured, message size, HTTP/2 stream,
+//! window, header and keepalive limits) → trace (server span with the
+//! caller's trace context, RPC metrics) → health, or admission ([`admit`]:
+//! in-flight, per-caller and metadata limits) → reflection / the three
+//! services → adapters.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -123,6 +126,9 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ]);
+    // Calls to the API and reflection are admitted (limits, metadata size);
+    // health checks are not, so probes answer while the gateway is full.
+    let admit = admit::Admission::new(settings.admission);
     let mut router = Server::builder()
         .max_concurrent_streams(Some(settings.max_concurrent_streams))
         .initial_stream_window_size(settings.stream_window_bytes)
@@ -131,11 +137,10 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
         .http2_keepalive_interval(Some(settings.keepalive_interval))
         .http2_keepalive_timeout(Some(settings.keepalive_timeout))
         .layer(telemetry::trace::layer(methods))
-        .layer(admit::Admission::new(settings.admission).layer())
         .add_service(health_service)
-        .add_service(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n))
-        .add_service(api.file_service().max_decoding_message_size(n).max_encoding_message_size(n))
-        .add_service(api.workspace_service().max_decoding_message_size(n).max_encoding_message_size(n));
+        .add_service(admit.wrap(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n)))
+        .add_service(admit.wrap(api.file_service().max_decoding_message_size(n).max_encoding_message_size(n)))
+        .add_service(admit.wrap(api.workspace_service().max_decoding_message_size(n).max_encoding_message_size(n)));
     if settings.reflection {
         let v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -149,7 +154,7 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
             // google.rpc error details, so grpcurl and other reflection clients decode them.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        router = router.add_service(v1).add_service(v1alpha);
+        router = router.add_service(admit.wrap(v1)).add_service(admit.wrap(v1alpha));
     }
     let stop = async move {
         let _ = rx.wait_for(|stop| *stop).await;

@@ -183,6 +183,9 @@ async fn in_flight_limits_refuse_at_once_with_retry_info() {
     let e = ws.list_workspaces(list_workspaces(Some("c"))).await.unwrap_err();
     assert_eq!((e.code(), reason(&e).as_str()), (tonic::Code::ResourceExhausted, "GATEWAY_OVERLOADED"), "{e:?}");
     assert!(e.get_details_retry_info().is_some(), "RetryInfo");
+    // Health checks are not admitted: probes answer while the gateway is full.
+    let health = HealthClient::new(gw.channel.clone()).check(HealthCheckRequest { service: String::new() }).await;
+    assert_eq!(health.expect("health while full").into_inner().status(), ServingStatus::Serving);
     // A stream that ends gives its slot back.
     drop(a1);
     let mut served = false;

@@ -1,6 +1,8 @@
 //! Admission: what every call passes before a service sees it, and what
-//! its answer passes on the way out (a tower layer inside the trace layer,
-//! so refused calls are traced and counted like any other).
+//! its answer passes on the way out. It wraps the API and reflection
+//! services (inside the trace layer, so refused calls are traced and
+//! counted like any other); health checks are not admitted, so probes
+//! answer while the gateway is full.
 //!
 //! - **Metadata size**: metadata over `server.max_metadata_bytes` is
 //!   refused for that call alone (UNAUTHENTICATED when the bearer token is
@@ -44,7 +46,7 @@ use tonic::{
     Code, Status,
     transport::server::{TcpConnectInfo, TlsConnectInfo},
 };
-use tower::{Layer, Service};
+use tower::Service;
 
 use crate::domain::{Error, Reason, shown};
 
@@ -141,9 +143,9 @@ impl Admission {
         }))
     }
 
-    /// The tower layer that admits calls.
-    pub(crate) fn layer(&self) -> AdmitLayer {
-        AdmitLayer(self.clone())
+    /// `service`, its calls admitted.
+    pub(crate) fn wrap<S>(&self, service: S) -> Admit<S> {
+        Admit { inner: service, admission: self.clone() }
     }
 
     fn callers(&self) -> std::sync::MutexGuard<'_, HashMap<CallerKey, Open>> {
@@ -261,23 +263,16 @@ impl CallerSlots {
     }
 }
 
-/// The layer of [`Admit`].
-#[derive(Clone)]
-pub(crate) struct AdmitLayer(Admission);
-
-impl<S> Layer<S> for AdmitLayer {
-    type Service = Admit<S>;
-
-    fn layer(&self, inner: S) -> Admit<S> {
-        Admit { inner, admission: self.0.clone() }
-    }
-}
-
 /// Admits calls to `S` (see the module documentation).
 #[derive(Clone)]
 pub(crate) struct Admit<S> {
     inner: S,
     admission: Admission,
+}
+
+/// Served under the name of the service it admits calls to.
+impl<S: tonic::server::NamedService> tonic::server::NamedService for Admit<S> {
+    const NAME: &'static str = S::NAME;
 }
 
 type Answer = http::Response<tonic::body::Body>;
