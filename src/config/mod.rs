@@ -567,4 +567,16 @@ mod tests {
         let e = extract("w: { vendor: two, region: r }").unwrap_err().0;
         assert!(e.starts_with("w: unknown variant: found `two`"), "not at w.vendor: {e}");
     }
+
+    proptest::proptest! {
+        /// Any text as a config or an environment variable name: loaded or
+        /// refused with a message, never a panic.
+        #[test]
+        fn prop_any_config_text_loads_or_is_refused(text in "([a-z_]{1,12}: ?(\\{ ?|\\[|[a-z0-9 .:-]{0,12})\n {0,4}){0,8}", var in "[A-Z_]{0,30}") {
+            if let Err(e) = Config::from_yaml(&text) {
+                proptest::prop_assert!(!e.0.is_empty());
+            }
+            let _ = override_path(&var);
+        }
+    }
 }
