@@ -23,8 +23,9 @@ use tonic_reflection::pb::v1::{ServerReflectionRequest, server_reflection_reques
 const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 const WATCH: &str = "/datastudio.v1.ReleaseService/WatchDeployment";
 
-/// Kills the demo when the test ends, however it ends.
-struct Demo(Child);
+/// Kills the demo when the test ends, however it ends; keeps its log
+/// (stdout) after the ready line.
+struct Demo(Child, std::sync::Arc<std::sync::Mutex<String>>);
 
 impl Drop for Demo {
     fn drop(&mut self) {
@@ -35,7 +36,20 @@ impl Drop for Demo {
 
 impl Demo {
     fn start() -> (Demo, SocketAddr) {
-        let mut child = Command::new(common::binary())
+        Demo::start_with(Command::new(common::binary()))
+    }
+
+    /// The demo with at most `files` open file descriptors (`ulimit -n`)
+    /// and `env` set.
+    fn start_limited(files: u32, env: &[(&str, &str)]) -> (Demo, SocketAddr) {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", &format!("ulimit -n {files} && exec \"$0\" \"$@\"")]).arg(common::binary());
+        sh.envs(env.iter().copied());
+        Demo::start_with(sh)
+    }
+
+    fn start_with(mut cmd: Command) -> (Demo, SocketAddr) {
+        let mut child = cmd
             .args(["demo", "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -49,8 +63,16 @@ impl Demo {
             }
         };
         // Keep reading stdout so the demo never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        (Demo(child), grpc)
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut l = kept.lock().expect("log");
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        (Demo(child, log), grpc)
     }
 
     /// Resident memory, KiB (`VmRSS` of /proc/PID/status).
@@ -246,4 +268,46 @@ async fn hostile_callers_get_bounded_resources_and_others_are_served() {
          {watching}, refused {watch_refused}"
     );
     drop((keep, conns, idle));
+}
+
+/// With few file descriptors (`ulimit -n 256`), 300 connections that never
+/// greet do not starve other callers: each is closed after
+/// server.handshake_timeout, and accepting backs off instead of spinning
+/// while the descriptors are used up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_and_do_not_starve_callers() {
+    datastudio_gateway::install_crypto_provider();
+    let env = [("DSGW_SERVER__HANDSHAKE_TIMEOUT", "1s"), ("RUST_LOG", "warn")];
+    let (mut demo, grpc) = Demo::start_limited(256, &env);
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(tokio::net::TcpStream::connect(grpc).await.expect("connect (the backlog takes it)"));
+    }
+    // Another caller, queued behind them, is served within its deadline.
+    let served = timeout(Duration::from_secs(20), async {
+        let channel = Channel::from_shared(format!("http://{grpc}")).expect("uri").connect().await?;
+        let mut r = tonic::Request::new(pb::ListWorkspacesRequest::default());
+        r.set_timeout(Duration::from_secs(15));
+        pb::workspace_service_client::WorkspaceServiceClient::new(channel)
+            .list_workspaces(r)
+            .await
+            .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+    assert!(matches!(served, Ok(Ok(()))), "another caller starved: {served:?}");
+    // The idle connections were closed by the gateway (after its SETTINGS).
+    let mut closed = 0;
+    for s in &mut idle {
+        let mut buf = Vec::new();
+        if timeout(Duration::from_secs(5), tokio::io::AsyncReadExt::read_to_end(s, &mut buf)).await.is_ok() {
+            closed += 1;
+        }
+    }
+    assert!(closed >= 250, "only {closed} of 300 idle connections were closed");
+    assert!(demo.alive(), "the gateway died");
+    // Out of descriptors, accepting backed off and said so once per run, not once per try.
+    let log = demo.1.lock().expect("log").clone();
+    let told = log.matches("cannot accept connections").count();
+    assert!((1..=5).contains(&told), "{told} accept failures logged:\n{log}");
 }
