@@ -52,6 +52,8 @@ pub struct Settings {
     pub handshake_timeout: Duration,
     /// Connections the admin port serves at once.
     pub max_admin_connections: usize,
+    /// Age after which a gRPC connection gets GOAWAY.
+    pub max_connection_age: Duration,
     /// Serve reflection.
     pub reflection: bool,
     /// TLS (and mTLS) on the gRPC port.
@@ -79,6 +81,7 @@ impl From<&crate::config::ServerConfig> for Settings {
             keepalive_timeout: c.keepalive_timeout,
             handshake_timeout: c.handshake_timeout,
             max_admin_connections: c.max_admin_connections,
+            max_connection_age: c.max_connection_age,
             reflection: c.reflection,
             tls: c.tls.clone(),
         }
@@ -136,6 +139,7 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
         .http2_max_header_list_size(settings.max_header_list_bytes)
         .http2_keepalive_interval(Some(settings.keepalive_interval))
         .http2_keepalive_timeout(Some(settings.keepalive_timeout))
+        .max_connection_age(settings.max_connection_age)
         .layer(telemetry::trace::layer(methods))
         .add_service(health_service)
         .add_service(admit.wrap(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n)))

@@ -216,3 +216,14 @@ async fn address_in_use_names_the_listener_and_the_address() {
         assert!(e.contains(&format!("the {listener} listener cannot bind {addr} ({setting})")), "{e}");
     }
 }
+
+/// After server.max_connection_age a connection is asked to go (GOAWAY);
+/// an idle one is then closed.
+#[tokio::test]
+async fn an_idle_connection_is_closed_at_its_max_age() {
+    let gw = start_with_server("  max_connection_age: 1s\n").await;
+    let tcp = tokio::net::TcpStream::connect(gw.grpc_addr()).await.unwrap();
+    let (_send, conn) = h2::client::handshake(tcp).await.expect("HTTP/2");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), conn).await;
+    assert!(ended.is_ok(), "the idle connection is still open");
+}

@@ -126,6 +126,9 @@ fn server_limits(p: &mut Problems, s: &super::ServerConfig) {
     if s.handshake_timeout.is_zero() || s.handshake_timeout > std::time::Duration::from_secs(300) {
         p.add("server.handshake_timeout", "must be more than 0 and at most 5m");
     }
+    if s.max_connection_age < std::time::Duration::from_secs(1) {
+        p.add("server.max_connection_age", "must be at least 1s");
+    }
     if s.max_admin_connections == 0 {
         p.add("server.max_admin_connections", "must be at least 1");
     }

@@ -94,6 +94,10 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Connections the admin port serves at once; more are closed at once.
     pub max_admin_connections: usize,
+    /// Age after which a gRPC connection is asked to go (HTTP/2 GOAWAY): an
+    /// idle one closes then, a busy one once its calls have finished.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age: Duration,
     /// Serve gRPC reflection (v1 and v1alpha).
     pub reflection: bool,
     /// Key that signs page tokens; random per process when unset (tokens then
@@ -124,6 +128,7 @@ impl Default for ServerConfig {
             keepalive_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
             max_admin_connections: 32,
+            max_connection_age: Duration::from_secs(30 * 60),
             reflection: true,
             page_token_key: None,
             state_dir: PathBuf::from("/var/lib/datastudio-gateway"),
