@@ -22,6 +22,7 @@ pub mod deploy;
 pub mod domain;
 pub mod emulator;
 pub mod gateway;
+pub mod healthcheck;
 pub mod limit;
 pub mod providers;
 pub mod redis_store;
@@ -29,9 +30,10 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 
-/// Installs rustls' ring crypto provider for the process (idempotent). The
-/// HTTP client and TLS server use one provider; call this before building
-/// either.
+/// Installs ring as the crypto of the process (idempotent): rustls' provider
+/// (the HTTP client and TLS server) and jsonwebtoken's (JWT signatures).
+/// Call this before building either.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = auth::jwt_crypto::RING.install_default();
 }

@@ -44,7 +44,7 @@ impl Count {
 
 /// The date at `now` in `zone`: the day a count belongs to.
 fn day(zone: &jiff::tz::TimeZone, now: jiff::Timestamp) -> String {
-    now.to_zoned(zone.clone()).date().to_string()
+    now.to_zoned_datetime(zone.clone()).date().to_string()
 }
 
 /// Reads every daily budget file in `dir` (`budget-*.json`) at start, so
@@ -187,6 +187,7 @@ fn save(path: &Path, c: &Count) {
         let _ = std::fs::create_dir_all(dir);
     }
     if Snapshot::at(path).write(c).is_err() {
+        crate::telemetry::metrics::state_write_failed("budget");
         tracing::warn!(path = %path.display(), "cannot save the daily budget count; it will restart from 0 after a restart");
     }
 }
