@@ -1,16 +1,22 @@
 //! The gRPC server and the admin HTTP port, with graceful drain.
 //!
-//! Request path: tonic (grpc-timeout honoured, message size limits, calls
-//! past the per-connection limit refused at once) → trace (server span with the caller's trace context, RPC
-//! metrics) → health / reflection / the three services → adapters.
+//! Request path: connection hygiene ([`conn`]: handshake timeout, accept
+//! back-off) → tonic (grpc-timeout honoured, message size, HTTP/2 stream,
+//! window, header and keepalive limits, calls past the per-connection limit
+//! refused at once) → trace (server span with the caller's trace context, RPC
+//! metrics) → health, or admission ([`admit`]: in-flight, per-caller and
+//! metadata limits) → reflection / the three services → adapters.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
+use tokio_stream::StreamExt;
 use tonic::transport::Server;
 
 use crate::{admin, api::Api, pb, telemetry};
+
+pub(crate) mod admit;
+pub(crate) mod conn;
 
 /// Names of the services reported by `grpc.health.v1`.
 pub const SERVICES: [&str; 3] =
@@ -34,6 +40,25 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Calls in progress per connection; more are refused at once.
     pub max_concurrent_streams: u32,
+    /// In-flight, per-caller and metadata limits.
+    pub(crate) admission: admit::Limits,
+    /// Largest HTTP/2 header list, bytes.
+    pub max_header_list_bytes: u32,
+    /// HTTP/2 receive window per stream, bytes.
+    pub stream_window_bytes: u32,
+    /// HTTP/2 receive window per connection, bytes.
+    pub connection_window_bytes: u32,
+    /// HTTP/2 keepalive ping interval.
+    pub keepalive_interval: Duration,
+    /// HTTP/2 keepalive ping timeout.
+    pub keepalive_timeout: Duration,
+    /// Time a new connection has to greet: the HTTP/2 preface (gRPC port),
+    /// a request's headers (admin port, also between keep-alive requests).
+    pub handshake_timeout: Duration,
+    /// Connections the admin port serves at once.
+    pub max_admin_connections: usize,
+    /// Age after which a gRPC connection gets GOAWAY.
+    pub max_connection_age: Duration,
     /// Serve reflection.
     pub reflection: bool,
     /// TLS (and mTLS) on the gRPC port.
@@ -48,6 +73,20 @@ impl From<&crate::config::ServerConfig> for Settings {
             shutdown_grace: c.shutdown_grace,
             max_message_bytes: c.max_message_bytes,
             max_concurrent_streams: c.max_concurrent_streams,
+            admission: admit::Limits {
+                max_in_flight: c.max_in_flight,
+                max_in_flight_per_caller: c.max_in_flight_per_caller,
+                max_watches_per_caller: c.max_watches_per_caller,
+                max_metadata_bytes: c.max_metadata_bytes,
+            },
+            max_header_list_bytes: c.max_header_list_bytes,
+            stream_window_bytes: c.stream_window_bytes,
+            connection_window_bytes: c.connection_window_bytes,
+            keepalive_interval: c.keepalive_interval,
+            keepalive_timeout: c.keepalive_timeout,
+            handshake_timeout: c.handshake_timeout,
+            max_admin_connections: c.max_admin_connections,
+            max_connection_age: c.max_connection_age,
             reflection: c.reflection,
             tls: c.tls.clone(),
         }
@@ -61,6 +100,7 @@ pub struct Running {
     /// Bound admin address.
     pub admin_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
+    admin_shutdown: watch::Sender<bool>,
     grpc: JoinHandle<Result<(), tonic::transport::Error>>,
     admin: JoinHandle<()>,
     health: tonic_health::server::HealthReporter,
@@ -75,8 +115,8 @@ pub struct Running {
 pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
     // TLS files are read before binding, so a bad certificate fails the start.
     let tls = settings.tls.as_ref().map(crate::auth::tls::Reloading::new).transpose()?;
-    let grpc_listener = TcpListener::bind(settings.grpc_listen).await?;
-    let admin_listener = TcpListener::bind(settings.admin_listen).await?;
+    let grpc_listener = bind("gRPC", "server.grpc_listen", settings.grpc_listen).await?;
+    let admin_listener = bind("admin", "server.admin_listen", settings.admin_listen).await?;
     let grpc_addr = grpc_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
 
@@ -94,6 +134,9 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ]);
+    // Calls to the API and reflection are admitted (limits, metadata size);
+    // health checks are not, so probes answer while the gateway is full.
+    let admit = admit::Admission::new(settings.admission);
     // Calls past the per-connection limit are refused at once
     // (RESOURCE_EXHAUSTED), not queued: the connection advertises more
     // HTTP/2 streams than the limit, so a client's extra calls reach the
@@ -104,12 +147,17 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
         .max_concurrent_streams(Some(limit.saturating_mul(STREAM_HEADROOM)))
         .concurrency_limit_per_connection(usize::try_from(limit).unwrap_or(usize::MAX))
         .load_shed(true)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .initial_stream_window_size(settings.stream_window_bytes)
+        .initial_connection_window_size(settings.connection_window_bytes)
+        .http2_max_header_list_size(settings.max_header_list_bytes)
+        .http2_keepalive_interval(Some(settings.keepalive_interval))
+        .http2_keepalive_timeout(Some(settings.keepalive_timeout))
+        .max_connection_age(settings.max_connection_age)
         .layer(telemetry::trace::layer(methods))
         .add_service(health_service)
-        .add_service(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n))
-        .add_service(api.file_service().max_decoding_message_size(n).max_encoding_message_size(n))
-        .add_service(api.workspace_service().max_decoding_message_size(n).max_encoding_message_size(n));
+        .add_service(admit.wrap(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n)))
+        .add_service(admit.wrap(api.file_service().max_decoding_message_size(n).max_encoding_message_size(n)))
+        .add_service(admit.wrap(api.workspace_service().max_decoding_message_size(n).max_encoding_message_size(n)));
     if settings.reflection {
         let v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -123,35 +171,44 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
             // google.rpc error details, so grpcurl and other reflection clients decode them.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        router = router.add_service(v1).add_service(v1alpha);
+        router = router.add_service(admit.wrap(v1)).add_service(admit.wrap(v1alpha));
     }
     let stop = async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    // A connection has server.handshake_timeout to send the HTTP/2 preface
+    // (after its TLS handshake); accepting backs off while it fails.
+    let greet = settings.handshake_timeout;
     let grpc = match tls {
         // TLS connections (handshakes, certificate reload): see auth::tls.
         Some(tls) => {
-            tokio::spawn(router.serve_with_incoming_shutdown(crate::auth::tls::incoming(grpc_listener, tls), stop))
+            let incoming =
+                crate::auth::tls::incoming(grpc_listener, tls).map(move |s| s.map(|s| conn::Greeting::new(s, greet)));
+            tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop))
         }
         None => {
-            // Small request/response pairs must not wait on Nagle's algorithm.
-            let incoming = TcpListenerStream::new(grpc_listener).map(|s| {
-                if let Ok(s) = &s {
-                    let _ = s.set_nodelay(true);
+            let incoming = async_stream::stream! {
+                loop {
+                    let s = conn::accept(&grpc_listener, "gRPC").await;
+                    yield Ok::<_, std::io::Error>(conn::Greeting::new(s, greet));
                 }
-                s
-            });
+            };
             tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop))
         }
     };
 
     let ready = Arc::new(admin::Readiness::default());
     ready.set_ready(true);
-    let admin = tokio::spawn(admin::serve(admin_listener, ready.clone(), shutdown.subscribe()));
+    // The admin port outlives the drain: probes read `draining`, and
+    // `/metrics` answers, until the last call has finished.
+    let (admin_shutdown, admin_rx) = watch::channel(false);
+    let admin_limits = admin::Limits { max_connections: settings.max_admin_connections, header_timeout: greet };
+    let admin = tokio::spawn(admin::serve(admin_listener, ready.clone(), admin_limits, admin_rx));
     Ok(Running {
         grpc_addr,
         admin_addr,
         shutdown,
+        admin_shutdown,
         grpc,
         admin,
         health,
@@ -187,8 +244,23 @@ impl Running {
             Ok(Err(e)) => tracing::error!(error = %e, "gRPC server task failed"),
             Err(_) => tracing::warn!(grace = ?self.grace, "shutdown grace ran out; dropping remaining calls"),
         }
-        self.admin.abort();
+        let _ = self.admin_shutdown.send(true);
+        let mut admin = self.admin;
+        if tokio::time::timeout(ADMIN_CLOSE, &mut admin).await.is_err() {
+            admin.abort();
+        }
     }
+}
+
+/// How long admin connections (a scrape in progress) may take to close
+/// once the drain has ended.
+const ADMIN_CLOSE: Duration = Duration::from_secs(1);
+
+/// Binds a listener; an error names the listener, its setting and the address.
+async fn bind(listener: &str, setting: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("the {listener} listener cannot bind {addr} ({setting}): {e}"))
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

@@ -419,3 +419,63 @@ workspaces:
     let (code, out) = check(&yaml("instance_role: {}", "workload_identity: {}"), &injected);
     assert_eq!(code, 0, "{out}");
 }
+fn check_with_env(yaml: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> (i32, String) {
+    let file = dir.join("config.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let mut cmd = Command::new(common::binary());
+    cmd.arg("check-config").arg(&file);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run check-config");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// examples/config.yaml passes with its secrets in place (the files under
+/// a temp dir) and its variables set, DSGW_EXAMPLE_PAGE_TOKEN_KEY included.
+#[test]
+fn the_example_config_passes_check_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir_all(secrets.join("dw-prod")).unwrap();
+    std::fs::write(secrets.join("dw-prod/access_key_id"), "ak").unwrap();
+    std::fs::write(secrets.join("dw-prod/access_key_secret"), "sk").unwrap();
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.yaml")).unwrap();
+    let yaml = example
+        .replace("/var/run/secrets/datastudio-gateway", &secrets.display().to_string())
+        .replace("/var/lib/datastudio-gateway", &dir.path().join("state").display().to_string());
+    let env =
+        [("DSGW_EXAMPLE_PAGE_TOKEN_KEY", "k"), ("DA_PROD_AK", "ak"), ("DA_PROD_SK", "sk"), ("DSGW_BIN", "/usr/bin/x")];
+    let (code, out) = check_with_env(&yaml, dir.path(), &env);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn config_mistakes_do_not_pass_silently() {
+    let dir = common::secrets_dir(&[("ali_ak", "a"), ("ali_sk", "b"), ("hw_ak", "c"), ("hw_sk", "d")]);
+    let yaml = common::two_vendor_yaml(dir.path());
+    // A repeated key.
+    let repeated = yaml.replace("  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n  shutdown_grace: 6s\n");
+    let (code, out) = check_with_env(&repeated, dir.path(), &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("duplicate entry with key \"shutdown_grace\""), "{out}");
+    // An override's error names its variable.
+    let (code, out) = check_with_env(&yaml, dir.path(), &[("DSGW_SERVER__SHUTDOWN_GRACE", "soon")]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("server.shutdown_grace") && out.contains("DSGW_SERVER__SHUTDOWN_GRACE"), "{out}");
+    // An override reaches a workspace whose name has a hyphen.
+    let (code, out) = check_with_env(&yaml, dir.path(), &[("DSGW_WORKSPACES__DW_TEST__REGION", "NOT-A-REGION")]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("workspaces.dw-test.region"), "the override reached dw-test: {out}");
+    // DSGW_ variables that are not overrides are not read.
+    let (code, out) = check_with_env(&yaml, dir.path(), &[("DSGW_BIN", "/usr/local/bin/x")]);
+    assert_eq!(code, 0, "{out}");
+    // New server limits are checked.
+    let bad =
+        yaml.replace("  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n  max_in_flight: 0\n  max_metadata_bytes: 10\n");
+    let (code, out) = check_with_env(&bad, dir.path(), &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("server.max_in_flight: must be at least 1"), "{out}");
+    assert!(out.contains("server.max_metadata_bytes: must be at least 1024"), "{out}");
+}

@@ -154,13 +154,13 @@ async fn fifty_watchers_share_the_engines_polls() {
     let env = alibaba::start_with("pipeline", "demo-sk").await;
     let d = deploy(&env, objects::NODE).await;
     let before = env.emu.control.count("GetPipelineRun");
+    // Two callers (a caller may hold server.max_watches_per_caller, 32, watches).
     let watchers: Vec<_> = (0..50)
-        .map(|_| {
+        .map(|i| {
             let mut client = env.gw.release();
-            let name = d.name.clone();
+            let request = watch_as(&d.name, &format!("watcher-{}", i % 2));
             tokio::spawn(async move {
-                let mut s =
-                    client.watch_deployment(pb::WatchDeploymentRequest { name, view: 0 }).await.unwrap().into_inner();
+                let mut s = client.watch_deployment(request).await.unwrap().into_inner();
                 let mut last = None;
                 while let Some(m) = s.message().await.unwrap() {
                     last = m.deployment;
@@ -175,6 +175,49 @@ async fn fifty_watchers_share_the_engines_polls() {
     let polls = env.emu.control.count("GetPipelineRun") - before;
     // The engine's own polls (a few per stage), not 50 watchers' worth.
     assert!(polls < 40, "{polls} vendor polls for 50 watchers of one deployment");
+}
+
+/// A watch of `name` by the caller with bearer token `token` (the gateway
+/// runs without auth: the token only tells callers apart).
+fn watch_as(name: &str, token: &str) -> tonic::Request<pb::WatchDeploymentRequest> {
+    let mut r = tonic::Request::new(pb::WatchDeploymentRequest { name: name.into(), view: 0 });
+    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+/// One caller opening watch after watch holds its share
+/// (server.max_watches_per_caller, 32) and no more; other callers still
+/// watch and read the deployment within their deadline (the watchers add
+/// no vendor calls of their own: see the test above).
+#[tokio::test]
+async fn one_caller_holds_at_most_its_share_of_watches_and_others_are_served() {
+    let env = alibaba::start_with("pipeline", "demo-sk").await;
+    let d = deploy(&env, objects::NODE).await;
+    let mut client = env.gw.release();
+    let mut open = Vec::new();
+    for _ in 0..32 {
+        open.push(client.watch_deployment(watch_as(&d.name, "greedy")).await.expect("within the share").into_inner());
+    }
+    let e = client.watch_deployment(watch_as(&d.name, "greedy")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{e:?}");
+    assert_eq!(common::error_info(&e).unwrap().reason, "CALLER_LIMIT_REACHED");
+    assert!(e.message().contains("server.max_watches_per_caller"), "{}", e.message());
+    let mut other = client.watch_deployment(watch_as(&d.name, "other")).await.expect("another caller watches");
+    assert!(other.get_mut().message().await.unwrap().is_some(), "the other caller reads the deployment");
+    let mut r = tonic::Request::new(pb::GetDeploymentRequest { name: d.name.clone(), view: 0 });
+    r.set_timeout(Duration::from_secs(1));
+    client.get_deployment(r).await.expect("GetDeployment within its deadline");
+    // A closed watch gives its slot back.
+    open.pop();
+    let mut reopened = false;
+    for _ in 0..100 {
+        if client.watch_deployment(watch_as(&d.name, "greedy")).await.is_ok() {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(reopened, "the closed watch's slot was never given back");
 }
 
 async fn cancel(env: &alibaba::AliEnv, name: &str) -> Result<pb::Deployment, tonic::Status> {

@@ -311,3 +311,22 @@ workspaces:
         w.abort();
     }
 }
+
+/// A deadline that has passed before the answer is ready (`grpc-timeout:
+/// 1u`) is DEADLINE_EXCEEDED, not the rate limit's RESOURCE_EXHAUSTED.
+#[tokio::test]
+async fn a_deadline_too_short_for_any_answer_is_deadline_exceeded() {
+    let emu = alibaba::emulator().await;
+    let gw = alibaba::gateway(&emu, dir(), "legacy", "    rate_limits: { default: 0.1 }").await;
+    // The bucket's one token goes to this call: the next one would wait 10 s.
+    gw.files().get_file(get_file(100_001, Duration::from_secs(5))).await.expect("first call");
+    // A raw client: tonic's own would give up on its side first.
+    let conn = common::raw::connect(gw.grpc_addr(), None).await;
+    let req = pb::GetFileRequest { name: format!("{WS}/files/100002"), view: 0 };
+    for timeout in ["1u", "1n"] {
+        let code =
+            common::raw::unary(&conn, "/datastudio.v1.FileService/GetFile", &req, &[("grpc-timeout", timeout)]).await;
+        assert_eq!(code, Code::DeadlineExceeded, "{timeout}");
+    }
+    assert_eq!(emu.control.count("GetFile"), 1, "no vendor call after the first");
+}

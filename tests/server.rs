@@ -5,6 +5,7 @@ mod common;
 
 use datastudio_gateway::{pb, server::SERVICES};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_types::StatusExt;
 
 #[tokio::test]
 async fn health_is_serving_for_every_service() {
@@ -134,4 +135,126 @@ async fn workspaces_are_listed_without_credentials() {
     for secret in ["sk-1", "sk-2", "ak-1", "ak-2"] {
         assert!(!text.contains(secret));
     }
+}
+
+/// The two-vendor config with `server_extra` added to its `server:` section.
+async fn start_with_server(server_extra: &str) -> common::Gateway {
+    let dir = common::secrets_dir(&[("ali_ak", "ak-1"), ("ali_sk", "sk-1"), ("hw_ak", "ak-2"), ("hw_sk", "sk-2")]);
+    let yaml = common::two_vendor_yaml(dir.path())
+        .replace("  shutdown_grace: 5s\n", &format!("  shutdown_grace: 5s\n{server_extra}"));
+    common::start_yaml(&yaml, dir).await
+}
+
+fn list_workspaces(token: Option<&str>) -> tonic::Request<pb::ListWorkspacesRequest> {
+    let mut r = tonic::Request::new(pb::ListWorkspacesRequest::default());
+    if let Some(t) = token {
+        r.metadata_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    r
+}
+
+fn reason(s: &tonic::Status) -> String {
+    common::error_info(s).map(|i| i.reason).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn oversized_metadata_fails_that_call_alone_and_the_connection_lives() {
+    let gw = common::start_default().await;
+    let mut ws = gw.workspaces();
+    let e = ws.list_workspaces(list_workspaces(Some(&"t".repeat(100_000)))).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+    assert!(e.message().contains("authorization"), "{}", e.message());
+    assert!(e.message().len() < 300, "the token is not echoed: {} bytes", e.message().len());
+    let mut r = tonic::Request::new(pb::ListWorkspacesRequest::default());
+    r.metadata_mut().insert("x-big", "b".repeat(20_000).parse().unwrap());
+    let e = ws.list_workspaces(r).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    assert_eq!(common::violated_fields(&e), ["metadata \"x-big\""]);
+    // The same connection still serves calls.
+    ws.list_workspaces(list_workspaces(None)).await.expect("the connection survived");
+}
+
+#[tokio::test]
+async fn a_request_over_the_size_limit_is_resource_exhausted() {
+    let gw = start_with_server("  max_message_bytes: 2048\n").await;
+    let r =
+        pb::ListFilesRequest { parent: "workspaces/dw-test".into(), keyword: "k".repeat(4000), ..Default::default() };
+    let e = gw.files().list_files(r).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{e:?}");
+}
+
+#[tokio::test]
+async fn in_flight_limits_refuse_at_once_with_retry_info() {
+    use tonic_reflection::pb::v1;
+    let gw = start_with_server("  max_in_flight: 3\n  max_in_flight_per_caller: 2\n").await;
+    // A reflection stream the caller keeps open holds a call slot.
+    let open = |token: Option<&'static str>| {
+        let channel = gw.channel.clone();
+        async move {
+            let (tx, rx) = tokio::sync::mpsc::channel::<v1::ServerReflectionRequest>(1);
+            let mut r = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+            if let Some(t) = token {
+                r.metadata_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+            }
+            let mut c = v1::server_reflection_client::ServerReflectionClient::new(channel);
+            let stream = c.server_reflection_info(r).await.expect("stream opens");
+            (tx, stream)
+        }
+    };
+    let a1 = open(None).await;
+    let _a2 = open(None).await;
+    let mut ws = gw.workspaces();
+    let e = ws.list_workspaces(list_workspaces(None)).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (tonic::Code::ResourceExhausted, "CALLER_LIMIT_REACHED"), "{e:?}");
+    assert!(e.get_details_retry_info().is_some(), "RetryInfo");
+    assert!(e.message().contains("server.max_in_flight_per_caller"), "{}", e.message());
+    // Another caller has its own share ...
+    let _b1 = open(Some("b")).await;
+    // ... until the gateway as a whole is full.
+    let e = ws.list_workspaces(list_workspaces(Some("c"))).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (tonic::Code::ResourceExhausted, "GATEWAY_OVERLOADED"), "{e:?}");
+    assert!(e.get_details_retry_info().is_some(), "RetryInfo");
+    // Health checks are not admitted: probes answer while the gateway is full.
+    let health = HealthClient::new(gw.channel.clone()).check(HealthCheckRequest { service: String::new() }).await;
+    assert_eq!(health.expect("health while full").into_inner().status(), ServingStatus::Serving);
+    // A stream that ends gives its slot back.
+    drop(a1);
+    let mut served = false;
+    for _ in 0..100 {
+        if ws.list_workspaces(list_workspaces(Some("c"))).await.is_ok() {
+            served = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(served, "the closed stream's slot was never given back");
+}
+
+#[tokio::test]
+async fn address_in_use_names_the_listener_and_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = common::secrets_dir(&[("ali_ak", "ak-1"), ("ali_sk", "sk-1"), ("hw_ak", "ak-2"), ("hw_sk", "sk-2")]);
+    let yaml = common::two_vendor_yaml(dir.path());
+    let cfg = datastudio_gateway::config::Config::from_yaml(&yaml).unwrap();
+    for (grpc, admin, listener, setting) in
+        [(Some(addr), None, "gRPC", "server.grpc_listen"), (None, Some(addr), "admin", "server.admin_listen")]
+    {
+        let listen = datastudio_gateway::cli::Listen { grpc_listen: grpc, admin_listen: admin };
+        let e = datastudio_gateway::gateway::start(&cfg, &listen).await.err().expect("the address is taken");
+        let e = format!("{e:#}");
+        assert!(e.contains(&format!("the {listener} listener cannot bind {addr} ({setting})")), "{e}");
+    }
+}
+
+/// After server.max_connection_age a connection is asked to go (GOAWAY);
+/// an idle one is then closed.
+#[tokio::test]
+async fn an_idle_connection_is_closed_at_its_max_age() {
+    let gw = start_with_server("  max_connection_age: 1s\n").await;
+    let tcp = tokio::net::TcpStream::connect(gw.grpc_addr()).await.unwrap();
+    let (_send, conn) = h2::client::handshake(tcp).await.expect("HTTP/2");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), conn).await;
+    assert!(ended.is_ok(), "the idle connection is still open");
 }

@@ -26,17 +26,18 @@ async fn sigterm_lets_in_flight_calls_finish_and_refuses_new_ones() {
         .spawn()
         .expect("spawn demo");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut grpc, mut emu) = (None, None);
+    let (mut grpc, mut admin, mut emu) = (None, None, None);
     while grpc.is_none() || emu.is_none() {
         let line = lines.next().expect("demo output").unwrap();
         if let Some(g) = field(&line, "grpc=") {
             grpc = Some(g.to_owned());
+            admin = field(&line, "admin=").map(str::to_owned);
         }
         if line.starts_with("DataWorks emulator at ") {
             emu = line.rsplit(' ').next().map(str::to_owned);
         }
     }
-    let (grpc, emu) = (grpc.unwrap(), emu.unwrap());
+    let (grpc, admin, emu) = (grpc.unwrap(), admin.expect("admin address"), emu.unwrap());
     // Make the next GetFile slow at the vendor.
     reqwest::Client::new()
         .post(format!("{emu}/_emulator/faults"))
@@ -59,6 +60,13 @@ async fn sigterm_lets_in_flight_calls_finish_and_refuses_new_ones() {
     let fresh =
         Channel::from_shared(format!("http://{grpc}")).unwrap().connect_timeout(Duration::from_secs(1)).connect().await;
     assert!(fresh.is_err(), "a new connection was accepted during drain");
+    // The admin port stays up for the drain: probes read `draining`, metrics answer.
+    let http = reqwest::Client::new();
+    let ready = http.get(format!("http://{admin}/readyz")).send().await.expect("readyz answers during drain");
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.text().await.unwrap(), "draining\n");
+    let metrics = http.get(format!("http://{admin}/metrics")).send().await.expect("metrics answer during drain");
+    assert_eq!(metrics.status(), reqwest::StatusCode::OK);
     let done = slow.await.unwrap().expect("the in-flight call completed");
     assert!(done.into_inner().file.unwrap().content.contains("SELECT"));
     let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();

@@ -110,4 +110,31 @@ mod tests {
         assert!(t.open("!!", "ListFiles", "workspaces/a", b"f1").is_err());
         assert_eq!(t.open("", "ListFiles", "workspaces/a", b"f1").unwrap(), None);
     }
+
+    proptest::proptest! {
+        /// A sealed token opens to its cursor for the same request only; any
+        /// other text is refused as INVALID_ARGUMENT, never a panic.
+        #[test]
+        fn prop_tokens_round_trip_and_anything_else_is_refused(
+            method in ".{0,20}", parent in ".{0,40}", filters in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            cursor in ".{0,80}", junk in ".{1,200}", flip in 0usize..1000,
+        ) {
+            let t = PageTokens::new(b"k");
+            let token = t.seal(&method, &parent, &filters, &cursor);
+            proptest::prop_assert_eq!(t.open(&token, &method, &parent, &filters).unwrap(), Some(cursor.clone()));
+            let mut other_filters = filters.clone();
+            other_filters.push(1);
+            proptest::prop_assert!(t.open(&token, &method, &parent, &other_filters).is_err());
+            proptest::prop_assert!(PageTokens::new(b"other").open(&token, &method, &parent, &filters).is_err());
+            let mut altered = token.clone().into_bytes();
+            let i = flip % altered.len();
+            altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
+            if let Ok(altered) = String::from_utf8(altered) && altered != token {
+                proptest::prop_assert!(t.open(&altered, &method, &parent, &filters).is_err());
+            }
+            if let Err(e) = t.open(&junk, &method, &parent, &filters) {
+                proptest::prop_assert_eq!(e.code, tonic::Code::InvalidArgument);
+            }
+        }
+    }
 }

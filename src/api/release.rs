@@ -15,6 +15,7 @@ use crate::{
         is_terminal,
     },
     pb::{self, release_service_server::ReleaseService},
+    server::admit::{CallerSlots, Slot},
 };
 
 const LIST: &str = "ListReleasePackages";
@@ -197,13 +198,16 @@ impl ReleaseService for Api {
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
         let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
+        // The caller's watch slot, held as long as the stream is open.
+        let slot = req.extensions().get::<CallerSlots>().map(CallerSlots::watch).transpose().map_err(status)?;
         if let Some(rx) = self.engine().watch(&w, &id).filter(|_| !full) {
-            return Ok(Response::new(follow(rx, ctx.deadline)));
+            return Ok(Response::new(follow(rx, ctx.deadline, slot)));
         }
         // The first look happens before the stream starts, so a bad id fails the call itself.
         let first = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
         let adapter = ws.adapter.clone();
         let stream = async_stream::try_stream! {
+            let _slot = slot;
             let mut last = first;
             yield pb::WatchDeploymentResponse { deployment: Some(last.clone()) };
             let mut step = 0;
@@ -245,8 +249,13 @@ impl ReleaseService for Api {
 
 /// Follows a deployment the engine drives: every state it publishes, until
 /// a terminal one (watchers share the engine's polls; none of their own).
-fn follow(mut rx: tokio::sync::watch::Receiver<pb::Deployment>, deadline: Option<std::time::Instant>) -> WatchStream {
+fn follow(
+    mut rx: tokio::sync::watch::Receiver<pb::Deployment>,
+    deadline: Option<std::time::Instant>,
+    slot: Option<Slot>,
+) -> WatchStream {
     Box::pin(async_stream::try_stream! {
+        let _slot = slot;
         loop {
             let d = rx.borrow_and_update().clone();
             let ended = is_terminal(d.state());

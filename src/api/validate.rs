@@ -265,4 +265,40 @@ mod tests {
         assert_eq!(file_version("name", "workspaces/a/files/9/versions/3").unwrap(), ("a".into(), "9".into(), 3));
         assert!(file_version("name", "workspaces/a/files/9/versions/0").is_err());
     }
+
+    proptest::proptest! {
+        /// Any text as a name: parsed or INVALID_ARGUMENT naming the field,
+        /// with a bounded message; never a panic.
+        #[test]
+        fn prop_any_name_is_parsed_or_refused(name in "(workspaces/)?[a-z0-9./:-]{0,12}(/files/|/deployments/)?.{0,40}(/versions/-?[0-9]{0,3})?") {
+            for r in [
+                workspace("parent", &name).map(drop),
+                child("name", &name, "files").map(drop),
+                child("name", &name, "deployments").map(drop),
+                file_version("name", &name).map(drop),
+            ] {
+                if let Err(e) = r {
+                    proptest::prop_assert_eq!(e.code, tonic::Code::InvalidArgument);
+                    proptest::prop_assert!(e.violations.iter().all(|v| v.field == "name" || v.field == "parent"));
+                    // domain::error::MAX_MESSAGE
+                    proptest::prop_assert!(e.message.len() <= 2048);
+                }
+            }
+        }
+
+        /// Names built from valid parts parse back to those parts; dot
+        /// segments and control characters never do.
+        #[test]
+        fn prop_valid_names_round_trip(w in "[a-z][a-z0-9-]{0,30}", id in "[A-Za-z0-9:_ .-]{1,40}", n in 1i64..100_000) {
+            let parsed = child("name", &format!("workspaces/{w}/files/{id}"), "files");
+            if id == "." || id == ".." {
+                proptest::prop_assert!(parsed.is_err());
+            } else {
+                proptest::prop_assert_eq!(parsed.unwrap(), (w.clone(), id.clone()));
+                proptest::prop_assert_eq!(file_version("name", &format!("workspaces/{w}/files/{id}/versions/{n}")).unwrap(), (w.clone(), id.clone(), n));
+            }
+            let control = format!("workspaces/{w}/files/{id}\u{0}");
+            proptest::prop_assert!(child("name", &control, "files").is_err());
+        }
+    }
 }

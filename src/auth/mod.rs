@@ -94,16 +94,17 @@ impl Auth {
         Ok(Caller { identity: None, via: "anonymous" })
     }
 
-    /// Whether `caller` holds `perm` on `workspace`.
+    /// Whether `caller` holds `perm` on `workspace`. A read that
+    /// `allow_anonymous` opens is open to every caller, with credentials or
+    /// without: a caller can always drop its token, so refusing it while
+    /// serving anonymous callers would protect nothing.
     pub(crate) fn allows(&self, caller: &Caller, workspace: &str, perm: Permission) -> bool {
         let Some(e) = &self.enforced else { return true };
         e.policies.iter().any(|p| {
             p.permissions.contains(&perm)
                 && p.workspaces.iter().any(|w| w == "*" || w == workspace)
-                && match &caller.identity {
-                    Some(id) => p.subjects.iter().any(|s| glob_match(s, id)),
-                    None => p.allow_anonymous && perm == Permission::Read,
-                }
+                && ((p.allow_anonymous && perm == Permission::Read)
+                    || caller.identity.as_ref().is_some_and(|id| p.subjects.iter().any(|s| glob_match(s, id))))
         })
     }
 
@@ -184,6 +185,10 @@ mod tests {
         assert!(!a.allows(&who("reader"), "b", Deploy));
         let anon = Caller { identity: None, via: "anonymous" };
         assert!(a.allows(&anon, "open", Read));
+        // What anonymous callers may read, callers with credentials may read too.
+        assert!(a.allows(&who("spiffe://corp/ns/web/sa/x"), "open", Read));
+        assert!(a.check(&who("spiffe://corp/ns/web/sa/x"), "open", Read).is_ok());
+        assert!(!a.allows(&who("spiffe://corp/ns/web/sa/x"), "open", Deploy));
         assert!(!a.allows(&anon, "a", Read));
         assert_eq!(a.check(&anon, "a", Read).unwrap_err().code, Code::Unauthenticated);
         assert_eq!(a.require_credentials(&anon).unwrap_err().code, Code::Unauthenticated);

@@ -119,18 +119,14 @@ pub(crate) fn incoming(
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
         loop {
-            let (tcp, peer) = tokio::select! {
+            let tcp = tokio::select! {
                 () = tx.closed() => return,
-                a = listener.accept() => match a {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
+                tcp = crate::server::conn::accept(&listener, "gRPC") => tcp,
             };
-            let _ = tcp.set_nodelay(true);
+            let peer = match tcp.peer_addr() {
+                Ok(p) => p,
+                Err(_) => continue,
+            };
             let acceptor = TlsAcceptor::from(tls.current());
             let tx = tx.clone();
             tokio::spawn(async move {

@@ -69,6 +69,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     if cfg.server.max_concurrent_streams == 0 {
         p.add("server.max_concurrent_streams", "must be at least 1");
     }
+    server_limits(&mut p, &cfg.server);
     if cfg.server.grpc_listen == cfg.server.admin_listen && cfg.server.grpc_listen.port() != 0 {
         p.add("server.admin_listen", "must differ from server.grpc_listen");
     }
@@ -88,6 +89,55 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     super::security::check(cfg, &mut p.0);
     super::state::check(cfg, &mut p.0);
     p.0
+}
+
+/// The largest HTTP/2 flow-control window (RFC 9113 §6.9.1).
+const MAX_WINDOW: u32 = (1 << 31) - 1;
+
+fn server_limits(p: &mut Problems, s: &super::ServerConfig) {
+    if s.max_in_flight == 0 {
+        p.add("server.max_in_flight", "must be at least 1");
+    }
+    if s.max_in_flight_per_caller == 0 || s.max_in_flight_per_caller > s.max_in_flight {
+        p.add("server.max_in_flight_per_caller", "must be at least 1 and at most server.max_in_flight");
+    }
+    if s.max_watches_per_caller == 0 {
+        p.add("server.max_watches_per_caller", "must be at least 1");
+    }
+    if !(16 * 1024..=16 * 1024 * 1024).contains(&s.max_header_list_bytes) {
+        p.add("server.max_header_list_bytes", "must be between 16384 and 16777216");
+    }
+    if s.max_metadata_bytes < 1024 || s.max_metadata_bytes > s.max_header_list_bytes as usize {
+        p.add(
+            "server.max_metadata_bytes",
+            "must be at least 1024 and at most server.max_header_list_bytes (larger metadata must reach the gateway \
+             to be refused for its call alone)",
+        );
+    }
+    if !(65_535..=MAX_WINDOW).contains(&s.stream_window_bytes) {
+        p.add("server.stream_window_bytes", format!("must be between 65535 and {MAX_WINDOW}"));
+    }
+    if s.connection_window_bytes < s.stream_window_bytes || s.connection_window_bytes > MAX_WINDOW {
+        p.add(
+            "server.connection_window_bytes",
+            format!("must be at least server.stream_window_bytes and at most {MAX_WINDOW}"),
+        );
+    }
+    if s.keepalive_interval < std::time::Duration::from_secs(1) {
+        p.add("server.keepalive_interval", "must be at least 1s");
+    }
+    if s.keepalive_timeout.is_zero() {
+        p.add("server.keepalive_timeout", "must be more than 0");
+    }
+    if s.handshake_timeout.is_zero() || s.handshake_timeout > std::time::Duration::from_secs(300) {
+        p.add("server.handshake_timeout", "must be more than 0 and at most 5m");
+    }
+    if s.max_connection_age < std::time::Duration::from_secs(1) {
+        p.add("server.max_connection_age", "must be at least 1s");
+    }
+    if s.max_admin_connections == 0 {
+        p.add("server.max_admin_connections", "must be at least 1");
+    }
 }
 
 fn limits_redis(p: &mut Problems, cfg: &Config) {

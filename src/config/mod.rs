@@ -66,6 +66,41 @@ pub struct ServerConfig {
     /// connection advertises four times as many HTTP/2 streams, so extra
     /// calls reach the gateway instead of queueing in the client.
     pub max_concurrent_streams: u32,
+    /// Calls in flight at once, all callers together; more are refused
+    /// with RESOURCE_EXHAUSTED and RetryInfo.
+    pub max_in_flight: usize,
+    /// Calls in flight at once per caller (bearer token, client
+    /// certificate, else IP address).
+    pub max_in_flight_per_caller: usize,
+    /// Open `WatchDeployment` streams per caller.
+    pub max_watches_per_caller: usize,
+    /// Largest metadata of one call, bytes; more is refused for that call.
+    pub max_metadata_bytes: usize,
+    /// Largest header list HTTP/2 takes, bytes; a caller sending more
+    /// loses its stream (or, far beyond, its connection).
+    pub max_header_list_bytes: u32,
+    /// HTTP/2 receive window per stream, bytes.
+    pub stream_window_bytes: u32,
+    /// HTTP/2 receive window per connection, bytes.
+    pub connection_window_bytes: u32,
+    /// Interval of HTTP/2 keepalive pings.
+    #[serde(with = "humantime_serde")]
+    pub keepalive_interval: Duration,
+    /// A peer that does not answer a keepalive ping within this long is
+    /// disconnected.
+    #[serde(with = "humantime_serde")]
+    pub keepalive_timeout: Duration,
+    /// Time a new connection has to greet: the HTTP/2 preface on the gRPC
+    /// port, a request's headers on the admin port (also between keep-alive
+    /// requests); else it is closed.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// Connections the admin port serves at once; more are closed at once.
+    pub max_admin_connections: usize,
+    /// Age after which a gRPC connection is asked to go (HTTP/2 GOAWAY): an
+    /// idle one closes then, a busy one once its calls have finished.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age: Duration,
     /// Serve gRPC reflection (v1 and v1alpha).
     pub reflection: bool,
     /// Key that signs page tokens; random per process when unset (tokens then
@@ -84,7 +119,19 @@ impl Default for ServerConfig {
             admin_listen: ([0, 0, 0, 0], 9090).into(),
             shutdown_grace: Duration::from_secs(20),
             max_message_bytes: 4 * 1024 * 1024,
-            max_concurrent_streams: 256,
+            max_concurrent_streams: 100,
+            max_in_flight: 1024,
+            max_in_flight_per_caller: 128,
+            max_watches_per_caller: 32,
+            max_metadata_bytes: 16 * 1024,
+            max_header_list_bytes: 256 * 1024,
+            stream_window_bytes: 256 * 1024,
+            connection_window_bytes: 1024 * 1024,
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            max_admin_connections: 32,
+            max_connection_age: Duration::from_secs(30 * 60),
             reflection: true,
             page_token_key: None,
             state_dir: PathBuf::from("/var/lib/datastudio-gateway"),
@@ -321,32 +368,94 @@ pub struct LoadError(pub String);
 impl Config {
     /// Loads `path` with `DSGW_` overrides from the process environment.
     pub fn load(path: &Path) -> Result<Config, LoadError> {
-        Self::from_figment(Figment::new().merge(Yaml::file_exact(path)).merge(env_overrides()))
+        // A file that cannot be read is figment's to report, with its path.
+        if let Ok(text) = std::fs::read_to_string(path) {
+            no_duplicate_keys(&text)?;
+        }
+        Self::from_figment(Figment::new().merge(Yaml::file_exact(path)))
     }
 
     /// Parses YAML text (with `DSGW_` overrides).
     pub fn from_yaml(text: &str) -> Result<Config, LoadError> {
-        Self::from_figment(Figment::new().merge(Yaml::string(text)).merge(env_overrides()))
+        no_duplicate_keys(text)?;
+        Self::from_figment(Figment::new().merge(Yaml::string(text)))
     }
 
     fn from_figment(f: Figment) -> Result<Config, LoadError> {
-        Ok(f.extract::<Config>()?)
+        f.merge(env_overrides()).extract::<Config>().map_err(|e| {
+            let vars: Vec<_> = std::env::vars_os()
+                .filter_map(|(k, _)| k.into_string().ok())
+                .filter_map(|k| override_path(&k).map(|p| (k, p)))
+                .collect();
+            LoadError::new(e, &vars)
+        })
     }
 }
 
 impl From<figment::Error> for LoadError {
     /// One line per error: its path (when it has one) and what is wrong.
     fn from(e: figment::Error) -> Self {
+        LoadError::new(e, &[])
+    }
+}
+
+impl LoadError {
+    /// One line per error: its path, what is wrong, and the `DSGW_`
+    /// variables (of `vars`: name and config path) that set it or below it.
+    fn new(e: figment::Error, vars: &[(String, Vec<String>)]) -> Self {
         let line = |e: figment::Error| {
             let path = e.path.join(".");
-            if path.is_empty() { e.kind.to_string() } else { format!("{path}: {}", e.kind) }
+            let mut line = if path.is_empty() { e.kind.to_string() } else { format!("{path}: {}", e.kind) };
+            let from: Vec<&str> = vars
+                .iter()
+                .filter(|(_, p)| !e.path.is_empty() && (p.starts_with(&e.path) || e.path.starts_with(p)))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if !from.is_empty() {
+                line.push_str(&format!(" (from environment variable {})", from.join(", ")));
+            }
+            line
         };
         LoadError(e.into_iter().map(line).collect::<Vec<_>>().join("\n"))
     }
 }
 
+/// Refuses a YAML text that repeats a key in one mapping (figment would
+/// take the last one silently). The parser is the one figment uses, so the
+/// only other errors it finds are syntax errors, which figment would report
+/// the same way.
+fn no_duplicate_keys(text: &str) -> Result<(), LoadError> {
+    serde_yaml::from_str::<serde_yaml::Value>(text).map(drop).map_err(|e| LoadError(e.to_string()))
+}
+
+/// The prefix of override variables.
+const ENV_PREFIX: &str = "DSGW_";
+
+/// The top-level keys a `DSGW_` variable may set; other `DSGW_` variables
+/// (`DSGW_BIN`, `DSGW_EXAMPLE_PAGE_TOKEN_KEY`) are not read as config.
+const SECTIONS: [&str; 6] = ["server", "limits", "telemetry", "workspaces", "auth", "state"];
+
+/// The config path a `DSGW_` variable sets, if it is an override: `__`
+/// separates keys, keys are lowercased, and in a workspace name `_` stands
+/// for `-` (workspace names have no `_`): `DSGW_WORKSPACES__DW_PROD__REGION`
+/// sets `workspaces.dw-prod.region`.
+fn override_path(var: &str) -> Option<Vec<String>> {
+    let key =
+        var.get(..ENV_PREFIX.len()).filter(|p| p.eq_ignore_ascii_case(ENV_PREFIX)).map(|_| &var[ENV_PREFIX.len()..])?;
+    let mut path: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();
+    if !SECTIONS.contains(&path[0].as_str()) || path.iter().any(String::is_empty) {
+        return None;
+    }
+    if path[0] == "workspaces"
+        && let Some(name) = path.get_mut(1)
+    {
+        *name = name.replace('_', "-");
+    }
+    Some(path)
+}
+
 fn env_overrides() -> Env {
-    Env::prefixed("DSGW_").split("__")
+    Env::prefixed(ENV_PREFIX).filter_map(|key| override_path(&format!("{ENV_PREFIX}{key}")).map(|p| p.join(".").into()))
 }
 
 #[cfg(test)]
@@ -358,6 +467,40 @@ mod tests {
             "workspaces:\n  w:\n    vendor: {vendor}\n    region: r\n    credentials: {{ access_key_id: {{ env: AK }} }}\n{extra}"
         );
         Config::from_yaml(&yaml).map(|mut c| c.workspaces.remove("w").unwrap())
+    }
+
+    #[test]
+    fn overrides_name_known_sections_and_any_workspace() {
+        let path = |v: &str| override_path(v).map(|p| p.join("."));
+        assert_eq!(path("DSGW_SERVER__SHUTDOWN_GRACE").as_deref(), Some("server.shutdown_grace"));
+        assert_eq!(path("DSGW_WORKSPACES__DW_PROD__REGION").as_deref(), Some("workspaces.dw-prod.region"));
+        assert_eq!(
+            path("DSGW_WORKSPACES__DW_PROD__TIMEOUTS__READ").as_deref(),
+            Some("workspaces.dw-prod.timeouts.read"),
+            "only the workspace name is unescaped"
+        );
+        assert_eq!(path("DSGW_LIMITS__MAX_WAIT").as_deref(), Some("limits.max_wait"));
+        for not_config in ["DSGW_BIN", "DSGW_EXAMPLE_PAGE_TOKEN_KEY", "DSGW_", "DSGW_SERVER____X", "OTHER_SERVER__X"] {
+            assert_eq!(path(not_config), None, "{not_config}");
+        }
+    }
+
+    #[test]
+    fn a_load_error_names_the_variable_that_set_it() {
+        let e = figment::Error::from("invalid value".to_owned()).with_path("server.shutdown_grace");
+        let vars = [
+            ("DSGW_SERVER__SHUTDOWN_GRACE".to_owned(), override_path("DSGW_SERVER__SHUTDOWN_GRACE").unwrap()),
+            ("DSGW_LIMITS__MAX_WAIT".to_owned(), override_path("DSGW_LIMITS__MAX_WAIT").unwrap()),
+        ];
+        let e = LoadError::new(e, &vars).0;
+        assert!(e.ends_with("(from environment variable DSGW_SERVER__SHUTDOWN_GRACE)"), "{e}");
+        assert!(!e.contains("MAX_WAIT"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_keys_do_not_load() {
+        let e = Config::from_yaml("server:\n  reflection: true\n  reflection: false\n").unwrap_err().0;
+        assert!(e.contains("duplicate"), "{e}");
     }
 
     #[test]
@@ -432,5 +575,17 @@ mod tests {
         assert_eq!(e, "w: unknown field: found `b`, expected ``a``");
         let e = extract("w: { vendor: two, region: r }").unwrap_err().0;
         assert!(e.starts_with("w: unknown variant: found `two`"), "not at w.vendor: {e}");
+    }
+
+    proptest::proptest! {
+        /// Any text as a config or an environment variable name: loaded or
+        /// refused with a message, never a panic.
+        #[test]
+        fn prop_any_config_text_loads_or_is_refused(text in "([a-z_]{1,12}: ?(\\{ ?|\\[|[a-z0-9 .:-]{0,12})\n {0,4}){0,8}", var in "[A-Z_]{0,30}") {
+            if let Err(e) = Config::from_yaml(&text) {
+                proptest::prop_assert!(!e.0.is_empty());
+            }
+            let _ = override_path(&var);
+        }
     }
 }

@@ -48,6 +48,12 @@ pub enum Reason {
     DailyBudgetExhausted,
     /// The caller's deadline passed before a request was sent.
     DeadlineExceeded,
+    /// The gateway has as many calls in flight as it takes
+    /// (`server.max_in_flight`); retry after the RetryInfo delay.
+    GatewayOverloaded,
+    /// This caller has as many calls or watches open as one caller may
+    /// (`server.max_in_flight_per_caller`, `server.max_watches_per_caller`).
+    CallerLimitReached,
     // --- deploy records ---
     /// Replicas kept taking and dropping the same request id.
     DeployContended,
@@ -137,6 +143,8 @@ impl Reason {
             Reason::RateLimiterUnavailable => "RATE_LIMITER_UNAVAILABLE",
             Reason::DailyBudgetExhausted => "DAILY_BUDGET_EXHAUSTED",
             Reason::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            Reason::GatewayOverloaded => "GATEWAY_OVERLOADED",
+            Reason::CallerLimitReached => "CALLER_LIMIT_REACHED",
             Reason::DeployContended => "DEPLOY_CONTENDED",
             Reason::DeployTaskFailed => "DEPLOY_TASK_FAILED",
             Reason::DeployOutcomeUnknown => "DEPLOY_OUTCOME_UNKNOWN",
@@ -181,6 +189,8 @@ impl Reason {
             | Reason::RateLimiterUnavailable
             | Reason::DailyBudgetExhausted
             | Reason::DeadlineExceeded
+            | Reason::GatewayOverloaded
+            | Reason::CallerLimitReached
             | Reason::CredentialsUnavailable
             | Reason::RequestBuildFailed
             | Reason::VendorUnreachable => Fate::NotSent,

@@ -300,4 +300,17 @@ mod tests {
             assert!(parse_authorization(bad, "ALG", "Key").is_none(), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        /// Canonical encoding: only unreserved characters and `%XX` escapes
+        /// come out, and decoding gives the text back (form encoding too).
+        #[test]
+        fn prop_percent_encoding_round_trips(s in ".{0,60}", k in "[^&=]{1,20}") {
+            let e = rfc3986_encode(&s);
+            proptest::prop_assert!(e.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)));
+            proptest::prop_assert_eq!(percent_decode(&e), s.clone());
+            let body = format!("{}={}", form_urlencode(&k), form_urlencode(&s));
+            proptest::prop_assert_eq!(parse_urlencoded(&body), vec![(k.clone(), s.clone())]);
+        }
+    }
 }

@@ -334,4 +334,27 @@ mod tests {
         h.insert("grpc-status", "x".parse().unwrap());
         assert_eq!(grpc_status(&h), None);
     }
+
+    proptest::proptest! {
+        /// `grpc-timeout`: every well-formed value is read exactly, anything
+        /// else is no deadline; never a panic.
+        #[test]
+        fn prop_grpc_timeout(n in 0u64..100_000_000, unit in 0usize..6, junk in "[ -~]{0,12}") {
+            let (u, d) = [
+                ("H", Duration::from_secs(n * 3600)),
+                ("M", Duration::from_secs(n * 60)),
+                ("S", Duration::from_secs(n)),
+                ("m", Duration::from_millis(n)),
+                ("u", Duration::from_micros(n)),
+                ("n", Duration::from_nanos(n)),
+            ][unit];
+            let mut h = HeaderMap::new();
+            h.insert("grpc-timeout", format!("{n}{u}").parse().unwrap());
+            proptest::prop_assert_eq!(grpc_timeout(&h), Some(d));
+            if let Ok(v) = junk.parse() {
+                h.insert("grpc-timeout", v);
+                let _ = grpc_timeout(&h);
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod alibaba;
+pub mod raw;
 pub mod redis;
 
 use datastudio_gateway::{cli::Listen, config::Config, gateway, pb, server::Running};
