@@ -10,9 +10,9 @@ use crate::{
     auth::{Caller, Grant, Permission, audit::DeployAudit},
     deploy::fingerprint,
     domain::{
-        DeployCall, Error, FileTarget, PackageOrder, PackageQuery, PageReq,
+        CallCtx, DeployCall, Error, FileTarget, PackageOrder, PackageQuery, PageReq, Workspace,
         capability::{Filter, Operation, PackageFilter},
-        CallCtx, Workspace, is_terminal,
+        is_terminal,
     },
     economy::Read,
     pb::{self, release_service_server::ReleaseService},

@@ -104,12 +104,7 @@ impl Auth {
     pub(crate) fn grant(&self, caller: &Caller, workspace: &str, perm: Permission) -> Grant {
         let Some(e) = &self.enforced else { return Grant::default() };
         Grant(
-            e.policies
-                .iter()
-                .zip(0u32..)
-                .filter(|(p, _)| grants(p, caller, workspace, perm))
-                .map(|(_, i)| i)
-                .collect(),
+            e.policies.iter().zip(0u32..).filter(|(p, _)| grants(p, caller, workspace, perm)).map(|(_, i)| i).collect(),
         )
     }
 
@@ -166,6 +161,12 @@ impl Grant {
     /// How many policies it holds.
     pub(crate) fn size(&self) -> usize {
         self.0.len()
+    }
+
+    /// The grant of these policies (tests).
+    #[cfg(test)]
+    pub(crate) fn of(policies: &[u32]) -> Grant {
+        Grant(policies.to_vec())
     }
 }
 

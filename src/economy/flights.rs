@@ -236,9 +236,9 @@ async fn wait<K: Eq + Hash, V>(flight: &Flight<K, V>, deadline: Option<Instant>)
     };
     match deadline {
         None => landed.await,
-        Some(d) => tokio::time::timeout_at(tokio::time::Instant::from_std(d), landed)
-            .await
-            .unwrap_or_else(|_| Err(Error::new(tonic::Code::DeadlineExceeded, Reason::DeadlineExceeded, "the call's deadline passed"))),
+        Some(d) => tokio::time::timeout_at(tokio::time::Instant::from_std(d), landed).await.unwrap_or_else(|_| {
+            Err(Error::new(tonic::Code::DeadlineExceeded, Reason::DeadlineExceeded, "the call's deadline passed"))
+        }),
     }
 }
 

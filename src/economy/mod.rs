@@ -32,7 +32,7 @@ use self::{cache::Cache, flights::Flights};
 use crate::{
     auth::Grant,
     config::CacheConfig,
-    domain::{CallCtx, FileQuery, Page, PackageQuery, PageReq, Result, is_terminal},
+    domain::{CallCtx, FileQuery, PackageQuery, Page, PageReq, Result, is_terminal},
     pb,
     telemetry::{
         metrics::{self, Saved},
@@ -288,5 +288,277 @@ impl Answer for pb::FileVersion {
     }
     fn from_kept(bytes: &[u8]) -> Option<Self> {
         Self::decode(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Coalescing and the cache against a scripted fetch on tokio's paused
+    //! clock: every fetch takes `SLOW` of it, so callers started together
+    //! are in flight together.
+
+    use std::{
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
+        time::Duration,
+    };
+
+    use tonic::Code;
+
+    use super::*;
+    use crate::domain::{Error, Reason};
+
+    const SLOW: Duration = Duration::from_millis(200);
+
+    fn ctx(workspace: &str, deadline: Option<Duration>) -> CallCtx {
+        CallCtx {
+            workspace: workspace.into(),
+            deadline: deadline.map(|d| tokio::time::Instant::now().into_std() + d),
+            identity: None,
+        }
+    }
+
+    fn version_read(v: i64) -> Read {
+        Read::GetFileVersion { file_id: "f".into(), version: v, full: false }
+    }
+
+    fn version(v: i64, content: &str) -> pb::FileVersion {
+        pb::FileVersion {
+            name: format!("workspaces/w/files/f/versions/{v}"),
+            version: v,
+            content: content.into(),
+            state: pb::FileVersionState::Committed as i32,
+            ..Default::default()
+        }
+    }
+
+    /// A fetch that counts its runs and answers `answer` after `SLOW`.
+    fn fetch<V: Clone + Send + 'static>(
+        runs: &Arc<AtomicUsize>,
+        answer: Result<V>,
+    ) -> impl Fn(CallCtx) -> std::pin::Pin<Box<dyn Future<Output = Result<V>> + Send>> + use<V> {
+        let runs = runs.clone();
+        move |ctx: CallCtx| {
+            let (runs, answer) = (runs.clone(), answer.clone());
+            Box::pin(async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                let until = tokio::time::Instant::now() + SLOW;
+                match ctx.deadline.map(tokio::time::Instant::from_std) {
+                    Some(d) if d < until => {
+                        tokio::time::sleep_until(d).await;
+                        Err(Error::new(Code::DeadlineExceeded, Reason::DeadlineExceeded, "the call's deadline passed"))
+                    }
+                    _ => {
+                        tokio::time::sleep_until(until).await;
+                        answer
+                    }
+                }
+            })
+        }
+    }
+
+    fn off() -> Economy {
+        Economy::new(&CacheConfig { max_bytes: 0, ..CacheConfig::default() })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn identical_reads_in_flight_share_one_fetch() {
+        let e = Arc::new(off());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut calls = Vec::new();
+        for _ in 0..20 {
+            let (e, f) = (e.clone(), fetch(&runs, Ok(version(3, "select 1"))));
+            calls.push(tokio::spawn(async move {
+                e.read(&ctx("w", Some(Duration::from_secs(5))), Grant::default(), version_read(3), f).await
+            }));
+        }
+        for c in calls {
+            assert_eq!(c.await.unwrap().unwrap(), version(3, "select 1"));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "20 identical reads, one vendor call");
+        assert_eq!(e.version.in_flight(), 0, "a landed flight leaves the table");
+        // Later, the same read is a new flight (lists and files are never kept).
+        e.read(&ctx("w", None), Grant::default(), version_read(3), fetch(&runs, Ok(version(3, "select 1"))))
+            .await
+            .unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn workspaces_grants_and_requests_never_share() {
+        let e = Arc::new(off());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let keys = [
+            ("w", Grant::of(&[0]), 1),
+            ("v", Grant::of(&[0]), 1),
+            ("w", Grant::of(&[1]), 1),
+            ("w", Grant::of(&[0]), 2),
+        ];
+        let mut calls = Vec::new();
+        for (ws, grant, v) in keys {
+            let (e, f) = (e.clone(), fetch(&runs, Ok(version(v, ws))));
+            calls.push(tokio::spawn(async move { e.read(&ctx(ws, None), grant, version_read(v), f).await }));
+        }
+        for c in calls {
+            c.await.unwrap().unwrap();
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 4, "one vendor call per workspace, grant and request");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_deadline_leaves_alone_and_the_flight_goes_on() {
+        let e = Arc::new(off());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let long = {
+            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
+            tokio::spawn(async move {
+                e.read(&ctx("w", Some(Duration::from_secs(5))), Grant::default(), version_read(1), f).await
+            })
+        };
+        tokio::task::yield_now().await;
+        let short = e
+            .read(&ctx("w", Some(SLOW / 4)), Grant::default(), version_read(1), fetch(&runs, Ok(version(1, "x"))))
+            .await
+            .unwrap_err();
+        assert_eq!((short.code, short.reason), (Code::DeadlineExceeded, Reason::DeadlineExceeded));
+        assert_eq!(long.await.unwrap().unwrap(), version(1, "x"), "the first caller still gets its answer");
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flight_cut_short_by_its_first_callers_deadline_starts_again_for_the_others() {
+        let e = Arc::new(off());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let short = {
+            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
+            tokio::spawn(async move { e.read(&ctx("w", Some(SLOW / 2)), Grant::default(), version_read(1), f).await })
+        };
+        tokio::task::yield_now().await;
+        let mut longs = Vec::new();
+        for _ in 0..5 {
+            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
+            longs.push(tokio::spawn(async move {
+                e.read(&ctx("w", Some(Duration::from_secs(5))), Grant::default(), version_read(1), f).await
+            }));
+        }
+        assert_eq!(short.await.unwrap().unwrap_err().code, Code::DeadlineExceeded);
+        for l in longs {
+            assert_eq!(l.await.unwrap().unwrap(), version(1, "x"), "a short deadline never cuts a longer one short");
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "one flight cut short, one shared by the five others");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_reaches_every_waiter() {
+        let e = Arc::new(off());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let refused = Error::new(Code::NotFound, Reason::VendorNotFound, "no such version");
+        let mut calls = Vec::new();
+        for _ in 0..5 {
+            let (e, f) = (e.clone(), fetch::<pb::FileVersion>(&runs, Err(refused.clone())));
+            calls
+                .push(tokio::spawn(async move { e.read(&ctx("w", None), Grant::default(), version_read(9), f).await }));
+        }
+        for c in calls {
+            let err = c.await.unwrap().unwrap_err();
+            assert_eq!(
+                (err.code, err.reason, err.message.as_str()),
+                (Code::NotFound, Reason::VendorNotFound, "no such version")
+            );
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_every_caller_has_left_the_flight_is_abandoned() {
+        let e = off();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let out = e
+            .read(&ctx("w", Some(SLOW / 2)), Grant::default(), version_read(1), fetch(&runs, Ok(version(1, "x"))))
+            .await;
+        assert_eq!(out.unwrap_err().code, Code::DeadlineExceeded);
+        assert_eq!(e.version.in_flight(), 0, "nobody waits: the flight is gone");
+    }
+
+    fn cached(max_bytes: u64) -> Economy {
+        Economy::new(&CacheConfig { max_bytes, max_age: Duration::from_secs(60) })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_version_is_fetched_once_and_the_kept_answer_is_byte_identical() {
+        let e = cached(1 << 20);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let first = e.read(&ctx("w", None), Grant::default(), version_read(2), fetch(&runs, Ok(version(2, "c")))).await;
+        let first = first.unwrap();
+        for _ in 0..100 {
+            let c = ctx("w", None);
+            let again = e.read(&c, Grant::default(), version_read(2), fetch(&runs, Ok(version(2, "other"))));
+            assert_eq!(again.await.unwrap().encode_to_vec(), first.encode_to_vec());
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "100 reads of one version, one vendor call");
+        // Another grant or workspace does not see it.
+        e.read(&ctx("w", None), Grant::of(&[3]), version_read(2), fetch(&runs, Ok(version(2, "c")))).await.unwrap();
+        e.read(&ctx("v", None), Grant::default(), version_read(2), fetch(&runs, Ok(version(2, "c")))).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        // Past max_age the answer is fetched again.
+        tokio::time::advance(Duration::from_secs(61)).await;
+        e.read(&ctx("w", None), Grant::default(), version_read(2), fetch(&runs, Ok(version(2, "c")))).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_deployments_and_packages_that_have_ended_are_kept() {
+        let e = cached(1 << 20);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let read = || Read::GetDeployment { id: "d".into(), full: false };
+        let dep = |s: pb::DeploymentState| pb::Deployment { name: "d".into(), state: s as i32, ..Default::default() };
+        for _ in 0..3 {
+            let c = ctx("w", None);
+            let d = e.read(&c, Grant::default(), read(), fetch(&runs, Ok(dep(pb::DeploymentState::Running))));
+            assert_eq!(d.await.unwrap().state(), pb::DeploymentState::Running);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "a running deployment is looked at every time");
+        for _ in 0..3 {
+            let c = ctx("w", None);
+            let d = e.read(&c, Grant::default(), read(), fetch(&runs, Ok(dep(pb::DeploymentState::Succeeded))));
+            assert_eq!(d.await.unwrap().state(), pb::DeploymentState::Succeeded);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 4, "one that has ended, once");
+
+        let read = || Read::GetReleasePackage { id: "p".into(), full: false };
+        let pkg =
+            |s: pb::ReleasePackageState| pb::ReleasePackage { name: "p".into(), state: s as i32, ..Default::default() };
+        for s in [pb::ReleasePackageState::Ready, pb::ReleasePackageState::Deploying, pb::ReleasePackageState::Failed] {
+            e.read(&ctx("w", None), Grant::default(), read(), fetch(&runs, Ok(pkg(s)))).await.unwrap();
+        }
+        let c = ctx("w", None);
+        let kept = e.read(&c, Grant::default(), read(), fetch(&runs, Ok(pkg(pb::ReleasePackageState::Ready))));
+        assert_eq!(kept.await.unwrap().state(), pb::ReleasePackageState::Failed);
+        assert_eq!(runs.load(Ordering::SeqCst), 7);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cache_stays_within_its_bytes() {
+        let content = "x".repeat(10_000);
+        let e = cached(50_000);
+        let runs = Arc::new(AtomicUsize::new(0));
+        for v in 1..=10 {
+            e.read(&ctx("w", None), Grant::default(), version_read(v), fetch(&runs, Ok(version(v, &content))))
+                .await
+                .unwrap();
+        }
+        let cache = e.cache().unwrap();
+        assert!(cache.bytes() <= 50_000, "{} bytes kept", cache.bytes());
+        // The newest are kept, the oldest went first.
+        e.read(&ctx("w", None), Grant::default(), version_read(10), fetch(&runs, Ok(version(10, &content))))
+            .await
+            .unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 10, "version 10 is kept");
+        e.read(&ctx("w", None), Grant::default(), version_read(1), fetch(&runs, Ok(version(1, &content))))
+            .await
+            .unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 11, "version 1 was evicted");
     }
 }
