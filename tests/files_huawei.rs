@@ -212,7 +212,12 @@ async fn script_versions_are_read_one_by_one_newest_first() {
         let before = h.calls();
         let r = h.gw.files().list_file_versions(req.clone()).await.expect("versions").into_inner();
         assert_eq!(r.total_size as u32, VERSIONED_SCRIPT_VERSIONS);
-        assert_eq!(h.calls() - before, 2 + r.file_versions.len(), "row + production read + one call per version");
+        let calls = h.calls() - before;
+        if req.page_token.is_empty() {
+            assert_eq!(calls, 2 + r.file_versions.len(), "row + production read + one call per version");
+        } else {
+            assert_eq!(calls, 1 + r.file_versions.len(), "the cursor knows the latest version: no row read");
+        }
         seen.extend(r.file_versions);
         if r.next_page_token.is_empty() {
             break;
@@ -296,4 +301,22 @@ async fn versions_of_a_script_never_released_are_readable() {
             .await
             .unwrap_err();
     assert_eq!((e.code(), hw::meta(&e, "vendor_code").as_str()), (Code::NotFound, "DLF.6201"));
+}
+
+#[tokio::test]
+async fn each_page_of_an_unfiltered_listing_is_one_vendor_call_past_the_scripts_jobs_boundary() {
+    let h = hw::start().await;
+    let before = h.count("scripts.list") + h.count("jobs.list");
+    let (files, _, pages) = all(&h, list(|r| r.page_size = 11)).await;
+    assert_eq!(files.len(), SCRIPT_COUNT + JOB_COUNT);
+    let calls = h.count("scripts.list") + h.count("jobs.list") - before;
+    // One call a page, plus the page that straddles the boundary (scripts,
+    // then jobs) and one small call for the jobs total on the first page.
+    assert_eq!(calls, pages + 2, "{pages} pages");
+    let shown: Vec<_> = h.emu.control.requests().into_iter().filter(|r| r.action == "jobs.list").collect();
+    assert!(shown.iter().all(|r| {
+        let q =
+            |k: &str| r.target.split(['?', '&']).find_map(|kv| kv.strip_prefix(k)).and_then(|v| v.parse::<u32>().ok());
+        matches!((q("offset="), q("limit=")), (Some(o), Some(l)) if o % l == 0)
+    }));
 }

@@ -37,6 +37,16 @@ struct FilesCursor {
     jt: Option<i64>,
 }
 
+/// Where a script's version listing stands: the next (highest) version to
+/// show and the latest version when the listing started.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct VersionsCursor {
+    /// Next version to show.
+    v: i64,
+    /// Latest version (the listing's total).
+    n: i64,
+}
+
 /// A ListFiles request turned into vendor parameters and a gateway filter.
 struct Plan<'q> {
     q: &'q FileQuery,
@@ -276,7 +286,13 @@ impl HuaweiAdapter {
         let mut calls = 0;
         let mut next: Option<(u8, Pos)> = None;
         let (mut kind, mut pos) = (cur.k, cur.p);
+        // Unfiltered, the page's rows are known in advance: read them in
+        // one vendor call where a limit allows (see `cursor::one_call`).
+        let aligned = |pos: Pos, want: usize| {
+            if plan.local { pos } else { cursor::one_call(pos.row(), u32::try_from(want).unwrap_or(u32::MAX)) }
+        };
         if kind == 0 {
+            pos = aligned(pos, size);
             let fetch = |o, l| self.script_page(ctx, name, o, l);
             let s = cursor::scan(pos, size, MAX_SCAN_CALLS, fetch, |(r, _)| plan.keep_script(r)).await?;
             calls += s.calls;
@@ -292,6 +308,7 @@ impl HuaweiAdapter {
             }
         }
         if kind == 1 && items.len() < size && calls < MAX_SCAN_CALLS {
+            pos = aligned(pos, size - items.len());
             let fetch = |o, l| self.job_page(ctx, name, plan.job_type, o, l);
             let s =
                 cursor::scan(pos, size - items.len(), MAX_SCAN_CALLS - calls, fetch, |(r, _)| plan.keep_job(r)).await?;
@@ -414,16 +431,27 @@ impl HuaweiAdapter {
         full: bool,
     ) -> Result<Page<pb::FileVersion>> {
         let name = Self::script_name("parent", file_id)?;
-        let Some((row, _)) = self.script_row(ctx, &name).await? else {
-            return Err(Error::not_found(Reason::FileNotFound, ctx.name("files", file_id)));
-        };
-        let current = row.version.unwrap_or_default();
-        if current < 1 {
-            return Ok(Page { items: Vec::new(), next: None, total: 0 });
-        }
-        let start = match &page.cursor {
-            Some(c) => cursor::decode::<i64>(c, |v| *v >= 1)?.min(current),
-            None => current,
+        // A script's versions are numbered 1..=its latest submitted
+        // `version` (the v2 row's), and v1 show `?version=N` reads any of
+        // them (2.8). The first page reads the row for that number; later
+        // pages carry it in the cursor instead of reading the row again
+        // (one vendor call fewer a page). Versions submitted meanwhile show
+        // on a new listing, as with any cursor.
+        let (start, current) = match &page.cursor {
+            Some(c) => {
+                let c: VersionsCursor = cursor::decode(c, |c: &VersionsCursor| (1..=c.n).contains(&c.v))?;
+                (c.v, c.n)
+            }
+            None => {
+                let Some((row, _)) = self.script_row(ctx, &name).await? else {
+                    return Err(Error::not_found(Reason::FileNotFound, ctx.name("files", file_id)));
+                };
+                let current = row.version.unwrap_or_default();
+                if current < 1 {
+                    return Ok(Page { items: Vec::new(), next: None, total: 0 });
+                }
+                (current, current)
+            }
         };
         let lowest = (start - i64::from(page.size) + 1).max(1);
         let prod = self.published(ctx, &name).await?;
@@ -433,7 +461,8 @@ impl HuaweiAdapter {
             let is_prod = prod.as_deref() == Some(d.content.as_str());
             items.push(map::script_version(ctx, &name, v, &d, is_prod, &raw, full));
         }
-        Ok(Page { items, next: (lowest > 1).then(|| cursor::encode(&(lowest - 1))), total: current })
+        let next = (lowest > 1).then(|| cursor::encode(&VersionsCursor { v: lowest - 1, n: current }));
+        Ok(Page { items, next, total: current })
     }
 
     pub(super) async fn version(
