@@ -16,10 +16,7 @@
 //!
 //! Prints a table and writes bench/results/economy-<unix time>.json.
 
-use std::{
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::{path::PathBuf, time::Instant};
 
 use datastudio_gateway::{
     cli::Listen,
