@@ -27,6 +27,7 @@ use std::{
 };
 
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::{
     domain::{CallCtx, Error, Reason, Result},
@@ -169,7 +170,9 @@ where
         let id = t.next;
         let (tx, rx) = watch::channel(None);
         let calls = Tally::default();
-        let work = tally::scope(calls.clone(), fetch(ctx.clone()));
+        // The shared call belongs to the first caller's trace: its client
+        // spans are children of that caller's server span.
+        let work = tally::scope(calls.clone(), fetch(ctx.clone())).instrument(tracing::Span::current());
         let table = Arc::downgrade(&self.table);
         let k = key.clone();
         // The table stays locked until the flight is in it, so the task
