@@ -83,16 +83,25 @@ for line in lines:
 
 check(len(stages) >= 2, "multi-stage build", f"{len(stages)} stage(s)")
 builder, runtime = stages[0], stages[-1]
-check(re.fullmatch(r"rust:1(\.\d+)*-bookworm", builder["image"] or "") is not None,
-      "builder stage is rust:1-bookworm", builder["image"])
-check(runtime["image"] == "gcr.io/distroless/cc-debian12:nonroot",
-      "runtime stage is gcr.io/distroless/cc-debian12:nonroot", runtime["image"])
+DIGEST = r"@sha256:[0-9a-f]{64}"
+check(re.fullmatch(r"rust:1(\.\d+)*-bookworm" + DIGEST, builder["image"] or "") is not None,
+      "builder stage is rust:1.x-bookworm pinned by digest", builder["image"])
+check(re.fullmatch(r"gcr\.io/distroless/cc-debian12:nonroot" + DIGEST, runtime["image"] or "") is not None,
+      "runtime stage is gcr.io/distroless/cc-debian12:nonroot pinned by digest", runtime["image"])
+check(open("Dockerfile", encoding="utf-8").readline().startswith("# syntax=docker/dockerfile:1."),
+      "a BuildKit syntax directive (cache mounts need dockerfile:1.2+)")
 
 builder_runs = [r for w, r in builder["instrs"] if w == "RUN"]
 cargo_builds = [m.group(0) for r in builder_runs for m in re.finditer(r"cargo build[^&;|]*", r)]
 check(bool(cargo_builds) and all(re.fullmatch(r"cargo build --release --locked\s*", c) for c in cargo_builds),
       "every build runs `cargo build --release --locked`", "; ".join(cargo_builds) or "no cargo build")
-check(len(cargo_builds) >= 2, "a dependency-caching build precedes the real one", f"{len(cargo_builds)} cargo build(s)")
+cache_targets = {m.group(1) for r in builder_runs if "cargo build" in r
+                 for m in re.finditer(r"--mount=type=cache,[^ ]*?target=([^, ]+)", r)}
+check({"/usr/local/cargo/registry", "/build/target"} <= cache_targets,
+      "the build keeps the crate registry and target dir in BuildKit cache mounts", str(sorted(cache_targets)))
+profile = cargo.get("profile", {}).get("release", {})
+check(profile.get("strip") in (True, "symbols"), "the release profile strips the binary (Cargo.toml strip = true)",
+      str(profile.get("strip")))
 check(any(f"target/release/{binary}" in r for r in builder_runs),
       f"the builder takes target/release/{binary}")
 
@@ -116,6 +125,30 @@ check(bool(cmd) and cmd[-1] == ["serve", "--config", "/etc/datastudio-gateway/co
       "CMD is serve --config /etc/datastudio-gateway/config.yaml", str(cmd[-1] if cmd else None))
 exposed = {p.split("/")[0] for w, r in runtime["instrs"] if w == "EXPOSE" for p in r.split()}
 check({"50051", "9090"} <= exposed, "EXPOSE 50051 (grpc) and 9090 (admin)", str(sorted(exposed)))
+labels = {}
+for w, r in runtime["instrs"]:
+    if w == "LABEL":
+        for tok in shlex.split(r):
+            k, _, v = tok.partition("=")
+            labels[k] = v
+stage_args = {}
+for w, r in runtime["instrs"]:
+    if w == "ARG" and "=" in r:
+        k, v = r.split("=", 1)
+        stage_args[k.strip()] = v.strip().strip('"')
+resolve = lambda v: re.sub(r"\$\{(\w+)\}", lambda m: stage_args.get(m.group(1), m.group(0)), v)
+oci = "org.opencontainers.image."
+missing = [k for k in ("title", "description", "version", "revision", "created", "licenses") if oci + k not in labels]
+check(not missing, "OCI labels: title, description, version, revision, created, licenses", f"missing {missing}")
+version = cargo.get("package", {}).get("version")
+check(resolve(labels.get(oci + "version", "")) == version, f"the version label defaults to Cargo.toml's {version}",
+      resolve(labels.get(oci + "version", "")))
+check(labels.get(oci + "licenses") == cargo.get("package", {}).get("license"), "the licenses label is Cargo.toml's license",
+      labels.get(oci + "licenses"))
+health = [r for w, r in runtime["instrs"] if w == "HEALTHCHECK"]
+health_cmd = exec_form(health[-1].split("CMD", 1)[1].strip()) if health and "CMD" in health[-1] else None
+check(bool(health_cmd) and bool(entry) and health_cmd[0] == entry[0] and health_cmd[1] == "healthcheck",
+      f"HEALTHCHECK runs `{binary} healthcheck` (exec form)", str(health_cmd))
 users = [r for w, r in runtime["instrs"] if w == "USER"]
 check(bool(users) and users[-1].split(":")[0] in ("65532", "nonroot"), "runs as uid 65532", str(users))
 

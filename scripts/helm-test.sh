@@ -120,7 +120,8 @@ if [[ "$(cat "$VENV/.stamp" 2>/dev/null || true)" != "$VENV_STAMP" ]]; then
 fi
 PY="$VENV/bin/python"
 
-render() { helm template dsgw "$CHART" --namespace data --kube-version "$RENDER_KUBE_VERSION" "$@"; }
+# render ARGS...: the chart with one workspace (tests/values/workspace.yaml) and ARGS.
+render() { helm template dsgw "$CHART" --namespace data --kube-version "$RENDER_KUBE_VERSION" -f "$CHART/tests/values/workspace.yaml" "$@"; }
 
 # --- versions ---------------------------------------------------------------------------------
 section "versions"
@@ -136,7 +137,9 @@ check "Chart.yaml appVersion equals the crate version in Cargo.toml" version_che
 
 # --- lint and render --------------------------------------------------------------------------
 section "lint and render"
-check "helm lint --strict (chart defaults)" helm lint --strict "$CHART"
+# The chart defaults alone (serve mode, no workspace) must fail, naming what is missing.
+reject "render: chart defaults (serve mode without a workspace)" "mode is serve and config.workspaces is empty" \
+  helm template dsgw "$CHART" --namespace data --kube-version "$RENDER_KUBE_VERSION"
 CI_FILES=("$CHART"/ci/*-values.yaml)
 for f in "${CI_FILES[@]}"; do
   name="$(basename "$f" .yaml)"
@@ -212,11 +215,62 @@ for kv in "${KUBE_VERSIONS[@]}"; do
 done
 note "kubernetes-validate has no schema for the ServiceMonitor CRD (monitoring.coreos.com/v1); the unit tests cover it"
 
+# --- alerts and dashboard ---------------------------------------------------------------------
+section "alert rules and dashboard queries (Prometheus' own PromQL parser)"
+# promql-check (scripts/promql-check) is built once into the tools cache from the Go module proxy.
+PROMQL_CHECK="$TOOLS/promql-check-$(sha256sum scripts/promql-check/go.sum scripts/promql-check/main.go | sha256sum | cut -c1-12)"
+if [[ ! -x "$PROMQL_CHECK" ]]; then
+  need_go
+  echo "  building scripts/promql-check (Prometheus' PromQL parser) into $PROMQL_CHECK"
+  (cd scripts/promql-check && GOFLAGS="${GOFLAGS:-} -mod=mod" go build -o "$PROMQL_CHECK" .)
+fi
+promql_queries() { # every alert expression and dashboard query, as promql-check's input
+  render -f "$CHART/ci/exposure-alerts-values.yaml" --set prometheusRule.disabledAlerts=null \
+    -s templates/prometheusrule.yaml >"$WORK/rules.yaml"
+  "$PY" - "$WORK/rules.yaml" "$CHART/dashboards/datastudio-gateway.json" <<'PY'
+import json, sys, yaml
+queries = []
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    for group in (doc or {}).get("spec", {}).get("groups", []):
+        for rule in group["rules"]:
+            queries.append({"where": "alert " + rule["alert"], "expr": rule["expr"]})
+dash = json.load(open(sys.argv[2]))
+for panel in dash["panels"]:
+    for t in panel.get("targets", []):
+        expr = t["expr"].replace("$__rate_interval", "5m")
+        queries.append({"where": "panel %r %s" % (panel["title"], t["refId"]), "expr": expr})
+json.dump(queries, sys.stdout)
+PY
+}
+promql_check() {
+  promql_queries >"$WORK/queries.json" || return 1
+  echo "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/queries.json") expressions"
+  "$PROMQL_CHECK" <"$WORK/queries.json" >"$WORK/promql.json"
+}
+check "every alert expression and dashboard query parses" promql_check
+known_metrics() { # every series name the gateway exports, read off its metric registrations
+  python3 - "$WORK/promql.json" src/telemetry <<'PY'
+import json, pathlib, re, sys
+names = set()
+for f in pathlib.Path(sys.argv[2]).rglob("*.rs"):
+    for base in re.findall(r'register\(\s*"([a-z_]+)"', f.read_text()):
+        names.update({base, base + "_total", base + "_bucket", base + "_sum", base + "_count"})
+unknown = [(r["where"], m) for r in json.load(open(sys.argv[1])) for m in r["metrics"] if m not in names]
+for where, m in unknown:
+    print(f"{where}: {m} is not a metric the gateway exports")
+print(f"{len(names) // 5} metrics exported")
+sys.exit(1 if unknown or not names else 0)
+PY
+}
+check "alerts and dashboard use only metrics the gateway exports" known_metrics
+dashboard_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["uid"] and d["panels"]' "$CHART/dashboards/datastudio-gateway.json"; }
+check "dashboards/datastudio-gateway.json is a dashboard" dashboard_json
+
 # --- the gateway's own view of the rendered config --------------------------------------------
 section "rendered config.yaml against the gateway's parser (check-config)"
 GATEWAY_BIN="${GATEWAY_BIN:-}"
 if [[ -z "$GATEWAY_BIN" ]]; then
-  for b in target/debug/datastudio-gateway target/release/datastudio-gateway; do
+  for b in {"${CARGO_TARGET_DIR:-target}",target}/{debug,release}/datastudio-gateway; do
     if [[ -x "$b" ]]; then GATEWAY_BIN="$b"; break; fi
   done
 fi

@@ -1,6 +1,6 @@
-//! The command line: `serve`, `demo`, `emulator`, `check-config`.
+//! The command line: `serve`, `demo`, `emulator`, `check-config`, `healthcheck`.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, Subcommand};
 
@@ -42,6 +42,19 @@ pub enum Command {
     CheckConfig {
         /// Config file (YAML).
         file: PathBuf,
+    },
+    /// Ask a running gateway's gRPC health service whether it is serving:
+    /// exit 0 when SERVING, 1 otherwise (for container health checks).
+    Healthcheck {
+        /// The gateway's plaintext gRPC address.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        addr: SocketAddr,
+        /// Health service name; "" is the whole server.
+        #[arg(long, default_value = "")]
+        service: String,
+        /// Longest wait for the answer (humantime: 3s, 500ms).
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
     },
 }
 

@@ -364,6 +364,7 @@ impl Ledger {
         });
         let outcome = outcome_of(&result, ticket.at);
         if let Err(e) = self.store.finish(id, fp, ticket, outcome.as_ref()).await {
+            crate::telemetry::metrics::state_write_failed("deploys");
             tracing::error!(
                 request_id = id,
                 error = %e.message,
@@ -565,6 +566,7 @@ impl FileStore {
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         if let Err(e) = written {
+            crate::telemetry::metrics::state_write_failed("deploys");
             tracing::error!(error = %e, "cannot write the deploy ledger; a retried deploy after a restart may not be recognised");
         }
     }

@@ -23,6 +23,7 @@ pub mod domain;
 pub(crate) mod economy;
 pub mod emulator;
 pub mod gateway;
+pub mod healthcheck;
 pub mod limit;
 pub mod providers;
 pub mod redis_store;

@@ -66,6 +66,23 @@ async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             ran?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Healthcheck { addr, service, timeout } => {
+            use datastudio_gateway::healthcheck::{Health, check};
+            Ok(match check(addr, &service, timeout).await {
+                Health::Serving => {
+                    println!("SERVING");
+                    ExitCode::SUCCESS
+                }
+                Health::NotServing(status) => {
+                    eprintln!("not serving: {status}");
+                    ExitCode::FAILURE
+                }
+                Health::Unreachable(why) => {
+                    eprintln!("unhealthy: {why}");
+                    ExitCode::FAILURE
+                }
+            })
+        }
         Command::Emulator { alibaba_listen, huawei_listen } => {
             let tel = telemetry::init_with_format(config::LogFormat::Text);
             let ran = datastudio_gateway::demo::emulators_only(alibaba_listen, huawei_listen).await;

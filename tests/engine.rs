@@ -73,6 +73,14 @@ async fn a_pipeline_deploy_with_no_watcher_runs_every_stage_once() {
     assert_eq!(env.emu.control.count("ExecPipelineRunStage"), 4, "no stage triggered twice");
     assert!(!last.request_id.is_empty(), "GetDeployment keeps what the deploy call knew");
     assert_eq!((last.request_id.as_str(), last.files.as_slice()), (d.request_id.as_str(), d.files.as_slice()));
+    // The end is counted for alerts (datastudio_deployments_ended_total).
+    let metrics = reqwest::get(format!("http://{}/metrics", env.gw.admin_addr())).await.expect("scrape");
+    let text = metrics.text().await.expect("metrics");
+    let ended = text
+        .lines()
+        .find_map(|l| l.strip_prefix("datastudio_deployments_ended_total{state=\"succeeded\"} "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(ended.is_some_and(|n| n >= 1.0), "{text}");
 }
 
 /// Calls the DataWorks emulator directly (not through the gateway),
@@ -289,7 +297,7 @@ async fn a_pipeline_deploy_survives_kill_9_and_every_stage_runs_once() {
         .await
         .deploy_files(pb::DeployFilesRequest {
             parent: WS.into(),
-            files: vec![format!("{WS}/files/100003")],
+            files: vec![format!("{WS}/files/{}", objects::NODE)],
             request_id: request_id.clone(),
             ..Default::default()
         })

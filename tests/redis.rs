@@ -11,7 +11,11 @@ use common::{
     alibaba::{self, WS},
     redis::RedisServer,
 };
-use datastudio_gateway::{emulator::alibaba::Handle, emulator::common::ThrottleConfig, pb};
+use datastudio_gateway::{
+    emulator::alibaba::{Handle, objects},
+    emulator::common::ThrottleConfig,
+    pb,
+};
 use tonic::{Code, Request};
 
 fn get_file(id: u32, timeout: Duration) -> Request<pb::GetFileRequest> {
@@ -164,7 +168,7 @@ async fn one_replica_drives_a_pipeline_run_and_another_takes_over_when_it_stops(
         let mut c = gw.release();
         let req = pb::DeployFilesRequest {
             parent: WS.into(),
-            files: vec![format!("{WS}/files/100003")],
+            files: vec![format!("{WS}/files/{}", objects::NODE)],
             request_id: id.into(),
             ..Default::default()
         };
@@ -229,7 +233,7 @@ async fn polls_pause_while_redis_is_down_and_the_run_ends_once_it_is_back_even_w
     let gw = pipeline_replica(&emu, &redis).await;
     let req = pb::DeployFilesRequest {
         parent: WS.into(),
-        files: vec![format!("{WS}/files/100003")],
+        files: vec![format!("{WS}/files/{}", objects::NODE)],
         request_id: "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7".into(),
         ..Default::default()
     };

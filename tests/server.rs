@@ -19,6 +19,37 @@ async fn health_is_serving_for_every_service() {
 }
 
 #[tokio::test]
+async fn the_healthcheck_subcommand_exits_0_only_when_serving() {
+    let gw = common::start_default().await;
+    let run = |args: Vec<String>| async move {
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(common::binary()).arg("healthcheck").args(args).output()
+        });
+        let out = out.await.expect("join").expect("run healthcheck");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let addr = gw.grpc_addr().to_string();
+    let (code, stdout, _) = run(vec!["--addr".into(), addr.clone()]).await;
+    assert_eq!((code, stdout.as_str()), (Some(0), "SERVING"));
+    let svc = vec!["--addr".into(), addr.clone(), "--service".into(), "datastudio.v1.ReleaseService".into()];
+    assert_eq!(run(svc).await.0, Some(0));
+    let (code, _, err) = run(vec!["--addr".into(), addr, "--service".into(), "nope.Service".into()]).await;
+    assert_eq!(code, Some(1));
+    assert!(err.contains("NotFound"), "{err}");
+    // Nothing listens there: unhealthy, within the timeout.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let args = vec!["--addr".into(), format!("127.0.0.1:{port}"), "--timeout".into(), "2s".into()];
+    let (code, _, err) = run(args).await;
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("unhealthy:"), "{err}");
+    let (code, _, err) = run(vec!["--timeout".into(), "soon".into()]).await;
+    assert_eq!(code, Some(2), "a bad argument is a usage error: {err}");
+}
+
+#[tokio::test]
 async fn reflection_lists_all_three_services_v1_and_v1alpha() {
     use tonic_reflection::pb::{v1, v1alpha};
     let gw = common::start_default().await;

@@ -44,6 +44,7 @@ use crate::{
     pb,
     redis_store::{RedisStore, Unreachable},
     state::{self, Journal, StateError},
+    telemetry::metrics,
 };
 
 /// The first pause between polls of a deployment; it doubles while nothing
@@ -390,6 +391,7 @@ impl Engine {
             Records::Memory => Role::Driving,
             Records::Journal(j) => {
                 if let Err(e) = j.append(line) {
+                    metrics::state_write_failed("deployments");
                     tracing::error!(error = %e, file = %j.path().display(), "cannot record an open deployment");
                 }
                 Role::Driving
@@ -774,6 +776,9 @@ impl Engine {
                 error = d.error_message.as_str(),
                 "deployment state changed"
             );
+            if ended {
+                metrics::deployment_ended(d.state());
+            }
         }
         // Any progress (a stage moved on) keeps the polls close.
         o.reschedule(progressed);
@@ -796,6 +801,7 @@ impl Engine {
             Records::Memory => {}
             Records::Journal(j) => {
                 if let Err(e) = j.append(&Line::closed(key)) {
+                    metrics::state_write_failed("deployments");
                     tracing::error!(error = %e, file = %j.path().display(), "cannot record that a deployment ended");
                 }
             }

@@ -187,6 +187,7 @@ fn save(path: &Path, c: &Count) {
         let _ = std::fs::create_dir_all(dir);
     }
     if Snapshot::at(path).write(c).is_err() {
+        crate::telemetry::metrics::state_write_failed("budget");
         tracing::warn!(path = %path.display(), "cannot save the daily budget count; it will restart from 0 after a restart");
     }
 }

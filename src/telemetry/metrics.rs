@@ -87,6 +87,12 @@ struct OperationLabels {
     operation: &'static str,
 }
 
+/// Labels of ended deployment series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndedLabels {
+    state: &'static str,
+}
+
 /// Labels of state file series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
@@ -123,11 +129,14 @@ struct Metrics {
     limiter_wait: Histograms<ApiLabels>,
     limiter_queue: Family<ApiLabels, Gauge>,
     daily_budget: Family<BudgetLabels, Gauge>,
+    daily_budget_limit: Family<BudgetLabels, Gauge>,
     deploys_in_flight: Gauge,
+    deployments_ended: Family<EndedLabels, Counter>,
     redis_up: Gauge,
     redis_outages: Counter,
     limiter_fallbacks: Counter,
     state_quarantined: Family<StateLabels, Counter>,
+    state_write_errors: Family<StateLabels, Counter>,
     lost_writes: Family<LookupLabels, Counter>,
     rpc_vendor_calls: Histograms<MethodLabels>,
     calls_saved: Family<SavedLabels, Counter>,
@@ -150,11 +159,14 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         limiter_wait: Family::new_with_constructor(wait),
         limiter_queue: Family::default(),
         daily_budget: Family::default(),
+        daily_budget_limit: Family::default(),
         deploys_in_flight: Gauge::default(),
+        deployments_ended: Family::default(),
         redis_up: Gauge::default(),
         redis_outages: Counter::default(),
         limiter_fallbacks: Counter::default(),
         state_quarantined: Family::default(),
+        state_write_errors: Family::default(),
         lost_writes: Family::default(),
         rpc_vendor_calls: Family::new_with_constructor(calls),
         calls_saved: Family::default(),
@@ -207,6 +219,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         m.daily_budget.clone(),
     );
     registry.register(
+        "datastudio_daily_budget_limit",
+        "Vendor calls allowed a day, by vendor and account (the denominator of datastudio_daily_budget_remaining)",
+        m.daily_budget_limit.clone(),
+    );
+    registry.register(
+        "datastudio_deployments_ended",
+        "Deployments this replica drove to a final state, by state (succeeded, failed, cancelled)",
+        m.deployments_ended.clone(),
+    );
+    registry.register(
         "datastudio_deploys_in_flight",
         "Deployments started and not yet final",
         m.deploys_in_flight.clone(),
@@ -230,6 +252,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "datastudio_gateway_state_quarantined",
         "Damaged state files set aside at start (state.on_damage: quarantine), by kind of file",
         m.state_quarantined.clone(),
+    );
+    registry.register(
+        "datastudio_gateway_state_write_errors",
+        "State records that could not be written (deploy ledger, open deployments, daily budget counts), by file",
+        m.state_write_errors.clone(),
     );
     registry.register(
         "datastudio_deploy_lost_writes",
@@ -282,6 +309,24 @@ pub(crate) fn limiter_fallback() {
 /// A damaged state file of `kind` (`deploys`, `budget`) was set aside.
 pub(crate) fn state_quarantined(kind: &'static str) {
     METRICS.state_quarantined.get_or_create(&StateLabels { file: kind }).inc();
+}
+
+/// A record of the state file `kind` (`deploys`, `deployments`, `budget`)
+/// could not be written.
+pub(crate) fn state_write_failed(kind: &'static str) {
+    METRICS.state_write_errors.get_or_create(&StateLabels { file: kind }).inc();
+}
+
+/// A deployment this replica drove ended in `state` (a final state).
+pub(crate) fn deployment_ended(state: crate::pb::DeploymentState) {
+    use crate::pb::DeploymentState as S;
+    let state = match state {
+        S::Succeeded => "succeeded",
+        S::Failed => "failed",
+        S::Cancelled => "cancelled",
+        S::Unspecified | S::Pending | S::Running => return,
+    };
+    METRICS.deployments_ended.get_or_create(&EndedLabels { state }).inc();
 }
 
 /// A vendor write whose answer was lost was looked up: `applied`,
@@ -390,12 +435,13 @@ pub(crate) fn limiter_queue(vendor: &str, api_name: &str, delta: i64) {
     METRICS.limiter_queue.get_or_create(&api(vendor, api_name)).inc_by(delta);
 }
 
-/// Sets the vendor calls left in today's budget of `account`. Pass a name
-/// from the config (the workspace or an account alias), never a credential
-/// such as an access key id.
-pub fn daily_budget_remaining(vendor: &str, account: &str, n: i64) {
+/// Sets the vendor calls left in today's budget of `account`, and the
+/// budget itself. Pass a name from the config (the workspace or an account
+/// alias), never a credential such as an access key id.
+pub fn daily_budget_remaining(vendor: &str, account: &str, left: i64, limit: i64) {
     let l = BudgetLabels { vendor: vendor.to_owned(), account: account.to_owned() };
-    METRICS.daily_budget.get_or_create(&l).set(n);
+    METRICS.daily_budget.get_or_create(&l).set(left);
+    METRICS.daily_budget_limit.get_or_create(&l).set(limit);
 }
 
 /// Moves the count of deployments in flight by `delta`.
@@ -441,7 +487,10 @@ mod tests {
         limiter_wait("alibaba", "GetFile", 0.25);
         limiter_wait("alibaba", "GetFile", f64::NAN);
         limiter_queue("alibaba", "GetFile", 1);
-        daily_budget_remaining("alibaba", "dw", 42);
+        daily_budget_remaining("alibaba", "dw", 42, 100);
+        state_write_failed("deploys");
+        deployment_ended(crate::pb::DeploymentState::Failed);
+        deployment_ended(crate::pb::DeploymentState::Running);
         deploy_in_flight(1);
         deploy_in_flight(-1);
         let text = encode();
@@ -450,10 +499,14 @@ mod tests {
             r#"datastudio_vendor_calls_total{vendor="alibaba",api="GetFile",outcome="ok"} "#,
             r#"datastudio_limiter_wait_seconds_count{vendor="alibaba",api="GetFile"} "#,
             r#"datastudio_daily_budget_remaining{vendor="alibaba",account="dw"} 42"#,
+            r#"datastudio_daily_budget_limit{vendor="alibaba",account="dw"} 100"#,
+            r#"datastudio_gateway_state_write_errors_total{file="deploys"} "#,
+            r#"datastudio_deployments_ended_total{state="failed"} "#,
             "\ndatastudio_deploys_in_flight ",
             "# EOF",
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");
         }
+        assert!(!text.contains(r#"state="running""#), "only final states are counted");
     }
 }

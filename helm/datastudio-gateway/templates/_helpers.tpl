@@ -35,6 +35,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "datastudio-gateway.labels" -}}
 helm.sh/chart: {{ include "datastudio-gateway.chart" . }}
 {{ include "datastudio-gateway.selectorLabels" . }}
+app.kubernetes.io/component: gateway
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: datastudio-gateway
@@ -181,17 +182,51 @@ preStopSleepSeconds + shutdown grace, or that sum + 10 when unset.
 {{- $backend -}}
 {{- end -}}
 
-{{/*
-limits.replicas: how many pods share the vendor limits: autoscaling.maxReplicas (the worst case)
-or replicaCount. The local backend divides every limit by it; the redis backend keeps one count
-for all pods and uses it only for each pod's share while Redis is unreachable (fail_local).
-*/}}
-{{- define "datastudio-gateway.limitsReplicas" -}}
+{{/* Pods the Deployment asks for: autoscaling.maxReplicas (the worst case) or replicaCount. */}}
+{{- define "datastudio-gateway.podCount" -}}
 {{- if .Values.autoscaling.enabled -}}
 {{- int .Values.autoscaling.maxReplicas -}}
 {{- else -}}
 {{- int .Values.replicaCount -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Extra pods a rolling update may start beside them: updateStrategy.rollingUpdate.maxSurge as
+Kubernetes reads it (an integer, or a percentage of the pods rounded up; 25% when unset),
+0 with the Recreate strategy.
+*/}}
+{{- define "datastudio-gateway.surge" -}}
+{{- $strategy := .Values.updateStrategy | default dict -}}
+{{- if eq (toString ($strategy.type | default "RollingUpdate")) "Recreate" -}}
+0
+{{- else -}}
+{{- $rolling := $strategy.rollingUpdate | default dict -}}
+{{- $surge := "25%" -}}
+{{- if hasKey $rolling "maxSurge" -}}{{- $surge = $rolling.maxSurge -}}{{- end -}}
+{{- $pods := include "datastudio-gateway.podCount" . | atoi -}}
+{{- if kindIs "string" $surge -}}
+{{- if hasSuffix "%" $surge -}}
+{{- $pct := trimSuffix "%" $surge | atoi -}}
+{{- div (add (mul $pods $pct) 99) 100 -}}
+{{- else -}}
+{{- atoi $surge -}}
+{{- end -}}
+{{- else -}}
+{{- int $surge -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+limits.replicas: how many pods can run at once and share the vendor limits: the pods asked for
+(autoscaling.maxReplicas or replicaCount) plus the rolling update's surge, so the fleet stays under
+the vendor's limit mid-rollout too. The local backend divides every limit by it; the redis backend
+keeps one count for all pods and uses it only for each pod's share while Redis is unreachable
+(fail_local).
+*/}}
+{{- define "datastudio-gateway.limitsReplicas" -}}
+{{- add (include "datastudio-gateway.podCount" . | atoi) (include "datastudio-gateway.surge" . | atoi) -}}
 {{- end -}}
 
 {{/* Probes use gRPC unless asked for http, or TLS is on (native gRPC probes cannot do TLS). */}}
@@ -289,6 +324,9 @@ Secret layout cannot serve.
 
 {{/* Render-time checks that the schema cannot express. Prints nothing. */}}
 {{- define "datastudio-gateway.validate" -}}
+{{- if and (eq .Values.mode "serve") (not .Values.config.workspaces) -}}
+{{- fail "datastudio-gateway: mode is serve and config.workspaces is empty, so the gateway would not start: add a workspace and its credentials (credentials / existingSecret), or try the chart with --set mode=demo" -}}
+{{- end -}}
 {{- $_ := include "datastudio-gateway.terminationGracePeriodSeconds" . -}}
 {{- if and (eq (include "datastudio-gateway.limitsBackend" .) "redis") (not .Values.redis.existingSecret) -}}
 {{- fail "datastudio-gateway: config.limits.backend is redis: set redis.existingSecret (and redis.existingSecretKey) to the Secret holding the Redis URL" -}}
@@ -306,6 +344,12 @@ Secret layout cannot serve.
 {{- if not .Values.tls.clientCA.existingSecret -}}
 {{- fail "datastudio-gateway: tls.clientCA.enabled needs tls.clientCA.existingSecret (the Secret holding the client CA bundle)" -}}
 {{- end -}}
+{{- end -}}
+{{- if and .Values.grpcRoute.enabled (not .Values.grpcRoute.parentRefs) -}}
+{{- fail "datastudio-gateway: grpcRoute.enabled needs grpcRoute.parentRefs (the Gateway the route attaches to)" -}}
+{{- end -}}
+{{- if and .Values.ingress.enabled (not .Values.ingress.hosts) -}}
+{{- fail "datastudio-gateway: ingress.enabled needs ingress.hosts (at least one host)" -}}
 {{- end -}}
 {{- if and .Values.auth.jwt.enabled (not .Values.auth.jwt.jwksSecret) -}}
 {{- fail "datastudio-gateway: auth.jwt.enabled needs auth.jwt.jwksSecret (the Secret holding the JWKS document)" -}}

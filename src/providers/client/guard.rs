@@ -148,7 +148,7 @@ impl Guard {
         loop {
             if let Some(limit) = self.budget {
                 let left = limiter.spend(&self.account, limit).await?;
-                metrics::daily_budget_remaining(self.vendor, &self.account, i64::from(left));
+                metrics::daily_budget_remaining(self.vendor, &self.account, i64::from(left), i64::from(limit));
             }
             let queued = Queued::enter(self.vendor, api);
             let acquired = limiter.acquire(&self.account, api, rate, ctx.deadline, ctx.identity.as_deref()).await;
