@@ -226,3 +226,33 @@ async fn files_are_never_kept() {
     }
     assert_eq!(emu.control.count("GetFile"), 3, "a file changes: every read goes to the vendor");
 }
+
+#[tokio::test]
+async fn a_deploy_through_the_gateway_forgets_the_kept_versions_of_its_files() {
+    let emu = emulator().await;
+    let gw = gateway(&emu, "{ max_bytes: 1048576 }").await;
+    let get = |file: u32| pb::GetFileVersionRequest { name: format!("workspaces/dw/files/{file}/versions/1"), view: 0 };
+    for _ in 0..2 {
+        for file in [100_002, 100_003] {
+            gw.files().get_file_version(get(file)).await.unwrap();
+        }
+    }
+    assert_eq!(emu.control.count("GetFileVersion"), 2, "kept");
+    gw.release()
+        .deploy_files(pb::DeployFilesRequest {
+            parent: "workspaces/dw".into(),
+            files: vec!["workspaces/dw/files/100002".into()],
+            request_id: "0b7c9d2e-5a1f-4c3b-9e8d-7f6a5b4c3d2e".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("deploy");
+    for file in [100_002, 100_003] {
+        gw.files().get_file_version(get(file)).await.unwrap();
+    }
+    assert_eq!(
+        emu.control.count("GetFileVersion"),
+        3,
+        "the deployed file's version is read again, the other's is kept"
+    );
+}

@@ -344,7 +344,11 @@ impl Api {
             finder.find_deploy(&fctx, DeployCall::Packages { ids: &fids, startup }, since).await
         };
         let deploy = async move { adapter.deploy_release_packages(&ctx, &ids, startup).await };
-        let mut deployments = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await?;
+        let out = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await;
+        // A deploy moves the state of the versions it takes; which files a
+        // package holds is the vendor's to say, so every kept version goes.
+        self.economy().forget_versions(&ws.name, None).await;
+        let mut deployments = out?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
@@ -387,8 +391,12 @@ impl Api {
             let call = DeployCall::Files { files: &ftargets, comment: &fcomment };
             finder.find_deploy(&fctx, call, since).await
         };
+        let files: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
         let deploy = async move { adapter.deploy_files(&ctx, &targets, &comment, startup).await };
-        let mut deployments = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await?;
+        let out = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await;
+        // The deployed files' versions change state and `is_current_prod`.
+        self.economy().forget_versions(&ws.name, Some(&files)).await;
+        let mut deployments = out?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }

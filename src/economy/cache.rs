@@ -39,6 +39,7 @@ impl Cache {
             .max_capacity(cfg.max_bytes)
             .weigher(|k: &Key, v: &Kept| u32::try_from(k.weight() + v.bytes.len()).unwrap_or(u32::MAX))
             .eviction_policy(EvictionPolicy::lru())
+            .support_invalidation_closures()
             .eviction_listener(|_, _, cause| {
                 if cause == RemovalCause::Size {
                     metrics::cache_eviction();
@@ -62,6 +63,14 @@ impl Cache {
     pub(crate) async fn put(&self, key: Key, bytes: Bytes, calls: u32) {
         self.entries.insert(key, Kept { bytes, calls, at: Instant::now() }).await;
         // Apply the byte bound now rather than at some later access.
+        self.entries.run_pending_tasks().await;
+        metrics::cache_bytes(self.entries.weighted_size());
+    }
+
+    /// Drops every entry whose key passes `which`.
+    pub(crate) async fn forget(&self, which: impl Fn(&Key) -> bool + Send + Sync + 'static) {
+        // Only fails without support_invalidation_closures, which `new` turns on.
+        let _ = self.entries.invalidate_entries_if(move |k, _| which(k));
         self.entries.run_pending_tasks().await;
         metrics::cache_bytes(self.entries.weighted_size());
     }

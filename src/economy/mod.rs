@@ -208,6 +208,29 @@ impl Economy {
         Ok(answer)
     }
 
+    /// Drops the kept versions of `files` of `workspace` (every file when
+    /// None), whatever the grant: a deploy through the gateway moves their
+    /// state and `is_current_prod`.
+    pub(crate) async fn forget_versions(&self, workspace: &str, files: Option<&[String]>) {
+        if let Some(cache) = &self.cache {
+            let (workspace, files) = (workspace.to_owned(), files.map(<[String]>::to_vec));
+            cache
+                .forget(move |k: &Key| {
+                    k.workspace == workspace
+                        && match &k.read {
+                            Read::GetFileVersion { file_id, .. } => files.as_ref().is_none_or(|f| f.contains(file_id)),
+                            Read::ListReleasePackages(_)
+                            | Read::GetReleasePackage { .. }
+                            | Read::GetDeployment { .. }
+                            | Read::ListFiles(_)
+                            | Read::GetFile { .. }
+                            | Read::ListFileVersions { .. } => false,
+                        }
+                })
+                .await;
+        }
+    }
+
     /// The cache (tests).
     #[cfg(test)]
     fn cache(&self) -> Option<&Cache> {
@@ -283,8 +306,17 @@ impl Answer for pb::FileVersion {
         &e.version
     }
     fn lasting(&self) -> Option<Bytes> {
-        // A version being committed has not settled yet.
-        (self.state() != pb::FileVersionState::Committing).then(|| self.encode_to_vec().into())
+        // Content, name, committer and time never change; a version being
+        // committed or deployed is about to change state, so it is not kept.
+        let settling = match self.state() {
+            pb::FileVersionState::Committing | pb::FileVersionState::Deploying => true,
+            pb::FileVersionState::Unspecified
+            | pb::FileVersionState::Committed
+            | pb::FileVersionState::Packaged
+            | pb::FileVersionState::Deployed
+            | pb::FileVersionState::Cancelled => false,
+        };
+        (!settling).then(|| self.encode_to_vec().into())
     }
     fn from_kept(bytes: &[u8]) -> Option<Self> {
         Self::decode(bytes).ok()
@@ -537,6 +569,44 @@ mod tests {
         let kept = e.read(&c, Grant::default(), read(), fetch(&runs, Ok(pkg(pb::ReleasePackageState::Ready))));
         assert_eq!(kept.await.unwrap().state(), pb::ReleasePackageState::Failed);
         assert_eq!(runs.load(Ordering::SeqCst), 7);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deploy_forgets_the_kept_versions_of_its_files() {
+        let e = cached(1 << 20);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let read = |f: &str| Read::GetFileVersion { file_id: f.into(), version: 1, full: false };
+        for f in ["a", "b"] {
+            for ws in ["w", "v"] {
+                e.read(&ctx(ws, None), Grant::default(), read(f), fetch(&runs, Ok(version(1, f)))).await.unwrap();
+            }
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        e.forget_versions("w", Some(&["a".to_owned()])).await;
+        for f in ["a", "b"] {
+            for ws in ["w", "v"] {
+                e.read(&ctx(ws, None), Grant::default(), read(f), fetch(&runs, Ok(version(1, f)))).await.unwrap();
+            }
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 5, "only file a of workspace w is read again");
+        e.forget_versions("v", None).await;
+        for f in ["a", "b"] {
+            e.read(&ctx("v", None), Grant::default(), read(f), fetch(&runs, Ok(version(1, f)))).await.unwrap();
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 7, "every version of workspace v is read again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_version_about_to_change_state_is_not_kept() {
+        let e = cached(1 << 20);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let deploying = pb::FileVersion { state: pb::FileVersionState::Deploying as i32, ..version(4, "x") };
+        for _ in 0..2 {
+            e.read(&ctx("w", None), Grant::default(), version_read(4), fetch(&runs, Ok(deploying.clone())))
+                .await
+                .unwrap();
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test(start_paused = true)]
