@@ -7,11 +7,13 @@ SHELL := /bin/bash
 TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/datastudio-gateway/tools
 BUF_VERSION := 1.75.0
 BUF := $(TOOLS)/node_modules/.bin/buf
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY := $(TOOLS)/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
 export PATH := $(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: test fmt-check clippy cargo-test redis-server proto-lint helm-test demo-smoke clients-test gen-clients proto-baseline demo build bench profile
+.PHONY: test fmt-check clippy deny cargo-test redis-server proto-lint helm-test demo-smoke clients-test gen-clients proto-baseline demo build bench profile
 
-test: fmt-check clippy cargo-test proto-lint helm-test demo-smoke clients-test
+test: fmt-check clippy deny cargo-test proto-lint helm-test demo-smoke clients-test
 	@echo "make test: all checks passed"
 
 demo:
@@ -37,6 +39,13 @@ fmt-check:
 clippy:
 	cargo clippy --all-targets --locked -- -D warnings
 	cargo clippy --locked -- -D warnings
+
+# Licences and banned crates (deny.toml); built once into the tools cache from crates.io.
+$(CARGO_DENY):
+	cargo install cargo-deny --version $(CARGO_DENY_VERSION) --locked --root $(TOOLS)/cargo-deny-$(CARGO_DENY_VERSION)
+
+deny: $(CARGO_DENY)
+	$(CARGO_DENY) --locked check licenses bans
 
 cargo-test: redis-server
 	cargo test --all-targets --locked

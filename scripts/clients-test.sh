@@ -129,10 +129,41 @@ python_suite() {
   "$CLIENTS_VENV/bin/pip" check
   (cd clients/python && "$CLIENTS_VENV/bin/python" -m pytest -p no:cacheprovider -q -rs tests)
 }
+# The oldest Python the package claims must have wheels of its pinned floors on PyPI.
+python_floor() {
+  local floor deps
+  floor="$(sed -n 's/^requires-python = ">=\([0-9.]*\)"$/\1/p' clients/python/pyproject.toml)"
+  deps="$(python3 -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' clients/python/pyproject.toml |
+    sed -E 's/>=([^,]+).*/==\1/')"
+  echo "requires-python >= $floor; floors: $(echo $deps)"
+  [[ -n "$floor" ]] && rm -rf "$WORK/py-floor" &&
+    "$CLIENTS_VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+      --python-version "$floor" --platform manylinux2014_x86_64 --implementation cp -d "$WORK/py-floor" $deps
+}
 java_suite() { mvn -B -ntp -Dstyle.color=never -f clients/java/pom.xml clean verify; }
 typescript_suite() {
   (cd clients/typescript && rm -rf dist && ./node_modules/.bin/tsc -p tsconfig.json &&
     node --test dist/test/gateway.test.js)
+}
+# The compiled package (dist/src) is checked in, so consumers install it without a build step:
+# it must be what tsc makes of src/ now, and install with its runtime dependencies alone, from
+# a tarball (npm pack) and from a path (--install-links).
+typescript_dist_fresh() {
+  git diff --exit-code --stat -- clients/typescript/dist/src &&
+    [[ -z "$(git status --porcelain --untracked-files=all -- clients/typescript/dist/src)" ]]
+}
+typescript_consumer() {
+  local dir="$WORK/ts-consumer" copy="$WORK/ts-copy"
+  rm -rf "$dir" "$copy" && mkdir -p "$dir/tarball" "$dir/path"
+  cp -r clients/typescript "$copy" && rm -rf "$copy/node_modules" "$copy/dist/test"
+  (cd "$copy" && npm pack --silent --pack-destination "$dir") >/dev/null
+  local import='import("datastudio-gateway-client").then(m => { if (typeof m.createGatewayClients !== "function") process.exit(1); })'
+  (cd "$dir/tarball" && npm init -y >/dev/null &&
+    npm install --no-audit --no-fund --omit=dev "$dir"/datastudio-gateway-client-*.tgz &&
+    node --input-type=module -e "$import") &&
+  (cd "$dir/path" && npm init -y >/dev/null &&
+    npm install --no-audit --no-fund --omit=dev --install-links "$copy" &&
+    node --input-type=module -e "$import")
 }
 
 echo "clients: running the language suites against $ADDR"
@@ -140,6 +171,9 @@ suite go count_go go_suite
 suite python count_pytest python_suite
 suite java count_surefire java_suite
 suite typescript count_node typescript_suite
+check "the checked-in TypeScript build (dist/src) is fresh" typescript_dist_fresh
+check "the TypeScript package installs without a build step (tarball, path)" typescript_consumer
+check "the Python client's requires-python can install its dependencies" python_floor
 
 if kill -0 "$GATEWAY_PID" 2>/dev/null; then
   stop_gateway

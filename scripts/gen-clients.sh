@@ -4,6 +4,7 @@
 #   clients/typescript/src/gen/               protoc-gen-es (buf, clients/typescript/buf.gen.yaml),
 #                                             plus google/rpc/error_details for decoding BadRequest
 #   clients/python/src/datastudio/            grpcio-tools: *_pb2.py, *_pb2.pyi, *_pb2_grpc.py
+#   clients/typescript/dist/src/              tsc of clients/typescript/src (the package ships compiled)
 # Java has nothing checked in: its Maven build generates the stubs (clients/java/pom.xml).
 #
 #   scripts/gen-clients.sh           regenerate in place
@@ -82,5 +83,7 @@ else
     mkdir -p "$(dirname "$d")"
     cp -r "$OUT/$d" "$d"
   done
-  echo "regenerated ${GENERATED_DIRS[*]}"
+  # The TypeScript package ships compiled (dist/src, checked in): rebuild it from the new sources.
+  (cd clients/typescript && rm -rf dist && tsc -p tsconfig.json && rm -rf dist/test)
+  echo "regenerated ${GENERATED_DIRS[*]} and clients/typescript/dist/src"
 fi

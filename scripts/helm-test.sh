@@ -166,6 +166,10 @@ reject "schema: a huawei key on an alibaba workspace (workspace_id)" "invalid pr
   render --set config.workspaces.dw-prod.vendor=alibaba --set config.workspaces.dw-prod.workspace_id=ws-1
 reject "schema: a credential huawei does not take (security_token)" "invalid propertyName 'security_token'" \
   render --set config.workspaces.da-prod.vendor=huawei --set config.workspaces.da-prod.credentials.security_token.env=T
+reject "schema: an Alibaba credential on a huawei workspace (rrsa)" "invalid propertyName 'rrsa'" \
+  render --set config.workspaces.da-prod.vendor=huawei --set-json 'config.workspaces.da-prod.credentials.rrsa={}'
+reject "schema: a role ARN that is not one (cloudIdentity.alibabaRrsa.roleArn)" "roleArn.*does not match" \
+  render --set cloudIdentity.alibabaRrsa.roleArn=my-role
 reject "render: terminationGracePeriodSeconds not above preStop + shutdown grace" \
   "terminationGracePeriodSeconds \(25\) must be greater than" \
   render --set terminationGracePeriodSeconds=25

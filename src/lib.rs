@@ -31,9 +31,10 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 
-/// Installs rustls' ring crypto provider for the process (idempotent). The
-/// HTTP client and TLS server use one provider; call this before building
-/// either.
+/// Installs ring as the crypto of the process (idempotent): rustls' provider
+/// (the HTTP client and TLS server) and jsonwebtoken's (JWT signatures).
+/// Call this before building either.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = auth::jwt_crypto::RING.install_default();
 }

@@ -6,6 +6,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod jwt;
+pub(crate) mod jwt_crypto;
 pub(crate) mod tls;
 
 use std::sync::Arc;

@@ -44,7 +44,7 @@ impl Count {
 
 /// The date at `now` in `zone`: the day a count belongs to.
 fn day(zone: &jiff::tz::TimeZone, now: jiff::Timestamp) -> String {
-    now.to_zoned(zone.clone()).date().to_string()
+    now.to_zoned_datetime(zone.clone()).date().to_string()
 }
 
 /// Reads every daily budget file in `dir` (`budget-*.json`) at start, so

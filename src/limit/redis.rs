@@ -337,12 +337,12 @@ impl Backend for RedisBackend {
     }
 
     async fn spend(&self, account: &str, limit: u32) -> Result<u32, Error> {
-        let now = jiff::Timestamp::now().to_zoned(self.zone.clone());
+        let now = jiff::Timestamp::now().to_zoned_datetime(self.zone.clone());
         let day = now.date();
         let midnight = day
             .tomorrow()
             .ok()
-            .and_then(|d| d.to_zoned(self.zone.clone()).ok())
+            .and_then(|d| d.to_zoned_datetime(self.zone.clone()).ok())
             .map_or(now.timestamp().as_millisecond() + 86_400_000, |z| z.timestamp().as_millisecond());
         let key = format!("{}budget:{account}:{day}", self.store.prefix());
         match self.store.eval::<i64>(SCRIPTS.spend.key(&key).arg(limit).arg(midnight)).await {

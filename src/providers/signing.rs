@@ -101,7 +101,7 @@ pub fn format_sdk_date(t: SystemTime) -> String {
 pub fn parse_sdk_date(s: &str) -> Option<SystemTime> {
     let ts = Offset::UTC.to_timestamp(DateTime::strptime(SDK_DATE, s).ok()?).ok()?;
     // strptime accepts signs, blanks and short fields; only the canonical spelling is valid.
-    (ts.strftime(SDK_DATE).to_string() == s).then(|| ts.into())
+    (ts.strftime(SDK_DATE).to_string() == s).then(|| SystemTime::try_from(ts).ok()).flatten()
 }
 
 /// A request as the server received it, for the vendors' `verify`.

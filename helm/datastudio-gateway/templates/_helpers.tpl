@@ -98,6 +98,8 @@ annotations:
 {{- define "datastudio-gateway.tlsDir" -}}/var/run/secrets/datastudio-gateway-tls{{- end -}}
 {{- define "datastudio-gateway.clientCADir" -}}/var/run/secrets/datastudio-gateway-client-ca{{- end -}}
 {{- define "datastudio-gateway.jwksDir" -}}/var/run/secrets/datastudio-gateway-jwks{{- end -}}
+{{- define "datastudio-gateway.rrsaTokenDir" -}}/var/run/secrets/ack.alibabacloud.com/rrsa-tokens{{- end -}}
+{{- define "datastudio-gateway.oidcTokenDir" -}}/var/run/secrets/tokens{{- end -}}
 
 {{/*
 Parse a humantime duration ("20s", "1m30s", "1m 30s", "500ms", "2min") into milliseconds.
@@ -343,6 +345,16 @@ Secret layout cannot serve.
 {{- end -}}
 {{- if not .Values.tls.clientCA.existingSecret -}}
 {{- fail "datastudio-gateway: tls.clientCA.enabled needs tls.clientCA.existingSecret (the Secret holding the client CA bundle)" -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.cloudIdentity.alibabaRrsa -}}
+{{- if and .enabled (not (and .roleArn .oidcProviderArn)) -}}
+{{- fail "datastudio-gateway: cloudIdentity.alibabaRrsa.enabled needs roleArn and oidcProviderArn (with ACK's pod-identity webhook, leave it off and annotate the ServiceAccount with pod-identity.alibabacloud.com/role-name instead)" -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.cloudIdentity.huaweiWorkloadIdentity -}}
+{{- if and .enabled (not (and .idpId .audience)) -}}
+{{- fail "datastudio-gateway: cloudIdentity.huaweiWorkloadIdentity.enabled needs idpId (the IAM identity provider) and audience (its client id)" -}}
 {{- end -}}
 {{- end -}}
 {{- if and .Values.grpcRoute.enabled (not .Values.grpcRoute.parentRefs) -}}

@@ -369,8 +369,8 @@ impl Client {
             })?;
             // IAM's own clock measures the lifetime; without issued_at, ours does.
             let issued_at = at("/token/issued_at").unwrap_or_else(jiff::Timestamp::now);
-            let valid_for =
-                SystemTime::from(expires_at).duration_since(SystemTime::from(issued_at)).unwrap_or_default();
+            // Negative (expired on arrival) is no lifetime at all.
+            let valid_for = std::time::Duration::try_from(expires_at.duration_since(issued_at)).unwrap_or_default();
             Ok(Issued { token: Secret::new(token), valid_for })
         })
     }
