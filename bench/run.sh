@@ -32,6 +32,8 @@ fi
 # `cargo bench` builds release (the bench profile) and the gateway binary with it.
 
 BENCH_SECONDS="${LIMITER_SECONDS:-20}" cargo bench --locked --bench limiter
+# Vendor calls, not time: the gateway against the official SDK doing the same jobs.
+cargo bench --locked --bench economy -- --python "$VENV/bin/python"
 cargo bench --locked --bench gateway -- \
   --ghz "$GHZ" --ghz-version "$GHZ_VERSION" \
   --python "$VENV/bin/python" \

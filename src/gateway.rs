@@ -9,6 +9,7 @@ use crate::{
     cli::Listen,
     config::{Config, LimiterBackend},
     deploy::{Engine, Ledger, RedisRecords},
+    economy::Economy,
     limit::budget,
     providers::{self, client::Shared},
     redis_store::RedisStore,
@@ -50,7 +51,8 @@ pub(crate) fn build_api(cfg: &Config) -> anyhow::Result<Api> {
             Engine::open(router.clone(), &cfg.server.state_dir, cfg.state.on_damage)?,
         ),
     };
-    Ok(Api::with_auth(router, tokens, ledger, engine, Auth::from_config(cfg)?))
+    let economy = Economy::new(&cfg.limits.cache);
+    Ok(Api::with_auth(router, tokens, ledger, engine, Auth::from_config(cfg)?, economy))
 }
 
 /// How long each workspace's start-up check may take.

@@ -20,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod deploy;
 pub mod domain;
+pub(crate) mod economy;
 pub mod emulator;
 pub mod gateway;
 pub mod healthcheck;

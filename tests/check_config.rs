@@ -419,6 +419,7 @@ workspaces:
     let (code, out) = check(&yaml("instance_role: {}", "workload_identity: {}"), &injected);
     assert_eq!(code, 0, "{out}");
 }
+
 fn check_with_env(yaml: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> (i32, String) {
     let file = dir.join("config.yaml");
     std::fs::write(&file, yaml).unwrap();
@@ -478,4 +479,26 @@ fn config_mistakes_do_not_pass_silently() {
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("server.max_in_flight: must be at least 1"), "{out}");
     assert!(out.contains("server.max_metadata_bytes: must be at least 1024"), "{out}");
+}
+
+#[test]
+fn the_cache_is_bounded_and_its_age_checked() {
+    let dir = common::secrets_dir(&[("ali_ak", "a"), ("ali_sk", "b"), ("hw_ak", "c"), ("hw_sk", "d")]);
+    let base = common::two_vendor_yaml(dir.path());
+    let with = |cache: &str| format!("{base}limits:\n  cache: {cache}\n");
+    for good in ["{ max_bytes: 0 }", "{ max_bytes: 0, max_age: 0s }", "{ max_bytes: 1048576, max_age: 1s }", "{}"] {
+        let (code, out) = run(&with(good), dir.path());
+        assert_eq!(code, 0, "{good}: {out}");
+    }
+    let (code, out) = run(&with("{ max_bytes: 4294967297 }"), dir.path());
+    assert_ne!(code, 0);
+    assert!(out.contains("limits.cache.max_bytes: must be at most 4294967296 (4 GiB)"), "{out}");
+    for age in ["0s", "500ms", "25h"] {
+        let (code, out) = run(&with(&format!("{{ max_bytes: 1024, max_age: {age} }}")), dir.path());
+        assert_ne!(code, 0, "{age}");
+        assert!(out.contains("limits.cache.max_age: must be at least 1s and at most 24h"), "{out}");
+    }
+    let (code, out) = run(&with("{ max_entries: 5 }"), dir.path());
+    assert_ne!(code, 0);
+    assert!(out.contains("max_entries"), "{out}");
 }

@@ -41,6 +41,16 @@ async fn all(h: &hw::Hw, mut req: pb::ListFilesRequest) -> (Vec<pb::File>, i32, 
     }
 }
 
+/// GetFile of each file, one after another.
+async fn get_each(h: &hw::Hw, files: &[pb::File]) -> Vec<pb::File> {
+    let mut out = Vec::new();
+    for f in files {
+        let r = h.gw.files().get_file(pb::GetFileRequest { name: f.name.clone(), view: 0 }).await.expect("get file");
+        out.push(r.into_inner().file.expect("file"));
+    }
+    out
+}
+
 fn file(id: &str) -> String {
     hw::name("files", id)
 }
@@ -116,7 +126,17 @@ async fn every_file_filter_changes_the_result_or_is_rejected_by_name() {
 
     let r = h.gw.files().list_files(list(|r| (r.include_content, r.page_size) = (true, 3))).await.unwrap().into_inner();
     assert!(r.files.iter().all(|f| f.content.contains("version")), "script content on the page");
-    assert_eq!(h.count("scripts.show"), 3, "one v1 call per file");
+    assert_eq!(h.count("scripts.show"), 0, "no v1 show per file");
+    assert_eq!(h.count("scripts.list-v1"), 1, "the page's content from one v1 list page");
+    let before = h.calls();
+    let r =
+        h.gw.files().list_files(list(|r| (r.include_content, r.page_size) = (true, 20))).await.unwrap().into_inner();
+    assert_eq!(r.files.len(), 20);
+    let shown: Vec<pb::File> = get_each(&h, &r.files).await;
+    for (listed, alone) in r.files.iter().zip(&shown) {
+        assert_eq!(listed.content, alone.content, "{}: the listed content is what GetFile shows", listed.name);
+    }
+    assert!(h.calls() - before - shown.len() * 2 <= 3, "a page of 20 with content: v2 page + v1 page (+ jobs total)");
 
     let r =
         h.gw.files()
@@ -212,7 +232,12 @@ async fn script_versions_are_read_one_by_one_newest_first() {
         let before = h.calls();
         let r = h.gw.files().list_file_versions(req.clone()).await.expect("versions").into_inner();
         assert_eq!(r.total_size as u32, VERSIONED_SCRIPT_VERSIONS);
-        assert_eq!(h.calls() - before, 2 + r.file_versions.len(), "row + production read + one call per version");
+        let calls = h.calls() - before;
+        if req.page_token.is_empty() {
+            assert_eq!(calls, 2 + r.file_versions.len(), "row + production read + one call per version");
+        } else {
+            assert_eq!(calls, 1 + r.file_versions.len(), "the cursor knows the latest version: no row read");
+        }
         seen.extend(r.file_versions);
         if r.next_page_token.is_empty() {
             break;
@@ -296,4 +321,22 @@ async fn versions_of_a_script_never_released_are_readable() {
             .await
             .unwrap_err();
     assert_eq!((e.code(), hw::meta(&e, "vendor_code").as_str()), (Code::NotFound, "DLF.6201"));
+}
+
+#[tokio::test]
+async fn each_page_of_an_unfiltered_listing_is_one_vendor_call_past_the_scripts_jobs_boundary() {
+    let h = hw::start().await;
+    let before = h.count("scripts.list") + h.count("jobs.list");
+    let (files, _, pages) = all(&h, list(|r| r.page_size = 11)).await;
+    assert_eq!(files.len(), SCRIPT_COUNT + JOB_COUNT);
+    let calls = h.count("scripts.list") + h.count("jobs.list") - before;
+    // One call a page, plus the page that straddles the boundary (scripts,
+    // then jobs) and one small call for the jobs total on the first page.
+    assert_eq!(calls, pages + 2, "{pages} pages");
+    let shown: Vec<_> = h.emu.control.requests().into_iter().filter(|r| r.action == "jobs.list").collect();
+    assert!(shown.iter().all(|r| {
+        let q =
+            |k: &str| r.target.split(['?', '&']).find_map(|kv| kv.strip_prefix(k)).and_then(|v| v.parse::<u32>().ok());
+        matches!((q("offset="), q("limit=")), (Some(o), Some(l)) if o % l == 0)
+    }));
 }

@@ -4,11 +4,11 @@ use tonic::{Request, Response, Status};
 
 use super::{Api, reject_unsupported, status, validate};
 use crate::{
-    auth::Permission,
     domain::{
         FileQuery, PageReq,
         capability::{FileFilter, Filter},
     },
+    economy::Read,
     pb::{self, file_service_server::FileService},
 };
 
@@ -44,7 +44,7 @@ impl FileService for Api {
         let filters = pb::ListFilesRequest { page_token: String::new(), page_size: 0, ..r.clone() };
         let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
-        let (ws, ctx) = self.ctx(&req, &parent.expect("validated"), Permission::Read).map_err(status)?;
+        let (ws, ctx, grant) = self.reader(&req, &parent.expect("validated")).map_err(status)?;
         let f = Filter::File;
         reject_unsupported(
             ws,
@@ -80,7 +80,15 @@ impl FileService for Api {
             page: PageReq { cursor, size },
             full,
         };
-        let page = ws.adapter.list_files(&ctx, q).await.map_err(status)?;
+        let adapter = ws.adapter.clone();
+        let page = self
+            .economy()
+            .read(&ctx, grant, Read::ListFiles(q.clone()), |ctx| {
+                let (adapter, q) = (adapter.clone(), q.clone());
+                async move { adapter.list_files(&ctx, q).await }
+            })
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::ListFilesResponse {
             files: page.items,
             next_page_token: self.seal(LIST, &r.parent, &filters, page.next),
@@ -95,8 +103,16 @@ impl FileService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
-        let f = ws.adapter.get_file(&ctx, &id, full).await.map_err(status)?;
+        let (ws, ctx, grant) = self.reader(&req, &w).map_err(status)?;
+        let adapter = ws.adapter.clone();
+        let f = self
+            .economy()
+            .read(&ctx, grant, Read::GetFile { id: id.clone(), full }, |ctx| {
+                let (adapter, id) = (adapter.clone(), id.clone());
+                async move { adapter.get_file(&ctx, &id, full).await }
+            })
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::GetFileResponse { file: Some(f) }))
     }
 
@@ -113,8 +129,18 @@ impl FileService for Api {
         let cursor = check.take(self.open_token(LIST_VERSIONS, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
         let (w, id) = parent.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
-        let page = ws.adapter.list_file_versions(&ctx, &id, PageReq { cursor, size }, full).await.map_err(status)?;
+        let (ws, ctx, grant) = self.reader(&req, &w).map_err(status)?;
+        let adapter = ws.adapter.clone();
+        let page = PageReq { cursor, size };
+        let read = Read::ListFileVersions { file_id: id.clone(), page: page.clone(), full };
+        let page = self
+            .economy()
+            .read(&ctx, grant, read, |ctx| {
+                let (adapter, id, page) = (adapter.clone(), id.clone(), page.clone());
+                async move { adapter.list_file_versions(&ctx, &id, page, full).await }
+            })
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::ListFileVersionsResponse {
             file_versions: page.items,
             next_page_token: self.seal(LIST_VERSIONS, &r.parent, &filters, page.next),
@@ -132,8 +158,16 @@ impl FileService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id, v) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
-        let fv = ws.adapter.get_file_version(&ctx, &id, v, full).await.map_err(status)?;
+        let (ws, ctx, grant) = self.reader(&req, &w).map_err(status)?;
+        let adapter = ws.adapter.clone();
+        let fv = self
+            .economy()
+            .read(&ctx, grant, Read::GetFileVersion { file_id: id.clone(), version: v, full }, |ctx| {
+                let (adapter, id) = (adapter.clone(), id.clone());
+                async move { adapter.get_file_version(&ctx, &id, v, full).await }
+            })
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::GetFileVersionResponse { file_version: Some(fv) }))
     }
 }

@@ -16,12 +16,14 @@ use prost::Message;
 use tonic::{Request, Status};
 
 use crate::{
-    auth::{Auth, Caller, Permission},
+    auth::{Auth, Caller, Grant, Permission},
+    config::CacheConfig,
     deploy::{Engine, Ledger},
     domain::{
         CallCtx, Error, Router, Workspace,
         capability::{Filter, Operation},
     },
+    economy::Economy,
     pb,
 };
 
@@ -37,6 +39,7 @@ struct Inner {
     ledger: Arc<Ledger>,
     engine: Arc<Engine>,
     auth: Auth,
+    economy: Economy,
 }
 
 impl Api {
@@ -44,19 +47,26 @@ impl Api {
     /// deploys in `ledger`.
     pub fn new(router: Router, tokens: PageTokens, ledger: Arc<Ledger>) -> Self {
         let engine = Engine::in_memory(router.clone());
-        Self::with_auth(router, tokens, ledger, engine, Auth::open())
+        Self::with_auth(router, tokens, ledger, engine, Auth::open(), Economy::new(&CacheConfig::default()))
     }
 
     /// Like [`Api::new`], with callers authenticated and authorized by `auth`.
-    /// `engine` drives the deployments the deploy calls start.
+    /// `engine` drives the deployments the deploy calls start; reads go
+    /// through `economy` (coalescing and the cache).
     pub(crate) fn with_auth(
         router: Router,
         tokens: PageTokens,
         ledger: Arc<Ledger>,
         engine: Arc<Engine>,
         auth: Auth,
+        economy: Economy,
     ) -> Self {
-        Api { inner: Arc::new(Inner { router, tokens, ledger, engine, auth }) }
+        Api { inner: Arc::new(Inner { router, tokens, ledger, engine, auth, economy }) }
+    }
+
+    /// Coalescing and the cache of reads.
+    pub(crate) fn economy(&self) -> &Economy {
+        &self.inner.economy
     }
 
     /// The deployment engine.
@@ -95,17 +105,21 @@ impl Api {
     }
 
     /// Who is calling, if they hold `perm` on `workspace` (every handler
-    /// calls this, through [`Api::ctx`], once the workspace is parsed and
+    /// calls this, reads through [`Api::reader`], once the workspace is parsed and
     /// before the workspace is looked up: an unknown workspace and a
     /// forbidden one look alike to an unauthorized caller).
     fn authorize<T>(&self, req: &Request<T>, workspace: &str, perm: Permission) -> Result<Caller, Error> {
         self.inner.auth.authorize(req, workspace, perm)
     }
 
-    /// Authorizes `perm` on `workspace`, then gives the workspace and a call context.
-    fn ctx<T>(&self, req: &Request<T>, workspace: &str, perm: Permission) -> Result<(&Workspace, CallCtx), Error> {
-        let caller = self.authorize(req, workspace, perm)?;
-        self.ctx_as(req, workspace, &caller)
+    /// Authorizes a read of `workspace`, then gives the workspace, a call
+    /// context and the caller's grant (coalesced and cached answers are
+    /// shared only under one grant).
+    fn reader<T>(&self, req: &Request<T>, workspace: &str) -> Result<(&Workspace, CallCtx, Grant), Error> {
+        let caller = self.authorize(req, workspace, Permission::Read)?;
+        let grant = self.inner.auth.grant(&caller, workspace, Permission::Read);
+        let (ws, ctx) = self.ctx_as(req, workspace, &caller)?;
+        Ok((ws, ctx, grant))
     }
 
     /// The workspace and a call context for an already authorized caller.

@@ -7,13 +7,14 @@ use tonic::{Request, Response, Status};
 
 use super::{Api, reject_unsupported, require_operation, status, validate};
 use crate::{
-    auth::{Caller, Permission, audit::DeployAudit},
+    auth::{Caller, Grant, Permission, audit::DeployAudit},
     deploy::fingerprint,
     domain::{
-        DeployCall, Error, FileTarget, PackageOrder, PackageQuery, PageReq,
+        CallCtx, DeployCall, Error, FileTarget, PackageOrder, PackageQuery, PageReq, Workspace,
         capability::{Filter, Operation, PackageFilter},
         is_terminal,
     },
+    economy::Read,
     pb::{self, release_service_server::ReleaseService},
     server::admit::{CallerSlots, Slot},
 };
@@ -91,7 +92,7 @@ impl ReleaseService for Api {
         let cursor = check.take(self.open_token(LIST, &r.parent, &r.page_token, &filters)).flatten();
         check.finish().map_err(status)?;
         let parent = parent.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &parent, Permission::Read).map_err(status)?;
+        let (ws, ctx, grant) = self.reader(&req, &parent).map_err(status)?;
         let f = Filter::Package;
         reject_unsupported(
             ws,
@@ -117,7 +118,15 @@ impl ReleaseService for Api {
             page: PageReq { cursor, size },
             full,
         };
-        let page = ws.adapter.list_release_packages(&ctx, q).await.map_err(status)?;
+        let adapter = ws.adapter.clone();
+        let page = self
+            .economy()
+            .read(&ctx, grant, Read::ListReleasePackages(q.clone()), |ctx| {
+                let (adapter, q) = (adapter.clone(), q.clone());
+                async move { adapter.list_release_packages(&ctx, q).await }
+            })
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::ListReleasePackagesResponse {
             release_packages: page.items,
             next_page_token: self.seal(LIST, &r.parent, &filters, page.next),
@@ -135,8 +144,16 @@ impl ReleaseService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
-        let p = ws.adapter.get_release_package(&ctx, &id, full).await.map_err(status)?;
+        let (ws, ctx, grant) = self.reader(&req, &w).map_err(status)?;
+        let adapter = ws.adapter.clone();
+        let p = self
+            .economy()
+            .read(&ctx, grant, Read::GetReleasePackage { id: id.clone(), full }, |ctx| {
+                let (adapter, id) = (adapter.clone(), id.clone());
+                async move { adapter.get_release_package(&ctx, &id, full).await }
+            })
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::GetReleasePackageResponse { release_package: Some(p) }))
     }
 
@@ -174,13 +191,13 @@ impl ReleaseService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
+        let (ws, ctx, grant) = self.reader(&req, &w).map_err(status)?;
         // What the engine last saw of a deployment it drives; otherwise
         // (and for the raw vendor record) one look at the vendor.
         let known = self.engine().watch(&w, &id).map(|rx| rx.borrow().clone());
         let d = match known {
             Some(d) if !full && d.state() != pb::DeploymentState::Unspecified => d,
-            _ => ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?,
+            _ => self.look(ws, &ctx, &grant, &id, full).await.map_err(status)?,
         };
         Ok(Response::new(pb::GetDeploymentResponse { deployment: Some(d) }))
     }
@@ -197,15 +214,15 @@ impl ReleaseService for Api {
         let full = check.view(r.view);
         check.finish().map_err(status)?;
         let (w, id) = name.expect("validated");
-        let (ws, ctx) = self.ctx(&req, &w, Permission::Read).map_err(status)?;
+        let (ws, ctx, grant) = self.reader(&req, &w).map_err(status)?;
         // The caller's watch slot, held as long as the stream is open.
         let slot = req.extensions().get::<CallerSlots>().map(CallerSlots::watch).transpose().map_err(status)?;
         if let Some(rx) = self.engine().watch(&w, &id).filter(|_| !full) {
             return Ok(Response::new(follow(rx, ctx.deadline, slot)));
         }
         // The first look happens before the stream starts, so a bad id fails the call itself.
-        let first = ws.adapter.get_deployment(&ctx, &id, full).await.map_err(status)?;
-        let adapter = ws.adapter.clone();
+        let first = self.look(ws, &ctx, &grant, &id, full).await.map_err(status)?;
+        let (api, ws) = (self.clone(), ws.clone());
         let stream = async_stream::try_stream! {
             let _slot = slot;
             let mut last = first;
@@ -217,7 +234,7 @@ impl ReleaseService for Api {
                     Err(Status::deadline_exceeded("the deployment had not ended before the call's deadline"))?;
                 }
                 tokio::time::sleep(pause).await;
-                let now = adapter.get_deployment(&ctx, &id, full).await.map_err(Status::from)?;
+                let now = api.look(&ws, &ctx, &grant, &id, full).await.map_err(Status::from)?;
                 if now.state != last.state || now.error_message != last.error_message {
                     step = 0;
                     yield pb::WatchDeploymentResponse { deployment: Some(now.clone()) };
@@ -244,6 +261,27 @@ impl ReleaseService for Api {
         let out = self.cancel_audited(&req, &mut audit).await.map(|d| vec![d]);
         let deployment = audited(audit, out)?.pop();
         Ok(Response::new(pb::CancelDeploymentResponse { deployment }))
+    }
+}
+
+impl Api {
+    /// One look at a deployment at the vendor, shared with identical looks
+    /// in flight; one that has ended may come from the cache.
+    async fn look(
+        &self,
+        ws: &Workspace,
+        ctx: &CallCtx,
+        grant: &Grant,
+        id: &str,
+        full: bool,
+    ) -> Result<pb::Deployment, Error> {
+        let adapter = ws.adapter.clone();
+        self.economy()
+            .read(ctx, grant.clone(), Read::GetDeployment { id: id.to_owned(), full }, |ctx| {
+                let (adapter, id) = (adapter.clone(), id.to_owned());
+                async move { adapter.get_deployment(&ctx, &id, full).await }
+            })
+            .await
     }
 }
 
@@ -315,7 +353,11 @@ impl Api {
             finder.find_deploy(&fctx, DeployCall::Packages { ids: &fids, startup }, since).await
         };
         let deploy = async move { adapter.deploy_release_packages(&ctx, &ids, startup).await };
-        let mut deployments = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await?;
+        let out = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await;
+        // A deploy moves the state of the versions it takes; which files a
+        // package holds is the vendor's to say, so every kept version goes.
+        self.economy().forget_versions(&ws.name, None).await;
+        let mut deployments = out?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }
@@ -358,8 +400,12 @@ impl Api {
             let call = DeployCall::Files { files: &ftargets, comment: &fcomment };
             finder.find_deploy(&fctx, call, since).await
         };
+        let files: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
         let deploy = async move { adapter.deploy_files(&ctx, &targets, &comment, startup).await };
-        let mut deployments = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await?;
+        let out = self.ledger().run_resolving(&request_id, &fp, deploy, resolve).await;
+        // The deployed files' versions change state and `is_current_prod`.
+        self.economy().forget_versions(&ws.name, Some(&files)).await;
+        let mut deployments = out?;
         for d in &mut deployments {
             d.request_id.clone_from(&request_id);
         }

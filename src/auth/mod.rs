@@ -100,12 +100,16 @@ impl Auth {
     /// serving anonymous callers would protect nothing.
     pub(crate) fn allows(&self, caller: &Caller, workspace: &str, perm: Permission) -> bool {
         let Some(e) = &self.enforced else { return true };
-        e.policies.iter().any(|p| {
-            p.permissions.contains(&perm)
-                && p.workspaces.iter().any(|w| w == "*" || w == workspace)
-                && ((p.allow_anonymous && perm == Permission::Read)
-                    || caller.identity.as_ref().is_some_and(|id| p.subjects.iter().any(|s| glob_match(s, id))))
-        })
+        e.policies.iter().any(|p| grants(p, caller, workspace, perm))
+    }
+
+    /// The policies that give `caller` `perm` on `workspace` (empty when
+    /// the gateway is open).
+    pub(crate) fn grant(&self, caller: &Caller, workspace: &str, perm: Permission) -> Grant {
+        let Some(e) = &self.enforced else { return Grant::default() };
+        Grant(
+            e.policies.iter().zip(0u32..).filter(|(p, _)| grants(p, caller, workspace, perm)).map(|(_, i)| i).collect(),
+        )
     }
 
     /// Fails with UNAUTHENTICATED when auth is enforced and `caller` is
@@ -138,6 +142,33 @@ impl Auth {
         let caller = self.authenticate(req)?;
         self.check(&caller, workspace, perm)?;
         Ok(caller)
+    }
+}
+
+/// Whether policy `p` gives `caller` `perm` on `workspace`.
+fn grants(p: &PolicyConfig, caller: &Caller, workspace: &str, perm: Permission) -> bool {
+    p.permissions.contains(&perm)
+        && p.workspaces.iter().any(|w| w == "*" || w == workspace)
+        && ((p.allow_anonymous && perm == Permission::Read)
+            || caller.identity.as_ref().is_some_and(|id| p.subjects.iter().any(|s| glob_match(s, id))))
+}
+
+/// The policies that let a caller do something on a workspace, by their
+/// place in `auth.policies`. Callers with the same grant are let see the
+/// same things, so only they share coalesced and cached answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Grant(Vec<u32>);
+
+impl Grant {
+    /// How many policies it holds.
+    pub(crate) fn size(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The grant of these policies (tests).
+    #[cfg(test)]
+    pub(crate) fn of(policies: &[u32]) -> Grant {
+        Grant(policies.to_vec())
     }
 }
 
@@ -198,5 +229,20 @@ mod tests {
         assert_eq!(e.code, Code::PermissionDenied);
         assert!(e.message.contains("datastudio.deploy on workspaces/b"), "{}", e.message);
         assert!(Auth::open().allows(&anon, "a", Deploy));
+    }
+
+    #[test]
+    fn a_grant_names_the_policies_that_let_the_caller_in() {
+        let a = auth(vec![
+            policy(&["team-a/*"], &["w"], &[Read], false),
+            policy(&["team-b/*"], &["w"], &[Read], false),
+            policy(&["team-*"], &["*"], &[Read], false),
+        ]);
+        let (a1, a2, b) = (who("team-a/x"), who("team-a/y"), who("team-b/x"));
+        assert_eq!(a.grant(&a1, "w", Read), a.grant(&a2, "w", Read), "one team, one grant");
+        assert_ne!(a.grant(&a1, "w", Read), a.grant(&b, "w", Read), "another team reads under another grant");
+        assert_eq!(a.grant(&a1, "w", Read).size(), 2);
+        assert_eq!(a.grant(&a1, "v", Read), a.grant(&b, "v", Read), "only the wildcard policy lets either into v");
+        assert_eq!(Auth::open().grant(&a1, "w", Read), Auth::open().grant(&b, "w", Read));
     }
 }

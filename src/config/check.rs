@@ -80,6 +80,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
         p.add("limits.replicas", "must be at least 1");
     }
     limits_redis(&mut p, cfg);
+    limits_cache(&mut p, &cfg.limits.cache);
     if jiff::tz::TimeZone::get(&cfg.limits.daily_budget_zone).is_err() {
         p.add("limits.daily_budget_zone", format!("unknown time zone {:?}", cfg.limits.daily_budget_zone));
     }
@@ -173,6 +174,19 @@ fn limits_redis(p: &mut Problems, cfg: &Config) {
             "must be at least 1s and 4 times limits.redis.timeout (a poll must end well within the lease renewed \
              before it), and at most 5m (a dead replica's deployments wait that long for another one)",
         );
+    }
+}
+
+/// Most bytes `limits.cache.max_bytes` may name (4 GiB).
+const MAX_CACHE_BYTES: u64 = 4 << 30;
+
+fn limits_cache(p: &mut Problems, c: &super::CacheConfig) {
+    if c.max_bytes > MAX_CACHE_BYTES {
+        p.add("limits.cache.max_bytes", "must be at most 4294967296 (4 GiB); 0 turns the cache off");
+    }
+    let age = std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(24 * 3600);
+    if c.max_bytes > 0 && !age.contains(&c.max_age) {
+        p.add("limits.cache.max_age", "must be at least 1s and at most 24h");
     }
 }
 

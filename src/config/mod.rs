@@ -163,6 +163,27 @@ pub struct LimitsConfig {
     pub idempotency_ttl: Duration,
     /// IANA zone of the vendors' day boundary for daily budgets.
     pub daily_budget_zone: String,
+    /// The cache of answers that cannot change.
+    pub cache: CacheConfig,
+}
+
+/// The cache of answers that cannot change (file versions, release
+/// packages and deployments that have ended), per workspace and caller grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Most bytes of answers kept (the least recently used go first); 0 turns the cache off.
+    pub max_bytes: u64,
+    /// Longest an answer is kept: bounds how old the parts of a kept answer
+    /// that can still move (a version's state and `is_current_prod`) may be.
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { max_bytes: 32 * 1024 * 1024, max_age: Duration::from_secs(600) }
+    }
 }
 
 impl Default for LimitsConfig {
@@ -175,6 +196,7 @@ impl Default for LimitsConfig {
             deadline_margin: Duration::from_millis(50),
             idempotency_ttl: Duration::from_secs(7 * 24 * 3600),
             daily_budget_zone: "Asia/Shanghai".into(),
+            cache: CacheConfig::default(),
         }
     }
 }

@@ -51,7 +51,7 @@ pub enum UserKey {
 }
 
 /// A closed interval of epoch milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct MsRange {
     /// Inclusive lower bound.
     pub start: Option<i64>,
@@ -75,7 +75,7 @@ impl MsRange {
 }
 
 /// Sort order of release packages.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum PackageOrder {
     /// Newest first (every vendor's default).
     #[default]
@@ -90,7 +90,7 @@ pub enum PackageOrder {
 
 /// A page request: the adapter's own cursor (from a verified page token)
 /// and the page size.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PageReq {
     /// Adapter cursor; None for the first page.
     pub cursor: Option<String>,
@@ -110,7 +110,7 @@ pub struct Page<T> {
 }
 
 /// ListReleasePackages, validated.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PackageQuery {
     /// Name contains.
     pub keyword: Option<String>,
@@ -133,7 +133,7 @@ pub struct PackageQuery {
 }
 
 /// ListFiles, validated.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FileQuery {
     /// Folder path.
     pub folder_path: Option<String>,

@@ -75,6 +75,26 @@ struct LookupLabels {
     outcome: &'static str,
 }
 
+/// Labels of per-RPC series without a code.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    grpc_service: String,
+    grpc_method: String,
+}
+
+/// Labels of vendor calls saved.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SavedLabels {
+    reason: &'static str,
+    operation: &'static str,
+}
+
+/// Labels of cache series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: &'static str,
+}
+
 /// Labels of ended deployment series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EndedLabels {
@@ -97,6 +117,11 @@ fn latency() -> Histogram {
 /// Limiter wait buckets: 1 ms .. ~33 s, doubling (most waits are zero).
 fn wait() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// Vendor calls per RPC: 0, 1, 2, 3, 5, 10, 20, 50, 100.
+fn calls() -> Histogram {
+    Histogram::new([0.0, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0])
 }
 
 /// Every metric of the gateway.
@@ -122,6 +147,12 @@ struct Metrics {
     state_quarantined: Family<StateLabels, Counter>,
     state_write_errors: Family<StateLabels, Counter>,
     lost_writes: Family<LookupLabels, Counter>,
+    rpc_vendor_calls: Histograms<MethodLabels>,
+    calls_saved: Family<SavedLabels, Counter>,
+    cache_hits: Family<OperationLabels, Counter>,
+    cache_misses: Family<OperationLabels, Counter>,
+    cache_evictions: Counter,
+    cache_bytes: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -147,6 +178,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         state_quarantined: Family::default(),
         state_write_errors: Family::default(),
         lost_writes: Family::default(),
+        rpc_vendor_calls: Family::new_with_constructor(calls),
+        calls_saved: Family::default(),
+        cache_hits: Family::default(),
+        cache_misses: Family::default(),
+        cache_evictions: Counter::default(),
+        cache_bytes: Gauge::default(),
         registry: Registry::default(),
     };
     registry.register("grpc_server_handled", "RPCs completed, by service, method and gRPC code", m.rpc_handled.clone());
@@ -243,6 +280,29 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
          (ok, failed: may pass, refused: the vendor refused the exchange)",
         m.credential_refreshes.clone(),
     );
+    registry.register(
+        "datastudio_rpc_vendor_calls",
+        "Vendor HTTP attempts made for one RPC, by service and method (a shared or cached answer counts 0)",
+        m.rpc_vendor_calls.clone(),
+    );
+    registry.register(
+        "datastudio_vendor_calls_saved",
+        "Vendor calls an answer did not need, by reason (coalesced: shared with an identical read in flight; \
+         cached: kept answer of something that cannot change) and operation",
+        m.calls_saved.clone(),
+    );
+    registry.register("datastudio_cache_hits", "Reads answered from the cache, by operation", m.cache_hits.clone());
+    registry.register(
+        "datastudio_cache_misses",
+        "Reads of a cacheable operation the cache could not answer, by operation",
+        m.cache_misses.clone(),
+    );
+    registry.register(
+        "datastudio_cache_evictions",
+        "Cached answers evicted to stay within limits.cache.max_bytes",
+        m.cache_evictions.clone(),
+    );
+    registry.register("datastudio_cache_bytes", "Bytes the cache holds now", m.cache_bytes.clone());
     m.redis_up.set(1);
     Metrics { registry, ..m }
 });
@@ -317,6 +377,46 @@ pub(crate) fn vendor_call(vendor: &'static str, api: &str, outcome: &'static str
 
 fn api(vendor: &str, api: &str) -> ApiLabels {
     ApiLabels { vendor: vendor.to_owned(), api: api.to_owned() }
+}
+
+/// Records the vendor calls one finished RPC made (called by the server layer).
+pub(crate) fn rpc_vendor_calls(service: &str, method: &str, n: u32) {
+    let l = MethodLabels { grpc_service: service.to_owned(), grpc_method: method.to_owned() };
+    METRICS.rpc_vendor_calls.get_or_create(&l).observe(f64::from(n));
+}
+
+/// Why an answer needed no vendor call of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Saved {
+    /// It shared an identical read in flight.
+    Coalesced,
+    /// The cache kept it.
+    Cached,
+}
+
+/// Counts `n` vendor calls an answer to `operation` did not need.
+pub(crate) fn calls_saved(reason: Saved, operation: &'static str, n: u32) {
+    let reason = match reason {
+        Saved::Coalesced => "coalesced",
+        Saved::Cached => "cached",
+    };
+    METRICS.calls_saved.get_or_create(&SavedLabels { reason, operation }).inc_by(u64::from(n));
+}
+
+/// Counts a cache hit (`true`) or miss of `operation`.
+pub(crate) fn cache_lookup(operation: &'static str, hit: bool) {
+    let family = if hit { &METRICS.cache_hits } else { &METRICS.cache_misses };
+    family.get_or_create(&OperationLabels { operation }).inc();
+}
+
+/// Counts a cache eviction (for space).
+pub(crate) fn cache_eviction() {
+    METRICS.cache_evictions.inc();
+}
+
+/// Sets the bytes the cache holds.
+pub(crate) fn cache_bytes(n: u64) {
+    METRICS.cache_bytes.set(i64::try_from(n).unwrap_or(i64::MAX));
 }
 
 /// Counts a throttled vendor answer. the shared vendor client already calls this

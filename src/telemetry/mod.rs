@@ -8,6 +8,7 @@
 //! - [`propagation`]: W3C trace context in and out.
 //! - [`otlp`]: the tracer provider from the standard `OTEL_*` variables.
 //! - [`metrics`]: the Prometheus registry and the functions other code calls.
+//! - [`tally`]: the vendor calls made on behalf of each RPC.
 //! - [`testing`]: spans and log lines captured in memory, for tests.
 //!
 //! [`init`] installs all of it once per process; [`Telemetry::shutdown`]
@@ -17,6 +18,7 @@ pub(crate) mod logs;
 pub mod metrics;
 pub mod otlp;
 pub(crate) mod propagation;
+pub(crate) mod tally;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub(crate) mod trace;

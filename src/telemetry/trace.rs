@@ -32,7 +32,10 @@ use tower::{Layer, Service};
 use tracing::{Span, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::{metrics, propagation};
+use super::{
+    metrics, propagation,
+    tally::{self, Tally},
+};
 
 /// Stands for a service or method the server does not serve.
 pub(crate) const OTHER: &str = "_OTHER";
@@ -143,6 +146,8 @@ pub(crate) fn grpc_timeout(h: &HeaderMap) -> Option<Duration> {
 /// A call in progress; records its end exactly once.
 struct Call {
     span: Span,
+    /// The vendor calls made for it.
+    tally: Tally,
     start: Instant,
     service: String,
     method: String,
@@ -156,6 +161,7 @@ impl Call {
             self.span.record("otel.status_code", "error");
         }
         metrics::rpc(&self.service, &self.method, code, self.start.elapsed());
+        metrics::rpc_vendor_calls(&self.service, &self.method, self.tally.get());
     }
 }
 
@@ -172,6 +178,13 @@ impl Pending {
     }
     fn enter(&self) -> Option<tracing::span::Entered<'_>> {
         self.0.as_ref().map(|c| c.span.enter())
+    }
+    /// Runs `f` (one poll) with the call's tally current.
+    fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(c) => tally::sync_scope(&c.tally, f),
+            None => f(),
+        }
     }
 }
 
@@ -221,7 +234,8 @@ where
             let _g = span.enter();
             self.inner.call(req)
         };
-        ResponseFuture { inner, pending: Pending(Some(Call { span, start, service, method, deadline })) }
+        let tally = Tally::default();
+        ResponseFuture { inner, pending: Pending(Some(Call { span, tally, start, service, method, deadline })) }
     }
 }
 
@@ -245,7 +259,8 @@ where
         let this = self.project();
         let out = {
             let _g = this.pending.enter();
-            ready!(this.inner.poll(cx))
+            let inner = this.inner;
+            ready!(this.pending.counted(|| inner.poll(cx)))
         };
         let mut pending = std::mem::take(this.pending);
         Poll::Ready(match out {
@@ -281,7 +296,8 @@ impl<B: Body> Body for TracedBody<B> {
         let this = self.project();
         let frame = {
             let _g = this.pending.enter();
-            ready!(this.inner.poll_frame(cx))
+            let inner = this.inner;
+            ready!(this.pending.counted(|| inner.poll_frame(cx)))
         };
         match &frame {
             Some(Ok(f)) => {

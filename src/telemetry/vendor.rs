@@ -209,6 +209,7 @@ impl Attempt {
             "vendor call"
         );
         metrics::vendor_call(self.vendor, &self.api, outcome, elapsed);
+        super::tally::add(1);
         if outcome == outcome::THROTTLED || outcome == outcome::QUOTA_EXHAUSTED {
             metrics::vendor_throttled(self.vendor, &self.api);
         }

@@ -138,6 +138,12 @@ impl Control {
         self.lock().faults.push_back(rule);
     }
 
+    /// Faults queued and not yet taken by a request (a request takes its
+    /// fault when it arrives: 0 tells that a held request is being held).
+    pub fn pending_faults(&self) -> usize {
+        self.lock().faults.len()
+    }
+
     /// Removes every queued fault.
     pub fn clear_faults(&self) {
         self.lock().faults.clear();

@@ -117,6 +117,47 @@ pub(super) fn list_jobs(w: &World, q: &Query, rid: &str) -> Answer {
 /// not exist." (the code the vendor's script API pages and the huaweicloud
 /// Terraform provider use); so do **[inferred]** a version that does not
 /// exist and `?status=PUBLISHED` on a script that was never released.
+/// v1 list scripts: a page of scripts as v1 show answers them (the latest
+/// submitted version's content), `scriptName` a substring; at most 1000
+/// rows are reachable (offset + limit beyond that answer nothing more).
+pub(super) fn list_scripts_v1(w: &World, q: &Query, rid: &str) -> Answer {
+    let (limit, offset) = match q.paging(rid) {
+        Ok(p) => p,
+        Err(a) => return a,
+    };
+    let rows: Vec<&Script> =
+        w.scripts.iter().filter(|s| q.get("scriptName").is_none_or(|n| contains_ci(&s.name, n))).collect();
+    let total = rows.len();
+    let scripts: Vec<Value> = rows
+        .into_iter()
+        .take(V1_LIST_MAX)
+        .skip(offset)
+        .take(limit)
+        .map(|s| script_detail(s, s.contents.last()))
+        .collect();
+    ok(json!({"total": total, "scripts": scripts}), rid)
+}
+
+/// Most rows the v1 script list reaches.
+const V1_LIST_MAX: usize = 1000;
+
+/// A script as v1 show answers it, with `content`.
+fn script_detail(s: &Script, content: Option<&String>) -> Value {
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "type": s.stype,
+        "content": content.map(String::as_str).unwrap_or_default(),
+        "directory": s.directory,
+        "connectionName": s.connection_name,
+        "database": s.database,
+        "queueName": "",
+        "configuration": {},
+        "description": s.description,
+        "autoAcquireLock": true,
+    })
+}
+
 pub(super) fn show_script(w: &World, name: &str, q: &Query, rid: &str) -> Answer {
     let Some(s) = w.scripts.iter().find(|s| s.name == name) else {
         return fail(400, "DLF.6201", "The script does not exist.", rid);
@@ -134,22 +175,7 @@ pub(super) fn show_script(w: &World, name: &str, q: &Query, rid: &str) -> Answer
     let Some(content) = usize::try_from(v).ok().and_then(|v| v.checked_sub(1)).and_then(|i| s.contents.get(i)) else {
         return fail(400, "DLF.6201", "The script does not exist.", rid);
     };
-    ok(
-        json!({
-            "id": s.id,
-            "name": s.name,
-            "type": s.stype,
-            "content": content,
-            "directory": s.directory,
-            "connectionName": s.connection_name,
-            "database": s.database,
-            "queueName": "",
-            "configuration": {},
-            "description": s.description,
-            "autoAcquireLock": true,
-        }),
-        rid,
-    )
+    ok(script_detail(s, Some(content)), rid)
 }
 
 pub(super) fn show_job(w: &World, name: &str, rid: &str) -> Answer {

@@ -296,6 +296,7 @@ async fn respond(
         Route::ListScripts(_) => files::list_scripts(&w, &q, rid),
         Route::ListJobs(_) => files::list_jobs(&w, &q, rid),
         Route::ShowScript(_, name) => files::show_script(&w, name, &q, rid),
+        Route::ListScriptsV1(_) => files::list_scripts_v1(&w, &q, rid),
         Route::ShowJob(_, name) => files::show_job(&w, name, rid),
         Route::SystemTask(_, id) => release::system_task(&w, id, rid),
         Route::WorkspaceUsers(_, ws) => members::list_members(&w, opts, ws, &q, rid),

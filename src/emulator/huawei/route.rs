@@ -17,6 +17,8 @@ pub(super) enum Route {
     ListScripts(String),
     ListJobs(String),
     ShowScript(String, String),
+    /// v1 list scripts (with content).
+    ListScriptsV1(String),
     ShowJob(String, String),
     SystemTask(String, String),
     /// Workspace members: project id, workspace id (in the path).
@@ -45,6 +47,7 @@ impl Route {
             ["v2", pid, "factory", "pending-items", "package"] if post => Route::PackagePending(pid.to_string()),
             ["v2", pid, "factory", "scripts"] if get => Route::ListScripts(pid.to_string()),
             ["v2", pid, "factory", "jobs"] if get => Route::ListJobs(pid.to_string()),
+            ["v1", pid, "scripts"] if get => Route::ListScriptsV1(pid.to_string()),
             ["v1", pid, "scripts", name] if get => Route::ShowScript(pid.to_string(), name.to_string()),
             ["v1", pid, "jobs", name] if get => Route::ShowJob(pid.to_string(), name.to_string()),
             ["v1", pid, "system-tasks", id] if get => Route::SystemTask(pid.to_string(), id.to_string()),
@@ -66,6 +69,7 @@ impl Route {
             Route::ListScripts(_) => "scripts.list",
             Route::ListJobs(_) => "jobs.list",
             Route::ShowScript(..) => "scripts.show",
+            Route::ListScriptsV1(_) => "scripts.list-v1",
             Route::ShowJob(..) => "jobs.show",
             Route::SystemTask(..) => "system-tasks.show",
             Route::WorkspaceUsers(..) => "workspace-users.list",
@@ -83,6 +87,7 @@ impl Route {
             | Route::ListScripts(p)
             | Route::ListJobs(p)
             | Route::ShowScript(p, _)
+            | Route::ListScriptsV1(p)
             | Route::ShowJob(p, _)
             | Route::SystemTask(p, _)
             | Route::WorkspaceUsers(p, _) => Some(p),

@@ -22,6 +22,8 @@ pub(crate) enum Api {
     ScriptsList,
     /// GET v1 `scripts/{name}`.
     ScriptsShow,
+    /// GET v1 `scripts` (a page of scripts with their content).
+    ScriptsListV1,
     /// GET v2 `jobs`.
     JobsList,
     /// GET v1 `jobs/{name}`.
@@ -46,6 +48,7 @@ impl Action for Api {
         Api::SystemTasksShow,
         Api::ScriptsList,
         Api::ScriptsShow,
+        Api::ScriptsListV1,
         Api::JobsList,
         Api::JobsShow,
         Api::WorkspaceUsersList,
@@ -64,6 +67,7 @@ impl Action for Api {
             Api::SystemTasksShow => "system-tasks.show",
             Api::ScriptsList => "scripts.list",
             Api::ScriptsShow => "scripts.show",
+            Api::ScriptsListV1 => "scripts.list-v1",
             Api::JobsList => "jobs.list",
             Api::JobsShow => "jobs.show",
             Api::WorkspaceUsersList => "workspace-users.list",
@@ -82,6 +86,7 @@ impl Action for Api {
             | Api::SystemTasksShow
             | Api::ScriptsList
             | Api::ScriptsShow
+            | Api::ScriptsListV1
             | Api::JobsList
             | Api::JobsShow
             | Api::WorkspaceUsersList

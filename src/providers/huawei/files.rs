@@ -2,6 +2,8 @@
 //! (scripts first, then jobs, behind one cursor with per-kind offsets),
 //! v1 detail reads, and script versions read one by one.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -22,6 +24,8 @@ use crate::{
 const JOB_TYPES: [&str; 2] = ["BATCH", "REAL_TIME"];
 /// Most v2 list pages read to find one file's row by name.
 const MAX_LOOKUP_PAGES: u32 = 10;
+/// Most rows the v1 script list reaches ("at most 1000 returned per query", 2.8).
+const V1_LIST_MAX: i64 = 1000;
 
 /// Where a file listing stands: the kind being read, its position, and the
 /// totals seen so far (so each page reports scripts + jobs).
@@ -35,6 +39,16 @@ struct FilesCursor {
     st: Option<i64>,
     /// Jobs total.
     jt: Option<i64>,
+}
+
+/// Where a script's version listing stands: the next (highest) version to
+/// show and the latest version when the listing started.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct VersionsCursor {
+    /// Next version to show.
+    v: i64,
+    /// Latest version (the listing's total).
+    n: i64,
 }
 
 /// A ListFiles request turned into vendor parameters and a gateway filter.
@@ -220,6 +234,50 @@ impl HuaweiAdapter {
         Ok((typed(&answer, &raw)?, raw, text))
     }
 
+    /// The latest content of the scripts `names`, from v1 list pages, when
+    /// that takes fewer calls than one v1 show per script: the v1 list
+    /// answers each script as v1 show does, content included (2.8: "elements
+    /// as Show plus content"; limit up to 100, at most 1000 rows reachable),
+    /// in an order the vendor does not document, so pages are read until
+    /// every name is found. `name` is the v2 listing's `script_name`
+    /// filter, sent as the v1 list's `scriptName`, and `total` the v2
+    /// listing's script count under it; with
+    /// more than 1000 scripts, or no fewer pages than names, nothing is read.
+    /// A script not found is left out (the caller shows it by itself).
+    async fn script_contents(
+        &self,
+        ctx: &CallCtx,
+        names: &[String],
+        name: Option<&str>,
+        total: Option<i64>,
+    ) -> Result<HashMap<String, String>> {
+        let mut out = HashMap::with_capacity(names.len());
+        let Some(total) = total.filter(|t| (1..=V1_LIST_MAX).contains(t)) else { return Ok(out) };
+        let pages = u32::try_from(total).unwrap_or(u32::MAX).div_ceil(VENDOR_MAX_LIMIT);
+        if names.len() <= pages as usize {
+            return Ok(out);
+        }
+        for page in 0..pages {
+            let req = Req::get(Service::Dlf, format!("/v1/{}/scripts", self.client.project()))
+                .query("limit", VENDOR_MAX_LIMIT)
+                .query("offset", page * VENDOR_MAX_LIMIT)
+                .query_opt("scriptName", name);
+            let answer = self.client.call(ctx, Api::ScriptsListV1, req).await?;
+            let list: wire::Listing = parse_json(&answer)?;
+            let n = list.scripts.len();
+            for raw in &list.scripts {
+                let d: wire::ScriptDetail = typed(&answer, raw)?;
+                if names.contains(&d.name) {
+                    out.insert(d.name, d.content);
+                }
+            }
+            if out.len() == names.len() || n < VENDOR_MAX_LIMIT as usize {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// The v2 row of the script named exactly `name`.
     async fn script_row(&self, ctx: &CallCtx, name: &str) -> Result<Option<(wire::ScriptRow, Value)>> {
         for page in 0..MAX_LOOKUP_PAGES {
@@ -276,7 +334,13 @@ impl HuaweiAdapter {
         let mut calls = 0;
         let mut next: Option<(u8, Pos)> = None;
         let (mut kind, mut pos) = (cur.k, cur.p);
+        // Unfiltered, the page's rows are known in advance: read them in
+        // one vendor call where a limit allows (see `cursor::one_call`).
+        let aligned = |pos: Pos, want: usize| {
+            if plan.local { pos } else { cursor::one_call(pos.row(), u32::try_from(want).unwrap_or(u32::MAX)) }
+        };
         if kind == 0 {
+            pos = aligned(pos, size);
             let fetch = |o, l| self.script_page(ctx, name, o, l);
             let s = cursor::scan(pos, size, MAX_SCAN_CALLS, fetch, |(r, _)| plan.keep_script(r)).await?;
             calls += s.calls;
@@ -292,6 +356,7 @@ impl HuaweiAdapter {
             }
         }
         if kind == 1 && items.len() < size && calls < MAX_SCAN_CALLS {
+            pos = aligned(pos, size - items.len());
             let fetch = |o, l| self.job_page(ctx, name, plan.job_type, o, l);
             let s =
                 cursor::scan(pos, size - items.len(), MAX_SCAN_CALLS - calls, fetch, |(r, _)| plan.keep_job(r)).await?;
@@ -307,10 +372,21 @@ impl HuaweiAdapter {
             next = None;
         }
         if q.include_content {
+            let id = |f: &pb::File| FileRef::parse(f.name.rsplit_once("/files/").map(|(_, id)| id).unwrap_or_default());
+            let scripts: Vec<String> = items
+                .iter()
+                .filter_map(|f| match id(f) {
+                    Some(FileRef::Script(n)) => Some(n),
+                    Some(FileRef::Job(_) | FileRef::Resource(_)) | None => None,
+                })
+                .collect();
+            let mut listed = self.script_contents(ctx, &scripts, name, st).await?;
             for f in &mut items {
-                let id = f.name.rsplit_once("/files/").map(|(_, id)| id.to_owned()).unwrap_or_default();
-                f.content = match FileRef::parse(&id) {
-                    Some(FileRef::Script(n)) => self.show_script(ctx, &n, None, false).await?.0.content,
+                f.content = match id(f) {
+                    Some(FileRef::Script(n)) => match listed.remove(&n) {
+                        Some(content) => content,
+                        None => self.show_script(ctx, &n, None, false).await?.0.content,
+                    },
                     Some(FileRef::Job(n)) => self.show_job(ctx, &n).await?.2,
                     _ => String::new(),
                 };
@@ -414,16 +490,27 @@ impl HuaweiAdapter {
         full: bool,
     ) -> Result<Page<pb::FileVersion>> {
         let name = Self::script_name("parent", file_id)?;
-        let Some((row, _)) = self.script_row(ctx, &name).await? else {
-            return Err(Error::not_found(Reason::FileNotFound, ctx.name("files", file_id)));
-        };
-        let current = row.version.unwrap_or_default();
-        if current < 1 {
-            return Ok(Page { items: Vec::new(), next: None, total: 0 });
-        }
-        let start = match &page.cursor {
-            Some(c) => cursor::decode::<i64>(c, |v| *v >= 1)?.min(current),
-            None => current,
+        // A script's versions are numbered 1..=its latest submitted
+        // `version` (the v2 row's), and v1 show `?version=N` reads any of
+        // them (2.8). The first page reads the row for that number; later
+        // pages carry it in the cursor instead of reading the row again
+        // (one vendor call fewer a page). Versions submitted meanwhile show
+        // on a new listing, as with any cursor.
+        let (start, current) = match &page.cursor {
+            Some(c) => {
+                let c: VersionsCursor = cursor::decode(c, |c: &VersionsCursor| (1..=c.n).contains(&c.v))?;
+                (c.v, c.n)
+            }
+            None => {
+                let Some((row, _)) = self.script_row(ctx, &name).await? else {
+                    return Err(Error::not_found(Reason::FileNotFound, ctx.name("files", file_id)));
+                };
+                let current = row.version.unwrap_or_default();
+                if current < 1 {
+                    return Ok(Page { items: Vec::new(), next: None, total: 0 });
+                }
+                (current, current)
+            }
         };
         let lowest = (start - i64::from(page.size) + 1).max(1);
         let prod = self.published(ctx, &name).await?;
@@ -433,7 +520,8 @@ impl HuaweiAdapter {
             let is_prod = prod.as_deref() == Some(d.content.as_str());
             items.push(map::script_version(ctx, &name, v, &d, is_prod, &raw, full));
         }
-        Ok(Page { items, next: (lowest > 1).then(|| cursor::encode(&(lowest - 1))), total: current })
+        let next = (lowest > 1).then(|| cursor::encode(&VersionsCursor { v: lowest - 1, n: current }));
+        Ok(Page { items, next, total: current })
     }
 
     pub(super) async fn version(
