@@ -424,4 +424,45 @@ mod tests {
         let e = parse(&answer(200, "[1]", None)).unwrap_err();
         assert_eq!(e.code, Code::Internal);
     }
+
+    /// A DataWorks-shaped envelope with arbitrary values, or arbitrary bytes.
+    fn body() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let field = prop_oneof![
+            any::<String>().prop_map(serde_json::Value::String),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            Just(serde_json::Value::Null),
+        ];
+        let envelope = proptest::collection::btree_map(
+            prop_oneof![
+                Just("Code".to_owned()),
+                Just("Message".to_owned()),
+                Just("Success".to_owned()),
+                Just("RequestId".to_owned()),
+                Just("Data".to_owned()),
+                ".{0,8}",
+            ],
+            field,
+            0..6,
+        )
+        .prop_map(|m| serde_json::to_vec(&m).unwrap_or_default());
+        prop_oneof![envelope, proptest::collection::vec(any::<u8>(), 0..256)]
+    }
+
+    proptest::proptest! {
+        /// Any status and body: an answer or an error, never a panic; an
+        /// HTTP error status or a body that is not JSON is never an answer.
+        #[test]
+        fn prop_any_answer_reads_or_fails_cleanly(status in 100u16..600, body in body()) {
+            let a = Answer { status: status.try_into().unwrap(), headers: ::http::HeaderMap::new(), body: body.clone().into() };
+            let read = super::parse(&a, Api::ListFiles);
+            if status >= 400 || serde_json::from_slice::<serde_json::Value>(&body).is_err() {
+                proptest::prop_assert!(read.is_err());
+            }
+            if let Err(e) = read {
+                proptest::prop_assert!(e.code != Code::Ok);
+            }
+        }
+    }
 }

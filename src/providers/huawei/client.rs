@@ -892,4 +892,33 @@ mod tests {
         let e = Endpoint::parse("https://dayu.cn-north-4.myhuaweicloud.com").unwrap();
         assert_eq!((e.host.as_str(), e.prefix.as_str()), ("dayu.cn-north-4.myhuaweicloud.com", ""));
     }
+
+    /// A DataArts-shaped error body (flat or `errors` array) with arbitrary
+    /// values, or arbitrary bytes.
+    fn body() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let flat = (any::<String>(), any::<String>())
+            .prop_map(|(c, m)| serde_json::json!({"error_code": c, "error_msg": m}).to_string().into_bytes());
+        let array = (any::<String>(), any::<String>()).prop_map(|(c, m)| {
+            serde_json::json!({"errors": [{"error_code": c, "error_msg": m}]}).to_string().into_bytes()
+        });
+        prop_oneof![flat, array, proptest::collection::vec(any::<u8>(), 0..256)]
+    }
+
+    proptest::proptest! {
+        /// Any status and body: accepted or an error, never a panic; an HTTP
+        /// error status, or a body naming an error code, is never accepted.
+        #[test]
+        fn prop_any_answer_is_checked_cleanly(status in 100u16..600, body in body()) {
+            let a = Answer { status: status.try_into().unwrap(), headers: ::http::HeaderMap::new(), body: body.clone().into() };
+            let checked = check(&a, Service::Factory);
+            let names_a_code = serde_json::from_slice::<Value>(&body).ok().is_some_and(|v| {
+                let code = |v: &Value| v.get("error_code").and_then(Value::as_str).is_some_and(|c| !c.is_empty());
+                code(&v) || v.get("errors").and_then(Value::as_array).is_some_and(|a| a.iter().any(code))
+            });
+            if status >= 400 || names_a_code {
+                proptest::prop_assert!(checked.is_err(), "status {status}: {:?}", String::from_utf8_lossy(&body));
+            }
+        }
+    }
 }
