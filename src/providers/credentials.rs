@@ -70,6 +70,12 @@ pub(crate) struct Issued<K> {
     pub valid_for: Duration,
 }
 
+/// The time from `from` to `to`, zero when `to` is not later: how long
+/// credentials a vendor issued at `from` and let expire at `to` live.
+pub(crate) fn lifetime(from: jiff::Timestamp, to: jiff::Timestamp) -> Duration {
+    Duration::try_from(to.duration_since(from)).unwrap_or(Duration::ZERO)
+}
+
 /// How a refresh ended, the `outcome` label of the refresh counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RefreshOutcome {

@@ -17,7 +17,7 @@ use crate::{
     domain::{Error, Reason, Result},
     providers::{
         client::{Access, Action, Answer, USER_AGENT, credentials_refused, sensitive},
-        credentials::Issued,
+        credentials::{Issued, lifetime},
     },
 };
 
@@ -132,7 +132,7 @@ pub(crate) fn keys(a: &Answer) -> Result<Issued<KeySet>> {
         .parse()
         .map_err(|_| Error::malformed(VENDOR.name, "", status, "role credentials: Expiration is not a time"))?;
     Ok(Issued {
-        valid_for: Duration::try_from(expiration.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO),
+        valid_for: lifetime(jiff::Timestamp::now(), expiration),
         keys: KeySet {
             id: Secret::new(k.access_key_id),
             secret: Secret::new(k.access_key_secret),

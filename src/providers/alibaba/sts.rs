@@ -12,7 +12,7 @@
 //! | `AuthenticationFail.*` (token expired, wrong audience or issuer, no such provider, role does not trust the subject), `EntityNotExist.Role`, `NoPermission*` | INTERNAL, VENDOR_AUTH_FAILED: the workspace's RRSA settings or the pod's token must be fixed |
 //! | anything else | as DataWorks codes (`Throttling.*`, 5xx, `InvalidParameter.*`) |
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -27,7 +27,7 @@ use crate::{
     domain::{Error, Reason, Result, VendorDetail},
     providers::{
         client::{Access, Action, Answer, USER_AGENT, credentials_refused},
-        credentials::Issued,
+        credentials::{Issued, lifetime},
         signing,
     },
 };
@@ -133,7 +133,7 @@ pub(crate) fn parse(a: &Answer) -> Result<Issued<KeySet>> {
         .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
         .map(|z| z.timestamp())
         .unwrap_or_else(jiff::Timestamp::now);
-    let valid_for = Duration::try_from(expiration.duration_since(issued)).unwrap_or(Duration::ZERO);
+    let valid_for = lifetime(issued, expiration);
     Ok(Issued {
         keys: KeySet {
             id: Secret::new(c.access_key_id),
@@ -161,6 +161,8 @@ fn refusal(code: &str, status: u16, rid: &str, msg: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn answer(status: u16, body: &str, date: Option<&str>) -> Answer {

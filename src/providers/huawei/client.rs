@@ -471,7 +471,7 @@ impl Client {
             // IAM's own clock measures the lifetime; without issued_at, ours does.
             let issued_at = at("/token/issued_at").unwrap_or_else(jiff::Timestamp::now);
             // Negative (expired on arrival) is no lifetime at all.
-            let valid_for = std::time::Duration::try_from(expires_at.duration_since(issued_at)).unwrap_or_default();
+            let valid_for = crate::providers::credentials::lifetime(issued_at, expires_at);
             Ok(Issued { token: Secret::new(token), valid_for })
         })
     }

@@ -22,7 +22,7 @@ use super::{
 use crate::{
     config::{Secret, SecretRef},
     domain::{CallCtx, Error, Reason, Result},
-    providers::credentials::{Clock, Issued, Policy, Refreshing},
+    providers::credentials::{Clock, Issued, Policy, Refreshing, lifetime},
 };
 
 /// When credentials are refreshed and how failed exchanges back off.
@@ -104,11 +104,6 @@ fn time(answer: &crate::providers::client::Answer, what: &str, v: &str) -> Resul
     })
 }
 
-/// The time between `from` and `to` (zero when `to` is not later).
-fn between(from: jiff::Timestamp, to: jiff::Timestamp) -> Duration {
-    Duration::try_from(to.duration_since(from)).unwrap_or(Duration::ZERO)
-}
-
 impl Federated {
     /// The exchange of `workspace` with `settings`.
     pub(crate) fn new(workspace: &str, settings: WorkloadSettings, clock: Arc<dyn Clock>) -> Self {
@@ -173,7 +168,7 @@ impl Federated {
             Some(t) => time(&answer, "token.issued_at", t)?,
             None => jiff::Timestamp::now(),
         };
-        let token_life = between(issued_at, expires_at);
+        let token_life = lifetime(issued_at, expires_at);
         match s.sign_with {
             SignWith::Token => Ok(Issued { keys: Held::Token(token), valid_for: token_life }),
             SignWith::TemporaryKeys => {
@@ -186,7 +181,7 @@ impl Federated {
                 let k = parse_json::<KeysAnswer>(&answer)?.credential;
                 let expires_at = time(&answer, "credential.expires_at", &k.expires_at)?;
                 Ok(Issued {
-                    valid_for: between(jiff::Timestamp::now(), expires_at).min(token_life),
+                    valid_for: lifetime(jiff::Timestamp::now(), expires_at).min(token_life),
                     keys: Held::Keys {
                         ak: Secret::new(k.access),
                         sk: Secret::new(k.secret),
