@@ -116,8 +116,9 @@ async fn gateway_with_clock(yaml: &str, dir: tempfile::TempDir, clock: Arc<Manua
     Gateway { running: Some(running), channel, dir }
 }
 
-/// Every read RPC once on DataWorks workspace `ws` (`workspaces/{name}`).
-async fn alibaba_reads(gw: &Gateway, ws: &str) {
+/// Every read RPC once on workspace `ws` (`workspaces/{name}`), reading the
+/// versions of file `file` `versions_page` at a time.
+async fn reads(gw: &Gateway, ws: &str, file: &str, versions_page: i32) {
     let packages = gw
         .release()
         .list_release_packages(pb::ListReleasePackagesRequest { parent: ws.into(), page_size: 5, ..Default::default() })
@@ -133,17 +134,26 @@ async fn alibaba_reads(gw: &Gateway, ws: &str) {
         .expect("ListFiles")
         .into_inner();
     assert!(!files.files.is_empty());
-    let file = format!("{ws}/files/100001");
+    let file = format!("{ws}/files/{file}");
     gw.files().get_file(pb::GetFileRequest { name: file.clone(), view: 0 }).await.expect("GetFile");
     let versions = gw
         .files()
-        .list_file_versions(pb::ListFileVersionsRequest { parent: file.clone(), page_size: 5, ..Default::default() })
+        .list_file_versions(pb::ListFileVersionsRequest {
+            parent: file.clone(),
+            page_size: versions_page,
+            ..Default::default()
+        })
         .await
         .expect("ListFileVersions")
         .into_inner();
     let v = versions.file_versions.first().expect("a version").name.clone();
     gw.files().get_file_version(pb::GetFileVersionRequest { name: v, view: 0 }).await.expect("GetFileVersion");
     gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: ws.into() }).await.expect("GetWorkspace");
+}
+
+/// Every read RPC once on DataWorks workspace `ws`.
+async fn alibaba_reads(gw: &Gateway, ws: &str) {
+    reads(gw, ws, "100001", 5).await;
 }
 
 async fn metrics(gw: &Gateway) -> String {
@@ -345,32 +355,7 @@ workspaces:
 
 /// Every read RPC once on DataArts workspace `ws`.
 async fn huawei_reads(gw: &Gateway, ws: &str) {
-    let packages = gw
-        .release()
-        .list_release_packages(pb::ListReleasePackagesRequest { parent: ws.into(), page_size: 5, ..Default::default() })
-        .await
-        .expect("ListReleasePackages")
-        .into_inner();
-    let first = packages.release_packages.first().expect("a package").name.clone();
-    gw.release().get_release_package(pb::GetReleasePackageRequest { name: first, view: 0 }).await.expect("package");
-    let files = gw
-        .files()
-        .list_files(pb::ListFilesRequest { parent: ws.into(), page_size: 5, ..Default::default() })
-        .await
-        .expect("ListFiles")
-        .into_inner();
-    assert!(!files.files.is_empty());
-    let file = format!("{ws}/files/script:{}", huawei::VERSIONED_SCRIPT);
-    gw.files().get_file(pb::GetFileRequest { name: file.clone(), view: 0 }).await.expect("GetFile");
-    let versions = gw
-        .files()
-        .list_file_versions(pb::ListFileVersionsRequest { parent: file.clone(), page_size: 2, ..Default::default() })
-        .await
-        .expect("ListFileVersions")
-        .into_inner();
-    let v = versions.file_versions.first().expect("a version").name.clone();
-    gw.files().get_file_version(pb::GetFileVersionRequest { name: v, view: 0 }).await.expect("GetFileVersion");
-    gw.workspaces().get_workspace(pb::GetWorkspaceRequest { name: ws.into() }).await.expect("GetWorkspace");
+    reads(gw, ws, &format!("script:{}", huawei::VERSIONED_SCRIPT), 2).await;
 }
 
 /// One DataArts workspace on workload identity through its whole life:
