@@ -438,7 +438,8 @@ async fn metrics_expose_rpcs_vendor_calls_and_the_quota_gauges() {
     let _ = env.gw.files().get_file(get("100001")).await;
     assert_eq!(env.gw.files().get_file(get("999999")).await.unwrap_err().code(), Code::NotFound);
     // This workspace has no daily budget: feed the gauge directly to check its encoding.
-    telemetry::metrics::daily_budget_remaining("alibaba", "telemetry-test", 77, 100);
+    telemetry::metrics::daily_budget_remaining("alibaba", "telemetry-test", 77);
+    telemetry::metrics::daily_budget_limit("alibaba", "telemetry-test", 100);
 
     let resp = reqwest::get(format!("http://{}/metrics", env.gw.admin_addr())).await.expect("scrape");
     assert_eq!(resp.status(), 200);

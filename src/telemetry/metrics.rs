@@ -458,12 +458,18 @@ pub(crate) fn limiter_queue(vendor: &str, api_name: &str, delta: i64) {
     METRICS.limiter_queue.get_or_create(&api(vendor, api_name)).inc_by(delta);
 }
 
-/// Sets the vendor calls left in today's budget of `account`, and the
-/// budget itself. Pass a name from the config (the workspace or an account
-/// alias), never a credential such as an access key id.
-pub fn daily_budget_remaining(vendor: &str, account: &str, left: i64, limit: i64) {
+/// Sets the vendor calls left in today's budget of `account`. Pass a name
+/// from the config (the workspace or an account alias), never a credential
+/// such as an access key id.
+pub fn daily_budget_remaining(vendor: &str, account: &str, left: i64) {
     let l = BudgetLabels { vendor: vendor.to_owned(), account: account.to_owned() };
     METRICS.daily_budget.get_or_create(&l).set(left);
+}
+
+/// Sets the daily budget of `account` (once, when its workspace is built);
+/// the same names as [`daily_budget_remaining`].
+pub fn daily_budget_limit(vendor: &str, account: &str, limit: i64) {
+    let l = BudgetLabels { vendor: vendor.to_owned(), account: account.to_owned() };
     METRICS.daily_budget_limit.get_or_create(&l).set(limit);
 }
 
@@ -510,7 +516,8 @@ mod tests {
         limiter_wait("alibaba", "GetFile", 0.25);
         limiter_wait("alibaba", "GetFile", f64::NAN);
         limiter_queue("alibaba", "GetFile", 1);
-        daily_budget_remaining("alibaba", "dw", 42, 100);
+        daily_budget_remaining("alibaba", "dw", 42);
+        daily_budget_limit("alibaba", "dw", 100);
         state_write_failed("deploys");
         deployment_ended(crate::pb::DeploymentState::Failed);
         deployment_ended(crate::pb::DeploymentState::Running);

@@ -87,6 +87,9 @@ impl Shared {
                 }
             }
         }
+        if let Some(limit) = ws.daily_budget {
+            metrics::daily_budget_limit(vendor.name, &account, i64::from(limit));
+        }
         Ok(Guard {
             shared: self.clone(),
             vendor: vendor.name,
@@ -151,7 +154,7 @@ impl Guard {
             limiter.check_open(&self.account, api)?;
             if let Some(limit) = self.budget {
                 let left = limiter.spend(&self.account, limit).await?;
-                metrics::daily_budget_remaining(self.vendor, &self.account, i64::from(left), i64::from(limit));
+                metrics::daily_budget_remaining(self.vendor, &self.account, i64::from(left));
             }
             let queued = Queued::enter(self.vendor, api);
             let acquired = limiter.acquire(&self.account, api, rate, ctx.deadline, ctx.identity.as_deref()).await;
