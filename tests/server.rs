@@ -231,6 +231,35 @@ async fn in_flight_limits_refuse_at_once_with_retry_info() {
     assert!(served, "the closed stream's slot was never given back");
 }
 
+/// Refused together, callers are told different delays (the wait plus a
+/// random share of half of it), each also as `grpc-retry-pushback-ms` so a
+/// gRPC retry policy honours it: they do not come back in lockstep.
+#[tokio::test]
+async fn a_burst_of_refusals_spreads_its_retry_delays_and_sends_the_pushback_trailer() {
+    use tonic_reflection::pb::v1;
+    let gw = start_with_server("  max_in_flight_per_caller: 1\n").await;
+    let (_tx, rx) = tokio::sync::mpsc::channel::<v1::ServerReflectionRequest>(1);
+    let mut c = v1::server_reflection_client::ServerReflectionClient::new(gw.channel.clone());
+    let _held = c.server_reflection_info(tokio_stream::wrappers::ReceiverStream::new(rx)).await.expect("stream opens");
+    let burst = (0..35).map(|_| {
+        let mut ws = gw.workspaces();
+        async move { ws.list_workspaces(list_workspaces(None)).await.unwrap_err() }
+    });
+    let mut delays = Vec::new();
+    for e in futures::future::join_all(burst).await {
+        assert_eq!((e.code(), reason(&e).as_str()), (tonic::Code::ResourceExhausted, "CALLER_LIMIT_REACHED"), "{e:?}");
+        let delay = e.get_details_retry_info().and_then(|r| r.retry_delay).expect("RetryInfo");
+        let pushback = e.metadata().get("grpc-retry-pushback-ms").expect("grpc-retry-pushback-ms");
+        assert_eq!(pushback.to_str().unwrap(), delay.as_millis().to_string(), "the trailer says the RetryInfo delay");
+        let (wait, most) = (std::time::Duration::from_secs(1), std::time::Duration::from_millis(1500));
+        assert!(delay >= wait && delay <= most, "the 1 s wait plus at most half of it: {delay:?}");
+        delays.push(delay.as_millis());
+    }
+    delays.sort_unstable();
+    delays.dedup();
+    assert!(delays.len() >= 10, "35 refusals should ask for many different delays: {delays:?}");
+}
+
 #[tokio::test]
 async fn address_in_use_names_the_listener_and_the_address() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -6,7 +6,7 @@ use std::{borrow::Cow, collections::HashMap, fmt, time::Duration};
 
 pub(crate) use super::reason::{Fate, Reason};
 
-use tonic::{Code, Status};
+use tonic::{Code, Status, metadata::MetadataMap};
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// `ErrorInfo.domain` of every error the gateway returns.
@@ -223,14 +223,46 @@ impl From<Error> for Status {
         for u in &e.unmet {
             d.add_precondition_failure_violation(u.kind.as_str(), u.subject.clone(), u.description.clone());
         }
-        if let Some(r) = e.retry_after {
-            d.set_retry_info(Some(r));
+        let mut trailers = MetadataMap::new();
+        if let Some(wait) = e.retry_after {
+            ask_to_wait(wait, rand::random::<f64>(), &mut d, &mut trailers);
         }
         if let Some((subject, description)) = &e.quota {
             d.add_quota_failure_violation(subject.clone(), description.clone());
         }
-        Status::with_error_details(e.code, e.message, d)
+        Status::with_error_details_and_metadata(e.code, e.message, d, trailers)
     }
+}
+
+/// The trailer gRPC's own retry policy reads a server's wait from (gRFC A6),
+/// in whole milliseconds.
+pub(crate) const RETRY_PUSHBACK: &str = "grpc-retry-pushback-ms";
+
+/// The most jitter [`spread`] adds to a wait.
+pub(crate) const MAX_JITTER: Duration = Duration::from_secs(10);
+
+/// The delay a refusal asks for, so that callers refused together do not
+/// come back together: the wait plus a random share of it, bounded,
+///
+/// `delay = wait + share × min(wait / 2, 10 s)`, `share` uniform in [0, 1),
+///
+/// in whole milliseconds (rounded up, never below the wait, which is the
+/// earliest a retry can succeed).
+pub(crate) fn spread(wait: Duration, share: f64) -> Duration {
+    let room = (wait / 2).min(MAX_JITTER);
+    let delay = wait.saturating_add(room.mul_f64(share.clamp(0.0, 1.0)));
+    let ms = delay.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+/// The one place a wait becomes what the caller reads: the [`spread`]
+/// delay as `RetryInfo` and, with the same value, the
+/// `grpc-retry-pushback-ms` trailer.
+fn ask_to_wait(wait: Duration, share: f64, details: &mut ErrorDetails, trailers: &mut MetadataMap) {
+    let delay = spread(wait, share);
+    details.set_retry_info(Some(delay));
+    let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+    trailers.insert(RETRY_PUSHBACK, ms.into());
 }
 
 /// The longest error message built from a caller's input, in bytes.
@@ -250,4 +282,57 @@ pub(crate) fn shown(v: &str) -> String {
     }
     let head: String = v.chars().take(SHOWN_CHARS).collect();
     format!("{head:?}… ({} bytes)", v.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_is_the_wait_plus_at_most_half_of_it_and_at_most_ten_seconds() {
+        let cases = [
+            (Duration::ZERO, Duration::ZERO),
+            (Duration::from_millis(1), Duration::from_millis(2)),
+            (Duration::from_secs(1), Duration::from_millis(1500)),
+            (Duration::from_millis(1500), Duration::from_millis(2250)),
+            (Duration::from_secs(7200), Duration::from_secs(7210)),
+        ];
+        for (wait, most) in cases {
+            for share in [0.0, 0.25, 0.5, 0.999_999, 1.0, -1.0, 2.0] {
+                let d = spread(wait, share);
+                assert!(d >= wait && d <= most, "{wait:?} × {share}: {d:?}");
+                assert_eq!(d.subsec_nanos() % 1_000_000, 0, "whole milliseconds: {d:?}");
+            }
+        }
+        assert_eq!(spread(Duration::from_secs(1), 0.0), Duration::from_secs(1));
+        assert_eq!(spread(Duration::from_secs(1), 0.5), Duration::from_millis(1250));
+        assert_eq!(spread(Duration::from_micros(1500), 0.0), Duration::from_millis(2), "rounded up");
+        assert_eq!(spread(Duration::MAX, 1.0), Duration::from_millis(u64::MAX), "saturates");
+    }
+
+    #[test]
+    fn a_burst_of_refusals_asks_for_different_delays_with_the_same_trailer() {
+        let delays: Vec<_> = (0..35)
+            .map(|_| {
+                let status = Status::from(
+                    Error::new(Code::ResourceExhausted, Reason::GatewayOverloaded, "full")
+                        .with_retry_after(Duration::from_secs(1)),
+                );
+                let delay = status.get_details_retry_info().and_then(|r| r.retry_delay).expect("RetryInfo");
+                let pushback = status.metadata().get(RETRY_PUSHBACK).expect("pushback trailer");
+                assert_eq!(pushback.to_str().unwrap(), delay.as_millis().to_string());
+                assert!(delay >= Duration::from_secs(1) && delay <= Duration::from_millis(1500), "{delay:?}");
+                delay
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 1, "35 refusals, one delay: {delays:?}");
+    }
+
+    #[test]
+    fn errors_without_a_wait_carry_no_pushback() {
+        let status = Status::from(Error::new(Code::Unavailable, Reason::GatewayOverloaded, "x"));
+        assert!(status.metadata().get(RETRY_PUSHBACK).is_none());
+        assert!(status.get_details_retry_info().is_none());
+    }
 }
