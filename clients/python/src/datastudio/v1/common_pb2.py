@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64\x61tastudio/v1/common.proto\x12\rdatastudio.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"(\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"6\n\x07UserRef\x12\x0c\n\x02id\x18\x01 \x01(\tH\x00\x12\x16\n\x0c\x64isplay_name\x18\x02 \x01(\tH\x00\x42\x05\n\x03key\"i\n\tTimeRange\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*Z\n\x06Vendor\x12\x16\n\x12VENDOR_UNSPECIFIED\x10\x00\x12\x1c\n\x18VENDOR_ALIBABA_DATAWORKS\x10\x01\x12\x1a\n\x16VENDOR_HUAWEI_DATAARTS\x10\x02*;\n\x04View\x12\x14\n\x10VIEW_UNSPECIFIED\x10\x00\x12\x0e\n\nVIEW_BASIC\x10\x01\x12\r\n\tVIEW_FULL\x10\x02*s\n\nChangeType\x12\x1b\n\x17\x43HANGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HANGE_TYPE_ADDED\x10\x01\x12\x18\n\x14\x43HANGE_TYPE_MODIFIED\x10\x02\x12\x17\n\x13\x43HANGE_TYPE_DELETED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64\x61tastudio/v1/common.proto\x12\rdatastudio.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"(\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"6\n\x07UserRef\x12\x0c\n\x02id\x18\x01 \x01(\tH\x00\x12\x16\n\x0c\x64isplay_name\x18\x02 \x01(\tH\x00\x42\x05\n\x03key\"i\n\tTimeRange\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*Z\n\x06Vendor\x12\x16\n\x12VENDOR_UNSPECIFIED\x10\x00\x12\x1c\n\x18VENDOR_ALIBABA_DATAWORKS\x10\x01\x12\x1a\n\x16VENDOR_HUAWEI_DATAARTS\x10\x02*;\n\x04View\x12\x14\n\x10VIEW_UNSPECIFIED\x10\x00\x12\x0e\n\nVIEW_BASIC\x10\x01\x12\r\n\tVIEW_FULL\x10\x02*s\n\nChangeType\x12\x1b\n\x17\x43HANGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HANGE_TYPE_ADDED\x10\x01\x12\x18\n\x14\x43HANGE_TYPE_MODIFIED\x10\x02\x12\x17\n\x13\x43HANGE_TYPE_DELETED\x10\x03\x42\x1c\n\x18io.datastudio.gateway.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'datastudio.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\030io.datastudio.gateway.v1P\001'
   _globals['_VENDOR']._serialized_start=283
   _globals['_VENDOR']._serialized_end=373
   _globals['_VIEW']._serialized_start=375
