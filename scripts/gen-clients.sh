@@ -84,6 +84,6 @@ else
     cp -r "$OUT/$d" "$d"
   done
   # The TypeScript package ships compiled (dist/src, checked in): rebuild it from the new sources.
-  (cd clients/typescript && rm -rf dist && tsc -p tsconfig.json && rm -rf dist/test)
+  (cd clients/typescript && rm -rf dist && tsc -p tsconfig.json && rm -rf dist/test dist/cookbook)
   echo "regenerated ${GENERATED_DIRS[*]} and clients/typescript/dist/src"
 fi
