@@ -50,7 +50,8 @@ use tower::Service;
 
 use crate::domain::{Error, Reason, shown};
 
-/// How long a caller refused for a full limit is asked to wait (RetryInfo).
+/// How long a caller refused for a full limit is asked to wait, at least
+/// (RetryInfo adds jitter: `domain::error::spread`).
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// How much earlier than tonic's own `grpc-timeout` timer the layer's timer
