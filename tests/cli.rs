@@ -235,6 +235,10 @@ fn deploy_watch_prints_each_state_and_a_retry_reuses_the_request_id() {
     let last: Value = serde_json::from_str(watched.lines().last().expect("a line")).expect("a JSON line");
     assert_eq!(last["deployment"]["state"], "DEPLOYMENT_STATE_SUCCEEDED", "{watched}");
     assert!(stdout(cli(d.1).args(["deployments", "get", &name])).contains("SUCCEEDED"));
+    // A deployment that ends FAILED (the emulator fails files whose id ends in 7): exit 10.
+    let out = cli(d.1).args(["deploy", "files", "-w", "demo-dataworks", "100007", "--watch"]).assert().code(10);
+    let lines = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(lines.lines().last().is_some_and(|l| l.contains(" FAILED ")), "{lines}");
 }
 
 #[test]
@@ -264,4 +268,78 @@ fn completions_for_bash_zsh_and_fish() {
         assert!(script.contains("datastudio-gateway"), "{shell}: {script}");
         assert!(script.contains("deployments") && script.contains("request-id"), "{shell}");
     }
+}
+
+/// (CA PEM, its issuer) and leaves it signs: (cert PEM, key PEM) for a DNS name or a URI.
+fn ca() -> (String, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    let kp = rcgen::KeyPair::generate().expect("key");
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.distinguished_name.push(rcgen::DnType::CommonName, "test CA");
+    let pem = p.self_signed(&kp).expect("CA").pem();
+    (pem, rcgen::Issuer::new(p, kp))
+}
+
+fn leaf(issuer: &rcgen::Issuer<'static, rcgen::KeyPair>, san: rcgen::SanType) -> (String, String) {
+    let kp = rcgen::KeyPair::generate().expect("key");
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.subject_alt_names = vec![san];
+    (p.signed_by(&kp, issuer).expect("leaf").pem(), kp.serialize_pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtls_with_ca_client_certificate_and_server_name() {
+    let dir = common::secrets_dir(&[("ali_ak", "ak-1"), ("ali_sk", "sk-1"), ("hw_ak", "ak-2"), ("hw_sk", "sk-2")]);
+    let (server_ca, server_issuer) = ca();
+    let (client_ca, client_issuer) = ca();
+    let (sc, sk) = leaf(&server_issuer, rcgen::SanType::DnsName("gateway.test".try_into().expect("dns")));
+    let (cc, ck) = leaf(&client_issuer, rcgen::SanType::URI("spiffe://corp/ns/etl/sa/cli".try_into().expect("uri")));
+    for (name, pem) in [
+        ("tls.crt", &sc),
+        ("tls.key", &sk),
+        ("client-ca.crt", &client_ca),
+        ("ca.crt", &server_ca),
+        ("me.crt", &cc),
+        ("me.key", &ck),
+    ] {
+        std::fs::write(dir.path().join(name), pem).expect("write");
+    }
+    let d = dir.path().to_path_buf();
+    let yaml = common::two_vendor_yaml(&d).replacen(
+        "server:\n",
+        &format!(
+            "server:\n  tls:\n    cert_file: {0}/tls.crt\n    key_file: {0}/tls.key\n    client_ca_file: {0}/client-ca.crt\n",
+            d.display()
+        ),
+        1,
+    ) + "auth:\n  policies:\n    - name: etl\n      subjects: [\"spiffe://corp/ns/etl/*\"]\n      workspaces: [\"*\"]\n      permissions: [read]\n";
+    let gw = common::start_yaml(&yaml, dir).await;
+    let addr = gw.running.as_ref().expect("running").grpc_addr;
+    let run = move || {
+        let tls = |c: &mut Command| {
+            c.env("DATASTUDIO_CA_FILE", d.join("ca.crt")).env("DATASTUDIO_SERVER_NAME", "gateway.test");
+        };
+        // CA, client certificate and key, and the name on the server's certificate.
+        let mut ok = cli(addr);
+        tls(&mut ok);
+        let ws = json(
+            ok.args(["workspaces", "get", "dw-test", "--cert-file"])
+                .arg(d.join("me.crt"))
+                .arg("--key-file")
+                .arg(d.join("me.key")),
+        );
+        assert_eq!(ws["workspace"]["name"], "workspaces/dw-test", "{ws}");
+        // Without a client certificate the handshake is refused: UNAVAILABLE, 8.
+        let mut anonymous = cli(addr);
+        tls(&mut anonymous);
+        let err = fails(anonymous.args(["workspaces", "get", "dw-test"]), 8);
+        assert!(err.starts_with("error: UNAVAILABLE"), "{err}");
+        // Plaintext to a TLS port: a protocol error, 1, with the transport's causes.
+        let err = fails(cli(addr).args(["workspaces", "get", "dw-test"]), 1);
+        assert!(err.contains("\n  cause: "), "{err}");
+        // A certificate without its key: usage, 2.
+        fails(cli(addr).args(["workspaces", "get", "dw-test", "--cert-file"]).arg(d.join("me.crt")), 2);
+    };
+    tokio::task::spawn_blocking(run).await.expect("cli runs");
+    drop(gw);
 }

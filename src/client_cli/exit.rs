@@ -101,9 +101,21 @@ impl Failure {
             }
             Failure::Status(s) => {
                 eprint!("{}", describe(&s));
-                Exit::of(s.code())
+                Exit::of(code(&s))
             }
         }
+    }
+}
+
+/// The status's code, except that a call the transport dropped (tonic
+/// answers CANCELLED when the connection closes under a call, e.g. a TLS
+/// handshake the server refused; this client never cancels its calls) is
+/// UNAVAILABLE, as gRPC reports a broken connection.
+fn code(s: &Status) -> Code {
+    let dropped = std::error::Error::source(s).is_some_and(|e| e.is::<tonic::transport::Error>());
+    match s.code() {
+        Code::Cancelled if dropped => Code::Unavailable,
+        other => other,
     }
 }
 
@@ -132,7 +144,13 @@ pub(crate) fn code_name(code: Code) -> &'static str {
 
 /// The status, its message and every `google.rpc` detail, one per line.
 fn describe(s: &Status) -> String {
-    let mut out = format!("error: {}: {}\n", code_name(s.code()), s.message());
+    let mut out = format!("error: {}: {}\n", code_name(code(s)), s.message());
+    // A transport failure (refused connection, TLS handshake) says why in its sources.
+    let mut cause = std::error::Error::source(s);
+    while let Some(c) = cause {
+        out += &format!("  cause: {c}\n");
+        cause = c.source();
+    }
     let d = s.get_error_details();
     if let Some(info) = d.error_info() {
         let mut meta: Vec<_> = info.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
