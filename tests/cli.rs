@@ -15,8 +15,9 @@ use std::{
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// The demo on free loopback ports, killed when the test ends.
-struct Demo(Child, SocketAddr);
+/// The demo on free loopback ports, killed when the test ends, with the
+/// command-line example it prints.
+struct Demo(Child, SocketAddr, String);
 
 impl Drop for Demo {
     fn drop(&mut self) {
@@ -33,15 +34,22 @@ fn demo() -> Demo {
         .spawn()
         .expect("spawn demo");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let grpc = loop {
+    let (mut grpc, mut example) = (None, String::new());
+    loop {
         let line = lines.next().expect("demo output").expect("line");
         if let Some(g) = line.split_whitespace().find_map(|w| w.strip_prefix("grpc=")) {
-            break g.parse().expect("grpc address");
+            grpc = Some(g.parse().expect("grpc address"));
         }
-    };
+        if let Some(cmd) = line.strip_prefix("  datastudio-gateway ") {
+            example = cmd.to_owned();
+        }
+        if line.starts_with("Stop with Ctrl-C") {
+            break;
+        }
+    }
     // Keep reading so the demo never blocks on a full pipe.
     std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    Demo(child, grpc)
+    Demo(child, grpc.expect("the demo prints its address"), example)
 }
 
 /// The CLI pointed at `addr` through DATASTUDIO_ADDR, with no other
@@ -239,6 +247,14 @@ fn deploy_watch_prints_each_state_and_a_retry_reuses_the_request_id() {
     let out = cli(d.1).args(["deploy", "files", "-w", "demo-dataworks", "100007", "--watch"]).assert().code(10);
     let lines = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(lines.lines().last().is_some_and(|l| l.contains(" FAILED ")), "{lines}");
+}
+
+#[test]
+fn the_demo_prints_a_command_line_example_that_deploys_to_succeeded() {
+    let d = demo();
+    assert!(d.2.contains("--watch"), "the demo prints a deploy --watch example: {:?}", d.2);
+    let lines = stdout(Command::new(common::binary()).args(d.2.split_whitespace()));
+    assert!(lines.lines().last().is_some_and(|l| l.ends_with(" SUCCEEDED")), "{lines}");
 }
 
 #[test]

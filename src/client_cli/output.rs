@@ -1,7 +1,10 @@
 //! Printing answers: tables for people, the proto3 JSON mapping (as JSON or
 //! YAML) for programs, through the descriptor set the binary embeds.
 
-use std::sync::OnceLock;
+use std::{
+    io::{ErrorKind, Write},
+    sync::OnceLock,
+};
 
 use comfy_table::{Table, presets};
 use prost::Message;
@@ -100,14 +103,25 @@ pub(crate) fn json_line<M: Proto>(msg: &M) -> String {
     serde_json::to_string(&dynamic(msg)).expect("a dynamic message serialises")
 }
 
+/// Writes `text` to stdout. A reader that went away (`| head`) is not an
+/// error worth a panic, as `print!` would make it; other write errors are told.
+pub(crate) fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => {}
+        Err(e) => eprintln!("error: cannot write the output: {e}"),
+    }
+}
+
 /// Prints `msg` as `format`; `table` renders it for people.
 pub(crate) fn print<M: Proto>(format: Format, msg: &M, table: impl FnOnce(&M) -> String) {
     match format {
-        Format::Table => print!("{}", table(msg)),
+        Format::Table => emit(&table(msg)),
         Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&dynamic(msg)).expect("a dynamic message serialises"))
+            emit(&(serde_json::to_string_pretty(&dynamic(msg)).expect("a dynamic message serialises") + "\n"))
         }
-        Format::Yaml => print!("{}", serde_yaml::to_string(&dynamic(msg)).expect("a dynamic message serialises")),
+        Format::Yaml => emit(&serde_yaml::to_string(&dynamic(msg)).expect("a dynamic message serialises")),
     }
 }
 

@@ -121,7 +121,7 @@ impl Display {
             }
             Display::Lines => {
                 let err = if d.error_message.is_empty() { String::new() } else { format!("  {}", d.error_message) };
-                println!("{} {}{err}", d.name, state_name(state));
+                output::emit(&format!("{} {}{err}\n", d.name, state_name(state)));
             }
             Display::Documents(_) => {}
         }
@@ -129,10 +129,10 @@ impl Display {
 
     fn update(&self, resp: &pb::WatchDeploymentResponse) {
         match self {
-            Display::Documents(Format::Json) => println!("{}", output::json_line(resp)),
+            Display::Documents(Format::Json) => output::emit(&(output::json_line(resp) + "\n")),
             Display::Documents(format) => {
                 if *format == Format::Yaml {
-                    println!("---");
+                    output::emit("---\n");
                 }
                 output::print(*format, resp, |_| String::new());
             }
