@@ -16,8 +16,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 /// The demo on free loopback ports, killed when the test ends, with the
-/// command-line example it prints.
-struct Demo(Child, SocketAddr, String);
+/// command-line example it prints and its DataWorks emulator's URL.
+struct Demo(Child, SocketAddr, String, String);
 
 impl Drop for Demo {
     fn drop(&mut self) {
@@ -34,11 +34,14 @@ fn demo() -> Demo {
         .spawn()
         .expect("spawn demo");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let (mut grpc, mut example) = (None, String::new());
+    let (mut grpc, mut example, mut emulator) = (None, String::new(), String::new());
     loop {
         let line = lines.next().expect("demo output").expect("line");
         if let Some(g) = line.split_whitespace().find_map(|w| w.strip_prefix("grpc=")) {
             grpc = Some(g.parse().expect("grpc address"));
+        }
+        if let Some(url) = line.strip_prefix("DataWorks emulator at ") {
+            emulator = url.to_owned();
         }
         if let Some(cmd) = line.strip_prefix("  datastudio-gateway ") {
             example = cmd.to_owned();
@@ -49,7 +52,7 @@ fn demo() -> Demo {
     }
     // Keep reading so the demo never blocks on a full pipe.
     std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    Demo(child, grpc.expect("the demo prints its address"), example)
+    Demo(child, grpc.expect("the demo prints its address"), example, emulator)
 }
 
 /// The CLI pointed at `addr` through DATASTUDIO_ADDR, with no other
@@ -145,6 +148,15 @@ fn exit_codes_follow_the_status_with_its_details() {
     let name = deployed["deployments"][0]["name"].as_str().expect("deployment").to_owned();
     let err = fails(cli(d.1).args(["deployments", "cancel", &name]), 7);
     assert!(err.contains("FAILED_PRECONDITION") && err.contains("reason: OPERATION_NOT_SUPPORTED_BY_VENDOR"), "{err}");
+    // The vendor's daily quota used up: RESOURCE_EXHAUSTED, retryable, 8, with QuotaFailure and RetryInfo.
+    let fault = serde_json::json!({"action": "GetFile", "fault": {"kind": "daily_quota", "retry_after_ms": 0}});
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(reqwest::Client::new().post(format!("{}/_emulator/faults", d.3)).json(&fault).send())
+        .and_then(reqwest::Response::error_for_status)
+        .expect("fault injected");
+    let err = fails(cli(d.1).args(["files", "get", "-w", "demo-dataworks", "100001"]), 8);
+    assert!(err.starts_with("error: RESOURCE_EXHAUSTED: "), "{err}");
+    assert!(err.contains("\n  quota vendor:alibaba: ") && err.contains("\n  retry after: "), "{err}");
     // Usage: 2 (clap's, and ours before any call).
     fails(cli(d.1).args(["releases", "list", "--bogus"]), 2);
     let err = fails(cli(d.1).args(["releases", "list"]), 2);

@@ -4,6 +4,7 @@
 use std::{future::Future, path::PathBuf, time::Duration};
 
 use clap::Args;
+use http::{Uri, uri::Scheme};
 use tonic::{
     Request, Status,
     metadata::{AsciiMetadataValue, MetadataValue},
@@ -11,6 +12,7 @@ use tonic::{
 };
 
 use super::exit::Failure;
+use crate::config::Secret;
 
 /// Longest wait for a unary call when no --deadline is given.
 const UNARY_DEADLINE: Duration = Duration::from_secs(30);
@@ -23,8 +25,9 @@ pub struct Connect {
     #[arg(long, global = true, env = "DATASTUDIO_ADDR", default_value = "127.0.0.1:50051")]
     pub addr: String,
     /// Bearer token sent as `authorization: Bearer <token>`.
-    #[arg(long, global = true, env = "DATASTUDIO_TOKEN", hide_env_values = true, conflicts_with = "token_file")]
-    pub token: Option<String>,
+    #[arg(long, global = true, env = "DATASTUDIO_TOKEN", hide_env_values = true, conflicts_with = "token_file",
+          value_parser = secret)]
+    pub token: Option<Secret>,
     /// File holding the bearer token (read at each run, so a rotated token is picked up).
     #[arg(long, global = true, env = "DATASTUDIO_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
@@ -54,14 +57,20 @@ pub(crate) struct Conn {
     deadline: Option<Duration>,
 }
 
+/// A token flag's value, redacted in Debug and Display.
+fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(s))
+}
+
 fn read(path: &PathBuf, what: &str) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read the {what} {}: {e}", path.display())))
 }
 
 impl Connect {
-    fn tls(&self) -> Result<Option<ClientTlsConfig>, Failure> {
+    /// TLS settings: when the address says https:// or any TLS flag is given.
+    fn tls(&self, https: bool) -> Result<Option<ClientTlsConfig>, Failure> {
         let wanted = self.ca_file.is_some() || self.cert_file.is_some() || self.server_name.is_some();
-        if !wanted && !self.addr.starts_with("https://") {
+        if !wanted && !https {
             return Ok(None);
         }
         let mut tls = ClientTlsConfig::new();
@@ -80,7 +89,7 @@ impl Connect {
 
     fn token(&self) -> Result<Option<String>, Failure> {
         match (&self.token, &self.token_file) {
-            (Some(t), _) => Ok(Some(t.trim().to_owned())),
+            (Some(t), _) => Ok(Some(t.expose().trim().to_owned())),
             (None, Some(file)) => {
                 let bytes = read(file, "token file")?;
                 let text = String::from_utf8(bytes)
@@ -94,16 +103,22 @@ impl Connect {
     /// The channel (connected at the first call: a gateway that cannot be
     /// reached answers that call UNAVAILABLE).
     pub(crate) fn open(&self) -> Result<Conn, Failure> {
-        let tls = self.tls()?;
-        let uri = match (self.addr.contains("://"), &tls) {
-            (true, Some(_)) if self.addr.starts_with("http://") => {
+        let given: Uri = self.addr.parse().map_err(|e| Failure::Usage(format!("--addr {}: {e}", self.addr)))?;
+        let scheme = given.scheme().cloned();
+        let tls = self.tls(scheme.as_ref() == Some(&Scheme::HTTPS))?;
+        let uri = match (scheme, &tls) {
+            (None, Some(_)) => format!("https://{}", self.addr),
+            (None, None) => format!("http://{}", self.addr),
+            (Some(s), _) if s == Scheme::HTTPS => self.addr.clone(),
+            (Some(s), None) if s == Scheme::HTTP => self.addr.clone(),
+            (Some(s), Some(_)) if s == Scheme::HTTP => {
                 return Err(Failure::Usage(format!("TLS flags need an https:// address, not {}", self.addr)));
             }
-            (true, _) => self.addr.clone(),
-            (false, Some(_)) => format!("https://{}", self.addr),
-            (false, None) => format!("http://{}", self.addr),
+            (Some(s), _) => {
+                return Err(Failure::Usage(format!("--addr {}: {s}:// is neither http nor https", self.addr)));
+            }
         };
-        let mut endpoint = Endpoint::from_shared(uri.clone())
+        let mut endpoint = Endpoint::from_shared(uri)
             .map_err(|e| Failure::Usage(format!("--addr {}: {e}", self.addr)))?
             .connect_timeout(Duration::from_secs(10));
         if let Some(tls) = tls {

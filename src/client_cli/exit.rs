@@ -179,7 +179,8 @@ fn describe(s: &Status) -> String {
     if let Some(retry) = d.retry_info()
         && let Some(delay) = retry.retry_delay
     {
-        out += &format!("  retry after: {}\n", humantime::format_duration(delay));
+        let ms = std::time::Duration::from_millis(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        out += &format!("  retry after: {}\n", humantime::format_duration(ms));
     }
     if let Some(r) = d.resource_info() {
         out += &format!("  resource: {} {} {}\n", r.resource_type, r.resource_name, r.description);

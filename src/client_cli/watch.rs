@@ -82,7 +82,8 @@ impl Display {
     fn new(format: Format, names: &[String]) -> Display {
         match format {
             Format::Json | Format::Yaml => Display::Documents(format),
-            Format::Table if std::io::stderr().is_terminal() => {
+            // Live only when a person watches both streams: with stdout redirected, lines go there.
+            Format::Table if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() => {
                 let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
                 let bars = names
                     .iter()
