@@ -19,6 +19,7 @@ const UNARY_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Connection flags.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
 pub struct Connect {
     /// The gateway's gRPC address: host:port, http://host:port or https://host:port
     /// (host:port becomes https:// when a TLS flag is given).

@@ -63,14 +63,15 @@ pub enum ClientCommand {
 /// Options every client subcommand takes.
 #[derive(Debug, Clone, Args)]
 pub struct Opts {
-    #[command(flatten)]
-    pub connect: Connect,
-    /// Output: a table for people, or the proto3 JSON mapping as JSON or YAML.
-    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
-    pub output: Format,
     /// The workspace, for ids that are not full resource names (`workspaces/...`).
     #[arg(long, short = 'w', global = true, env = "DATASTUDIO_WORKSPACE")]
     pub workspace: Option<String>,
+    /// Output: a table for people, or the proto3 JSON mapping as JSON or YAML.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    // Last: its flags are listed under their own heading.
+    #[command(flatten)]
+    pub connect: Connect,
 }
 
 /// One page of a listing.
@@ -174,9 +175,9 @@ pub enum DeployCmd {
         #[command(flatten)]
         deploy: DeployOpts,
     },
-    /// Deploy files: the latest committed version, or `{file}/versions/{n}`.
+    /// Deploy files: the latest committed version, or `{file}/versions/{version}`.
     Files {
-        /// File ids (with --workspace) or `workspaces/{w}/files/{id}[/versions/{n}]`.
+        /// File ids (with --workspace) or `workspaces/{w}/files/{id}[/versions/{version}]`.
         #[arg(required = true)]
         files: Vec<String>,
         /// Deployment comment.
