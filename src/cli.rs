@@ -1,4 +1,6 @@
-//! The command line: `serve`, `demo`, `emulator`, `check-config`, `healthcheck`.
+//! The command line: `serve`, `demo`, `emulator`, `check-config`, `healthcheck`, the
+//! client commands (`workspaces`, `releases`, `files`, `deploy`, `deployments`; see
+//! [`crate::client_cli`]) and `completions`.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -55,6 +57,13 @@ pub enum Command {
         /// Longest wait for the answer (humantime: 3s, 500ms).
         #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
         timeout: Duration,
+    },
+    #[command(flatten)]
+    Client(Box<crate::client_cli::ClientCommand>),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 

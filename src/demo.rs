@@ -113,6 +113,8 @@ pub async fn run(listen: &Listen) -> anyhow::Result<()> {
             "  grpcurl -plaintext -d '{{\"parent\":\"workspaces/{ws}/files/{file}\",\"page_size\":2}}' {g} datastudio.v1.FileService/ListFileVersions"
         );
     }
+    println!("Or with this binary's command line (README \"Command line\"), deploying and following a file:");
+    println!("  datastudio-gateway deploy files --addr {g} -w {DEMO_ALIBABA} 100004 --watch");
     println!("Stop with Ctrl-C.");
     server::shutdown_signal().await;
     running.shutdown().await;

@@ -16,6 +16,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod client_cli;
 pub mod config;
 pub mod demo;
 pub mod deploy;

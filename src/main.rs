@@ -3,7 +3,7 @@
 
 use std::{process::ExitCode, time::Duration};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use datastudio_gateway::{
     cli::{Cli, Command},
     config::{self, Config},
@@ -37,6 +37,11 @@ fn main() -> ExitCode {
 async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::CheckConfig { file } => Ok(check_config(&file)),
+        Command::Client(cmd) => Ok(datastudio_gateway::client_cli::run(*cmd).await),
+        Command::Completions { shell } => {
+            datastudio_gateway::client_cli::completions(shell, &mut Cli::command());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { config, listen } => {
             let cfg = match Config::load(&config) {
                 Ok(c) => c,
