@@ -64,6 +64,8 @@ server:
   grpc_listen: 127.0.0.1:50051
   admin_listen: 127.0.0.1:9090
   shutdown_grace: 5s
+  # a browser page from a front-end dev server on this machine (Vite's port)
+  cors_allowed_origins: ["http://localhost:5173", "http://127.0.0.1:5173"]
   state_dir: {d}/state
   page_token_key: {{ file: {d}/page_token_key }}
 workspaces:
