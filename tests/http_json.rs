@@ -167,8 +167,39 @@ async fn curl_lists_deploys_and_follows_a_deployment_on_the_demo() {
     let r = http().get(format!("{b}/v1/workspaces/demo-dataworks/deployments/424242:watch")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 
-    // The vendor throttles: 503 with RetryInfo and Retry-After.
+    // The caller's trace reaches the vendor, as over gRPC.
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let r = http()
+        .get(format!("{b}/v1/workspaces/demo-dataworks/releasePackages?page_size=1"))
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen: Value =
+        http().get(format!("{}/_emulator/requests", demo.emulator)).send().await.unwrap().json().await.unwrap();
+    assert!(
+        seen.as_array().unwrap().iter().any(|r| r["traceparent"].as_str().is_some_and(|t| t.contains(trace))),
+        "the vendor did not see the caller's trace: {seen}"
+    );
+
+    // X-Server-Timeout is the call's deadline: a vendor answer far slower
+    // than it is 504 DEADLINE_EXCEEDED.
     let faults = format!("{}/_emulator/faults", demo.emulator);
+    let slow = json!({"action": "GetFile", "fault": {"kind": "latency", "ms": 10000}, "times": 1});
+    http().post(&faults).json(&slow).send().await.unwrap().error_for_status().unwrap();
+    let r = http()
+        .get(format!("{b}/v1/workspaces/demo-dataworks/files/100003"))
+        .header("x-server-timeout", "0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 504);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 4);
+    let r = http().get(format!("{b}/v1/workspaces")).header("x-server-timeout", "soon").send().await.unwrap();
+    assert_eq!((r.status().as_u16(), violated_field(&r.json().await.unwrap())), (400, Some("X-Server-Timeout")));
+
+    // The vendor throttles: 503 with RetryInfo and Retry-After.
     let throttle = json!({"action": "GetFile", "fault": {"kind": "throttle", "retry_after_ms": 2000}, "times": 50});
     http().post(&faults).json(&throttle).send().await.unwrap().error_for_status().unwrap();
     let r = http().get(format!("{b}/v1/workspaces/demo-dataworks/files/100002")).send().await.unwrap();

@@ -96,8 +96,6 @@ enum BodyRule {
     None,
     /// `body: "*"`: the body is the request message.
     Whole,
-    /// `body: "field"`: the body is that field.
-    Field(String),
 }
 
 /// A path template (`/v1/{name=workspaces/*/deployments/*}:watch`).
@@ -207,7 +205,7 @@ fn read_rule(
     let body = match text("body").as_deref() {
         None => BodyRule::None,
         Some("*") => BodyRule::Whole,
-        Some(f) => BodyRule::Field(f.to_owned()),
+        Some(f) => anyhow::bail!("body: {f:?} is not served (only \"*\")"),
     };
     if text("response_body").is_some() {
         anyhow::bail!("response_body is not served");
@@ -406,15 +404,6 @@ async fn transcode(routes: &Routes, req: Request<Body>) -> Result<(&Route, Reque
             Ok(_) => return Err(Refusal::field("body", "the request body must be a JSON object")),
             Err(e) => return Err(Refusal::field("body", format!("the request body is not JSON: {e}"))),
         },
-        BodyRule::Field(field) => {
-            let value = if body.is_empty() {
-                Json::Null
-            } else {
-                serde_json::from_slice(&body)
-                    .map_err(|e| Refusal::field("body", format!("the request body is not JSON: {e}")))?
-            };
-            Map::from_iter([(field.clone(), value)])
-        }
     };
     if let Some(query) = parts.uri.query() {
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
