@@ -359,6 +359,88 @@ auth:
     running.shutdown().await;
 }
 
+/// A CA, and (cert PEM, key PEM) for a leaf with `san` signed by it.
+fn ca() -> (rcgen::Issuer<'static, rcgen::KeyPair>, String) {
+    let kp = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let pem = p.self_signed(&kp).unwrap().pem();
+    (rcgen::Issuer::new(p, kp), pem)
+}
+
+fn leaf(ca: &rcgen::Issuer<'static, rcgen::KeyPair>, san: &str) -> (String, String) {
+    let kp = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.subject_alt_names = vec![if san.contains("://") {
+        rcgen::SanType::URI(san.try_into().unwrap())
+    } else {
+        rcgen::SanType::DnsName(san.try_into().unwrap())
+    }];
+    (p.signed_by(&kp, ca).unwrap().pem(), kp.serialize_pem())
+}
+
+#[tokio::test]
+async fn mtls_identities_and_policies_apply_to_http_json_over_http1() {
+    datastudio_gateway::install_crypto_provider();
+    let emu = common::alibaba::emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let (server_ca, server_ca_pem) = ca();
+    let (client_ca, client_ca_pem) = ca();
+    let (sc, sk) = leaf(&server_ca, "localhost");
+    for (name, text) in
+        [("tls.crt", sc.as_str()), ("tls.key", &sk), ("ca.crt", &client_ca_pem), ("ak", "demo-ak"), ("sk", "demo-sk")]
+    {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let yaml = format!(
+        r#"server:
+  grpc_listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  state_dir: {d}/state
+  tls: {{ cert_file: {d}/tls.crt, key_file: {d}/tls.key, client_ca_file: {d}/ca.crt }}
+workspaces:
+  dw:
+    vendor: alibaba
+    region: cn-hangzhou
+    project_id: 10003
+    endpoints: {{ api: "{url}" }}
+    credentials:
+      access_key_id: {{ file: {d}/ak }}
+      access_key_secret: {{ file: {d}/sk }}
+auth:
+  policies:
+    - name: etl
+      subjects: ["spiffe://corp/ns/etl/*"]
+      workspaces: [dw]
+      permissions: [read]
+"#,
+        url = emu.url()
+    );
+    let cfg = Config::from_yaml(&yaml).expect("config parses");
+    let running = gateway::start(&cfg, &Listen { grpc_listen: None, admin_listen: None }).await.expect("start");
+    let client = |san: &str| {
+        let (c, k) = leaf(&client_ca, san);
+        reqwest::Client::builder()
+            .http1_only()
+            .add_root_certificate(reqwest::Certificate::from_pem(server_ca_pem.as_bytes()).unwrap())
+            .identity(reqwest::Identity::from_pem(format!("{c}{k}").as_bytes()).unwrap())
+            .resolve("localhost", running.grpc_addr)
+            .build()
+            .unwrap()
+    };
+    let url = format!("https://localhost:{}/v1/workspaces/dw/files?page_size=2", running.grpc_addr.port());
+    // The certificate's identity is granted read on dw: the list answers (over HTTP/1.1).
+    let r = client("spiffe://corp/ns/etl/sa/loader").get(&url).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.version()), (200, reqwest::Version::HTTP_11));
+    // Another identity from the same CA has no grant: 403, as PERMISSION_DENIED over gRPC.
+    let r = client("spiffe://corp/ns/web/sa/site").get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["message"].as_str().unwrap().contains("datastudio.read on workspaces/dw"), "{e}");
+    running.shutdown().await;
+}
+
 #[test]
 fn check_config_names_a_cors_origin_that_is_not_one() {
     let dir = tempfile::tempdir().unwrap();
