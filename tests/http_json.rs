@@ -9,11 +9,10 @@ mod common;
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use bytes::Bytes;
+use common::pki;
 use datastudio_gateway::{cli::Listen, config::Config, gateway, pb};
 use serde_json::{Value, json};
 use tonic::{Code, Request, transport::Channel};
@@ -50,6 +49,8 @@ fn demo() -> Demo {
             emulator = Some(url.to_owned());
         }
     }
+    // Keep reading: the demo prints more, and a closed pipe would end it.
+    std::thread::spawn(move || lines.for_each(drop));
     Demo { child, base: format!("http://{}", grpc.unwrap()), emulator: emulator.unwrap() }
 }
 
@@ -217,29 +218,6 @@ fn percent(s: &str) -> String {
 
 // ---------- auth, limits and CORS, shared with gRPC ----------
 
-fn signer() -> (Vec<u8>, Value) {
-    let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let raw = kp.public_key_raw();
-    let jwk = json!({
-        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": "k1",
-        "x": B64.encode(&raw[1..33]), "y": B64.encode(&raw[33..65]),
-    });
-    (kp.serialize_der(), jwk)
-}
-
-fn token(pkcs8: &[u8], sub: &str) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let header = json!({"alg": "ES256", "typ": "JWT", "kid": "k1"});
-    let claims =
-        json!({"iss": "https://issuer.test", "aud": "datastudio-gateway", "sub": sub, "exp": now + 3600, "iat": now});
-    let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
-    let rng = ring::rand::SystemRandom::new();
-    let key = ring::signature::EcdsaKeyPair::from_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
-        .expect("P-256 key");
-    let signature = key.sign(&rng, input.as_bytes()).expect("sign");
-    format!("{input}.{}", B64.encode(signature.as_ref()))
-}
-
 #[tokio::test]
 async fn auth_limits_and_cors_are_shared_with_grpc() {
     datastudio_gateway::install_crypto_provider();
@@ -248,8 +226,8 @@ async fn auth_limits_and_cors_are_shared_with_grpc() {
     let d = dir.path().display().to_string();
     std::fs::write(dir.path().join("ak"), "demo-ak").unwrap();
     std::fs::write(dir.path().join("sk"), "demo-sk").unwrap();
-    let (pkcs8, jwk) = signer();
-    std::fs::write(dir.path().join("jwks.json"), json!({"keys": [jwk]}).to_string()).unwrap();
+    let key = pki::signer("k1");
+    std::fs::write(dir.path().join("jwks.json"), json!({"keys": [key.jwk]}).to_string()).unwrap();
     let yaml = format!(
         r#"server:
   grpc_listen: 127.0.0.1:0
@@ -286,7 +264,7 @@ auth:
     let running = gateway::start(&cfg, &Listen { grpc_listen: None, admin_listen: None }).await.expect("start");
     let b = format!("http://{}", running.grpc_addr);
     let list = format!("{b}/v1/workspaces/dw/files?page_size=2");
-    let reader = format!("Bearer {}", token(&pkcs8, "reader"));
+    let reader = format!("Bearer {}", pki::token(&key, "reader", "datastudio-gateway", pki::now() + 3600));
 
     // Without a token: 401 here, UNAUTHENTICATED over gRPC.
     let r = http().get(&list).send().await.unwrap();
@@ -359,37 +337,17 @@ auth:
     running.shutdown().await;
 }
 
-/// A CA, and (cert PEM, key PEM) for a leaf with `san` signed by it.
-fn ca() -> (rcgen::Issuer<'static, rcgen::KeyPair>, String) {
-    let kp = rcgen::KeyPair::generate().unwrap();
-    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let pem = p.self_signed(&kp).unwrap().pem();
-    (rcgen::Issuer::new(p, kp), pem)
-}
-
-fn leaf(ca: &rcgen::Issuer<'static, rcgen::KeyPair>, san: &str) -> (String, String) {
-    let kp = rcgen::KeyPair::generate().unwrap();
-    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.subject_alt_names = vec![if san.contains("://") {
-        rcgen::SanType::URI(san.try_into().unwrap())
-    } else {
-        rcgen::SanType::DnsName(san.try_into().unwrap())
-    }];
-    (p.signed_by(&kp, ca).unwrap().pem(), kp.serialize_pem())
-}
-
 #[tokio::test]
 async fn mtls_identities_and_policies_apply_to_http_json_over_http1() {
     datastudio_gateway::install_crypto_provider();
     let emu = common::alibaba::emulator().await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
-    let (server_ca, server_ca_pem) = ca();
-    let (client_ca, client_ca_pem) = ca();
-    let (sc, sk) = leaf(&server_ca, "localhost");
+    let server_ca = pki::ca("server CA");
+    let client_ca = pki::ca("client CA");
+    let (sc, sk) = pki::leaf(&server_ca, "localhost", false);
     for (name, text) in
-        [("tls.crt", sc.as_str()), ("tls.key", &sk), ("ca.crt", &client_ca_pem), ("ak", "demo-ak"), ("sk", "demo-sk")]
+        [("tls.crt", sc.as_str()), ("tls.key", &sk), ("ca.crt", &client_ca.pem), ("ak", "demo-ak"), ("sk", "demo-sk")]
     {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
@@ -420,10 +378,10 @@ auth:
     let cfg = Config::from_yaml(&yaml).expect("config parses");
     let running = gateway::start(&cfg, &Listen { grpc_listen: None, admin_listen: None }).await.expect("start");
     let client = |san: &str| {
-        let (c, k) = leaf(&client_ca, san);
+        let (c, k) = pki::leaf(&client_ca, san, false);
         reqwest::Client::builder()
             .http1_only()
-            .add_root_certificate(reqwest::Certificate::from_pem(server_ca_pem.as_bytes()).unwrap())
+            .add_root_certificate(reqwest::Certificate::from_pem(server_ca.pem.as_bytes()).unwrap())
             .identity(reqwest::Identity::from_pem(format!("{c}{k}").as_bytes()).unwrap())
             .resolve("localhost", running.grpc_addr)
             .build()
