@@ -155,6 +155,11 @@ async fn curl_lists_deploys_and_follows_a_deployment_on_the_demo() {
     assert_eq!(detail(&e, "ErrorInfo").unwrap()["reason"], "INVALID_ARGUMENT");
     let (status, e) = get(&format!("{b}/v1/workspaces/demo-dataworks/releasePackages?colour=red")).await;
     assert_eq!((status, violated_field(&e)), (400, Some("colour")), "{e}");
+    let (status, e) = get(&format!("{b}/v1/workspaces/demo-dataworks/releasePackages?states=SOMETIMES")).await;
+    assert_eq!((status, violated_field(&e)), (400, Some("states")), "{e}");
+    let r = http().post(&url).json(&json!({"files": "not a list", "requestId": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(violated_field(&r.json().await.unwrap()), Some("files"));
     let r = http().post(&url).header("content-type", "application/json").body("{not json").send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(violated_field(&r.json().await.unwrap()), Some("body"));

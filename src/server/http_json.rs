@@ -413,8 +413,11 @@ async fn transcode(routes: &Routes, req: Request<Body>) -> Result<(&Route, Reque
     for (field, value) in vars {
         set_path(&mut object, &field, Json::String(value));
     }
-    let message = DynamicMessage::deserialize(route.input.clone(), Json::Object(object))
-        .map_err(|e| Refusal::field("body", format!("not a valid {} in proto3 JSON: {e}", route.input.full_name())))?;
+    let object = Json::Object(object);
+    let message = DynamicMessage::deserialize(route.input.clone(), &object).map_err(|e| {
+        let field = invalid_field(&route.input, &object);
+        Refusal::field(&field, format!("not valid for {} in proto3 JSON: {e}", route.input.full_name()))
+    })?;
 
     let mut headers = HeaderMap::with_capacity(parts.headers.len() + 2);
     for (name, value) in &parts.headers {
@@ -493,6 +496,23 @@ fn set_query(object: &mut Map<String, Json>, input: &MessageDescriptor, key: &st
         }
     }
     Ok(())
+}
+
+/// The (proto) name of the first top-level field of `object` that does not
+/// read as `input` on its own; `body` when each does.
+fn invalid_field(input: &MessageDescriptor, object: &Json) -> String {
+    let Json::Object(fields) = object else { return "body".to_owned() };
+    fields
+        .iter()
+        .find(|(name, value)| {
+            let alone = Json::Object(Map::from_iter([((*name).clone(), (*value).clone())]));
+            DynamicMessage::deserialize(input.clone(), &alone).is_err()
+        })
+        .map(|(name, _)| {
+            let field = input.get_field_by_name(name).or_else(|| input.get_field_by_json_name(name));
+            field.map_or_else(|| name.clone(), |f| f.name().to_owned())
+        })
+        .unwrap_or_else(|| "body".to_owned())
 }
 
 /// Sets a path variable (a field path) in `object`, over what the body said.
