@@ -3,7 +3,8 @@
 //! Request path: connection hygiene ([`conn`]: handshake timeout, accept
 //! back-off) → tonic (grpc-timeout honoured, message size, HTTP/2 stream,
 //! window, header and keepalive limits, calls past the per-connection limit
-//! refused at once) → trace (server span with the caller's trace context, RPC
+//! refused at once) → CORS ([`web`]) → HTTP/JSON into gRPC ([`http_json`])
+//! → gRPC-Web into gRPC (tonic-web) → trace (server span with the caller's trace context, RPC
 //! metrics) → health, or admission ([`admit`]: in-flight, per-caller and
 //! metadata limits) → reflection / the three services → adapters.
 
