@@ -11,9 +11,9 @@ CARGO_DENY_VERSION := 0.20.2
 CARGO_DENY := $(TOOLS)/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
 export PATH := $(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: test fmt-check clippy deny cargo-test redis-server proto-lint helm-test demo-smoke clients-test gen-clients proto-baseline demo build bench profile
+.PHONY: test fmt-check clippy deny cargo-test redis-server proto-lint helm-test demo-smoke clients-test browser-test gen-clients proto-baseline demo build bench profile
 
-test: fmt-check clippy deny cargo-test proto-lint helm-test demo-smoke clients-test
+test: fmt-check clippy deny cargo-test proto-lint helm-test demo-smoke clients-test browser-test
 	@echo "make test: all checks passed"
 
 demo:
@@ -73,6 +73,11 @@ demo-smoke:
 # demo gateway, generated code freshness, buf breaking against the baseline.
 clients-test:
 	TOOLS=$(TOOLS) BUF_VERSION=$(BUF_VERSION) bash scripts/clients-test.sh
+
+# The TypeScript client in headless Chromium (from the distribution's packages) over
+# gRPC-Web, cross-origin, against a demo gateway.
+browser-test:
+	TOOLS=$(TOOLS) bash scripts/browser-test.sh
 
 # Regenerate the checked-in client stubs after a proto change.
 gen-clients:

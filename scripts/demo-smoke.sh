@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the demo on ephemeral loopback ports and executes every grpcurl
-# command it prints, exactly as printed: the README's first command must
-# show a working gateway. Installs grpcurl (pinned) through the Go module
-# proxy when it is missing.
+# Runs the demo on ephemeral loopback ports and executes every grpcurl and
+# curl command it prints (HTTP/JSON: lists, a deploy followed to its end),
+# exactly as printed: the README's first command must show a working gateway.
+# Installs grpcurl (pinned) through the Go module proxy when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GRPCURL_VERSION=v1.9.3
@@ -27,7 +27,9 @@ grep -q "^Stop with Ctrl-C" "$out" || { echo "demo did not start"; cat "$out" "$
 passed=0
 failed=0
 while IFS= read -r cmd; do
-  if resp=$(eval "$cmd" 2>&1) && [ -n "$resp" ]; then
+  # A followed deployment must reach SUCCEEDED.
+  if resp=$(eval "$cmd" 2>&1) && [ -n "$resp" ] &&
+    { [[ "$cmd" != *:watch* ]] || [[ "$(echo "$resp" | tail -n 1)" == *DEPLOYMENT_STATE_SUCCEEDED* ]]; }; then
     passed=$((passed + 1))
     echo "  ok   $cmd"
   else
@@ -35,7 +37,8 @@ while IFS= read -r cmd; do
     echo "  FAIL $cmd"
     echo "$resp" | head -20
   fi
-done < <(grep -E '^  grpcurl ' "$out" | sed 's/^  //')
-[ "$passed" -ge 3 ] || { echo "the demo printed fewer than 3 grpcurl commands"; failed=$((failed + 1)); }
+done < <(grep -E '^  (grpcurl|curl|name=\$\(curl) ' "$out" | sed 's/^  //')
+[ "$(grep -cE '^  grpcurl ' "$out")" -ge 3 ] || { echo "the demo printed fewer than 3 grpcurl commands"; failed=$((failed + 1)); }
+[ "$(grep -cE '^  (curl|name=\$\(curl) ' "$out")" -ge 3 ] || { echo "the demo printed fewer than 3 curl commands"; failed=$((failed + 1)); }
 echo "demo-smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

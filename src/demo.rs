@@ -64,6 +64,8 @@ server:
   grpc_listen: 127.0.0.1:50051
   admin_listen: 127.0.0.1:9090
   shutdown_grace: 5s
+  # a browser page from a front-end dev server on this machine (Vite's port)
+  cors_allowed_origins: ["http://localhost:5173", "http://127.0.0.1:5173"]
   state_dir: {d}/state
   page_token_key: {{ file: {d}/page_token_key }}
 workspaces:
@@ -93,6 +95,10 @@ workspaces:
     ))
 }
 
+/// The `requestId` of the deploy the demo prints: fixed, so running the
+/// printed command again follows the same deployment.
+const DEMO_REQUEST_ID: &str = "d3b07384-d9a0-4c9b-8f3e-6a1f0c2b9e11";
+
 /// Runs the demo until a signal.
 pub async fn run(listen: &Listen) -> anyhow::Result<()> {
     let v = vendors(Duration::from_secs(3)).await?;
@@ -115,6 +121,16 @@ pub async fn run(listen: &Listen) -> anyhow::Result<()> {
     }
     println!("Or with this binary's command line (README \"Command line\"), deploying and following a file:");
     println!("  datastudio-gateway deploy files --addr {g} -w {DEMO_ALIBABA} 100004 --watch");
+    println!();
+    println!(
+        "Or HTTP/JSON with curl (README \"HTTP/JSON and browsers\"): list, then deploy a file and follow it to its end"
+    );
+    println!("(the same requestId answers the same deployment: run it again to follow it again):");
+    println!("  curl -sSf 'http://{g}/v1/workspaces/{DEMO_ALIBABA}/releasePackages?page_size=3'");
+    println!("  curl -sSf 'http://{g}/v1/workspaces/{DEMO_HUAWEI}/files/script:etl-000/versions?page_size=2'");
+    println!(
+        "  name=$(curl -sSf -X POST -H 'content-type: application/json' -d '{{\"files\":[\"workspaces/{DEMO_ALIBABA}/files/100001\"],\"requestId\":\"{DEMO_REQUEST_ID}\"}}' http://{g}/v1/workspaces/{DEMO_ALIBABA}/files:deploy | sed -E 's/^[{{]\"deployments\":[[][{{]\"name\":\"([^\"]+)\".*/\\1/') && curl -sSfN \"http://{g}/v1/$name:watch\""
+    );
     println!("Stop with Ctrl-C.");
     server::shutdown_signal().await;
     running.shutdown().await;

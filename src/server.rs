@@ -3,7 +3,8 @@
 //! Request path: connection hygiene ([`conn`]: handshake timeout, accept
 //! back-off) → tonic (grpc-timeout honoured, message size, HTTP/2 stream,
 //! window, header and keepalive limits, calls past the per-connection limit
-//! refused at once) → trace (server span with the caller's trace context, RPC
+//! refused at once) → CORS ([`web`]) → HTTP/JSON into gRPC ([`http_json`])
+//! → gRPC-Web into gRPC (tonic-web) → trace (server span with the caller's trace context, RPC
 //! metrics) → health, or admission ([`admit`]: in-flight, per-caller and
 //! metadata limits) → reflection / the three services → adapters.
 
@@ -17,6 +18,8 @@ use crate::{admin, api::Api, pb, telemetry};
 
 pub(crate) mod admit;
 pub(crate) mod conn;
+pub(crate) mod http_json;
+pub(crate) mod web;
 
 /// Names of the services reported by `grpc.health.v1`.
 pub const SERVICES: [&str; 3] =
@@ -63,6 +66,8 @@ pub struct Settings {
     pub reflection: bool,
     /// TLS (and mTLS) on the gRPC port.
     pub tls: Option<crate::config::TlsConfig>,
+    /// Browser origins allowed cross-origin (CORS).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl From<&crate::config::ServerConfig> for Settings {
@@ -89,6 +94,7 @@ impl From<&crate::config::ServerConfig> for Settings {
             max_connection_age: c.max_connection_age,
             reflection: c.reflection,
             tls: c.tls.clone(),
+            cors_allowed_origins: c.cors_allowed_origins.clone(),
         }
     }
 }
@@ -143,7 +149,11 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
     // gateway instead of waiting in the client for a stream while earlier
     // calls wait for their rate-limit turns.
     let limit = settings.max_concurrent_streams;
+    // HTTP/JSON and gRPC-Web share the port (HTTP/1.1 too), routed by
+    // content type: see http_json and web.
+    let http_json = http_json::Routes::new(&[pb::FILE_DESCRIPTOR_SET, tonic_types::pb::FILE_DESCRIPTOR_SET], n)?;
     let mut router = Server::builder()
+        .accept_http1(true)
         .max_concurrent_streams(Some(limit.saturating_mul(STREAM_HEADROOM)))
         .concurrency_limit_per_connection(usize::try_from(limit).unwrap_or(usize::MAX))
         .load_shed(true)
@@ -153,6 +163,9 @@ pub async fn start(settings: &Settings, api: Api) -> anyhow::Result<Running> {
         .http2_keepalive_interval(Some(settings.keepalive_interval))
         .http2_keepalive_timeout(Some(settings.keepalive_timeout))
         .max_connection_age(settings.max_connection_age)
+        .layer(web::cors(&settings.cors_allowed_origins))
+        .layer(http_json::HttpJsonLayer::new(http_json))
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(telemetry::trace::layer(methods))
         .add_service(health_service)
         .add_service(admit.wrap(api.release_service().max_decoding_message_size(n).max_encoding_message_size(n)))

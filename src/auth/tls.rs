@@ -73,7 +73,8 @@ pub(crate) fn load_server_config(cfg: &TlsConfig) -> anyhow::Result<ServerConfig
     let mut sc = builder
         .with_single_cert(chain, key)
         .map_err(|e| anyhow::anyhow!("server.tls.cert_file and key_file do not form a usable pair: {e}"))?;
-    sc.alpn_protocols = vec![b"h2".to_vec()];
+    // HTTP/2 for gRPC; HTTP/1.1 too for HTTP/JSON and gRPC-Web callers that offer only it.
+    sc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(sc)
 }
 

@@ -139,6 +139,24 @@ fn server_limits(p: &mut Problems, s: &super::ServerConfig) {
     if s.max_admin_connections == 0 {
         p.add("server.max_admin_connections", "must be at least 1");
     }
+    for (i, origin) in s.cors_allowed_origins.iter().enumerate() {
+        if !is_origin(origin) {
+            p.add(
+                format!("server.cors_allowed_origins[{i}]"),
+                format!("{origin:?} is not an origin: scheme://host[:port] with http or https, no path, no wildcard"),
+            );
+        }
+    }
+}
+
+/// Whether `s` is a serialized web origin (RFC 6454): `http` or `https`,
+/// a host, an optional port, and nothing else.
+fn is_origin(s: &str) -> bool {
+    let Ok(uri) = s.parse::<http::Uri>() else { return false };
+    let scheme_ok = uri.scheme() == Some(&http::uri::Scheme::HTTP) || uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    let host_ok = uri.host().is_some_and(|h| !h.is_empty() && !h.contains('*'));
+    let no_userinfo = uri.authority().is_some_and(|a| !a.as_str().contains('@'));
+    scheme_ok && host_ok && no_userinfo && !s.ends_with('/') && uri.path_and_query().is_none_or(|p| p.as_str() == "/")
 }
 
 fn limits_redis(p: &mut Problems, cfg: &Config) {

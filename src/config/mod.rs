@@ -103,6 +103,10 @@ pub struct ServerConfig {
     pub max_connection_age: Duration,
     /// Serve gRPC reflection (v1 and v1alpha).
     pub reflection: bool,
+    /// Browser origins (`https://console.example.com`) allowed to call the
+    /// gRPC port cross-origin, through gRPC-Web or HTTP/JSON (CORS); none
+    /// by default.
+    pub cors_allowed_origins: Vec<String>,
     /// Key that signs page tokens; random per process when unset (tokens then
     /// do not survive a restart or cross replicas).
     pub page_token_key: Option<SecretRef>,
@@ -133,6 +137,7 @@ impl Default for ServerConfig {
             max_admin_connections: 32,
             max_connection_age: Duration::from_secs(30 * 60),
             reflection: true,
+            cors_allowed_origins: Vec::new(),
             page_token_key: None,
             state_dir: PathBuf::from("/var/lib/datastudio-gateway"),
             tls: None,

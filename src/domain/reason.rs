@@ -20,6 +20,8 @@ pub enum Reason {
     FileNotFound,
     /// The workspace's vendor cannot do this.
     OperationNotSupportedByVendor,
+    /// No HTTP/JSON binding for the request's method and path.
+    RouteNotFound,
     /// The release package has already been deployed.
     PackageAlreadyDeployed,
     /// The requested version is not the one the vendor would deploy.
@@ -130,6 +132,7 @@ impl Reason {
             Reason::WorkspaceNotFound => "WORKSPACE_NOT_FOUND",
             Reason::FileNotFound => "FILE_NOT_FOUND",
             Reason::OperationNotSupportedByVendor => "OPERATION_NOT_SUPPORTED_BY_VENDOR",
+            Reason::RouteNotFound => "ROUTE_NOT_FOUND",
             Reason::PackageAlreadyDeployed => "PACKAGE_ALREADY_DEPLOYED",
             Reason::VersionNotDeployable => "VERSION_NOT_DEPLOYABLE",
             Reason::VersionNotPending => "VERSION_NOT_PENDING",
@@ -176,6 +179,7 @@ impl Reason {
             | Reason::WorkspaceNotFound
             | Reason::FileNotFound
             | Reason::OperationNotSupportedByVendor
+            | Reason::RouteNotFound
             | Reason::PackageAlreadyDeployed
             | Reason::VersionNotDeployable
             | Reason::VersionNotPending

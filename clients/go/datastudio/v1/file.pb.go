@@ -7,6 +7,7 @@
 package datastudiov1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -1227,7 +1228,7 @@ var File_datastudio_v1_file_proto protoreflect.FileDescriptor
 
 const file_datastudio_v1_file_proto_rawDesc = "" +
 	"\n" +
-	"\x18datastudio/v1/file.proto\x12\rdatastudio.v1\x1a\x1adatastudio/v1/common.proto\x1a\x1bdatastudio/v1/release.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\a\n" +
+	"\x18datastudio/v1/file.proto\x12\rdatastudio.v1\x1a\x1adatastudio/v1/common.proto\x1a\x1bdatastudio/v1/release.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\a\n" +
 	"\x04File\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x06vendor\x18\x02 \x01(\x0e2\x15.datastudio.v1.VendorR\x06vendor\x12!\n" +
@@ -1345,12 +1346,12 @@ const file_datastudio_v1_file_proto_rawDesc = "" +
 	"\x1bFILE_VERSION_STATE_PACKAGED\x10\x03\x12 \n" +
 	"\x1cFILE_VERSION_STATE_DEPLOYING\x10\x04\x12\x1f\n" +
 	"\x1bFILE_VERSION_STATE_DEPLOYED\x10\x05\x12 \n" +
-	"\x1cFILE_VERSION_STATE_CANCELLED\x10\x062\xeb\x02\n" +
-	"\vFileService\x12N\n" +
-	"\tListFiles\x12\x1f.datastudio.v1.ListFilesRequest\x1a .datastudio.v1.ListFilesResponse\x12H\n" +
-	"\aGetFile\x12\x1d.datastudio.v1.GetFileRequest\x1a\x1e.datastudio.v1.GetFileResponse\x12c\n" +
-	"\x10ListFileVersions\x12&.datastudio.v1.ListFileVersionsRequest\x1a'.datastudio.v1.ListFileVersionsResponse\x12]\n" +
-	"\x0eGetFileVersion\x12$.datastudio.v1.GetFileVersionRequest\x1a%.datastudio.v1.GetFileVersionResponseB\xad\x01\n" +
+	"\x1cFILE_VERSION_STATE_CANCELLED\x10\x062\xa7\x04\n" +
+	"\vFileService\x12w\n" +
+	"\tListFiles\x12\x1f.datastudio.v1.ListFilesRequest\x1a .datastudio.v1.ListFilesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{parent=workspaces/*}/files\x12q\n" +
+	"\aGetFile\x12\x1d.datastudio.v1.GetFileRequest\x1a\x1e.datastudio.v1.GetFileResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=workspaces/*/files/*}\x12\x97\x01\n" +
+	"\x10ListFileVersions\x12&.datastudio.v1.ListFileVersionsRequest\x1a'.datastudio.v1.ListFileVersionsResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/{parent=workspaces/*/files/*}/versions\x12\x91\x01\n" +
+	"\x0eGetFileVersion\x12$.datastudio.v1.GetFileVersionRequest\x1a%.datastudio.v1.GetFileVersionResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/files/*/versions/*}B\xad\x01\n" +
 	"\x11com.datastudio.v1B\tFileProtoP\x01Z8datastudio-gateway/clients/go/datastudio/v1;datastudiov1\xa2\x02\x03DXX\xaa\x02\rDatastudio.V1\xca\x02\rDatastudio\\V1\xe2\x02\x19Datastudio\\V1\\GPBMetadata\xea\x02\x0eDatastudio::V1b\x06proto3"
 
 var (

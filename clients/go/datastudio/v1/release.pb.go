@@ -7,6 +7,7 @@
 package datastudiov1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -1888,7 +1889,7 @@ var File_datastudio_v1_release_proto protoreflect.FileDescriptor
 
 const file_datastudio_v1_release_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdatastudio/v1/release.proto\x12\rdatastudio.v1\x1a\x1adatastudio/v1/common.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x06\n" +
+	"\x1bdatastudio/v1/release.proto\x12\rdatastudio.v1\x1a\x1adatastudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x06\n" +
 	"\x0eReleasePackage\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x06vendor\x18\x02 \x01(\x0e2\x15.datastudio.v1.VendorR\x06vendor\x12!\n" +
@@ -2052,15 +2053,15 @@ const file_datastudio_v1_release_proto_rawDesc = "" +
 	"\x18DEPLOYMENT_STATE_RUNNING\x10\x02\x12\x1e\n" +
 	"\x1aDEPLOYMENT_STATE_SUCCEEDED\x10\x03\x12\x1b\n" +
 	"\x17DEPLOYMENT_STATE_FAILED\x10\x04\x12\x1e\n" +
-	"\x1aDEPLOYMENT_STATE_CANCELLED\x10\x052\xd5\x05\n" +
-	"\x0eReleaseService\x12l\n" +
-	"\x13ListReleasePackages\x12).datastudio.v1.ListReleasePackagesRequest\x1a*.datastudio.v1.ListReleasePackagesResponse\x12f\n" +
-	"\x11GetReleasePackage\x12'.datastudio.v1.GetReleasePackageRequest\x1a(.datastudio.v1.GetReleasePackageResponse\x12r\n" +
-	"\x15DeployReleasePackages\x12+.datastudio.v1.DeployReleasePackagesRequest\x1a,.datastudio.v1.DeployReleasePackagesResponse\x12T\n" +
-	"\vDeployFiles\x12!.datastudio.v1.DeployFilesRequest\x1a\".datastudio.v1.DeployFilesResponse\x12Z\n" +
-	"\rGetDeployment\x12#.datastudio.v1.GetDeploymentRequest\x1a$.datastudio.v1.GetDeploymentResponse\x12b\n" +
-	"\x0fWatchDeployment\x12%.datastudio.v1.WatchDeploymentRequest\x1a&.datastudio.v1.WatchDeploymentResponse0\x01\x12c\n" +
-	"\x10CancelDeployment\x12&.datastudio.v1.CancelDeploymentRequest\x1a'.datastudio.v1.CancelDeploymentResponseB\xb0\x01\n" +
+	"\x1aDEPLOYMENT_STATE_CANCELLED\x10\x052\xcf\b\n" +
+	"\x0eReleaseService\x12\x9f\x01\n" +
+	"\x13ListReleasePackages\x12).datastudio.v1.ListReleasePackagesRequest\x1a*.datastudio.v1.ListReleasePackagesResponse\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{parent=workspaces/*}/releasePackages\x12\x99\x01\n" +
+	"\x11GetReleasePackage\x12'.datastudio.v1.GetReleasePackageRequest\x1a(.datastudio.v1.GetReleasePackageResponse\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{name=workspaces/*/releasePackages/*}\x12\xaf\x01\n" +
+	"\x15DeployReleasePackages\x12+.datastudio.v1.DeployReleasePackagesRequest\x1a,.datastudio.v1.DeployReleasePackagesResponse\";\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{parent=workspaces/*}/releasePackages:deploy\x12\x87\x01\n" +
+	"\vDeployFiles\x12!.datastudio.v1.DeployFilesRequest\x1a\".datastudio.v1.DeployFilesResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{parent=workspaces/*}/files:deploy\x12\x89\x01\n" +
+	"\rGetDeployment\x12#.datastudio.v1.GetDeploymentRequest\x1a$.datastudio.v1.GetDeploymentResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v1/{name=workspaces/*/deployments/*}\x12\x97\x01\n" +
+	"\x0fWatchDeployment\x12%.datastudio.v1.WatchDeploymentRequest\x1a&.datastudio.v1.WatchDeploymentResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/{name=workspaces/*/deployments/*}:watch0\x01\x12\x9c\x01\n" +
+	"\x10CancelDeployment\x12&.datastudio.v1.CancelDeploymentRequest\x1a'.datastudio.v1.CancelDeploymentResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/{name=workspaces/*/deployments/*}:cancelB\xb0\x01\n" +
 	"\x11com.datastudio.v1B\fReleaseProtoP\x01Z8datastudio-gateway/clients/go/datastudio/v1;datastudiov1\xa2\x02\x03DXX\xaa\x02\rDatastudio.V1\xca\x02\rDatastudio\\V1\xe2\x02\x19Datastudio\\V1\\GPBMetadata\xea\x02\x0eDatastudio::V1b\x06proto3"
 
 var (

@@ -7,6 +7,7 @@
 package datastudiov1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -569,7 +570,7 @@ var File_datastudio_v1_workspace_proto protoreflect.FileDescriptor
 
 const file_datastudio_v1_workspace_proto_rawDesc = "" +
 	"\n" +
-	"\x1ddatastudio/v1/workspace.proto\x12\rdatastudio.v1\x1a\x1adatastudio/v1/common.proto\"\xe8\x01\n" +
+	"\x1ddatastudio/v1/workspace.proto\x12\rdatastudio.v1\x1a\x1adatastudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"\xe8\x01\n" +
 	"\tWorkspace\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x06vendor\x18\x02 \x01(\x0e2\x15.datastudio.v1.VendorR\x06vendor\x12\x16\n" +
@@ -609,10 +610,10 @@ const file_datastudio_v1_workspace_proto_rawDesc = "" +
 	"\x1bFILTER_HANDLING_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16FILTER_HANDLING_VENDOR\x10\x01\x12\x1b\n" +
 	"\x17FILTER_HANDLING_GATEWAY\x10\x02\x12\x1c\n" +
-	"\x18FILTER_HANDLING_REJECTED\x10\x032\xca\x01\n" +
-	"\x10WorkspaceService\x12]\n" +
-	"\x0eListWorkspaces\x12$.datastudio.v1.ListWorkspacesRequest\x1a%.datastudio.v1.ListWorkspacesResponse\x12W\n" +
-	"\fGetWorkspace\x12\".datastudio.v1.GetWorkspaceRequest\x1a#.datastudio.v1.GetWorkspaceResponseB\xb2\x01\n" +
+	"\x18FILTER_HANDLING_REJECTED\x10\x032\x83\x02\n" +
+	"\x10WorkspaceService\x12u\n" +
+	"\x0eListWorkspaces\x12$.datastudio.v1.ListWorkspacesRequest\x1a%.datastudio.v1.ListWorkspacesResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/workspaces\x12x\n" +
+	"\fGetWorkspace\x12\".datastudio.v1.GetWorkspaceRequest\x1a#.datastudio.v1.GetWorkspaceResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=workspaces/*}B\xb2\x01\n" +
 	"\x11com.datastudio.v1B\x0eWorkspaceProtoP\x01Z8datastudio-gateway/clients/go/datastudio/v1;datastudiov1\xa2\x02\x03DXX\xaa\x02\rDatastudio.V1\xca\x02\rDatastudio\\V1\xe2\x02\x19Datastudio\\V1\\GPBMetadata\xea\x02\x0eDatastudio::V1b\x06proto3"
 
 var (

@@ -24,11 +24,12 @@ _sym_db = _symbol_database.Default()
 
 from datastudio.v1 import common_pb2 as datastudio_dot_v1_dot_common__pb2
 from datastudio.v1 import release_pb2 as datastudio_dot_v1_dot_release__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64\x61tastudio/v1/file.proto\x12\rdatastudio.v1\x1a\x1a\x64\x61tastudio/v1/common.proto\x1a\x1b\x64\x61tastudio/v1/release.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x05\n\x04\x46ile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12%\n\x04kind\x18\x04 \x01(\x0e\x32\x17.datastudio.v1.FileKind\x12\x11\n\tfile_type\x18\x05 \x01(\t\x12\x13\n\x0b\x66older_path\x18\x06 \x01(\t\x12\x11\n\tfolder_id\x18\x07 \x01(\t\x12(\n\x08use_type\x18\x08 \x01(\x0e\x32\x16.datastudio.v1.UseType\x12\"\n\x05owner\x18\t \x01(\x0b\x32\x13.datastudio.v1.User\x12$\n\x07\x63reator\x18\n \x01(\x0b\x32\x13.datastudio.v1.User\x12(\n\x0blast_editor\x18\x0b \x01(\x0b\x32\x13.datastudio.v1.User\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64\x65scription\x18\x0e \x01(\t\x12\x0f\n\x07\x63ontent\x18\x0f \x01(\t\x12\x17\n\x0f\x63urrent_version\x18\x10 \x01(\x03\x12\x32\n\rcommit_status\x18\x11 \x01(\x0e\x32\x1b.datastudio.v1.CommitStatus\x12\x0f\n\x07node_id\x18\x12 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x13 \x01(\t\x12\x17\n\x0f\x63onnection_name\x18\x14 \x01(\t\x12\x16\n\x0e\x64\x65leted_status\x18\x15 \x01(\t\x12.\n\rvendor_record\x18\x16 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xc5\x03\n\x10ListFilesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x13\n\x0b\x66older_path\x18\x04 \x01(\t\x12\x0f\n\x07keyword\x18\x05 \x01(\t\x12\x12\n\nexact_name\x18\x06 \x01(\t\x12(\n\x08use_type\x18\x07 \x01(\x0e\x32\x16.datastudio.v1.UseType\x12\x12\n\nfile_types\x18\x08 \x03(\t\x12%\n\x05owner\x18\t \x01(\x0b\x32\x16.datastudio.v1.UserRef\x12\x0f\n\x07node_id\x18\n \x01(\t\x12\x17\n\x0finclude_content\x18\x0b \x01(\x08\x12\x1b\n\x13include_folder_path\x18\x0c \x01(\x08\x12\x10\n\x08\x66ile_ids\x18\r \x03(\t\x12+\n\x0blast_editor\x18\x0e \x01(\x0b\x32\x16.datastudio.v1.UserRef\x12\x32\n\rcommit_status\x18\x0f \x01(\x0e\x32\x1b.datastudio.v1.CommitStatus\x12!\n\x04view\x18\x10 \x01(\x0e\x32\x13.datastudio.v1.View\"d\n\x11ListFilesResponse\x12\"\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x13.datastudio.v1.File\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"A\n\x0eGetFileRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"4\n\x0fGetFileResponse\x12!\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x13.datastudio.v1.File\"\xf8\x03\n\x0b\x46ileVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x05 \x01(\t\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12.\n\x05state\x18\x07 \x01(\x0e\x32\x1f.datastudio.v1.FileVersionState\x12\x17\n\x0fis_current_prod\x18\x08 \x01(\x08\x12&\n\tcommitter\x18\t \x01(\x0b\x32\x13.datastudio.v1.User\x12/\n\x0b\x63ommit_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0b\x63hange_type\x18\x0b \x01(\x0e\x32\x19.datastudio.v1.ChangeType\x12\x0f\n\x07node_id\x18\x0c \x01(\t\x12\x14\n\x0cnode_content\x18\r \x01(\t\x12\x18\n\x10property_content\x18\x0e \x01(\t\x12(\n\x08use_type\x18\x0f \x01(\x0e\x32\x16.datastudio.v1.UseType\x12.\n\rvendor_record\x18\x10 \x01(\x0b\x32\x17.google.protobuf.Struct\"s\n\x17ListFileVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12!\n\x04view\x18\x04 \x01(\x0e\x32\x13.datastudio.v1.View\"z\n\x18ListFileVersionsResponse\x12\x31\n\rfile_versions\x18\x01 \x03(\x0b\x32\x1a.datastudio.v1.FileVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"H\n\x15GetFileVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"J\n\x16GetFileVersionResponse\x12\x30\n\x0c\x66ile_version\x18\x01 \x01(\x0b\x32\x1a.datastudio.v1.FileVersion*\xab\x01\n\x07UseType\x12\x18\n\x14USE_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fUSE_TYPE_NORMAL\x10\x01\x12\x13\n\x0fUSE_TYPE_MANUAL\x10\x02\x12\x17\n\x13USE_TYPE_MANUAL_BIZ\x10\x03\x12\x11\n\rUSE_TYPE_SKIP\x10\x04\x12\x18\n\x14USE_TYPE_ADHOC_QUERY\x10\x05\x12\x16\n\x12USE_TYPE_COMPONENT\x10\x06*i\n\x0c\x43ommitStatus\x12\x1d\n\x19\x43OMMIT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43OMMIT_STATUS_UNCOMMITTED\x10\x01\x12\x1b\n\x17\x43OMMIT_STATUS_COMMITTED\x10\x02*\x81\x02\n\x10\x46ileVersionState\x12\"\n\x1e\x46ILE_VERSION_STATE_UNSPECIFIED\x10\x00\x12!\n\x1d\x46ILE_VERSION_STATE_COMMITTING\x10\x01\x12 \n\x1c\x46ILE_VERSION_STATE_COMMITTED\x10\x02\x12\x1f\n\x1b\x46ILE_VERSION_STATE_PACKAGED\x10\x03\x12 \n\x1c\x46ILE_VERSION_STATE_DEPLOYING\x10\x04\x12\x1f\n\x1b\x46ILE_VERSION_STATE_DEPLOYED\x10\x05\x12 \n\x1c\x46ILE_VERSION_STATE_CANCELLED\x10\x06\x32\xeb\x02\n\x0b\x46ileService\x12N\n\tListFiles\x12\x1f.datastudio.v1.ListFilesRequest\x1a .datastudio.v1.ListFilesResponse\x12H\n\x07GetFile\x12\x1d.datastudio.v1.GetFileRequest\x1a\x1e.datastudio.v1.GetFileResponse\x12\x63\n\x10ListFileVersions\x12&.datastudio.v1.ListFileVersionsRequest\x1a\'.datastudio.v1.ListFileVersionsResponse\x12]\n\x0eGetFileVersion\x12$.datastudio.v1.GetFileVersionRequest\x1a%.datastudio.v1.GetFileVersionResponseB\x1c\n\x18io.datastudio.gateway.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64\x61tastudio/v1/file.proto\x12\rdatastudio.v1\x1a\x1a\x64\x61tastudio/v1/common.proto\x1a\x1b\x64\x61tastudio/v1/release.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x05\n\x04\x46ile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12%\n\x04kind\x18\x04 \x01(\x0e\x32\x17.datastudio.v1.FileKind\x12\x11\n\tfile_type\x18\x05 \x01(\t\x12\x13\n\x0b\x66older_path\x18\x06 \x01(\t\x12\x11\n\tfolder_id\x18\x07 \x01(\t\x12(\n\x08use_type\x18\x08 \x01(\x0e\x32\x16.datastudio.v1.UseType\x12\"\n\x05owner\x18\t \x01(\x0b\x32\x13.datastudio.v1.User\x12$\n\x07\x63reator\x18\n \x01(\x0b\x32\x13.datastudio.v1.User\x12(\n\x0blast_editor\x18\x0b \x01(\x0b\x32\x13.datastudio.v1.User\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64\x65scription\x18\x0e \x01(\t\x12\x0f\n\x07\x63ontent\x18\x0f \x01(\t\x12\x17\n\x0f\x63urrent_version\x18\x10 \x01(\x03\x12\x32\n\rcommit_status\x18\x11 \x01(\x0e\x32\x1b.datastudio.v1.CommitStatus\x12\x0f\n\x07node_id\x18\x12 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x13 \x01(\t\x12\x17\n\x0f\x63onnection_name\x18\x14 \x01(\t\x12\x16\n\x0e\x64\x65leted_status\x18\x15 \x01(\t\x12.\n\rvendor_record\x18\x16 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xc5\x03\n\x10ListFilesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x13\n\x0b\x66older_path\x18\x04 \x01(\t\x12\x0f\n\x07keyword\x18\x05 \x01(\t\x12\x12\n\nexact_name\x18\x06 \x01(\t\x12(\n\x08use_type\x18\x07 \x01(\x0e\x32\x16.datastudio.v1.UseType\x12\x12\n\nfile_types\x18\x08 \x03(\t\x12%\n\x05owner\x18\t \x01(\x0b\x32\x16.datastudio.v1.UserRef\x12\x0f\n\x07node_id\x18\n \x01(\t\x12\x17\n\x0finclude_content\x18\x0b \x01(\x08\x12\x1b\n\x13include_folder_path\x18\x0c \x01(\x08\x12\x10\n\x08\x66ile_ids\x18\r \x03(\t\x12+\n\x0blast_editor\x18\x0e \x01(\x0b\x32\x16.datastudio.v1.UserRef\x12\x32\n\rcommit_status\x18\x0f \x01(\x0e\x32\x1b.datastudio.v1.CommitStatus\x12!\n\x04view\x18\x10 \x01(\x0e\x32\x13.datastudio.v1.View\"d\n\x11ListFilesResponse\x12\"\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x13.datastudio.v1.File\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"A\n\x0eGetFileRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"4\n\x0fGetFileResponse\x12!\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x13.datastudio.v1.File\"\xf8\x03\n\x0b\x46ileVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x05 \x01(\t\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12.\n\x05state\x18\x07 \x01(\x0e\x32\x1f.datastudio.v1.FileVersionState\x12\x17\n\x0fis_current_prod\x18\x08 \x01(\x08\x12&\n\tcommitter\x18\t \x01(\x0b\x32\x13.datastudio.v1.User\x12/\n\x0b\x63ommit_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0b\x63hange_type\x18\x0b \x01(\x0e\x32\x19.datastudio.v1.ChangeType\x12\x0f\n\x07node_id\x18\x0c \x01(\t\x12\x14\n\x0cnode_content\x18\r \x01(\t\x12\x18\n\x10property_content\x18\x0e \x01(\t\x12(\n\x08use_type\x18\x0f \x01(\x0e\x32\x16.datastudio.v1.UseType\x12.\n\rvendor_record\x18\x10 \x01(\x0b\x32\x17.google.protobuf.Struct\"s\n\x17ListFileVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12!\n\x04view\x18\x04 \x01(\x0e\x32\x13.datastudio.v1.View\"z\n\x18ListFileVersionsResponse\x12\x31\n\rfile_versions\x18\x01 \x03(\x0b\x32\x1a.datastudio.v1.FileVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"H\n\x15GetFileVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"J\n\x16GetFileVersionResponse\x12\x30\n\x0c\x66ile_version\x18\x01 \x01(\x0b\x32\x1a.datastudio.v1.FileVersion*\xab\x01\n\x07UseType\x12\x18\n\x14USE_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fUSE_TYPE_NORMAL\x10\x01\x12\x13\n\x0fUSE_TYPE_MANUAL\x10\x02\x12\x17\n\x13USE_TYPE_MANUAL_BIZ\x10\x03\x12\x11\n\rUSE_TYPE_SKIP\x10\x04\x12\x18\n\x14USE_TYPE_ADHOC_QUERY\x10\x05\x12\x16\n\x12USE_TYPE_COMPONENT\x10\x06*i\n\x0c\x43ommitStatus\x12\x1d\n\x19\x43OMMIT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43OMMIT_STATUS_UNCOMMITTED\x10\x01\x12\x1b\n\x17\x43OMMIT_STATUS_COMMITTED\x10\x02*\x81\x02\n\x10\x46ileVersionState\x12\"\n\x1e\x46ILE_VERSION_STATE_UNSPECIFIED\x10\x00\x12!\n\x1d\x46ILE_VERSION_STATE_COMMITTING\x10\x01\x12 \n\x1c\x46ILE_VERSION_STATE_COMMITTED\x10\x02\x12\x1f\n\x1b\x46ILE_VERSION_STATE_PACKAGED\x10\x03\x12 \n\x1c\x46ILE_VERSION_STATE_DEPLOYING\x10\x04\x12\x1f\n\x1b\x46ILE_VERSION_STATE_DEPLOYED\x10\x05\x12 \n\x1c\x46ILE_VERSION_STATE_CANCELLED\x10\x06\x32\xa7\x04\n\x0b\x46ileService\x12w\n\tListFiles\x12\x1f.datastudio.v1.ListFilesRequest\x1a .datastudio.v1.ListFilesResponse\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{parent=workspaces/*}/files\x12q\n\x07GetFile\x12\x1d.datastudio.v1.GetFileRequest\x1a\x1e.datastudio.v1.GetFileResponse\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=workspaces/*/files/*}\x12\x97\x01\n\x10ListFileVersions\x12&.datastudio.v1.ListFileVersionsRequest\x1a\'.datastudio.v1.ListFileVersionsResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/{parent=workspaces/*/files/*}/versions\x12\x91\x01\n\x0eGetFileVersion\x12$.datastudio.v1.GetFileVersionRequest\x1a%.datastudio.v1.GetFileVersionResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/files/*/versions/*}B\x1c\n\x18io.datastudio.gateway.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,32 +37,40 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'datastudio.v1.file_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\030io.datastudio.gateway.v1P\001'
-  _globals['_USETYPE']._serialized_start=2429
-  _globals['_USETYPE']._serialized_end=2600
-  _globals['_COMMITSTATUS']._serialized_start=2602
-  _globals['_COMMITSTATUS']._serialized_end=2707
-  _globals['_FILEVERSIONSTATE']._serialized_start=2710
-  _globals['_FILEVERSIONSTATE']._serialized_end=2967
-  _globals['_FILE']._serialized_start=164
-  _globals['_FILE']._serialized_end=849
-  _globals['_LISTFILESREQUEST']._serialized_start=852
-  _globals['_LISTFILESREQUEST']._serialized_end=1305
-  _globals['_LISTFILESRESPONSE']._serialized_start=1307
-  _globals['_LISTFILESRESPONSE']._serialized_end=1407
-  _globals['_GETFILEREQUEST']._serialized_start=1409
-  _globals['_GETFILEREQUEST']._serialized_end=1474
-  _globals['_GETFILERESPONSE']._serialized_start=1476
-  _globals['_GETFILERESPONSE']._serialized_end=1528
-  _globals['_FILEVERSION']._serialized_start=1531
-  _globals['_FILEVERSION']._serialized_end=2035
-  _globals['_LISTFILEVERSIONSREQUEST']._serialized_start=2037
-  _globals['_LISTFILEVERSIONSREQUEST']._serialized_end=2152
-  _globals['_LISTFILEVERSIONSRESPONSE']._serialized_start=2154
-  _globals['_LISTFILEVERSIONSRESPONSE']._serialized_end=2276
-  _globals['_GETFILEVERSIONREQUEST']._serialized_start=2278
-  _globals['_GETFILEVERSIONREQUEST']._serialized_end=2350
-  _globals['_GETFILEVERSIONRESPONSE']._serialized_start=2352
-  _globals['_GETFILEVERSIONRESPONSE']._serialized_end=2426
-  _globals['_FILESERVICE']._serialized_start=2970
-  _globals['_FILESERVICE']._serialized_end=3333
+  _globals['_FILESERVICE'].methods_by_name['ListFiles']._loaded_options = None
+  _globals['_FILESERVICE'].methods_by_name['ListFiles']._serialized_options = b'\202\323\344\223\002!\022\037/v1/{parent=workspaces/*}/files'
+  _globals['_FILESERVICE'].methods_by_name['GetFile']._loaded_options = None
+  _globals['_FILESERVICE'].methods_by_name['GetFile']._serialized_options = b'\202\323\344\223\002!\022\037/v1/{name=workspaces/*/files/*}'
+  _globals['_FILESERVICE'].methods_by_name['ListFileVersions']._loaded_options = None
+  _globals['_FILESERVICE'].methods_by_name['ListFileVersions']._serialized_options = b'\202\323\344\223\002,\022*/v1/{parent=workspaces/*/files/*}/versions'
+  _globals['_FILESERVICE'].methods_by_name['GetFileVersion']._loaded_options = None
+  _globals['_FILESERVICE'].methods_by_name['GetFileVersion']._serialized_options = b'\202\323\344\223\002,\022*/v1/{name=workspaces/*/files/*/versions/*}'
+  _globals['_USETYPE']._serialized_start=2459
+  _globals['_USETYPE']._serialized_end=2630
+  _globals['_COMMITSTATUS']._serialized_start=2632
+  _globals['_COMMITSTATUS']._serialized_end=2737
+  _globals['_FILEVERSIONSTATE']._serialized_start=2740
+  _globals['_FILEVERSIONSTATE']._serialized_end=2997
+  _globals['_FILE']._serialized_start=194
+  _globals['_FILE']._serialized_end=879
+  _globals['_LISTFILESREQUEST']._serialized_start=882
+  _globals['_LISTFILESREQUEST']._serialized_end=1335
+  _globals['_LISTFILESRESPONSE']._serialized_start=1337
+  _globals['_LISTFILESRESPONSE']._serialized_end=1437
+  _globals['_GETFILEREQUEST']._serialized_start=1439
+  _globals['_GETFILEREQUEST']._serialized_end=1504
+  _globals['_GETFILERESPONSE']._serialized_start=1506
+  _globals['_GETFILERESPONSE']._serialized_end=1558
+  _globals['_FILEVERSION']._serialized_start=1561
+  _globals['_FILEVERSION']._serialized_end=2065
+  _globals['_LISTFILEVERSIONSREQUEST']._serialized_start=2067
+  _globals['_LISTFILEVERSIONSREQUEST']._serialized_end=2182
+  _globals['_LISTFILEVERSIONSRESPONSE']._serialized_start=2184
+  _globals['_LISTFILEVERSIONSRESPONSE']._serialized_end=2306
+  _globals['_GETFILEVERSIONREQUEST']._serialized_start=2308
+  _globals['_GETFILEVERSIONREQUEST']._serialized_end=2380
+  _globals['_GETFILEVERSIONRESPONSE']._serialized_start=2382
+  _globals['_GETFILEVERSIONRESPONSE']._serialized_end=2456
+  _globals['_FILESERVICE']._serialized_start=3000
+  _globals['_FILESERVICE']._serialized_end=3551
 # @@protoc_insertion_point(module_scope)

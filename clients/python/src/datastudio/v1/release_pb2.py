@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from datastudio.v1 import common_pb2 as datastudio_dot_v1_dot_common__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64\x61tastudio/v1/release.proto\x12\rdatastudio.v1\x1a\x1a\x64\x61tastudio/v1/common.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x05\n\x0eReleasePackage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\".datastudio.v1.ReleasePackageState\x12$\n\x07\x63reator\x18\x05 \x01(\x0b\x32\x13.datastudio.v1.User\x12%\n\x08\x65xecutor\x18\x06 \x01(\x0b\x32\x13.datastudio.v1.User\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x65xecute_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x30\n\x05items\x18\n \x03(\x0b\x32!.datastudio.v1.ReleasePackageItem\x12&\n\tapprovers\x18\x0b \x03(\x0b\x32\x13.datastudio.v1.User\x12\x36\n\x12target_environment\x18\x0c \x01(\x0e\x32\x1a.datastudio.v1.Environment\x12\x36\n\x12source_environment\x18\r \x01(\x0e\x32\x1a.datastudio.v1.Environment\x12\x0f\n\x07\x64\x65leted\x18\x0e \x01(\x08\x12.\n\x0b\x63heck_state\x18\x0f \x01(\x0e\x32\x19.datastudio.v1.CheckState\x12,\n\x06stages\x18\x10 \x03(\x0b\x32\x1c.datastudio.v1.PipelineStage\x12.\n\rvendor_record\x18\x11 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x82\x03\n\x12ReleasePackageItem\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x19\n\x11\x66ile_display_name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x18\n\x10\x64\x65ployed_version\x18\x04 \x01(\x03\x12\x31\n\x05state\x18\x05 \x01(\x0e\x32\".datastudio.v1.ReleasePackageState\x12.\n\x0b\x63hange_type\x18\x06 \x01(\x0e\x32\x19.datastudio.v1.ChangeType\x12&\n\tsubmitter\x18\x07 \x01(\x0b\x32\x13.datastudio.v1.User\x12/\n\x0bsubmit_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0fjob_start_state\x18\t \x01(\x0e\x32\x1c.datastudio.v1.JobStartState\x12%\n\x04kind\x18\n \x01(\x0e\x32\x17.datastudio.v1.FileKind\"\x93\x01\n\rPipelineStage\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x05\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x31\n\x05state\x18\x05 \x01(\x0e\x32\".datastudio.v1.ReleasePackageState\x12\x0f\n\x07message\x18\x06 \x01(\t\"\x81\x03\n\x1aListReleasePackagesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0f\n\x07keyword\x18\x04 \x01(\t\x12\x32\n\x06states\x18\x05 \x03(\x0e\x32\".datastudio.v1.ReleasePackageState\x12(\n\x08\x63reators\x18\x06 \x03(\x0b\x32\x16.datastudio.v1.UserRef\x12)\n\texecutors\x18\x07 \x03(\x0b\x32\x16.datastudio.v1.UserRef\x12-\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x18.datastudio.v1.TimeRange\x12.\n\x0c\x65xecute_time\x18\t \x01(\x0b\x32\x18.datastudio.v1.TimeRange\x12\x10\n\x08order_by\x18\n \x01(\t\x12!\n\x04view\x18\x0b \x01(\x0e\x32\x13.datastudio.v1.View\"\x83\x01\n\x1bListReleasePackagesResponse\x12\x37\n\x10release_packages\x18\x01 \x03(\x0b\x32\x1d.datastudio.v1.ReleasePackage\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"K\n\x18GetReleasePackageRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"S\n\x19GetReleasePackageResponse\x12\x36\n\x0frelease_package\x18\x01 \x01(\x0b\x32\x1d.datastudio.v1.ReleasePackage\"\x8e\x01\n\x1c\x44\x65ployReleasePackagesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x18\n\x10release_packages\x18\x02 \x03(\t\x12\x30\n\x0cstartup_mode\x18\x03 \x01(\x0e\x32\x1a.datastudio.v1.StartupMode\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"O\n\x1d\x44\x65ployReleasePackagesResponse\x12.\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x19.datastudio.v1.Deployment\"\x8a\x01\n\x12\x44\x65ployFilesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05\x66iles\x18\x02 \x03(\t\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\x12\x30\n\x0cstartup_mode\x18\x04 \x01(\x0e\x32\x1a.datastudio.v1.StartupMode\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"E\n\x13\x44\x65ployFilesResponse\x12.\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x19.datastudio.v1.Deployment\"\xd3\x03\n\nDeployment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12-\n\x05state\x18\x03 \x01(\x0e\x32\x1e.datastudio.v1.DeploymentState\x12\x17\n\x0frelease_package\x18\x04 \x01(\t\x12\r\n\x05\x66iles\x18\x05 \x03(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x30\n\x0cstartup_mode\x18\n \x01(\x0e\x32\x1a.datastudio.v1.StartupMode\x12\x16\n\x0evendor_task_id\x18\x0b \x01(\t\x12\x1c\n\x14vendor_subtask_count\x18\x0c \x01(\x05\x12.\n\rvendor_record\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0crequested_by\x18\x0e \x01(\t\"G\n\x14GetDeploymentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"F\n\x15GetDeploymentResponse\x12-\n\ndeployment\x18\x01 \x01(\x0b\x32\x19.datastudio.v1.Deployment\"\'\n\x17\x43\x61ncelDeploymentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"I\n\x18\x43\x61ncelDeploymentResponse\x12-\n\ndeployment\x18\x01 \x01(\x0b\x32\x19.datastudio.v1.Deployment\"I\n\x16WatchDeploymentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"H\n\x17WatchDeploymentResponse\x12-\n\ndeployment\x18\x01 \x01(\x0b\x32\x19.datastudio.v1.Deployment*\xbe\x02\n\x13ReleasePackageState\x12%\n!RELEASE_PACKAGE_STATE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRELEASE_PACKAGE_STATE_READY\x10\x01\x12*\n&RELEASE_PACKAGE_STATE_PENDING_APPROVAL\x10\x02\x12#\n\x1fRELEASE_PACKAGE_STATE_DEPLOYING\x10\x03\x12#\n\x1fRELEASE_PACKAGE_STATE_SUCCEEDED\x10\x04\x12 \n\x1cRELEASE_PACKAGE_STATE_FAILED\x10\x05\x12\"\n\x1eRELEASE_PACKAGE_STATE_REJECTED\x10\x06\x12#\n\x1fRELEASE_PACKAGE_STATE_CANCELLED\x10\x07*z\n\x0b\x45nvironment\x12\x1b\n\x17\x45NVIRONMENT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45NVIRONMENT_LOCAL\x10\x01\x12\x1b\n\x17\x45NVIRONMENT_DEVELOPMENT\x10\x02\x12\x1a\n\x16\x45NVIRONMENT_PRODUCTION\x10\x03*Z\n\nCheckState\x12\x1b\n\x17\x43HECK_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43HECK_STATE_RUNNING\x10\x01\x12\x16\n\x12\x43HECK_STATE_FAILED\x10\x02*k\n\rJobStartState\x12\x1f\n\x1bJOB_START_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19JOB_START_STATE_SUCCEEDED\x10\x01\x12\x1a\n\x16JOB_START_STATE_FAILED\x10\x02*~\n\x08\x46ileKind\x12\x19\n\x15\x46ILE_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x46ILE_KIND_SCRIPT\x10\x01\x12\x11\n\rFILE_KIND_JOB\x10\x02\x12\x16\n\x12\x46ILE_KIND_RESOURCE\x10\x03\x12\x16\n\x12\x46ILE_KIND_FUNCTION\x10\x04*l\n\x0bStartupMode\x12\x1c\n\x18STARTUP_MODE_UNSPECIFIED\x10\x00\x12\x1c\n\x18STARTUP_MODE_DEPLOY_ONLY\x10\x01\x12!\n\x1dSTARTUP_MODE_DEPLOY_AND_START\x10\x02*\xcc\x01\n\x0f\x44\x65ploymentState\x12 \n\x1c\x44\x45PLOYMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_PENDING\x10\x01\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_RUNNING\x10\x02\x12\x1e\n\x1a\x44\x45PLOYMENT_STATE_SUCCEEDED\x10\x03\x12\x1b\n\x17\x44\x45PLOYMENT_STATE_FAILED\x10\x04\x12\x1e\n\x1a\x44\x45PLOYMENT_STATE_CANCELLED\x10\x05\x32\xd5\x05\n\x0eReleaseService\x12l\n\x13ListReleasePackages\x12).datastudio.v1.ListReleasePackagesRequest\x1a*.datastudio.v1.ListReleasePackagesResponse\x12\x66\n\x11GetReleasePackage\x12\'.datastudio.v1.GetReleasePackageRequest\x1a(.datastudio.v1.GetReleasePackageResponse\x12r\n\x15\x44\x65ployReleasePackages\x12+.datastudio.v1.DeployReleasePackagesRequest\x1a,.datastudio.v1.DeployReleasePackagesResponse\x12T\n\x0b\x44\x65ployFiles\x12!.datastudio.v1.DeployFilesRequest\x1a\".datastudio.v1.DeployFilesResponse\x12Z\n\rGetDeployment\x12#.datastudio.v1.GetDeploymentRequest\x1a$.datastudio.v1.GetDeploymentResponse\x12\x62\n\x0fWatchDeployment\x12%.datastudio.v1.WatchDeploymentRequest\x1a&.datastudio.v1.WatchDeploymentResponse0\x01\x12\x63\n\x10\x43\x61ncelDeployment\x12&.datastudio.v1.CancelDeploymentRequest\x1a\'.datastudio.v1.CancelDeploymentResponseB\x1c\n\x18io.datastudio.gateway.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64\x61tastudio/v1/release.proto\x12\rdatastudio.v1\x1a\x1a\x64\x61tastudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x05\n\x0eReleasePackage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\".datastudio.v1.ReleasePackageState\x12$\n\x07\x63reator\x18\x05 \x01(\x0b\x32\x13.datastudio.v1.User\x12%\n\x08\x65xecutor\x18\x06 \x01(\x0b\x32\x13.datastudio.v1.User\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x65xecute_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x30\n\x05items\x18\n \x03(\x0b\x32!.datastudio.v1.ReleasePackageItem\x12&\n\tapprovers\x18\x0b \x03(\x0b\x32\x13.datastudio.v1.User\x12\x36\n\x12target_environment\x18\x0c \x01(\x0e\x32\x1a.datastudio.v1.Environment\x12\x36\n\x12source_environment\x18\r \x01(\x0e\x32\x1a.datastudio.v1.Environment\x12\x0f\n\x07\x64\x65leted\x18\x0e \x01(\x08\x12.\n\x0b\x63heck_state\x18\x0f \x01(\x0e\x32\x19.datastudio.v1.CheckState\x12,\n\x06stages\x18\x10 \x03(\x0b\x32\x1c.datastudio.v1.PipelineStage\x12.\n\rvendor_record\x18\x11 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x82\x03\n\x12ReleasePackageItem\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x19\n\x11\x66ile_display_name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x18\n\x10\x64\x65ployed_version\x18\x04 \x01(\x03\x12\x31\n\x05state\x18\x05 \x01(\x0e\x32\".datastudio.v1.ReleasePackageState\x12.\n\x0b\x63hange_type\x18\x06 \x01(\x0e\x32\x19.datastudio.v1.ChangeType\x12&\n\tsubmitter\x18\x07 \x01(\x0b\x32\x13.datastudio.v1.User\x12/\n\x0bsubmit_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0fjob_start_state\x18\t \x01(\x0e\x32\x1c.datastudio.v1.JobStartState\x12%\n\x04kind\x18\n \x01(\x0e\x32\x17.datastudio.v1.FileKind\"\x93\x01\n\rPipelineStage\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x05\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x31\n\x05state\x18\x05 \x01(\x0e\x32\".datastudio.v1.ReleasePackageState\x12\x0f\n\x07message\x18\x06 \x01(\t\"\x81\x03\n\x1aListReleasePackagesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0f\n\x07keyword\x18\x04 \x01(\t\x12\x32\n\x06states\x18\x05 \x03(\x0e\x32\".datastudio.v1.ReleasePackageState\x12(\n\x08\x63reators\x18\x06 \x03(\x0b\x32\x16.datastudio.v1.UserRef\x12)\n\texecutors\x18\x07 \x03(\x0b\x32\x16.datastudio.v1.UserRef\x12-\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x18.datastudio.v1.TimeRange\x12.\n\x0c\x65xecute_time\x18\t \x01(\x0b\x32\x18.datastudio.v1.TimeRange\x12\x10\n\x08order_by\x18\n \x01(\t\x12!\n\x04view\x18\x0b \x01(\x0e\x32\x13.datastudio.v1.View\"\x83\x01\n\x1bListReleasePackagesResponse\x12\x37\n\x10release_packages\x18\x01 \x03(\x0b\x32\x1d.datastudio.v1.ReleasePackage\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"K\n\x18GetReleasePackageRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"S\n\x19GetReleasePackageResponse\x12\x36\n\x0frelease_package\x18\x01 \x01(\x0b\x32\x1d.datastudio.v1.ReleasePackage\"\x8e\x01\n\x1c\x44\x65ployReleasePackagesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x18\n\x10release_packages\x18\x02 \x03(\t\x12\x30\n\x0cstartup_mode\x18\x03 \x01(\x0e\x32\x1a.datastudio.v1.StartupMode\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"O\n\x1d\x44\x65ployReleasePackagesResponse\x12.\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x19.datastudio.v1.Deployment\"\x8a\x01\n\x12\x44\x65ployFilesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05\x66iles\x18\x02 \x03(\t\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\x12\x30\n\x0cstartup_mode\x18\x04 \x01(\x0e\x32\x1a.datastudio.v1.StartupMode\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"E\n\x13\x44\x65ployFilesResponse\x12.\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x19.datastudio.v1.Deployment\"\xd3\x03\n\nDeployment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12-\n\x05state\x18\x03 \x01(\x0e\x32\x1e.datastudio.v1.DeploymentState\x12\x17\n\x0frelease_package\x18\x04 \x01(\t\x12\r\n\x05\x66iles\x18\x05 \x03(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x30\n\x0cstartup_mode\x18\n \x01(\x0e\x32\x1a.datastudio.v1.StartupMode\x12\x16\n\x0evendor_task_id\x18\x0b \x01(\t\x12\x1c\n\x14vendor_subtask_count\x18\x0c \x01(\x05\x12.\n\rvendor_record\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0crequested_by\x18\x0e \x01(\t\"G\n\x14GetDeploymentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"F\n\x15GetDeploymentResponse\x12-\n\ndeployment\x18\x01 \x01(\x0b\x32\x19.datastudio.v1.Deployment\"\'\n\x17\x43\x61ncelDeploymentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"I\n\x18\x43\x61ncelDeploymentResponse\x12-\n\ndeployment\x18\x01 \x01(\x0b\x32\x19.datastudio.v1.Deployment\"I\n\x16WatchDeploymentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x04view\x18\x02 \x01(\x0e\x32\x13.datastudio.v1.View\"H\n\x17WatchDeploymentResponse\x12-\n\ndeployment\x18\x01 \x01(\x0b\x32\x19.datastudio.v1.Deployment*\xbe\x02\n\x13ReleasePackageState\x12%\n!RELEASE_PACKAGE_STATE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRELEASE_PACKAGE_STATE_READY\x10\x01\x12*\n&RELEASE_PACKAGE_STATE_PENDING_APPROVAL\x10\x02\x12#\n\x1fRELEASE_PACKAGE_STATE_DEPLOYING\x10\x03\x12#\n\x1fRELEASE_PACKAGE_STATE_SUCCEEDED\x10\x04\x12 \n\x1cRELEASE_PACKAGE_STATE_FAILED\x10\x05\x12\"\n\x1eRELEASE_PACKAGE_STATE_REJECTED\x10\x06\x12#\n\x1fRELEASE_PACKAGE_STATE_CANCELLED\x10\x07*z\n\x0b\x45nvironment\x12\x1b\n\x17\x45NVIRONMENT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45NVIRONMENT_LOCAL\x10\x01\x12\x1b\n\x17\x45NVIRONMENT_DEVELOPMENT\x10\x02\x12\x1a\n\x16\x45NVIRONMENT_PRODUCTION\x10\x03*Z\n\nCheckState\x12\x1b\n\x17\x43HECK_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43HECK_STATE_RUNNING\x10\x01\x12\x16\n\x12\x43HECK_STATE_FAILED\x10\x02*k\n\rJobStartState\x12\x1f\n\x1bJOB_START_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19JOB_START_STATE_SUCCEEDED\x10\x01\x12\x1a\n\x16JOB_START_STATE_FAILED\x10\x02*~\n\x08\x46ileKind\x12\x19\n\x15\x46ILE_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x46ILE_KIND_SCRIPT\x10\x01\x12\x11\n\rFILE_KIND_JOB\x10\x02\x12\x16\n\x12\x46ILE_KIND_RESOURCE\x10\x03\x12\x16\n\x12\x46ILE_KIND_FUNCTION\x10\x04*l\n\x0bStartupMode\x12\x1c\n\x18STARTUP_MODE_UNSPECIFIED\x10\x00\x12\x1c\n\x18STARTUP_MODE_DEPLOY_ONLY\x10\x01\x12!\n\x1dSTARTUP_MODE_DEPLOY_AND_START\x10\x02*\xcc\x01\n\x0f\x44\x65ploymentState\x12 \n\x1c\x44\x45PLOYMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_PENDING\x10\x01\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_RUNNING\x10\x02\x12\x1e\n\x1a\x44\x45PLOYMENT_STATE_SUCCEEDED\x10\x03\x12\x1b\n\x17\x44\x45PLOYMENT_STATE_FAILED\x10\x04\x12\x1e\n\x1a\x44\x45PLOYMENT_STATE_CANCELLED\x10\x05\x32\xcf\x08\n\x0eReleaseService\x12\x9f\x01\n\x13ListReleasePackages\x12).datastudio.v1.ListReleasePackagesRequest\x1a*.datastudio.v1.ListReleasePackagesResponse\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{parent=workspaces/*}/releasePackages\x12\x99\x01\n\x11GetReleasePackage\x12\'.datastudio.v1.GetReleasePackageRequest\x1a(.datastudio.v1.GetReleasePackageResponse\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{name=workspaces/*/releasePackages/*}\x12\xaf\x01\n\x15\x44\x65ployReleasePackages\x12+.datastudio.v1.DeployReleasePackagesRequest\x1a,.datastudio.v1.DeployReleasePackagesResponse\";\x82\xd3\xe4\x93\x02\x35\"0/v1/{parent=workspaces/*}/releasePackages:deploy:\x01*\x12\x87\x01\n\x0b\x44\x65ployFiles\x12!.datastudio.v1.DeployFilesRequest\x1a\".datastudio.v1.DeployFilesResponse\"1\x82\xd3\xe4\x93\x02+\"&/v1/{parent=workspaces/*}/files:deploy:\x01*\x12\x89\x01\n\rGetDeployment\x12#.datastudio.v1.GetDeploymentRequest\x1a$.datastudio.v1.GetDeploymentResponse\"-\x82\xd3\xe4\x93\x02\'\x12%/v1/{name=workspaces/*/deployments/*}\x12\x97\x01\n\x0fWatchDeployment\x12%.datastudio.v1.WatchDeploymentRequest\x1a&.datastudio.v1.WatchDeploymentResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/{name=workspaces/*/deployments/*}:watch0\x01\x12\x9c\x01\n\x10\x43\x61ncelDeployment\x12&.datastudio.v1.CancelDeploymentRequest\x1a\'.datastudio.v1.CancelDeploymentResponse\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/deployments/*}:cancel:\x01*B\x1c\n\x18io.datastudio.gateway.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,56 +36,70 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'datastudio.v1.release_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\030io.datastudio.gateway.v1P\001'
-  _globals['_RELEASEPACKAGESTATE']._serialized_start=3384
-  _globals['_RELEASEPACKAGESTATE']._serialized_end=3702
-  _globals['_ENVIRONMENT']._serialized_start=3704
-  _globals['_ENVIRONMENT']._serialized_end=3826
-  _globals['_CHECKSTATE']._serialized_start=3828
-  _globals['_CHECKSTATE']._serialized_end=3918
-  _globals['_JOBSTARTSTATE']._serialized_start=3920
-  _globals['_JOBSTARTSTATE']._serialized_end=4027
-  _globals['_FILEKIND']._serialized_start=4029
-  _globals['_FILEKIND']._serialized_end=4155
-  _globals['_STARTUPMODE']._serialized_start=4157
-  _globals['_STARTUPMODE']._serialized_end=4265
-  _globals['_DEPLOYMENTSTATE']._serialized_start=4268
-  _globals['_DEPLOYMENTSTATE']._serialized_end=4472
-  _globals['_RELEASEPACKAGE']._serialized_start=138
-  _globals['_RELEASEPACKAGE']._serialized_end=840
-  _globals['_RELEASEPACKAGEITEM']._serialized_start=843
-  _globals['_RELEASEPACKAGEITEM']._serialized_end=1229
-  _globals['_PIPELINESTAGE']._serialized_start=1232
-  _globals['_PIPELINESTAGE']._serialized_end=1379
-  _globals['_LISTRELEASEPACKAGESREQUEST']._serialized_start=1382
-  _globals['_LISTRELEASEPACKAGESREQUEST']._serialized_end=1767
-  _globals['_LISTRELEASEPACKAGESRESPONSE']._serialized_start=1770
-  _globals['_LISTRELEASEPACKAGESRESPONSE']._serialized_end=1901
-  _globals['_GETRELEASEPACKAGEREQUEST']._serialized_start=1903
-  _globals['_GETRELEASEPACKAGEREQUEST']._serialized_end=1978
-  _globals['_GETRELEASEPACKAGERESPONSE']._serialized_start=1980
-  _globals['_GETRELEASEPACKAGERESPONSE']._serialized_end=2063
-  _globals['_DEPLOYRELEASEPACKAGESREQUEST']._serialized_start=2066
-  _globals['_DEPLOYRELEASEPACKAGESREQUEST']._serialized_end=2208
-  _globals['_DEPLOYRELEASEPACKAGESRESPONSE']._serialized_start=2210
-  _globals['_DEPLOYRELEASEPACKAGESRESPONSE']._serialized_end=2289
-  _globals['_DEPLOYFILESREQUEST']._serialized_start=2292
-  _globals['_DEPLOYFILESREQUEST']._serialized_end=2430
-  _globals['_DEPLOYFILESRESPONSE']._serialized_start=2432
-  _globals['_DEPLOYFILESRESPONSE']._serialized_end=2501
-  _globals['_DEPLOYMENT']._serialized_start=2504
-  _globals['_DEPLOYMENT']._serialized_end=2971
-  _globals['_GETDEPLOYMENTREQUEST']._serialized_start=2973
-  _globals['_GETDEPLOYMENTREQUEST']._serialized_end=3044
-  _globals['_GETDEPLOYMENTRESPONSE']._serialized_start=3046
-  _globals['_GETDEPLOYMENTRESPONSE']._serialized_end=3116
-  _globals['_CANCELDEPLOYMENTREQUEST']._serialized_start=3118
-  _globals['_CANCELDEPLOYMENTREQUEST']._serialized_end=3157
-  _globals['_CANCELDEPLOYMENTRESPONSE']._serialized_start=3159
-  _globals['_CANCELDEPLOYMENTRESPONSE']._serialized_end=3232
-  _globals['_WATCHDEPLOYMENTREQUEST']._serialized_start=3234
-  _globals['_WATCHDEPLOYMENTREQUEST']._serialized_end=3307
-  _globals['_WATCHDEPLOYMENTRESPONSE']._serialized_start=3309
-  _globals['_WATCHDEPLOYMENTRESPONSE']._serialized_end=3381
-  _globals['_RELEASESERVICE']._serialized_start=4475
-  _globals['_RELEASESERVICE']._serialized_end=5200
+  _globals['_RELEASESERVICE'].methods_by_name['ListReleasePackages']._loaded_options = None
+  _globals['_RELEASESERVICE'].methods_by_name['ListReleasePackages']._serialized_options = b'\202\323\344\223\002+\022)/v1/{parent=workspaces/*}/releasePackages'
+  _globals['_RELEASESERVICE'].methods_by_name['GetReleasePackage']._loaded_options = None
+  _globals['_RELEASESERVICE'].methods_by_name['GetReleasePackage']._serialized_options = b'\202\323\344\223\002+\022)/v1/{name=workspaces/*/releasePackages/*}'
+  _globals['_RELEASESERVICE'].methods_by_name['DeployReleasePackages']._loaded_options = None
+  _globals['_RELEASESERVICE'].methods_by_name['DeployReleasePackages']._serialized_options = b'\202\323\344\223\0025\"0/v1/{parent=workspaces/*}/releasePackages:deploy:\001*'
+  _globals['_RELEASESERVICE'].methods_by_name['DeployFiles']._loaded_options = None
+  _globals['_RELEASESERVICE'].methods_by_name['DeployFiles']._serialized_options = b'\202\323\344\223\002+\"&/v1/{parent=workspaces/*}/files:deploy:\001*'
+  _globals['_RELEASESERVICE'].methods_by_name['GetDeployment']._loaded_options = None
+  _globals['_RELEASESERVICE'].methods_by_name['GetDeployment']._serialized_options = b'\202\323\344\223\002\'\022%/v1/{name=workspaces/*/deployments/*}'
+  _globals['_RELEASESERVICE'].methods_by_name['WatchDeployment']._loaded_options = None
+  _globals['_RELEASESERVICE'].methods_by_name['WatchDeployment']._serialized_options = b'\202\323\344\223\002-\022+/v1/{name=workspaces/*/deployments/*}:watch'
+  _globals['_RELEASESERVICE'].methods_by_name['CancelDeployment']._loaded_options = None
+  _globals['_RELEASESERVICE'].methods_by_name['CancelDeployment']._serialized_options = b'\202\323\344\223\0021\",/v1/{name=workspaces/*/deployments/*}:cancel:\001*'
+  _globals['_RELEASEPACKAGESTATE']._serialized_start=3414
+  _globals['_RELEASEPACKAGESTATE']._serialized_end=3732
+  _globals['_ENVIRONMENT']._serialized_start=3734
+  _globals['_ENVIRONMENT']._serialized_end=3856
+  _globals['_CHECKSTATE']._serialized_start=3858
+  _globals['_CHECKSTATE']._serialized_end=3948
+  _globals['_JOBSTARTSTATE']._serialized_start=3950
+  _globals['_JOBSTARTSTATE']._serialized_end=4057
+  _globals['_FILEKIND']._serialized_start=4059
+  _globals['_FILEKIND']._serialized_end=4185
+  _globals['_STARTUPMODE']._serialized_start=4187
+  _globals['_STARTUPMODE']._serialized_end=4295
+  _globals['_DEPLOYMENTSTATE']._serialized_start=4298
+  _globals['_DEPLOYMENTSTATE']._serialized_end=4502
+  _globals['_RELEASEPACKAGE']._serialized_start=168
+  _globals['_RELEASEPACKAGE']._serialized_end=870
+  _globals['_RELEASEPACKAGEITEM']._serialized_start=873
+  _globals['_RELEASEPACKAGEITEM']._serialized_end=1259
+  _globals['_PIPELINESTAGE']._serialized_start=1262
+  _globals['_PIPELINESTAGE']._serialized_end=1409
+  _globals['_LISTRELEASEPACKAGESREQUEST']._serialized_start=1412
+  _globals['_LISTRELEASEPACKAGESREQUEST']._serialized_end=1797
+  _globals['_LISTRELEASEPACKAGESRESPONSE']._serialized_start=1800
+  _globals['_LISTRELEASEPACKAGESRESPONSE']._serialized_end=1931
+  _globals['_GETRELEASEPACKAGEREQUEST']._serialized_start=1933
+  _globals['_GETRELEASEPACKAGEREQUEST']._serialized_end=2008
+  _globals['_GETRELEASEPACKAGERESPONSE']._serialized_start=2010
+  _globals['_GETRELEASEPACKAGERESPONSE']._serialized_end=2093
+  _globals['_DEPLOYRELEASEPACKAGESREQUEST']._serialized_start=2096
+  _globals['_DEPLOYRELEASEPACKAGESREQUEST']._serialized_end=2238
+  _globals['_DEPLOYRELEASEPACKAGESRESPONSE']._serialized_start=2240
+  _globals['_DEPLOYRELEASEPACKAGESRESPONSE']._serialized_end=2319
+  _globals['_DEPLOYFILESREQUEST']._serialized_start=2322
+  _globals['_DEPLOYFILESREQUEST']._serialized_end=2460
+  _globals['_DEPLOYFILESRESPONSE']._serialized_start=2462
+  _globals['_DEPLOYFILESRESPONSE']._serialized_end=2531
+  _globals['_DEPLOYMENT']._serialized_start=2534
+  _globals['_DEPLOYMENT']._serialized_end=3001
+  _globals['_GETDEPLOYMENTREQUEST']._serialized_start=3003
+  _globals['_GETDEPLOYMENTREQUEST']._serialized_end=3074
+  _globals['_GETDEPLOYMENTRESPONSE']._serialized_start=3076
+  _globals['_GETDEPLOYMENTRESPONSE']._serialized_end=3146
+  _globals['_CANCELDEPLOYMENTREQUEST']._serialized_start=3148
+  _globals['_CANCELDEPLOYMENTREQUEST']._serialized_end=3187
+  _globals['_CANCELDEPLOYMENTRESPONSE']._serialized_start=3189
+  _globals['_CANCELDEPLOYMENTRESPONSE']._serialized_end=3262
+  _globals['_WATCHDEPLOYMENTREQUEST']._serialized_start=3264
+  _globals['_WATCHDEPLOYMENTREQUEST']._serialized_end=3337
+  _globals['_WATCHDEPLOYMENTRESPONSE']._serialized_start=3339
+  _globals['_WATCHDEPLOYMENTRESPONSE']._serialized_end=3411
+  _globals['_RELEASESERVICE']._serialized_start=4505
+  _globals['_RELEASESERVICE']._serialized_end=5608
 # @@protoc_insertion_point(module_scope)

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from datastudio.v1 import common_pb2 as datastudio_dot_v1_dot_common__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64\x61tastudio/v1/workspace.proto\x12\rdatastudio.v1\x1a\x1a\x64\x61tastudio/v1/common.proto\"\xac\x01\n\tWorkspace\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12\x0e\n\x06region\x18\x03 \x01(\t\x12\x16\n\x0evendor_project\x18\x04 \x01(\t\x12\x0f\n\x07\x66lavour\x18\x05 \x01(\t\x12\x31\n\x0c\x63\x61pabilities\x18\x06 \x01(\x0b\x32\x1b.datastudio.v1.Capabilities\"r\n\x0c\x43\x61pabilities\x12\x33\n\noperations\x18\x01 \x03(\x0b\x32\x1f.datastudio.v1.OperationSupport\x12-\n\x07\x66ilters\x18\x02 \x03(\x0b\x32\x1c.datastudio.v1.FilterSupport\"C\n\x10OperationSupport\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x11\n\tsupported\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\"]\n\rFilterSupport\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12/\n\x08handling\x18\x02 \x01(\x0e\x32\x1d.datastudio.v1.FilterHandling\x12\x0c\n\x04note\x18\x03 \x01(\t\">\n\x15ListWorkspacesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"s\n\x16ListWorkspacesResponse\x12,\n\nworkspaces\x18\x01 \x03(\x0b\x32\x18.datastudio.v1.Workspace\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"#\n\x13GetWorkspaceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"C\n\x14GetWorkspaceResponse\x12+\n\tworkspace\x18\x01 \x01(\x0b\x32\x18.datastudio.v1.Workspace*\x88\x01\n\x0e\x46ilterHandling\x12\x1f\n\x1b\x46ILTER_HANDLING_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x46ILTER_HANDLING_VENDOR\x10\x01\x12\x1b\n\x17\x46ILTER_HANDLING_GATEWAY\x10\x02\x12\x1c\n\x18\x46ILTER_HANDLING_REJECTED\x10\x03\x32\xca\x01\n\x10WorkspaceService\x12]\n\x0eListWorkspaces\x12$.datastudio.v1.ListWorkspacesRequest\x1a%.datastudio.v1.ListWorkspacesResponse\x12W\n\x0cGetWorkspace\x12\".datastudio.v1.GetWorkspaceRequest\x1a#.datastudio.v1.GetWorkspaceResponseB\x1c\n\x18io.datastudio.gateway.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64\x61tastudio/v1/workspace.proto\x12\rdatastudio.v1\x1a\x1a\x64\x61tastudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"\xac\x01\n\tWorkspace\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x06vendor\x18\x02 \x01(\x0e\x32\x15.datastudio.v1.Vendor\x12\x0e\n\x06region\x18\x03 \x01(\t\x12\x16\n\x0evendor_project\x18\x04 \x01(\t\x12\x0f\n\x07\x66lavour\x18\x05 \x01(\t\x12\x31\n\x0c\x63\x61pabilities\x18\x06 \x01(\x0b\x32\x1b.datastudio.v1.Capabilities\"r\n\x0c\x43\x61pabilities\x12\x33\n\noperations\x18\x01 \x03(\x0b\x32\x1f.datastudio.v1.OperationSupport\x12-\n\x07\x66ilters\x18\x02 \x03(\x0b\x32\x1c.datastudio.v1.FilterSupport\"C\n\x10OperationSupport\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x11\n\tsupported\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\"]\n\rFilterSupport\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12/\n\x08handling\x18\x02 \x01(\x0e\x32\x1d.datastudio.v1.FilterHandling\x12\x0c\n\x04note\x18\x03 \x01(\t\">\n\x15ListWorkspacesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"s\n\x16ListWorkspacesResponse\x12,\n\nworkspaces\x18\x01 \x03(\x0b\x32\x18.datastudio.v1.Workspace\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"#\n\x13GetWorkspaceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"C\n\x14GetWorkspaceResponse\x12+\n\tworkspace\x18\x01 \x01(\x0b\x32\x18.datastudio.v1.Workspace*\x88\x01\n\x0e\x46ilterHandling\x12\x1f\n\x1b\x46ILTER_HANDLING_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x46ILTER_HANDLING_VENDOR\x10\x01\x12\x1b\n\x17\x46ILTER_HANDLING_GATEWAY\x10\x02\x12\x1c\n\x18\x46ILTER_HANDLING_REJECTED\x10\x03\x32\x83\x02\n\x10WorkspaceService\x12u\n\x0eListWorkspaces\x12$.datastudio.v1.ListWorkspacesRequest\x1a%.datastudio.v1.ListWorkspacesResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/workspaces\x12x\n\x0cGetWorkspace\x12\".datastudio.v1.GetWorkspaceRequest\x1a#.datastudio.v1.GetWorkspaceResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=workspaces/*}B\x1c\n\x18io.datastudio.gateway.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,24 +34,28 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'datastudio.v1.workspace_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\030io.datastudio.gateway.v1P\001'
-  _globals['_FILTERHANDLING']._serialized_start=819
-  _globals['_FILTERHANDLING']._serialized_end=955
-  _globals['_WORKSPACE']._serialized_start=77
-  _globals['_WORKSPACE']._serialized_end=249
-  _globals['_CAPABILITIES']._serialized_start=251
-  _globals['_CAPABILITIES']._serialized_end=365
-  _globals['_OPERATIONSUPPORT']._serialized_start=367
-  _globals['_OPERATIONSUPPORT']._serialized_end=434
-  _globals['_FILTERSUPPORT']._serialized_start=436
-  _globals['_FILTERSUPPORT']._serialized_end=529
-  _globals['_LISTWORKSPACESREQUEST']._serialized_start=531
-  _globals['_LISTWORKSPACESREQUEST']._serialized_end=593
-  _globals['_LISTWORKSPACESRESPONSE']._serialized_start=595
-  _globals['_LISTWORKSPACESRESPONSE']._serialized_end=710
-  _globals['_GETWORKSPACEREQUEST']._serialized_start=712
-  _globals['_GETWORKSPACEREQUEST']._serialized_end=747
-  _globals['_GETWORKSPACERESPONSE']._serialized_start=749
-  _globals['_GETWORKSPACERESPONSE']._serialized_end=816
-  _globals['_WORKSPACESERVICE']._serialized_start=958
-  _globals['_WORKSPACESERVICE']._serialized_end=1160
+  _globals['_WORKSPACESERVICE'].methods_by_name['ListWorkspaces']._loaded_options = None
+  _globals['_WORKSPACESERVICE'].methods_by_name['ListWorkspaces']._serialized_options = b'\202\323\344\223\002\020\022\016/v1/workspaces'
+  _globals['_WORKSPACESERVICE'].methods_by_name['GetWorkspace']._loaded_options = None
+  _globals['_WORKSPACESERVICE'].methods_by_name['GetWorkspace']._serialized_options = b'\202\323\344\223\002\031\022\027/v1/{name=workspaces/*}'
+  _globals['_FILTERHANDLING']._serialized_start=849
+  _globals['_FILTERHANDLING']._serialized_end=985
+  _globals['_WORKSPACE']._serialized_start=107
+  _globals['_WORKSPACE']._serialized_end=279
+  _globals['_CAPABILITIES']._serialized_start=281
+  _globals['_CAPABILITIES']._serialized_end=395
+  _globals['_OPERATIONSUPPORT']._serialized_start=397
+  _globals['_OPERATIONSUPPORT']._serialized_end=464
+  _globals['_FILTERSUPPORT']._serialized_start=466
+  _globals['_FILTERSUPPORT']._serialized_end=559
+  _globals['_LISTWORKSPACESREQUEST']._serialized_start=561
+  _globals['_LISTWORKSPACESREQUEST']._serialized_end=623
+  _globals['_LISTWORKSPACESRESPONSE']._serialized_start=625
+  _globals['_LISTWORKSPACESRESPONSE']._serialized_end=740
+  _globals['_GETWORKSPACEREQUEST']._serialized_start=742
+  _globals['_GETWORKSPACEREQUEST']._serialized_end=777
+  _globals['_GETWORKSPACERESPONSE']._serialized_start=779
+  _globals['_GETWORKSPACERESPONSE']._serialized_end=846
+  _globals['_WORKSPACESERVICE']._serialized_start=988
+  _globals['_WORKSPACESERVICE']._serialized_end=1247
 # @@protoc_insertion_point(module_scope)

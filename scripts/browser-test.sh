@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The TypeScript client in a real browser, as `make browser-test` (part of `make test`):
+#   1. installs Chromium from the distribution's packages when it is missing
+#      (apt-get, non-interactive; needs root) and the page's npm packages
+#      (clients/typescript/browser-test/package-lock.json: esbuild, puppeteer-core,
+#      @connectrpc/connect-web; puppeteer-core downloads no browser)
+#   2. bundles clients/typescript/browser-test/page.ts with esbuild: the client's
+#      generated ReleaseService over gRPC-Web
+#   3. starts a demo gateway on loopback (ephemeral ports) and opens the page in
+#      headless Chromium on the origin http://localhost:5173, which the demo allows
+#      (server.cors_allowed_origins): the page lists release packages cross-origin
+#      and reads an INVALID_ARGUMENT
+# Builds the gateway (cargo build; honours CARGO_TARGET_DIR) unless
+# DATASTUDIO_GATEWAY_BIN names a binary; CHROMIUM names another browser binary.
+# Non-interactive; about half a minute once the packages are installed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/clients-tools.sh"
+cd "$CLIENTS_ROOT"
+export CI="${CI:-true}"
+PAGE_DIR=clients/typescript/browser-test
+
+WORK="$(mktemp -d)"
+GATEWAY_PID=""
+stop_gateway() {
+  if [[ -n "$GATEWAY_PID" ]] && kill -0 "$GATEWAY_PID" 2>/dev/null; then
+    kill -TERM "$GATEWAY_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$GATEWAY_PID" 2>/dev/null || true
+    wait "$GATEWAY_PID" 2>/dev/null || true
+  fi
+}
+trap 'stop_gateway; rm -rf "$WORK"' EXIT
+
+log() { echo "browser: $*"; }
+
+# --- the browser ---------------------------------------------------------------
+CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
+if [[ -z "$CHROMIUM" ]]; then
+  if [[ "$(id -u)" != 0 ]]; then
+    log "chromium is missing; install it (apt-get install chromium) or set CHROMIUM"; exit 1
+  fi
+  log "installing chromium (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq </dev/null >"$WORK/apt.log" 2>&1 &&
+    apt-get install -y -qq --no-install-recommends chromium </dev/null >>"$WORK/apt.log" 2>&1 ||
+    { tail -n 20 "$WORK/apt.log"; exit 1; }
+  CHROMIUM="$(command -v chromium)"
+fi
+log "$("$CHROMIUM" --version 2>/dev/null | head -n 1)"
+
+# --- the page ------------------------------------------------------------------
+ensure_ts_deps   # the generated code's @bufbuild/protobuf
+(cd "$PAGE_DIR" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --prefer-offline \
+  --loglevel=error </dev/null >/dev/null)
+"$PAGE_DIR/node_modules/.bin/esbuild" "$PAGE_DIR/page.ts" --bundle --format=iife --target=es2022 \
+  --log-level=warning --outfile="$WORK/page.js"
+
+# --- the gateway ---------------------------------------------------------------
+if [[ -n "${DATASTUDIO_GATEWAY_BIN:-}" ]]; then
+  BIN="$DATASTUDIO_GATEWAY_BIN"
+else
+  log "building the gateway (cargo build)"
+  cargo build --locked --bin datastudio-gateway </dev/null >"$WORK/cargo.log" 2>&1 || { tail -n 40 "$WORK/cargo.log"; exit 1; }
+  TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+  [[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$CLIENTS_ROOT/$TARGET_DIR"
+  cp "$TARGET_DIR/debug/datastudio-gateway" "$WORK/datastudio-gateway"
+  BIN="$WORK/datastudio-gateway"
+fi
+"$BIN" demo --grpc-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 </dev/null >"$WORK/demo.log" 2>&1 &
+GATEWAY_PID=$!
+ADDR=""
+for _ in $(seq 600); do
+  ADDR="$(sed -n 's/^datastudio-gateway demo ready: grpc=\([^ ]*\) .*/\1/p' "$WORK/demo.log" | head -n 1)"
+  [[ -n "$ADDR" ]] && break
+  kill -0 "$GATEWAY_PID" 2>/dev/null || break
+  sleep 0.1
+done
+[[ -n "$ADDR" ]] || { log "the demo gateway did not become ready:"; tail -n 40 "$WORK/demo.log"; exit 1; }
+log "demo gateway at $ADDR"
+
+# --- the test ------------------------------------------------------------------
+(cd "$PAGE_DIR" && timeout 120 node run.mjs "$ADDR" "$CHROMIUM" "$WORK/page.js" </dev/null)
