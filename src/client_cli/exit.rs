@@ -107,14 +107,18 @@ impl Failure {
     }
 }
 
-/// The status's code, except that a call the transport dropped (tonic
-/// answers CANCELLED when the connection closes under a call, e.g. a TLS
-/// handshake the server refused; this client never cancels its calls) is
-/// UNAVAILABLE, as gRPC reports a broken connection.
+/// The status's code, except that a call the transport failed is
+/// UNAVAILABLE, as gRPC reports a connection that could not be made, was
+/// refused or broke. tonic answers CANCELLED, UNKNOWN or INTERNAL then, which
+/// of them depending on timing: a TLS handshake the server refused shows as a
+/// closed connection, a broken pipe or the TLS alert, plaintext to a TLS port
+/// as a broken pipe or an HTTP/2 protocol error. This client never cancels its
+/// calls, so a CANCELLED from the transport is never the caller's doing.
 fn code(s: &Status) -> Code {
-    let dropped = std::error::Error::source(s).is_some_and(|e| e.is::<tonic::transport::Error>());
+    let from_transport =
+        std::iter::successors(std::error::Error::source(s), |e| e.source()).any(|e| e.is::<tonic::transport::Error>());
     match s.code() {
-        Code::Cancelled if dropped => Code::Unavailable,
+        Code::Cancelled | Code::Unknown | Code::Internal if from_transport => Code::Unavailable,
         other => other,
     }
 }
