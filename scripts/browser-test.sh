@@ -56,25 +56,8 @@ ensure_ts_deps   # the generated code's @bufbuild/protobuf
   --log-level=warning --outfile="$WORK/page.js"
 
 # --- the gateway ---------------------------------------------------------------
-if [[ -n "${DATASTUDIO_GATEWAY_BIN:-}" ]]; then
-  BIN="$DATASTUDIO_GATEWAY_BIN"
-else
-  log "building the gateway (cargo build)"
-  cargo build --locked --bin datastudio-gateway </dev/null >"$WORK/cargo.log" 2>&1 || { tail -n 40 "$WORK/cargo.log"; exit 1; }
-  TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-  [[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$CLIENTS_ROOT/$TARGET_DIR"
-  cp "$TARGET_DIR/debug/datastudio-gateway" "$WORK/datastudio-gateway"
-  BIN="$WORK/datastudio-gateway"
-fi
-"$BIN" demo --grpc-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 </dev/null >"$WORK/demo.log" 2>&1 &
-GATEWAY_PID=$!
-ADDR=""
-for _ in $(seq 600); do
-  ADDR="$(sed -n 's/^datastudio-gateway demo ready: grpc=\([^ ]*\) .*/\1/p' "$WORK/demo.log" | head -n 1)"
-  [[ -n "$ADDR" ]] && break
-  kill -0 "$GATEWAY_PID" 2>/dev/null || break
-  sleep 0.1
-done
+BIN="$(gateway_bin "$WORK")"
+start_demo "$BIN" "$WORK/demo.log"
 [[ -n "$ADDR" ]] || { log "the demo gateway did not become ready:"; tail -n 40 "$WORK/demo.log"; exit 1; }
 log "demo gateway at $ADDR"
 

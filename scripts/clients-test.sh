@@ -86,29 +86,10 @@ ensure_ts_deps
 export DATASTUDIO_CLIENT_TOOLS_READY=1   # gen-clients.sh --check needs no second install
 
 # --- the gateway -------------------------------------------------------------
-if [[ -n "${DATASTUDIO_GATEWAY_BIN:-}" ]]; then
-  BIN="$DATASTUDIO_GATEWAY_BIN"
-else
-  echo "clients: building the gateway (cargo build)"
-  cargo build --locked --bin datastudio-gateway </dev/null >"$WORK/cargo.log" 2>&1 || {
-    tail -n 40 "$WORK/cargo.log"; echo "clients: 0 passed, 1 failed"; exit 1; }
-  TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-  [[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$CLIENTS_ROOT/$TARGET_DIR"
-  # A private copy: other checkouts may share the target dir and rebuild it.
-  cp "$TARGET_DIR/debug/datastudio-gateway" "$WORK/datastudio-gateway"
-  BIN="$WORK/datastudio-gateway"
-fi
+BIN="$(gateway_bin "$WORK")" || { echo "clients: 0 passed, 1 failed"; exit 1; }
 
 echo "clients: starting a demo gateway"
-"$BIN" demo --grpc-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 </dev/null >"$WORK/demo.log" 2>&1 &
-GATEWAY_PID=$!
-ADDR=""
-for _ in $(seq 600); do
-  ADDR="$(sed -n 's/^datastudio-gateway demo ready: grpc=\([^ ]*\) .*/\1/p' "$WORK/demo.log" | head -n 1)"
-  [[ -n "$ADDR" ]] && break
-  kill -0 "$GATEWAY_PID" 2>/dev/null || break
-  sleep 0.1
-done
+start_demo "$BIN" "$WORK/demo.log"
 if [[ -z "$ADDR" ]]; then
   echo "clients: the demo gateway did not become ready:"
   tail -n 40 "$WORK/demo.log" | awk '{print "       | " $0}'

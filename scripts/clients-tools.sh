@@ -1,4 +1,4 @@
-# Sourced by scripts/gen-clients.sh and scripts/clients-test.sh: the pinned
+# Sourced by scripts/gen-clients.sh, scripts/clients-test.sh and scripts/browser-test.sh: the pinned
 # code generators and test tools of the client stubs, and functions that
 # install whichever are missing from the package registries into a cache
 # outside the clone. Nothing here needs a system protoc.
@@ -72,4 +72,33 @@ ensure_venv() {
 # node_modules every time; npm's cache makes a warm run quick.
 ensure_ts_deps() {
   (cd "$CLIENTS_ROOT/clients/typescript" && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
+}
+
+# The gateway binary the suites run, printed: $DATASTUDIO_GATEWAY_BIN, or a private copy
+# (other checkouts may share the target dir and rebuild it) of a fresh `cargo build`
+# (honours CARGO_TARGET_DIR). $1: a work directory for the copy and the build log.
+gateway_bin() {
+  if [[ -n "${DATASTUDIO_GATEWAY_BIN:-}" ]]; then echo "$DATASTUDIO_GATEWAY_BIN"; return; fi
+  log "building the gateway (cargo build)" >&2
+  cargo build --locked --bin datastudio-gateway </dev/null >"$1/cargo.log" 2>&1 ||
+    { tail -n 40 "$1/cargo.log" >&2; return 1; }
+  local target="${CARGO_TARGET_DIR:-target}"
+  [[ "$target" = /* ]] || target="$CLIENTS_ROOT/$target"
+  cp "$target/debug/datastudio-gateway" "$1/datastudio-gateway"
+  echo "$1/datastudio-gateway"
+}
+
+# Starts `$1 demo` on ephemeral loopback ports, its output in $2, and waits up to a
+# minute for it: sets GATEWAY_PID, and ADDR to its gRPC address (empty when it never
+# became ready). Call it directly, not in $(...), so the caller can stop and wait for it.
+start_demo() {
+  "$1" demo --grpc-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 </dev/null >"$2" 2>&1 &
+  GATEWAY_PID=$!
+  ADDR=""
+  for _ in $(seq 600); do
+    ADDR="$(sed -n 's/^datastudio-gateway demo ready: grpc=\([^ ]*\) .*/\1/p' "$2" | head -n 1)"
+    [[ -n "$ADDR" ]] && break
+    kill -0 "$GATEWAY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
 }
