@@ -827,6 +827,63 @@ mod backend {
     }
 
     #[tokio::test]
+    async fn under_fail_local_callers_queued_locally_take_shared_slots_once_redis_is_back() {
+        let mut redis = RedisServer::start();
+        let r = Arc::new(two_with(&redis, FailurePolicy::FailLocal));
+        // 4/s for the fleet of two: 2/s for one replica on its own.
+        r.a.acquire("acct", "X", 4.0, LONG, None).await.expect("through Redis");
+        redis.stop();
+        // Redis is down: twelve callers queue at this replica's 2/s share.
+        let mut local = Vec::new();
+        for _ in 0..12 {
+            let r = r.clone();
+            local.push(tokio::spawn(
+                async move { r.a.acquire("acct", "X", 4.0, LONG, None).await.map(|_| Instant::now()) },
+            ));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        redis.resume();
+        // Once both replicas see Redis again, the other one calls too.
+        let t0 = Instant::now();
+        // (A daily budget of 1000 counts 999 left in Redis, 499 in the local share.)
+        for (b, probe) in [(&r.a, "probe-a"), (&r.b, "probe-b")] {
+            while b.spend(probe, 1000).await.expect("counted") != 999 {
+                assert!(t0.elapsed() < Duration::from_secs(5), "Redis not seen back");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let first = Instant::now();
+        let mut shared = Vec::new();
+        for _ in 0..6 {
+            let r = r.clone();
+            shared.push(tokio::spawn(async move {
+                loop {
+                    match r.b.acquire("acct", "X", 4.0, LONG, None).await {
+                        Err(e) if e.code == Code::Unavailable => tokio::time::sleep(Duration::from_millis(20)).await,
+                        got => return got.map(|_| Instant::now()),
+                    }
+                }
+            }));
+        }
+        let mut after = Vec::new();
+        for h in local.into_iter().chain(shared) {
+            let at = h.await.expect("task").expect("served");
+            if at >= first {
+                after.push(at);
+            }
+        }
+        after.sort();
+        assert!(after.len() >= 8, "{after:?}");
+        // 4/s in all: any five turns span a second (less scheduling jitter);
+        // local turns on top of the shared slots would make it 6/s.
+        for five in after.windows(5) {
+            let span = five[4].duration_since(five[0]);
+            assert!(span >= Duration::from_millis(850), "five turns in {span:?} after the outage: {after:?}");
+        }
+    }
+
+    #[tokio::test]
     async fn an_api_closed_for_the_day_by_one_replica_is_closed_for_the_other() {
         let redis = RedisServer::start();
         let r = two(&redis);

@@ -53,7 +53,9 @@
 //!   goes at its time unless Redis is back by then); with
 //!   `fail_local` it takes its turn from this replica's share like every
 //!   other call of the outage, so held slots and the share together never
-//!   exceed it.
+//!   exceed it. A caller still queued for a local turn when Redis comes
+//!   back takes a slot in the shared schedule instead, so the local queues
+//!   do not add to the shared rate after an outage.
 
 use std::{
     path::PathBuf,
@@ -471,18 +473,25 @@ impl Backend for RedisBackend {
                     }
                     // A slot reserved before the outage is spent now.
                     let had_slot = held.take().map(|(_, _, _, mut r)| r.armed = false).is_some();
-                    return match (self.fallback(), had_slot) {
+                    match (self.fallback(), had_slot) {
                         // Counted against this replica's share like any
                         // other call of the outage: the shares alone add up
                         // to the vendor's limit.
                         (Some(local), _) => {
-                            local.acquire(account, api, rate, left, caller).await.map(|w| started.elapsed().max(w))
+                            let waited = local.acquire(account, api, rate, left, caller).await?;
+                            // Redis came back while this caller waited in the
+                            // local queue: its turn comes from the shared
+                            // schedule, or local turns would add to new slots.
+                            if self.store.is_up() && !waited.is_zero() {
+                                continue;
+                            }
+                            return Ok(started.elapsed().max(waited));
                         }
                         // fail_closed: the shared limiter gave this turn; it
                         // is taken at its time.
-                        (None, true) => Ok(started.elapsed()),
-                        (None, false) => Err(unavailable()),
-                    };
+                        (None, true) => return Ok(started.elapsed()),
+                        (None, false) => return Err(unavailable()),
+                    }
                 }
             };
             match got {
