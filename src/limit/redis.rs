@@ -342,8 +342,11 @@ impl RedisBackend {
         RedisBackend { store, zone, idle_ms, fallback }
     }
 
+    /// The bucket's hash; its grant times are a list next to it
+    /// ([`grants_key`]). One hash tag: both keys land on one slot of a Redis
+    /// Cluster proxy.
     fn bucket_key(&self, account: &str, api: &str) -> String {
-        format!("{}rate:{account}:{api}", self.store.prefix())
+        format!("{}rate:{{{account}:{api}}}", self.store.prefix())
     }
 
     /// The in-process fallback, counted; None with fail_closed.
