@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The benchmark entry command (README "Performance"): builds release, installs
 # ghz and the Python SDKs into the tools cache, runs the limiter bench for a
-# fresh quota-protection figure, then the gateway bench (bench/gateway/), which
-# prints a table and writes bench/results/gateway-<unix time>.json.
+# fresh quota-protection figure and the limiter under stress, then the gateway
+# bench (bench/gateway/), which prints a table and writes
+# bench/results/gateway-<unix time>.json.
 #
-#   bench/run.sh                 # about 4 minutes on 2 cores once built
+#   bench/run.sh                 # about 5.5 minutes on 2 cores once built
 #   HOP_SECONDS=10 bench/run.sh  # longer runs, steadier figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,12 @@ fi
 # `cargo bench` builds release (the bench profile) and the gateway binary with it.
 
 BENCH_SECONDS="${LIMITER_SECONDS:-20}" cargo bench --locked --bench limiter
+# The limiter under stress: 10x misconfiguration, three Redis replicas at 3x,
+# Redis outages under fail_local and fail_closed (five runs side by side, about
+# 80 s; STRESS_ARGS="--misconfig-seconds 40 --load-seconds 20 --outage-seconds 5"
+# for a shorter run).
+# shellcheck disable=SC2086
+cargo bench --locked --bench limiter_stress -- ${STRESS_ARGS:-}
 # Vendor calls, not time: the gateway against the official SDK doing the same jobs.
 cargo bench --locked --bench economy -- --python "$VENV/bin/python"
 cargo bench --locked --bench gateway -- \

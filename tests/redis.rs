@@ -357,6 +357,51 @@ async fn fail_local_serves_each_replica_at_its_share_while_redis_is_down() {
     }
 }
 
+#[tokio::test]
+async fn callers_are_answered_within_their_deadline_and_no_vendor_call_outlives_one() {
+    let redis = RedisServer::start();
+    let emu = alibaba::emulator().await;
+    emu.control.set_throttle(ThrottleConfig { qps: Some(5.0), daily_quota: None });
+    // Configured at twice the vendor's 5/s: it throttles, the shared bucket
+    // pauses and slows, and reservations are voided and taken again.
+    let gws = replicas(&emu, &redis, "fail_closed", "    rate_limits: { default: 10 }").await;
+    let deadline = Duration::from_secs(2);
+    let mut calls = Vec::new();
+    // 15 calls/s offered for 6 s with 2 s deadlines.
+    for i in 0..90u32 {
+        let mut files = gws[i as usize % 3].files();
+        let until = Instant::now() + deadline;
+        let call = tokio::spawn(async move { files.get_file(get_file(100_001 + i, deadline)).await });
+        calls.push((until, call));
+        tokio::time::sleep(Duration::from_millis(66)).await;
+    }
+    let (mut served, mut late) = (Vec::new(), 0);
+    for (until, c) in calls {
+        match c.await.expect("task") {
+            Ok(_) => served.push(until),
+            Err(e) => late += usize::from(e.code() == Code::DeadlineExceeded || e.code() == Code::Cancelled),
+        }
+    }
+    assert_eq!(late, 0, "every caller is answered (or refused) before its deadline");
+    // Each vendor answer of 200 served one caller: the k-th latest came
+    // before the k-th latest deadline of the callers served, or some caller
+    // had given up before its vendor call.
+    let mut answered: Vec<Instant> = emu
+        .control
+        .requests_timed()
+        .into_iter()
+        .filter(|(_, r)| r.action == "GetFile" && r.status == 200)
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(answered.len(), served.len(), "one vendor call for each caller served");
+    assert!(served.len() >= 25, "the vendor's rate was used: {} served", served.len());
+    answered.sort_unstable_by(|a, b| b.cmp(a));
+    served.sort_unstable_by(|a, b| b.cmp(a));
+    for (at, until) in answered.iter().zip(&served) {
+        assert!(at <= until, "a vendor call {:?} after the deadline of the caller it served", *at - *until);
+    }
+}
+
 /// Runs `serve` as its own process with `url` in DATASTUDIO_GATEWAY_REDIS_URL (as the Helm chart
 /// passes it) and returns its log lines up to the first that contains `until` (at most 10 s).
 fn serve_until(dir: &std::path::Path, url: &str, ca: &std::path::Path, until: &str) -> Vec<String> {
@@ -581,6 +626,260 @@ mod backend {
         for pair in at.windows(2) {
             let gap = pair[1].duration_since(pair[0]);
             assert!(gap >= Duration::from_millis(900), "held slots go at the replica's 1/s share: {gap:?}");
+        }
+    }
+
+    /// A stand-in vendor API on the real clock (Redis keeps its own):
+    /// `rate` calls per second with a burst of one second's worth, like the
+    /// emulators' throttle; a refusal says how long to wait or not.
+    struct Vendor {
+        interval: Duration,
+        next: std::sync::Mutex<Instant>,
+        advertises: bool,
+    }
+
+    impl Vendor {
+        fn new(rate: f64, advertises: bool) -> Arc<Self> {
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            Arc::new(Vendor { interval, next: std::sync::Mutex::new(Instant::now()), advertises })
+        }
+
+        fn call(&self) -> Result<(), Option<Duration>> {
+            let now = Instant::now();
+            let mut next = self.next.lock().unwrap();
+            let latest = now + Duration::from_secs(1) - self.interval;
+            if *next > latest {
+                return Err(self.advertises.then(|| *next - latest));
+            }
+            *next = (*next).max(now) + self.interval;
+            Ok(())
+        }
+    }
+
+    /// 12 callers, half on each replica, calling `vendor` as fast as the
+    /// shared bucket configured at `configured` lets them for `secs`, 20 ms
+    /// per answer: calls accepted and throttled per 10 s window.
+    async fn saturate(r: Arc<Replicas>, configured: f64, vendor: Arc<Vendor>, secs: u64) -> Vec<(u32, u32)> {
+        let windows = Arc::new(std::sync::Mutex::new(vec![(0u32, 0u32); secs.div_ceil(10) as usize]));
+        let t0 = Instant::now();
+        let end = Duration::from_secs(secs);
+        let mut callers = Vec::new();
+        for i in 0..12 {
+            let (r, vendor, windows) = (r.clone(), vendor.clone(), windows.clone());
+            callers.push(tokio::spawn(async move {
+                let b = if i % 2 == 0 { &r.a } else { &r.b };
+                while t0.elapsed() < end {
+                    if let Err(e) = b.acquire("acct", "ListFiles", configured, LONG, None).await {
+                        tokio::time::sleep(e.retry_after.unwrap_or(Duration::from_secs(1))).await;
+                        continue;
+                    }
+                    let sent = Instant::now();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let answer = vendor.call();
+                    let at = t0.elapsed();
+                    if at >= end {
+                        break;
+                    }
+                    let w = (at.as_secs() / 10) as usize;
+                    match answer {
+                        Ok(()) => windows.lock().unwrap()[w].0 += 1,
+                        Err(retry_after) => {
+                            windows.lock().unwrap()[w].1 += 1;
+                            b.throttled("acct", "ListFiles", configured, retry_after, sent).await;
+                        }
+                    }
+                }
+            }));
+        }
+        for c in callers {
+            c.await.unwrap();
+        }
+        Arc::try_unwrap(windows).unwrap().into_inner().unwrap()
+    }
+
+    /// From 10× the vendor's rate configured: no 429 after 30 s and at least
+    /// 90 % of the vendor's rate used (real time: Redis has its own clock).
+    async fn converges(advertises: bool) {
+        let redis = RedisServer::start();
+        let r = Arc::new(two(&redis));
+        let windows = saturate(r, 50.0, Vendor::new(5.0, advertises), 50).await;
+        eprintln!("retry-after {advertises}: (accepted, throttled) per 10 s: {windows:?}");
+        for (i, (accepted, throttled)) in windows.iter().enumerate().skip(3) {
+            let case = format!("retry-after {advertises}, {}-{} s", i * 10, i * 10 + 10);
+            assert_eq!(*throttled, 0, "{case}: 429s: {windows:?}");
+            assert!(*accepted >= 45, "{case}: used {accepted} of 50: {windows:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn ten_times_too_high_a_rate_converges_under_the_vendors_for_every_replica() {
+        converges(true).await;
+    }
+
+    #[tokio::test]
+    async fn ten_times_too_high_converges_without_retry_after_too() {
+        converges(false).await;
+    }
+
+    #[tokio::test]
+    async fn no_turn_is_given_after_the_callers_deadline_while_the_vendor_throttles() {
+        let redis = RedisServer::start();
+        let r = Arc::new(two(&redis));
+        // Configured at 4× a 5/s vendor: throttles pause the bucket, lower
+        // its rate and void reservations; 3× the vendor's rate offered.
+        let vendor = Vendor::new(5.0, true);
+        let mut callers = Vec::new();
+        for i in 0..120u32 {
+            let (r, vendor) = (r.clone(), vendor.clone());
+            let until = Instant::now() + Duration::from_millis(1500);
+            // What the gateway allows: the deadline less its margin.
+            let margin = Settings::default().margin;
+            callers.push(tokio::spawn(async move {
+                let b = if i % 2 == 0 { &r.a } else { &r.b };
+                let mut calls = Vec::new();
+                loop {
+                    let left = until.saturating_duration_since(Instant::now()).saturating_sub(margin);
+                    if b.acquire("acct", "X", 20.0, left, None).await.is_err() {
+                        break;
+                    }
+                    let sent = Instant::now();
+                    calls.push(sent);
+                    match vendor.call() {
+                        Ok(()) => break,
+                        Err(retry) => b.throttled("acct", "X", 20.0, retry, sent).await,
+                    }
+                }
+                (until, calls)
+            }));
+            tokio::time::sleep(Duration::from_millis(66)).await;
+        }
+        let mut made = 0;
+        for c in callers {
+            let (until, calls) = c.await.expect("task");
+            for sent in calls {
+                made += 1;
+                assert!(sent <= until, "a vendor call {:?} after its caller's deadline", sent - until);
+            }
+        }
+        assert!(made >= 30, "calls were made: {made}");
+    }
+
+    #[tokio::test]
+    async fn slots_reserved_before_redis_lost_its_data_do_not_overlap_the_new_ones() {
+        let mut redis = RedisServer::start();
+        let r = Arc::new(two(&redis));
+        // 4/s: one slot each 250 ms. Eight waiters reserve slots up to 2 s ahead.
+        r.a.acquire("acct", "X", 4.0, LONG, None).await.expect("now");
+        let mut old = Vec::new();
+        for _ in 0..8 {
+            let r = r.clone();
+            old.push(tokio::spawn(
+                async move { r.a.acquire("acct", "X", 4.0, LONG, None).await.map(|_| Instant::now()) },
+            ));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Redis restarts empty before most of those slots come.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        redis.stop();
+        redis.resume();
+        // New callers on the other replica, once the first sees Redis again
+        // (until then it keeps the slots it holds, as fail_closed does).
+        let t0 = Instant::now();
+        let first = loop {
+            match r.a.acquire("acct", "X", 4.0, LONG, None).await {
+                Ok(_) => break Instant::now(),
+                Err(e) => assert!(t0.elapsed() < Duration::from_secs(5), "Redis not back: {e:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let mut new = Vec::new();
+        for _ in 0..4 {
+            let r = r.clone();
+            new.push(tokio::spawn(async move {
+                // Until this replica sees Redis again too.
+                loop {
+                    match r.b.acquire("acct", "X", 4.0, LONG, None).await {
+                        Err(e) if e.code == Code::Unavailable => tokio::time::sleep(Duration::from_millis(20)).await,
+                        got => return got.map(|_| Instant::now()),
+                    }
+                }
+            }));
+        }
+        let mut after = vec![first];
+        for h in old.into_iter().chain(new) {
+            let at = h.await.expect("task").expect("served");
+            if at >= first {
+                after.push(at);
+            }
+        }
+        after.sort();
+        // One slot each 250 ms: any five turns span a second, less the
+        // scheduling jitter of a busy machine (overlapping schedules would
+        // put five in half a second).
+        for five in after.windows(5) {
+            let span = five[4].duration_since(five[0]);
+            assert!(span >= Duration::from_millis(800), "five turns in {span:?} after the restart: {after:?}");
+        }
+        // Full rate at once: no gaps, no halving.
+        let span = after[after.len() - 1].duration_since(after[0]);
+        let full = Duration::from_millis(250) * (after.len() as u32 - 1);
+        assert!(span <= full + Duration::from_millis(300), "{} calls in {span:?} (full rate: {full:?})", after.len());
+    }
+
+    #[tokio::test]
+    async fn under_fail_local_callers_queued_locally_take_shared_slots_once_redis_is_back() {
+        let mut redis = RedisServer::start();
+        let r = Arc::new(two_with(&redis, FailurePolicy::FailLocal));
+        // 4/s for the fleet of two: 2/s for one replica on its own.
+        r.a.acquire("acct", "X", 4.0, LONG, None).await.expect("through Redis");
+        redis.stop();
+        // Redis is down: twelve callers queue at this replica's 2/s share.
+        let mut local = Vec::new();
+        for _ in 0..12 {
+            let r = r.clone();
+            local.push(tokio::spawn(
+                async move { r.a.acquire("acct", "X", 4.0, LONG, None).await.map(|_| Instant::now()) },
+            ));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        redis.resume();
+        // Once both replicas see Redis again, the other one calls too.
+        let t0 = Instant::now();
+        // (A daily budget of 1000 counts 999 left in Redis, 499 in the local share.)
+        for (b, probe) in [(&r.a, "probe-a"), (&r.b, "probe-b")] {
+            while b.spend(probe, 1000).await.expect("counted") != 999 {
+                assert!(t0.elapsed() < Duration::from_secs(5), "Redis not seen back");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let first = Instant::now();
+        let mut shared = Vec::new();
+        for _ in 0..6 {
+            let r = r.clone();
+            shared.push(tokio::spawn(async move {
+                loop {
+                    match r.b.acquire("acct", "X", 4.0, LONG, None).await {
+                        Err(e) if e.code == Code::Unavailable => tokio::time::sleep(Duration::from_millis(20)).await,
+                        got => return got.map(|_| Instant::now()),
+                    }
+                }
+            }));
+        }
+        let mut after = Vec::new();
+        for h in local.into_iter().chain(shared) {
+            let at = h.await.expect("task").expect("served");
+            if at >= first {
+                after.push(at);
+            }
+        }
+        after.sort();
+        assert!(after.len() >= 8, "{after:?}");
+        // 4/s in all: any five turns span a second (less scheduling jitter);
+        // local turns on top of the shared slots would make it 6/s.
+        for five in after.windows(5) {
+            let span = five[4].duration_since(five[0]);
+            assert!(span >= Duration::from_millis(850), "five turns in {span:?} after the outage: {after:?}");
         }
     }
 

@@ -46,21 +46,21 @@ pub(crate) const MIN_RATE: f64 = 0.2;
 /// Time without a throttle after which the rate climbs one step.
 pub(crate) const RECOVER_EVERY: Duration = Duration::from_secs(5);
 /// Pause after a throttle that advertised no retry-after (doubles per strike).
-const FIRST_PAUSE: Duration = Duration::from_secs(1);
-const MAX_PAUSE: Duration = Duration::from_secs(60);
+pub(crate) const FIRST_PAUSE: Duration = Duration::from_secs(1);
+pub(crate) const MAX_PAUSE: Duration = Duration::from_secs(60);
 /// After a throttle, the rate drops to this share of the learned limit.
-const DECREASE: f64 = 0.9;
+pub(crate) const DECREASE: f64 = 0.9;
 /// The rate climbs back to at most this share of the learned limit.
-const HOLD: f64 = 0.95;
+pub(crate) const HOLD: f64 = 0.95;
 /// Climb per quiet period under a learned limit: this share of it.
-const STEP: f64 = 0.1;
+pub(crate) const STEP: f64 = 0.1;
 /// Climb per quiet period without a learned limit: this share of the rate
 /// calls were granted at (a bucket nobody uses does not climb).
-const PROBE_STEP: f64 = 0.25;
+pub(crate) const PROBE_STEP: f64 = 0.25;
 /// A learned limit is forgotten after this long without a throttle.
-const FORGET_AFTER: Duration = Duration::from_secs(300);
+pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(300);
 /// Calls the vendor must have accepted between two throttles to measure its rate.
-const MIN_SAMPLES: u32 = 10;
+pub(crate) const MIN_SAMPLES: u32 = 10;
 
 type Gcra = RateLimiter<NotKeyed, InMemoryState, TokioClock, governor::middleware::NoOpMiddleware<Duration>>;
 
@@ -101,12 +101,12 @@ struct State {
 }
 
 /// The measure of the vendor's rate reaches this far back at most.
-const WINDOW: Duration = Duration::from_secs(5);
+pub(crate) const WINDOW: Duration = Duration::from_secs(5);
 
 /// What a vendor is taken to store up while the bucket pauses: about one
 /// second's worth of calls (its burst), so at most this much of each pause
 /// counts in the measure of its rate.
-const REFILL: Duration = Duration::from_secs(1);
+pub(crate) const REFILL: Duration = Duration::from_secs(1);
 
 impl State {
     fn set_rate(&mut self, rate: f64, now: Duration, clock: TokioClock) {

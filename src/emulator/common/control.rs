@@ -109,7 +109,8 @@ pub enum Throttled {
 #[derive(Default)]
 struct State {
     faults: VecDeque<FaultRule>,
-    log: VecDeque<Recorded>,
+    /// Requests with the time their answer was recorded.
+    log: VecDeque<(Instant, Recorded)>,
     throttle: ThrottleConfig,
     /// (key, action) → time the next call is allowed (GCRA-like).
     rate: HashMap<(String, String), Instant>,
@@ -225,22 +226,27 @@ impl Control {
         if s.log.len() == LOG_LIMIT {
             s.log.pop_front();
         }
-        s.log.push_back(r);
+        s.log.push_back((Instant::now(), r));
     }
 
     /// The logged requests, oldest first (the latest [`LOG_LIMIT`]).
     pub fn requests(&self) -> Vec<Recorded> {
+        self.lock().log.iter().map(|(_, r)| r.clone()).collect()
+    }
+
+    /// The logged requests with the time each was answered, oldest first.
+    pub fn requests_timed(&self) -> Vec<(Instant, Recorded)> {
         self.lock().log.iter().cloned().collect()
     }
 
     /// Requests for `action` so far.
     pub fn count(&self, action: &str) -> usize {
-        self.lock().log.iter().filter(|r| r.action == action).count()
+        self.lock().log.iter().filter(|(_, r)| r.action == action).count()
     }
 
     /// Requests answered with HTTP `status` so far.
     pub fn count_status(&self, status: u16) -> usize {
-        self.lock().log.iter().filter(|r| r.status == status).count()
+        self.lock().log.iter().filter(|(_, r)| r.status == status).count()
     }
 }
 
