@@ -92,7 +92,8 @@ impl std::fmt::Debug for Req {
 
 impl Req {
     /// A GET of `path` (segments already encoded, e.g. with [`seg`]).
-    pub(crate) fn get(service: Service, path: String) -> Req {
+    /// Public, with [`Req::query`] and [`Req::post`], for the benchmark's direct calls.
+    pub fn get(service: Service, path: String) -> Req {
         Req { service, method: reqwest::Method::GET, path, query: Vec::new(), body: None, headers: Vec::new() }
     }
 
@@ -119,7 +120,7 @@ impl Req {
     }
 
     /// Adds a query pair.
-    pub(crate) fn query(mut self, k: &str, v: impl ToString) -> Req {
+    pub fn query(mut self, k: &str, v: impl ToString) -> Req {
         self.query.push((k.to_owned(), v.to_string()));
         self
     }
