@@ -684,6 +684,20 @@ pub(crate) fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
     typed(a, &v)
 }
 
+/// A raw record of the answer (a list row) read into `T`, or INTERNAL
+/// with the request id.
+pub(crate) fn row<T: DeserializeOwned>(a: &Answer, raw: &serde_json::value::RawValue) -> Result<T> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        let v: Option<Value> = serde_json::from_str(raw.get()).ok();
+        Error::malformed(
+            VENDOR.name,
+            &request_id(a, v.as_ref()),
+            a.status.as_u16(),
+            format_args!("unexpected shape ({e})"),
+        )
+    })
+}
+
 /// A JSON value read into `T`, or INTERNAL with the request id.
 pub(crate) fn typed<T: DeserializeOwned>(a: &Answer, v: &Value) -> Result<T> {
     T::deserialize(v).map_err(|e| {
