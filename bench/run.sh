@@ -4,7 +4,7 @@
 # fresh quota-protection figure, then the gateway bench (bench/gateway/), which
 # prints a table and writes bench/results/gateway-<unix time>.json.
 #
-#   bench/run.sh                 # about 4 minutes on 2 cores once built
+#   bench/run.sh                 # about 7 minutes on 2 cores once built
 #   HOP_SECONDS=10 bench/run.sh  # longer runs, steadier figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
