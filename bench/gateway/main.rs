@@ -20,6 +20,7 @@
 //!
 //! Prints a table and writes bench/results/gateway-<unix time>.json.
 
+mod floor;
 mod load;
 mod procs;
 
@@ -91,9 +92,37 @@ struct Args {
     /// under ghz load and write a flamegraph (SVG) here (bench/profile.sh).
     #[arg(long)]
     flamegraph: Option<PathBuf>,
-    /// The case to load while profiling: alibaba-list, alibaba-file-version, huawei-list.
+    /// The case to load while profiling: alibaba-list, alibaba-file-version, huawei-list,
+    /// alibaba-files, huawei-files.
     #[arg(long, default_value = "alibaba-list")]
     profile_case: String,
+    /// Sections to run (start-up, idle and peak memory always).
+    #[arg(long, value_delimiter = ',', default_value = "hop,cost,deploy,throughput,python")]
+    only: Vec<Section>,
+    /// Calls per second of the cost runs (CPU per call, gateway against the floor).
+    #[arg(long, default_value_t = 200)]
+    cost_rate: u32,
+    /// Seconds per cost run.
+    #[arg(long, default_value_t = 8)]
+    cost_seconds: u64,
+    /// Deploy + watch round trips (all at once, one file each).
+    #[arg(long, default_value_t = 20)]
+    deploys: usize,
+}
+
+/// Parts of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Section {
+    /// Hop overhead at fixed rates, direct against through the gateway.
+    Hop,
+    /// CPU per call of the gateway, the floor server and the emulator, every read.
+    Cost,
+    /// Deploy + watch round trips.
+    Deploy,
+    /// ghz at concurrency 50.
+    Throughput,
+    /// Python SDKs against the stub.
+    Python,
 }
 
 /// The reads measured, each the same logical call on both paths.
@@ -105,9 +134,16 @@ enum Case {
     AliFileVersion,
     /// DataArts Studio list release packages, page of 100.
     HwList,
+    /// DataWorks ListFiles, page of 100 with content.
+    AliFiles,
+    /// DataArts Studio ListFiles, page of 100 (scripts).
+    HwFiles,
 }
 
+/// The reads of the hop runs.
 const CASES: [Case; 3] = [Case::AliList, Case::AliFileVersion, Case::HwList];
+/// The reads of the cost runs.
+const COST_CASES: [Case; 5] = [Case::AliList, Case::AliFileVersion, Case::HwList, Case::AliFiles, Case::HwFiles];
 
 impl Case {
     fn name(self) -> &'static str {
@@ -115,6 +151,8 @@ impl Case {
             Case::AliList => "alibaba ListReleasePackages (100)",
             Case::AliFileVersion => "alibaba GetFileVersion",
             Case::HwList => "huawei ListReleasePackages (100)",
+            Case::AliFiles => "alibaba ListFiles (100, content)",
+            Case::HwFiles => "huawei ListFiles (100)",
         }
     }
 
@@ -122,12 +160,22 @@ impl Case {
         match self {
             Case::AliList | Case::HwList => "datastudio.v1.ReleaseService.ListReleasePackages",
             Case::AliFileVersion => "datastudio.v1.FileService.GetFileVersion",
+            Case::AliFiles | Case::HwFiles => "datastudio.v1.FileService.ListFiles",
         }
     }
 
+    fn parent(self) -> String {
+        let ws = if matches!(self, Case::HwList | Case::HwFiles) { HW_WS } else { ALI_WS };
+        format!("workspaces/{ws}")
+    }
+
     fn list_request(self) -> pb::ListReleasePackagesRequest {
-        let ws = if matches!(self, Case::HwList) { HW_WS } else { ALI_WS };
-        pb::ListReleasePackagesRequest { parent: format!("workspaces/{ws}"), page_size: 100, ..Default::default() }
+        pb::ListReleasePackagesRequest { parent: self.parent(), page_size: 100, ..Default::default() }
+    }
+
+    fn files_request(self) -> pb::ListFilesRequest {
+        let include_content = matches!(self, Case::AliFiles);
+        pb::ListFilesRequest { parent: self.parent(), page_size: 100, include_content, ..Default::default() }
     }
 
     fn version_request() -> pb::GetFileVersionRequest {
@@ -138,7 +186,27 @@ impl Case {
         match self {
             Case::AliList | Case::HwList => json!({"parent": self.list_request().parent, "page_size": 100}).to_string(),
             Case::AliFileVersion => json!({"name": Case::version_request().name}).to_string(),
+            Case::AliFiles | Case::HwFiles => {
+                let r = self.files_request();
+                json!({"parent": r.parent, "page_size": 100, "include_content": r.include_content}).to_string()
+            }
         }
+    }
+
+    /// The gateway's answer, kept for the floor server.
+    async fn record(self, ch: Channel, into: &mut floor::Answers) -> anyhow::Result<()> {
+        let (mut release, mut files) = (
+            pb::release_service_client::ReleaseServiceClient::new(ch.clone()),
+            pb::file_service_client::FileServiceClient::new(ch),
+        );
+        match self {
+            Case::AliList => into.ali_packages = release.list_release_packages(self.list_request()).await?.into_inner(),
+            Case::HwList => into.hw_packages = release.list_release_packages(self.list_request()).await?.into_inner(),
+            Case::AliFileVersion => into.version = files.get_file_version(Case::version_request()).await?.into_inner(),
+            Case::AliFiles => into.ali_files = files.list_files(self.files_request()).await?.into_inner(),
+            Case::HwFiles => into.hw_files = files.list_files(self.files_request()).await?.into_inner(),
+        }
+        Ok(())
     }
 
     /// One call through the gateway; the number of rows it returned.
@@ -152,6 +220,14 @@ impl Case {
                 .get_file_version(Case::version_request())
                 .await
                 .map(|r| usize::from(r.into_inner().file_version.is_some_and(|v| !v.content.is_empty()))),
+            Case::AliFiles | Case::HwFiles => {
+                pb::file_service_client::FileServiceClient::new(ch).list_files(self.files_request()).await.map(|r| {
+                    let files = r.into_inner().files;
+                    // With content asked for, a file without it is no answer.
+                    let with_content = files.iter().filter(|f| !f.content.is_empty()).count();
+                    if self.files_request().include_content { with_content } else { files.len() }
+                })
+            }
         };
         rows.map_err(|s| format!("{:?}: {}", s.code(), s.message()))
     }
@@ -210,6 +286,14 @@ impl Direct {
                 Req::post(Service::Factory, path, &json!({"limit": 100, "offset": 0}))
                     .and_then(|r| self.hw.request(&r, None))
             }
+            Case::AliFiles => dataworks(
+                AliApi::ListFiles,
+                &[("NeedContent", "True"), ("PageNumber", "1"), ("PageSize", "100"), ("ProjectId", "10003")],
+            ),
+            Case::HwFiles => {
+                let path = format!("/v2/{}/factory/scripts", self.hw_project);
+                self.hw.request(&Req::get(Service::Factory, path).query("limit", 100).query("offset", 0), None)
+            }
         }
         .map_err(|e| e.to_string())?;
         let req = reqwest::Request::try_from(req).map_err(|e| e.to_string())?;
@@ -224,6 +308,10 @@ impl Direct {
             Case::AliList => v.pointer("/Data/Deployments").and_then(Value::as_array).map_or(0, Vec::len),
             Case::AliFileVersion => usize::from(v.pointer("/Data/FileContent").is_some()),
             Case::HwList => v.get("data").and_then(Value::as_array).map_or(0, Vec::len),
+            Case::AliFiles => v.pointer("/Data/Files").and_then(Value::as_array).map_or(0, |files| {
+                files.iter().filter(|f| f.get("Content").and_then(Value::as_str).is_some_and(|c| !c.is_empty())).count()
+            }),
+            Case::HwFiles => v.get("scripts").and_then(Value::as_array).map_or(0, Vec::len),
         };
         Ok(rows)
     }
@@ -231,7 +319,7 @@ impl Direct {
 
 /// The processes under test and how to reach them.
 struct Setup {
-    _emulators: Proc,
+    emulators: Proc,
     ali_url: String,
     hw_url: String,
     dir: tempfile::TempDir,
@@ -249,7 +337,7 @@ impl Setup {
         )?;
         procs::wait_listening(a, Duration::from_secs(10)).await?;
         procs::wait_listening(h, Duration::from_secs(10)).await?;
-        let setup = Setup { _emulators: emulators, ali_url: format!("http://{a}"), hw_url: format!("http://{h}"), dir };
+        let setup = Setup { emulators, ali_url: format!("http://{a}"), hw_url: format!("http://{h}"), dir };
         setup.write_config()?;
         Ok(setup)
     }
@@ -320,6 +408,13 @@ impl RssSampler {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The floor server: this binary again, `--floor-serve ADDR DIR`.
+    let argv: Vec<String> = std::env::args().collect();
+    if let [_, flag, addr, dir] = &argv[..]
+        && flag == "--floor-serve"
+    {
+        return floor::serve(addr.parse()?, Path::new(dir)).await;
+    }
     // `cargo test --all-targets` runs bench binaries without `--bench`: check the arithmetic only.
     if !std::env::args().any(|a| a == "--bench") {
         load::self_check();
@@ -353,8 +448,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
     let direct = Arc::new(Direct::new(&setup.ali_url, &setup.hw_url)?);
+    let run = |s: Section| args.only.contains(&s);
     // Both paths must answer the same rows before anything is timed.
-    for case in CASES {
+    for case in COST_CASES {
         let (d, g) = (direct.clone().call(case).await, case.grpc(channel.clone()).await);
         anyhow::ensure!(
             matches!((&d, &g), (Ok(a), Ok(b)) if a == b && *a > 0),
@@ -366,7 +462,7 @@ async fn main() -> anyhow::Result<()> {
     // Hop overhead.
     let mut hop = Vec::new();
     let mut rss_500 = None;
-    for case in CASES {
+    for case in CASES.into_iter().filter(|_| run(Section::Hop)) {
         for &rate in &args.rates {
             eprintln!("hop: {} at {rate} rps", case.name());
             let total = (rate as u64 * args.hop_seconds) as usize;
@@ -395,13 +491,20 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    let cost =
+        if run(Section::Cost) { cost_runs(&args, &setup, &gw, channel.clone(), &direct).await? } else { Vec::new() };
+    let deploys =
+        if run(Section::Deploy) { Some(deploy_round_trips(&gw, channel.clone(), args.deploys).await) } else { None };
+
     // Throughput at concurrency 50 with p99 under the bound.
-    eprintln!("throughput: ghz, concurrency 50");
+    if run(Section::Throughput) {
+        eprintln!("throughput: ghz, concurrency 50");
+    }
     let data = Case::AliList.ghz_data();
     let mut rps = None;
     let mut tries = Vec::new();
     let mut accepted = None;
-    for _ in 0..6 {
+    for _ in 0..(if run(Section::Throughput) { 6 } else { 0 }) {
         let cpu0 = gw.cpu();
         let run = GhzRun {
             call: Case::AliList.method(),
@@ -425,7 +528,7 @@ async fn main() -> anyhow::Result<()> {
     let peak_kib = gw.peak_rss_kib();
 
     // Python: official SDKs vs the stub through the gateway.
-    let python = match &args.python {
+    let python = match args.python.as_ref().filter(|_| run(Section::Python)) {
         Some(py) => {
             eprintln!("python: official SDKs vs the gateway stub");
             Some(run_python(py, &setup, addr, args.python_seconds)?)
@@ -454,6 +557,8 @@ async fn main() -> anyhow::Result<()> {
         rss_500_mib: rss_500.map(|k| mib(Some(k))),
         peak_mib: mib(peak_kib),
         hop,
+        cost,
+        deploys,
         accepted,
         tries,
         python,
@@ -476,7 +581,11 @@ fn profile(args: &Args, gw: &Proc, addr: SocketAddr, svg: &Path) -> anyhow::Resu
         "alibaba-list" => Case::AliList,
         "alibaba-file-version" => Case::AliFileVersion,
         "huawei-list" => Case::HwList,
-        other => anyhow::bail!("--profile-case {other:?}: alibaba-list, alibaba-file-version or huawei-list"),
+        "alibaba-files" => Case::AliFiles,
+        "huawei-files" => Case::HwFiles,
+        other => anyhow::bail!(
+            "--profile-case {other:?}: alibaba-list, alibaba-file-version, huawei-list, alibaba-files or huawei-files"
+        ),
     };
     let data = case.ghz_data();
     let (ghz, target) = (args.ghz.clone(), addr.to_string());
@@ -525,6 +634,159 @@ fn profile(args: &Args, gw: &Proc, addr: SocketAddr, svg: &Path) -> anyhow::Resu
     Ok(())
 }
 
+/// The 1, 5 and 15 minute load averages: how busy the shared machine was.
+fn load_average() -> [f64; 3] {
+    let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut f = s.split_whitespace().map(|v| v.parse().unwrap_or(0.0));
+    [f.next().unwrap_or(0.0), f.next().unwrap_or(0.0), f.next().unwrap_or(0.0)]
+}
+
+/// CPU time per successful call, µs.
+fn per_call_us(cpu: Duration, s: &Stats) -> f64 {
+    cpu.as_secs_f64() * 1e6 / s.ok.max(1) as f64
+}
+
+/// One read at a fixed rate on three paths: through the gateway, against
+/// the floor server (the gateway's own answer replayed by bare tonic), and
+/// directly against the emulator; each process's CPU time per call.
+struct CostRow {
+    case: Case,
+    load: [f64; 3],
+    gateway: Stats,
+    gateway_cpu_us: f64,
+    /// The emulator's CPU per call while the gateway called it.
+    emulator_via_gateway_us: f64,
+    floor: Stats,
+    floor_cpu_us: f64,
+    direct: Stats,
+    emulator_direct_us: f64,
+}
+
+impl CostRow {
+    fn json(&self) -> Value {
+        json!({
+            "case": self.case.name(), "load_average": self.load,
+            "gateway": self.gateway, "gateway_cpu_us_per_call": self.gateway_cpu_us,
+            "emulator_cpu_us_per_call_via_gateway": self.emulator_via_gateway_us,
+            "floor": self.floor, "floor_cpu_us_per_call": self.floor_cpu_us,
+            "direct": self.direct, "emulator_cpu_us_per_call_direct": self.emulator_direct_us,
+            "gateway_cpu_over_floor": self.gateway_cpu_us / self.floor_cpu_us.max(1e-9),
+        })
+    }
+}
+
+async fn cost_runs(
+    args: &Args,
+    setup: &Setup,
+    gw: &Proc,
+    channel: Channel,
+    direct: &Arc<Direct>,
+) -> anyhow::Result<Vec<CostRow>> {
+    // The floor: the gateway's answers, recorded once, replayed by a bare tonic server.
+    let mut answers = floor::Answers::default();
+    for case in COST_CASES {
+        case.record(channel.clone(), &mut answers).await?;
+    }
+    answers.save(setup.dir.path())?;
+    let addr: SocketAddr = ([127, 0, 0, 1], procs::free_port()?).into();
+    let exe = std::env::current_exe()?;
+    let dir = setup.dir.path().to_string_lossy().into_owned();
+    let floor_proc =
+        Proc::spawn(&exe, &["--floor-serve", &addr.to_string(), &dir], &setup.dir.path().join("floor.log"))?;
+    procs::wait_listening(addr, Duration::from_secs(10)).await?;
+    let floor_ch = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
+
+    let total = (u64::from(args.cost_rate) * args.cost_seconds) as usize;
+    let rate = f64::from(args.cost_rate);
+    let mut rows = Vec::new();
+    for case in COST_CASES {
+        eprintln!("cost: {} at {} rps", case.name(), args.cost_rate);
+        let load = load_average();
+        let grpc = |ch: Channel| {
+            load::open_loop(rate, total, move |_| {
+                let ch = ch.clone();
+                async move { case.grpc(ch).await.map(drop) }
+            })
+        };
+        let (g0, e0) = (gw.cpu(), setup.emulators.cpu());
+        let gateway = grpc(channel.clone()).await;
+        let (gateway_cpu, emulator_via_gateway) = (gw.cpu_since(g0), setup.emulators.cpu_since(e0));
+        let f0 = floor_proc.cpu();
+        let floor = grpc(floor_ch.clone()).await;
+        let floor_cpu = floor_proc.cpu_since(f0);
+        let e0 = setup.emulators.cpu();
+        let d = direct.clone();
+        let direct_stats = load::open_loop(rate, total, |_| {
+            let d = d.clone();
+            async move { d.call(case).await.map(drop) }
+        })
+        .await;
+        let emulator_direct = setup.emulators.cpu_since(e0);
+        rows.push(CostRow {
+            case,
+            load,
+            gateway_cpu_us: per_call_us(gateway_cpu, &gateway),
+            emulator_via_gateway_us: per_call_us(emulator_via_gateway, &gateway),
+            gateway,
+            floor_cpu_us: per_call_us(floor_cpu, &floor),
+            floor,
+            emulator_direct_us: per_call_us(emulator_direct, &direct_stats),
+            direct: direct_stats,
+        });
+    }
+    floor_proc.stop(Duration::from_secs(5));
+    Ok(rows)
+}
+
+/// Deploy + watch round trips: DeployFiles of one DataWorks file, then
+/// WatchDeployment until the stream ends, `n` of them at once (different
+/// files); time from the deploy call to the end of the stream, and the
+/// gateway's CPU per round trip.
+struct DeployRun {
+    load: [f64; 3],
+    stats: Stats,
+    gateway_cpu_us: f64,
+}
+
+async fn deploy_round_trips(gw: &Proc, ch: Channel, n: usize) -> DeployRun {
+    eprintln!("deploy + watch: {n} round trips");
+    let load = load_average();
+    let cpu0 = gw.cpu();
+    // Files 100001.. whose id does not end in 7 (those fail by design).
+    let files: Vec<u32> = (100_001..).filter(|id| id % 10 != 7).take(n).collect();
+    let stats = load::open_loop(50.0, n, |i| {
+        let (ch, file) = (ch.clone(), files[i]);
+        async move {
+            let mut release = pb::release_service_client::ReleaseServiceClient::new(ch);
+            let req = pb::DeployFilesRequest {
+                parent: format!("workspaces/{ALI_WS}"),
+                files: vec![format!("workspaces/{ALI_WS}/files/{file}")],
+                request_id: uuid::Uuid::new_v4().to_string(),
+                ..Default::default()
+            };
+            let status = |s: tonic::Status| format!("{:?}: {}", s.code(), s.message());
+            let deployed = release.deploy_files(req).await.map_err(status)?.into_inner();
+            let name = deployed.deployments.first().map(|d| d.name.clone()).ok_or("no deployment")?;
+            let mut stream = release
+                .watch_deployment(pb::WatchDeploymentRequest { name, view: 0 })
+                .await
+                .map_err(status)?
+                .into_inner();
+            let mut last = pb::DeploymentState::Unspecified;
+            while let Some(m) = stream.message().await.map_err(status)? {
+                last = m.deployment.map_or(last, |d| d.state());
+            }
+            match last {
+                pb::DeploymentState::Succeeded => Ok(()),
+                other => Err(format!("ended {other:?}")),
+            }
+        }
+    })
+    .await;
+    let gateway_cpu_us = per_call_us(gw.cpu_since(cpu0), &stats);
+    DeployRun { load, stats, gateway_cpu_us }
+}
+
 fn run_python(py: &Path, s: &Setup, addr: SocketAddr, seconds: u64) -> anyhow::Result<Value> {
     let out = std::process::Command::new(py)
         .args(["bench/python_compare.py", "--json", "--alibaba-url", &s.ali_url, "--huawei-url", &s.hw_url])
@@ -567,6 +829,8 @@ struct Report {
     rss_500_mib: Option<f64>,
     peak_mib: f64,
     hop: Vec<HopRow>,
+    cost: Vec<CostRow>,
+    deploys: Option<DeployRun>,
     accepted: Option<(Stats, f64)>,
     tries: Vec<Value>,
     python: Option<Value>,
@@ -595,6 +859,10 @@ impl Report {
             "startup_to_serving_ms": {"median": median(self.ready_ms.clone()), "all": self.ready_ms},
             "rss_mib": {"idle": self.idle_mib, "at_500_rps": self.rss_500_mib, "peak": self.peak_mib},
             "hop": hop,
+            "cost": self.cost.iter().map(CostRow::json).collect::<Vec<_>>(),
+            "deploy_watch": self.deploys.as_ref().map(|d| json!({
+                "load_average": d.load, "round_trips": d.stats, "gateway_cpu_us_per_round_trip": d.gateway_cpu_us,
+            })),
             "throughput": {
                 "concurrency": 50, "p99_bound_ms": P99_BOUND_MS,
                 "accepted": self.accepted.as_ref().map(|(s, cpu)| json!({"stats": s, "gateway_cpu_us_per_request": cpu})),
@@ -622,11 +890,13 @@ impl Report {
         );
         let at_500 = self.rss_500_mib.map_or("not measured (500 not among --rates)".into(), |m| format!("{m:.1} MiB"));
         println!("memory (RSS): idle {:.1} MiB, during 500 rps {at_500}, peak {:.1} MiB", self.idle_mib, self.peak_mib);
-        println!("\nhop overhead, ms (open loop; direct and gateway from the same Rust client, ghz alongside)");
-        println!(
-            "{:<36} {:>5}  {:>20}  {:>20}  {:>20}  {:>20}",
-            "case", "rps", "direct p50/p90/p99", "gateway p50/p90/p99", "added p50/p90/p99", "ghz p50/p90/p99"
-        );
+        if !self.hop.is_empty() {
+            println!("\nhop overhead, ms (open loop; direct and gateway from the same Rust client, ghz alongside)");
+            println!(
+                "{:<36} {:>5}  {:>20}  {:>20}  {:>20}  {:>20}",
+                "case", "rps", "direct p50/p90/p99", "gateway p50/p90/p99", "added p50/p90/p99", "ghz p50/p90/p99"
+            );
+        }
         let trio = |a: f64, b: f64, c: f64| format!("{a:.2}/{b:.2}/{c:.2}");
         for h in &self.hop {
             let (d, g, z) = (&h.direct, &h.gateway, &h.ghz);
@@ -642,6 +912,59 @@ impl Report {
                 if errs > 0 { format!("  ({errs} errors)") } else { String::new() }
             );
         }
+        if !self.cost.is_empty() {
+            println!(
+                "\nCPU per call (µs; fixed rate, one Rust client; floor = the gateway's answer replayed by bare tonic)"
+            );
+            println!(
+                "{:<34} {:>9} {:>7} {:>6} {:>9} {:>9}  {:>17}  {:>17}  {:>17}  {:>14}",
+                "case",
+                "gateway",
+                "floor",
+                "×floor",
+                "calls/cs",
+                "emulator",
+                "gateway p50/p99",
+                "floor p50/p99",
+                "direct p50/p99",
+                "load 1/5/15"
+            );
+        }
+        for c in &self.cost {
+            let pair = |s: &Stats| format!("{:.2}/{:.2}", s.p50_ms, s.p99_ms);
+            let errs = c.gateway.errors + c.floor.errors + c.direct.errors;
+            println!(
+                "{:<34} {:>9.0} {:>7.0} {:>6.1} {:>9.0} {:>9.0}  {:>17}  {:>17}  {:>17}  {:>14}{}",
+                c.case.name(),
+                c.gateway_cpu_us,
+                c.floor_cpu_us,
+                c.gateway_cpu_us / c.floor_cpu_us.max(1e-9),
+                1e6 / c.gateway_cpu_us.max(1e-9),
+                c.emulator_direct_us,
+                pair(&c.gateway),
+                pair(&c.floor),
+                pair(&c.direct),
+                format!("{:.1}/{:.1}/{:.1}", c.load[0], c.load[1], c.load[2]),
+                if errs > 0 {
+                    format!("  ({errs} errors: {:?})", c.gateway.first_error.as_ref().or(c.direct.first_error.as_ref()))
+                } else {
+                    String::new()
+                }
+            );
+        }
+        if let Some(d) = &self.deploys {
+            println!(
+                "\ndeploy + watch (DataWorks DeployFiles, WatchDeployment to the end; {} at once, emulator step 3 s): \
+                 p50 {:.0} ms, p99 {:.0} ms, {} errors{}; gateway CPU {:.0} µs per round trip (load {:.1})",
+                d.stats.ok + d.stats.errors,
+                d.stats.p50_ms,
+                d.stats.p99_ms,
+                d.stats.errors,
+                d.stats.first_error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
+                d.gateway_cpu_us,
+                d.load[0]
+            );
+        }
         match &self.accepted {
             Some((s, cpu)) => println!(
                 "\nthroughput (ghz, concurrency 50, {}): {:.0} rps with p99 {:.2} ms; gateway CPU {:.0} µs/request (≈{:.0} requests per core-second)",
@@ -651,6 +974,7 @@ impl Report {
                 cpu,
                 1e6 / cpu.max(1e-9)
             ),
+            None if self.tries.is_empty() => {}
             None => println!("\nthroughput: no run kept p99 under {P99_BOUND_MS} ms without errors"),
         }
         if let Some(py) = &self.python {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     HuaweiAdapter,
     api::Api,
-    client::{Req, Service, parse_json, seg, typed},
+    client::{Req, Service, parse_json, row, seg, typed},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
     wire,
@@ -174,7 +174,7 @@ impl<'q> Plan<'q> {
     }
 }
 
-type Rows<T> = (Vec<(T, Value)>, i64);
+type Rows<T> = (Vec<(T, wire::Raw)>, i64);
 
 impl HuaweiAdapter {
     async fn script_page(&self, ctx: &CallCtx, name: Option<&str>, o: u32, l: u32) -> Result<Rows<wire::ScriptRow>> {
@@ -184,7 +184,7 @@ impl HuaweiAdapter {
             .query_opt("script_name", name);
         let answer = self.client.call(ctx, Api::ScriptsList, req).await?;
         let list: wire::Listing = parse_json(&answer)?;
-        let rows = list.scripts.into_iter().map(|raw| Ok((typed(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
+        let rows = list.scripts.into_iter().map(|raw| Ok((row(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
         let total = list.total.unwrap_or(i64::from(o) + rows.len() as i64);
         Ok((rows, total))
     }
@@ -204,7 +204,7 @@ impl HuaweiAdapter {
             .query_opt("job_type", job_type);
         let answer = self.client.call(ctx, Api::JobsList, req).await?;
         let list: wire::Listing = parse_json(&answer)?;
-        let rows = list.jobs.into_iter().map(|raw| Ok((typed(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
+        let rows = list.jobs.into_iter().map(|raw| Ok((row(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
         let total = list.total.unwrap_or(i64::from(o) + rows.len() as i64);
         Ok((rows, total))
     }
@@ -266,7 +266,7 @@ impl HuaweiAdapter {
             let list: wire::Listing = parse_json(&answer)?;
             let n = list.scripts.len();
             for raw in &list.scripts {
-                let d: wire::ScriptDetail = typed(&answer, raw)?;
+                let d: wire::ScriptDetail = row(&answer, raw)?;
                 if names.contains(&d.name) {
                     out.insert(d.name, d.content);
                 }
@@ -279,7 +279,7 @@ impl HuaweiAdapter {
     }
 
     /// The v2 row of the script named exactly `name`.
-    async fn script_row(&self, ctx: &CallCtx, name: &str) -> Result<Option<(wire::ScriptRow, Value)>> {
+    async fn script_row(&self, ctx: &CallCtx, name: &str) -> Result<Option<(wire::ScriptRow, wire::Raw)>> {
         for page in 0..MAX_LOOKUP_PAGES {
             let o = page * VENDOR_MAX_LIMIT;
             let (rows, total) = self.script_page(ctx, Some(name), o, VENDOR_MAX_LIMIT).await?;
@@ -295,7 +295,7 @@ impl HuaweiAdapter {
     }
 
     /// The v2 row of the job named exactly `name`.
-    async fn job_row(&self, ctx: &CallCtx, name: &str) -> Result<Option<(wire::JobRow, Value)>> {
+    async fn job_row(&self, ctx: &CallCtx, name: &str) -> Result<Option<(wire::JobRow, wire::Raw)>> {
         for page in 0..MAX_LOOKUP_PAGES {
             let o = page * VENDOR_MAX_LIMIT;
             let (rows, total) = self.job_page(ctx, Some(name), None, o, VENDOR_MAX_LIMIT).await?;
@@ -420,7 +420,7 @@ impl HuaweiAdapter {
                 };
                 f.content = detail.content;
                 if full {
-                    let raw_row = row.map(|(_, raw)| raw).unwrap_or(Value::Null);
+                    let raw_row = row.and_then(|(_, raw)| serde_json::from_str::<Value>(raw.get()).ok());
                     f.vendor_record =
                         Some(crate::domain::time::json_to_struct(&json!({"detail": raw_detail, "row": raw_row})));
                 }
@@ -445,7 +445,7 @@ impl HuaweiAdapter {
                 };
                 f.content = text;
                 if full {
-                    let raw_row = row.map(|(_, raw)| raw).unwrap_or(Value::Null);
+                    let raw_row = row.and_then(|(_, raw)| serde_json::from_str::<Value>(raw.get()).ok());
                     f.vendor_record =
                         Some(crate::domain::time::json_to_struct(&json!({"detail": raw_detail, "row": raw_row})));
                 }

@@ -1,7 +1,7 @@
 //! DataArts wire records → neutral `datastudio.v1` messages (tables in the
 //! module docs of [`super`]).
 
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 
 use super::wire;
 use crate::{
@@ -150,8 +150,16 @@ fn record(full: bool, raw: &Value) -> Option<prost_types::Struct> {
     full.then(|| time::json_to_struct(raw))
 }
 
+/// A raw row as the VIEW_FULL record; rows are read only when asked for.
+pub(super) fn raw_record(full: bool, raw: &RawValue) -> Option<prost_types::Struct> {
+    if !full {
+        return None;
+    }
+    serde_json::from_str::<Value>(raw.get()).ok().map(|v| time::json_to_struct(&v))
+}
+
 /// A package (list row or detail), without items.
-pub(super) fn package(ctx: &CallCtx, p: &wire::Package, raw: &Value, full: bool) -> pb::ReleasePackage {
+pub(super) fn package(ctx: &CallCtx, p: &wire::Package, raw: &RawValue, full: bool) -> pb::ReleasePackage {
     pb::ReleasePackage {
         name: ctx.name("releasePackages", &p.package_id),
         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -164,7 +172,7 @@ pub(super) fn package(ctx: &CallCtx, p: &wire::Package, raw: &Value, full: bool)
         approvers: p.package_approvers.iter().filter_map(|a| user(&a.user_id, &a.user_name)).collect(),
         target_environment: pb::Environment::Production as i32,
         deleted: p.delete_flag == Some(1),
-        vendor_record: record(full, raw),
+        vendor_record: raw_record(full, raw),
         ..Default::default()
     }
 }
@@ -207,7 +215,7 @@ pub(super) fn failure_message(items: &[wire::TaskDetail]) -> String {
 }
 
 /// A v2 script row.
-pub(super) fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: &Value, full: bool) -> pb::File {
+pub(super) fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: &RawValue, full: bool) -> pb::File {
     pb::File {
         name: ctx.name("files", FileRef::Script(s.name.clone()).id()),
         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -221,13 +229,13 @@ pub(super) fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: &Value, full:
         description: s.description.clone(),
         current_version: s.version.unwrap_or_default(),
         connection_name: s.connection_name.clone(),
-        vendor_record: record(full, raw),
+        vendor_record: raw_record(full, raw),
         ..Default::default()
     }
 }
 
 /// A v2 job row.
-pub(super) fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: &Value, full: bool) -> pb::File {
+pub(super) fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: &RawValue, full: bool) -> pb::File {
     pb::File {
         name: ctx.name("files", FileRef::Job(j.name.clone()).id()),
         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -240,7 +248,7 @@ pub(super) fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: &Value, full: bool)
         last_editor: named(&j.last_update_user),
         create_time: time::ts(j.create_time),
         update_time: time::ts(j.last_update_time),
-        vendor_record: record(full, raw),
+        vendor_record: raw_record(full, raw),
         ..Default::default()
     }
 }

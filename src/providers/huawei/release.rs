@@ -6,7 +6,7 @@ use tonic::Code;
 use super::{
     HuaweiAdapter,
     api::Api,
-    client::{Req, Service, parse_json, seg, typed},
+    client::{Req, Service, parse_json, row, seg},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
     wire,
@@ -89,13 +89,13 @@ impl HuaweiAdapter {
         mut body: wire::ListPackagesBody,
         offset: u32,
         limit: u32,
-    ) -> Result<(Vec<(wire::Package, Value)>, i64)> {
+    ) -> Result<(Vec<(wire::Package, wire::Raw)>, i64)> {
         body.offset = offset;
         body.limit = limit;
         let req = Req::post(Service::Factory, self.factory("release-packages"), &body)?;
         let answer = self.client.call(ctx, Api::ReleasePackagesList, req).await?;
         let list: wire::Listing = parse_json(&answer)?;
-        let rows = list.data.into_iter().map(|raw| Ok((typed(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
+        let rows = list.data.into_iter().map(|raw| Ok((row(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
         let total = list.total.unwrap_or(i64::from(offset) + rows.len() as i64);
         Ok((rows, total))
     }
@@ -132,7 +132,7 @@ impl HuaweiAdapter {
             Some(c) => cursor::decode_pos(c)?,
             None => Pos::start(if local { VENDOR_MAX_LIMIT } else { q.page.size }),
         };
-        let keep = |(p, _): &(wire::Package, Value)| {
+        let keep = |(p, _): &(wire::Package, wire::Raw)| {
             creators.matches(&p.apply_user_id, &p.apply_user_name)
                 && executors.matches(&p.deploy_user_id, &p.deploy_user_name)
         };
@@ -145,15 +145,16 @@ impl HuaweiAdapter {
         })
     }
 
-    async fn package_detail(&self, ctx: &CallCtx, id: &str) -> Result<(wire::PackageDetail, wire::Package, Value)> {
+    async fn package_detail(&self, ctx: &CallCtx, id: &str) -> Result<(wire::PackageDetail, wire::Package, wire::Raw)> {
         let req = Req::get(Service::Factory, self.factory(&format!("release-packages/{}", seg(id))));
         let answer = self.client.call(ctx, Api::ReleasePackagesGet, req).await?;
-        let raw: Value = parse_json(&answer)?;
-        let detail: wire::PackageDetail = typed(&answer, &raw)?;
+        let raw: wire::Raw = parse_json(&answer)?;
+        let detail: wire::PackageDetail = row(&answer, &raw)?;
         let package = detail.release_package.clone().ok_or_else(|| {
+            let body: Option<Value> = serde_json::from_str(raw.get()).ok();
             Error::malformed(
                 super::client::VENDOR.name,
-                &super::client::request_id(&answer, Some(&raw)),
+                &super::client::request_id(&answer, body.as_ref()),
                 answer.status.as_u16(),
                 "package detail without release_package",
             )
@@ -312,7 +313,7 @@ impl HuaweiAdapter {
             let list: wire::Listing = parse_json(&answer)?;
             let n = list.data.len();
             for raw in &list.data {
-                let item: wire::PendingItem = typed(&answer, raw)?;
+                let item: wire::PendingItem = row(&answer, raw)?;
                 if item.item_name == f.name()
                     && item.task_type.is_none_or(|t| t == f.task_type())
                     && item.package_flag.unwrap_or(0) == 0
@@ -478,7 +479,7 @@ impl HuaweiAdapter {
             create_time: time::ts(package.deploy_timestamp),
             error_message,
             vendor_task_id: task_id.unwrap_or_default().to_owned(),
-            vendor_record: full.then(|| time::json_to_struct(&raw)),
+            vendor_record: map::raw_record(full, &raw),
             ..Default::default()
         })
     }

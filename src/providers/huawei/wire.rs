@@ -4,6 +4,11 @@
 //! as absent), because the SDK models and the documented payloads disagree.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// A record as the vendor wrote it: read into its typed form by the
+/// caller, and into a protobuf `Struct` only for VIEW_FULL.
+pub(super) type Raw = Box<RawValue>;
 
 /// Lenient field readers.
 pub(super) mod de {
@@ -100,8 +105,9 @@ pub(super) struct PackageItemsBody {
 
 // ------------------------------------------------------------ responses
 
-/// A list answer: `total` plus raw rows (each kept for VIEW_FULL and read
-/// into its typed form by the caller). The rows' key differs per list.
+/// A list answer: `total` plus raw rows (each kept as its text for
+/// VIEW_FULL and read into its typed form by the caller). The rows' key
+/// differs per list.
 #[derive(Debug, Deserialize)]
 pub(super) struct Listing {
     /// Matching rows.
@@ -109,13 +115,13 @@ pub(super) struct Listing {
     pub total: Option<i64>,
     /// Release packages and pending items.
     #[serde(default, deserialize_with = "de::list")]
-    pub data: Vec<serde_json::Value>,
+    pub data: Vec<Raw>,
     /// Scripts (v2).
     #[serde(default, deserialize_with = "de::list")]
-    pub scripts: Vec<serde_json::Value>,
+    pub scripts: Vec<Raw>,
     /// Jobs (v2).
     #[serde(default, deserialize_with = "de::list")]
-    pub jobs: Vec<serde_json::Value>,
+    pub jobs: Vec<Raw>,
 }
 
 /// `GET /v2/{pid}/{workspace_id}/users` (ListWorkspaceusers, vendor-apis.md 2.7).
