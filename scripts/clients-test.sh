@@ -146,11 +146,16 @@ typescript_dist_fresh() {
   git diff --exit-code --stat -- clients/typescript/dist/src &&
     [[ -z "$(git status --porcelain --untracked-files=all -- clients/typescript/dist/src)" ]]
 }
+# ts_pack DIR COPY: the package as published (npm pack of a clean copy at COPY) into DIR.
+ts_pack() {
+  rm -rf "$1" "$2" && mkdir -p "$1"
+  cp -r clients/typescript "$2" &&
+    rm -rf "$2/node_modules" "$2/browser-test/node_modules" "$2/dist/test" "$2/dist/cookbook"
+  (cd "$2" && npm pack --silent --pack-destination "$1") >/dev/null
+}
 typescript_consumer() {
   local dir="$WORK/ts-consumer" copy="$WORK/ts-copy"
-  rm -rf "$dir" "$copy" && mkdir -p "$dir/tarball" "$dir/path"
-  cp -r clients/typescript "$copy" && rm -rf "$copy/node_modules" "$copy/dist/test" "$copy/dist/cookbook"
-  (cd "$copy" && npm pack --silent --pack-destination "$dir") >/dev/null
+  ts_pack "$dir" "$copy" && mkdir -p "$dir/tarball" "$dir/path"
   local import='import("datastudio-gateway-client").then(m => { if (typeof m.createGatewayClients !== "function") process.exit(1); })'
   (cd "$dir/tarball" && npm init -y >/dev/null &&
     npm install --no-audit --no-fund --omit=dev "$dir"/datastudio-gateway-client-*.tgz &&
@@ -160,6 +165,33 @@ typescript_consumer() {
     node --input-type=module -e "$import")
 }
 
+# A browser project installs the tarball and bundles the browser entry (<pkg>/web):
+# esbuild --platform=browser fails on any Node built-in, the bundle must hold
+# connect-web and not connect-node, and tsc checks the entry's types with the DOM
+# library and no Node types.
+typescript_consumer_web() (   # a subshell: it changes directory
+  local dir="$WORK/ts-web-consumer" bin="$CLIENTS_ROOT/clients/typescript/node_modules/.bin"
+  ts_pack "$dir" "$WORK/ts-web-copy" && mkdir -p "$dir/app" && cd "$dir/app" && npm init -y >/dev/null &&
+    npm install --no-audit --no-fund --omit=dev "$dir"/datastudio-gateway-client-*.tgz || return 1
+  cat >page.ts <<'TS'
+import { createGatewayClients, fieldViolations, ReleasePackageState } from "datastudio-gateway-client/web";
+
+const { releases } = createGatewayClients("http://localhost:50051");
+releases
+  .listReleasePackages({ parent: "workspaces/demo-dataworks", pageSize: 3 })
+  .then((page) => page.releasePackages.map((p) => `${p.name} ${ReleasePackageState[p.state]}`))
+  .catch((e: unknown) => fieldViolations(e).map((v) => v.field))
+  .then((lines) => (document.body.textContent = lines.join("\n")));
+TS
+  cat >tsconfig.json <<'JSON'
+{ "compilerOptions": { "target": "ES2022", "module": "ESNext", "moduleResolution": "Bundler",
+    "lib": ["ES2022", "DOM"], "types": [], "strict": true, "noEmit": true }, "files": ["page.ts"] }
+JSON
+  "$bin/tsc" -p tsconfig.json &&
+    "$bin/esbuild" page.ts --bundle --platform=browser --format=esm --log-level=warning --outfile=page.js &&
+    grep -q '@connectrpc/connect-web/' page.js && ! grep -q 'connect-node' page.js
+)
+
 echo "clients: running the language suites against $ADDR"
 suite go count_go go_suite
 suite python count_pytest python_suite
@@ -167,6 +199,8 @@ suite java count_surefire java_suite
 suite typescript count_node typescript_suite
 check "the checked-in TypeScript build (dist/src) is fresh" typescript_dist_fresh
 check "the TypeScript package installs without a build step (tarball, path)" typescript_consumer
+check "a browser project bundles the TypeScript package's ./web entry (tarball, esbuild --platform=browser)" \
+  typescript_consumer_web
 check "the Python client's requires-python can install its dependencies" python_floor
 
 # --- the caller cookbook (clients/*/cookbook) -------------------------------------

@@ -1,25 +1,28 @@
-// The browser page: the TypeScript client's generated ReleaseService over
-// gRPC-Web (@connectrpc/connect-web), against the gateway named in the
-// page's query (?gateway=http://127.0.0.1:50051). Writes what it got into
-// #result, as JSON, and sets data-done.
-import { ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-web";
-import { ReleaseService } from "../src/gen/datastudio/v1/release_pb.js";
+// The browser page: the TypeScript client's browser entry
+// (datastudio-gateway-client/web, installed from the folder above as a consumer
+// would) over gRPC-Web, against the gateway named in the page's query
+// (?gateway=http://127.0.0.1:50051). Writes what it got into #result, as JSON,
+// and sets data-done.
+import { createGatewayClients, errorInfo, fieldViolations } from "datastudio-gateway-client/web";
 
 async function main(): Promise<unknown> {
   const gateway = new URL(location.href).searchParams.get("gateway") ?? "";
-  const releases = createClient(ReleaseService, createGrpcWebTransport({ baseUrl: gateway }));
+  const { releases } = createGatewayClients(gateway);
   const page = await releases.listReleasePackages({ parent: "workspaces/demo-dataworks", pageSize: 3 });
-  let invalid = "";
+  let invalid: unknown = {};
   try {
     await releases.listReleasePackages({ parent: "workspaces/demo-dataworks", pageSize: -1 });
   } catch (e) {
-    invalid = ConnectError.from(e).code.toString();
+    invalid = {
+      code: (e as { code?: unknown }).code,
+      fields: fieldViolations(e).map((v) => v.field),
+      reason: errorInfo(e)?.reason,
+    };
   }
   return {
     names: page.releasePackages.map((p) => p.name),
     nextPageToken: page.nextPageToken !== "",
-    invalidArgumentCode: invalid,
+    invalid,
   };
 }
 

@@ -41,12 +41,14 @@ try {
     got.ok.names.length === 3 &&
     got.ok.names.every((n) => n.startsWith("workspaces/demo-dataworks/releasePackages/")) &&
     got.ok.nextPageToken &&
-    got.ok.invalidArgumentCode === "3";
+    got.ok.invalid.code === 3 &&
+    got.ok.invalid.fields.includes("page_size") &&
+    got.ok.invalid.reason === "INVALID_ARGUMENT";
   if (!ok) {
-    console.error("browser test: the page did not list three release packages over gRPC-Web");
+    console.error("browser test: the page did not list three release packages and read INVALID_ARGUMENT's details over gRPC-Web");
     process.exit(1);
   }
-  console.log("browser test: listed release packages over gRPC-Web from a cross-origin page");
+  console.log("browser test: datastudio-gateway-client/web listed release packages and read BadRequest and ErrorInfo over gRPC-Web from a cross-origin page");
 } finally {
   await browser.close();
 }

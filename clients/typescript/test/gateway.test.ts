@@ -1,4 +1,6 @@
-// The generated TypeScript client against a running gateway.
+// The generated TypeScript client against a running gateway: the Node entry over
+// gRPC, and the browser entry (./web) over gRPC-Web with Node's fetch (the browser
+// itself: scripts/browser-test.sh).
 // scripts/clients-test.sh starts a demo gateway and sets DATASTUDIO_GATEWAY_ADDR;
 // without it these tests are skipped, unless DATASTUDIO_GATEWAY_REQUIRED=1
 // makes that a failure.
@@ -16,6 +18,7 @@ import {
   fieldViolations,
   Vendor,
 } from "../src/index.js";
+import * as web from "../src/web.js";
 
 const addr = process.env.DATASTUDIO_GATEWAY_ADDR ?? "";
 if (!addr && process.env.DATASTUDIO_GATEWAY_REQUIRED === "1") {
@@ -128,5 +131,28 @@ describe("datastudio-gateway TypeScript client", { skip: addr ? false : "DATASTU
     assert.deepEqual(violations.map((v) => v.field), ["page_size"]);
     assert.ok(violations.every((v) => v.description !== ""));
     assert.ok(errorInfo(error)?.reason, "no ErrorInfo reason");
+  });
+});
+
+describe("the browser entry (./web) over gRPC-Web", { skip: addr ? false : "DATASTUDIO_GATEWAY_ADDR is not set" }, () => {
+  const { releases, workspaces } = web.createGatewayClients(`http://${addr}`);
+
+  test("lists release packages and gets the workspace", async () => {
+    const page = await releases.listReleasePackages({ parent: workspace, pageSize: 3 }, { timeoutMs: 30_000 });
+    assert.equal(page.releasePackages.length, 3);
+    for (const p of page.releasePackages) assert.ok(p.name.startsWith(`${workspace}/releasePackages/`), p.name);
+    const got = (await workspaces.getWorkspace({ name: workspace }, { timeoutMs: 30_000 })).workspace;
+    assert.equal(got?.name, workspace);
+    assert.notEqual(got?.vendor, Vendor.UNSPECIFIED);
+  });
+
+  test("reads INVALID_ARGUMENT with its BadRequest and ErrorInfo from the gRPC-Web trailers", async () => {
+    const error = await releases
+      .listReleasePackages({ parent: workspace, pageSize: -1 }, { timeoutMs: 30_000 })
+      .then(() => assert.fail("page_size -1 was accepted"), (e: unknown) => e);
+    assert.ok(error instanceof ConnectError, String(error));
+    assert.equal(Code[error.code], Code[Code.InvalidArgument]);
+    assert.deepEqual(web.fieldViolations(error).map((v) => v.field), ["page_size"]);
+    assert.equal(web.errorInfo(error)?.reason, "INVALID_ARGUMENT");
   });
 });

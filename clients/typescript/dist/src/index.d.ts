@@ -1,27 +1,9 @@
-import { type Client } from "@connectrpc/connect";
 import { type GrpcTransportOptions } from "@connectrpc/connect-node";
-import { FileService } from "./gen/datastudio/v1/file_pb.js";
-import { ReleaseService } from "./gen/datastudio/v1/release_pb.js";
-import { WorkspaceService } from "./gen/datastudio/v1/workspace_pb.js";
-import { type BadRequest_FieldViolation, type ErrorInfo } from "./gen/google/rpc/error_details_pb.js";
-export * from "./gen/datastudio/v1/common_pb.js";
-export * from "./gen/datastudio/v1/file_pb.js";
-export * from "./gen/datastudio/v1/release_pb.js";
-export * from "./gen/datastudio/v1/workspace_pb.js";
-/** google.rpc error details (BadRequest, ErrorInfo, RetryInfo, QuotaFailure, …). */
-export * as rpc from "./gen/google/rpc/error_details_pb.js";
-/** Connect clients for the gateway's three services, sharing one HTTP/2 connection. */
-export interface GatewayClients {
-    releases: Client<typeof ReleaseService>;
-    files: Client<typeof FileService>;
-    workspaces: Client<typeof WorkspaceService>;
-}
+import type { GatewayClients } from "./common.js";
+export * from "./common.js";
 /**
- * Connects to a gateway over gRPC, e.g. `createGatewayClients("http://localhost:50051")`.
+ * Connects to a gateway over gRPC, e.g. `createGatewayClients("http://localhost:50051")`;
+ * the three clients share one HTTP/2 connection.
  * Options are those of `createGrpcTransport` from @connectrpc/connect-node.
  */
 export declare function createGatewayClients(baseUrl: string, options?: Omit<GrpcTransportOptions, "baseUrl">): GatewayClients;
-/** The field violations of an error's google.rpc.BadRequest details (none if it has none). */
-export declare function fieldViolations(error: unknown): BadRequest_FieldViolation[];
-/** An error's google.rpc.ErrorInfo detail (reason, domain, vendor metadata), if any. */
-export declare function errorInfo(error: unknown): ErrorInfo | undefined;
