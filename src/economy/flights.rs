@@ -44,7 +44,8 @@ pub(crate) struct Landing<V> {
 
 /// How a caller got its answer.
 pub(crate) struct Joined<V> {
-    /// The answer (a clone of the flight's, error included).
+    /// The answer, error included: the flight's own for its last caller,
+    /// a clone for any other.
     pub result: Result<V>,
     /// Vendor calls the flight made.
     pub calls: u32,
@@ -148,7 +149,15 @@ where
                 drop(flight);
                 continue;
             }
-            return Joined { result: landing.result.clone(), calls: landing.calls, led };
+            // The last caller of the flight takes its answer as it is; one
+            // that shares the flight with others gets a clone.
+            drop(flight);
+            let calls = landing.calls;
+            let result = match Arc::try_unwrap(landing) {
+                Ok(l) => l.result,
+                Err(shared) => shared.result.clone(),
+            };
+            return Joined { result, calls, led };
         }
     }
 
