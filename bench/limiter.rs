@@ -9,15 +9,17 @@
 //! the queue), achieved ÷ allowed vendor QPS, p50/p99 wait of served calls.
 //! Writes the figures to bench/results/limiter-<unix time>.json.
 
+#[path = "common/gateway.rs"]
+mod one_gateway;
+
 use std::time::{Duration, Instant};
 
 use datastudio_gateway::{
-    cli::Listen,
-    config::Config,
     emulator::{alibaba, common::ThrottleConfig},
-    gateway, pb,
+    pb,
 };
-use tonic::{Code, Request, transport::Channel};
+use one_gateway::gateway;
+use tonic::{Code, Request};
 
 const VENDOR_QPS: f64 = 5.0;
 const OFFERED_QPS: f64 = 15.0;
@@ -42,20 +44,7 @@ async fn main() -> anyhow::Result<()> {
     let emu = alibaba::start(alibaba::Options::default()).await?;
     emu.control.set_throttle(ThrottleConfig { qps: Some(VENDOR_QPS), daily_quota: None });
     let dir = tempfile::tempdir()?;
-    let d = dir.path();
-    std::fs::write(d.join("ak"), "demo-ak")?;
-    std::fs::write(d.join("sk"), "demo-sk")?;
-    let yaml = format!(
-        "server: {{ grpc_listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0, state_dir: {d}/state }}\n\
-         workspaces:\n  dw:\n    vendor: alibaba\n    region: cn-hangzhou\n    project_id: 10003\n    edition: basic\n    \
-         endpoints: {{ api: \"{url}\" }}\n    credentials:\n      access_key_id: {{ file: {d}/ak }}\n      \
-         access_key_secret: {{ file: {d}/sk }}\n",
-        d = d.display(),
-        url = emu.url()
-    );
-    let cfg = Config::from_yaml(&yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let running = gateway::start(&cfg, &Listen { grpc_listen: None, admin_listen: None }).await?;
-    let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))?.connect().await?;
+    let (running, channel) = gateway(dir.path(), &emu.url(), "", "    edition: basic").await?;
 
     println!(
         "limiter bench: offering {OFFERED_QPS} calls/s of GetFile for {seconds} s to a vendor limited to {VENDOR_QPS}/s"

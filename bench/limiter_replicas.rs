@@ -12,6 +12,8 @@
 //! against the local backend, and the limiter's own acquire). Writes the
 //! figures to bench/results/limiter-replicas-<unix time>.json.
 
+#[path = "common/gateway.rs"]
+mod one_gateway;
 #[path = "../tests/common/redis.rs"]
 #[allow(dead_code)]
 mod redis_server;
@@ -22,15 +24,13 @@ use std::{
 };
 
 use datastudio_gateway::{
-    cli::Listen,
-    config::{Config, FailurePolicy, RedisConfig, SecretRef},
+    config::{FailurePolicy, RedisConfig, SecretRef},
     emulator::{alibaba, common::ThrottleConfig},
-    gateway,
     limit::{Backend, Settings, redis::RedisBackend},
     pb,
     redis_store::RedisStore,
-    server::Running,
 };
+use one_gateway::gateway;
 use redis_server::RedisServer;
 use tonic::{Code, Request, transport::Channel};
 
@@ -49,23 +49,6 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
-}
-
-/// A gateway on `emu_url`; `limits` is the YAML of the limits block, `ws` extra workspace YAML.
-async fn gateway(dir: &std::path::Path, emu_url: &str, limits: &str, ws: &str) -> anyhow::Result<(Running, Channel)> {
-    let d = dir.display();
-    let yaml = format!(
-        "server: {{ grpc_listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0, state_dir: {d}/state }}\n{limits}\n\
-         workspaces:\n  dw:\n    vendor: alibaba\n    region: cn-hangzhou\n    project_id: 10003\n{ws}\n    \
-         endpoints: {{ api: \"{emu_url}\" }}\n    credentials:\n      access_key_id: {{ file: {d}/ak }}\n      \
-         access_key_secret: {{ file: {d}/sk }}\n",
-    );
-    let cfg = Config::from_yaml(&yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let problems = datastudio_gateway::config::check(&cfg);
-    anyhow::ensure!(problems.is_empty(), "config problems: {problems:?}");
-    let running = gateway::start(&cfg, &Listen { grpc_listen: None, admin_listen: None }).await?;
-    let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))?.connect().await?;
-    Ok((running, channel))
 }
 
 fn get_file(id: u64) -> Request<pb::GetFileRequest> {
@@ -104,8 +87,6 @@ async fn main() -> anyhow::Result<()> {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir()?;
     let d = dir.path();
-    std::fs::write(d.join("ak"), "demo-ak")?;
-    std::fs::write(d.join("sk"), "demo-sk")?;
     std::fs::write(d.join("redis_url"), redis.url())?;
     let shared = format!(
         "limits:\n  backend: redis\n  replicas: {REPLICAS}\n  redis:\n    url: {{ file: {}/redis_url }}\n    \
@@ -118,11 +99,7 @@ async fn main() -> anyhow::Result<()> {
     emu.control.set_throttle(ThrottleConfig { qps: Some(VENDOR_QPS), daily_quota: None });
     let mut replicas = Vec::new();
     for i in 0..REPLICAS {
-        let rd = d.join(format!("r{i}"));
-        std::fs::create_dir_all(&rd)?;
-        std::fs::copy(d.join("ak"), rd.join("ak"))?;
-        std::fs::copy(d.join("sk"), rd.join("sk"))?;
-        replicas.push(gateway(&rd, &emu.url(), &shared, "    edition: basic").await?);
+        replicas.push(gateway(&d.join(format!("r{i}")), &emu.url(), &shared, "    edition: basic").await?);
     }
     println!(
         "limiter_replicas bench: {REPLICAS} replicas on one Redis offered {OFFERED_QPS} calls/s of GetFile in total \
@@ -169,11 +146,7 @@ async fn main() -> anyhow::Result<()> {
     let (local_gw, local_ch) = gateway(d, &free.url(), "limits: { backend: local }", fast).await?;
     let (local_p50, local_mean) = latency(&local_ch).await?;
     local_gw.shutdown().await;
-    let rd = d.join("lat");
-    std::fs::create_dir_all(&rd)?;
-    std::fs::copy(d.join("ak"), rd.join("ak"))?;
-    std::fs::copy(d.join("sk"), rd.join("sk"))?;
-    let (redis_gw, redis_ch) = gateway(&rd, &free.url(), &shared, fast).await?;
+    let (redis_gw, redis_ch) = gateway(&d.join("lat"), &free.url(), &shared, fast).await?;
     let (redis_p50, redis_mean) = latency(&redis_ch).await?;
     redis_gw.shutdown().await;
     // The limiter's own acquire (one EVALSHA), without the rest of the call.

@@ -22,6 +22,8 @@
 //! Prints a table per run; writes every figure to
 //! bench/results/limiter-stress-<unix time>.json.
 
+#[path = "common/gateway.rs"]
+mod one_gateway;
 #[path = "../tests/common/redis.rs"]
 #[allow(dead_code)]
 mod redis_server;
@@ -32,15 +34,14 @@ use std::{
 };
 
 use datastudio_gateway::{
-    cli::Listen,
-    config::Config,
     emulator::{
         alibaba,
         common::{Recorded, ThrottleConfig},
     },
-    gateway, pb,
+    pb,
     server::Running,
 };
+use one_gateway::gateway;
 use redis_server::RedisServer;
 use serde_json::{Value, json};
 use tonic::{Code, Request, transport::Channel};
@@ -89,27 +90,6 @@ impl Outcome {
     fn late(&self) -> bool {
         self.took > DEADLINE || matches!(self.code, Some(Code::DeadlineExceeded | Code::Cancelled))
     }
-}
-
-/// A gateway in this process on `emu_url` (its own state under `dir`);
-/// `limits` is the YAML of the limits block, `ws` extra workspace YAML.
-async fn gateway(dir: &Path, emu_url: &str, limits: &str, ws: &str) -> anyhow::Result<(Running, Channel)> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("ak"), "demo-ak")?;
-    std::fs::write(dir.join("sk"), "demo-sk")?;
-    let d = dir.display();
-    let yaml = format!(
-        "server: {{ grpc_listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0, state_dir: {d}/state }}\n{limits}\n\
-         workspaces:\n  dw:\n    vendor: alibaba\n    region: cn-hangzhou\n    project_id: 10003\n{ws}\n    \
-         endpoints: {{ api: \"{emu_url}\" }}\n    credentials:\n      access_key_id: {{ file: {d}/ak }}\n      \
-         access_key_secret: {{ file: {d}/sk }}\n",
-    );
-    let cfg = Config::from_yaml(&yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let problems = datastudio_gateway::config::check(&cfg);
-    anyhow::ensure!(problems.is_empty(), "config problems: {problems:?}");
-    let running = gateway::start(&cfg, &Listen { grpc_listen: None, admin_listen: None }).await?;
-    let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))?.connect().await?;
-    Ok((running, channel))
 }
 
 /// `replicas` gateways on one Redis with `policy`.
