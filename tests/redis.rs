@@ -535,6 +535,31 @@ mod backend {
         assert!(gap >= Duration::from_millis(170) && gap < Duration::from_millis(320), "{gap:?}");
     }
 
+    /// A new configured rate (a changed config, read by every replica) takes
+    /// effect at once while the shared bucket has not adapted to the vendor;
+    /// a bucket the vendor throttled keeps what it learned.
+    #[tokio::test]
+    async fn a_raised_configured_rate_applies_at_once_unless_the_vendor_throttled() {
+        let redis = RedisServer::start();
+        let r = two(&redis);
+        r.a.acquire("acct", "X", 2.0, LONG, None).await.expect("X at 2/s");
+        r.a.acquire("acct", "Y", 2.0, LONG, None).await.expect("Y at 2/s");
+        r.a.throttled("acct", "Y", 2.0, Some(Duration::from_millis(1)), Instant::now()).await;
+        let t0 = Instant::now();
+        for _ in 0..20 {
+            r.b.acquire("acct", "X", 1000.0, LONG, None).await.expect("X at 1000/s");
+        }
+        // The first waits out the slot taken at 2/s; at 2/s the rest would take 10 s.
+        let took = t0.elapsed();
+        assert!(took < Duration::from_secs(2), "20 calls at 1000/s took {took:?}");
+        // Y was throttled at 2/s (halved, nothing learned yet): 1/s, not 1000/s.
+        r.b.acquire("acct", "Y", 1000.0, LONG, None).await.expect("Y after its pause");
+        let t1 = Instant::now();
+        r.b.acquire("acct", "Y", 1000.0, LONG, None).await.expect("Y next");
+        let gap = t1.elapsed();
+        assert!(gap >= Duration::from_millis(700), "the adapted rate was kept: {gap:?}");
+    }
+
     #[tokio::test]
     async fn a_late_429_for_a_call_sent_before_the_halving_does_not_halve_again() {
         let redis = RedisServer::start();

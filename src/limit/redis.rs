@@ -145,6 +145,10 @@ fn constants() -> String {
 /// data); 0 refuses (the wait is longer than allowed); 2 while the API is
 /// closed for the day (the wait is the time to the vendor's reset).
 ///
+/// A changed configured rate: a bucket running at the old one (not adapted
+/// to the vendor) takes the new one at once; an adapted one keeps its rate,
+/// capped by the new one.
+///
 /// Additive increase, as in the local bucket: every quiet RECOVER the rate
 /// climbs by STEP of the learned limit up to HOLD of it, or without one by
 /// PROBE_STEP of the rate calls were granted at, up to the configured rate.
@@ -164,6 +168,7 @@ if want >= 0 and want == gen and want_born == born then
   return {3, 0, gen, 0, 0, born}
 end
 if cfg ~= rate then
+  if cur >= cfg then cur = rate end
   cfg = rate
   if cur > cfg then cur = cfg end
 end
