@@ -37,16 +37,8 @@ trap 'stop_gateway; rm -rf "$WORK"' EXIT
 log() { echo "browser: $*"; }
 
 # --- the browser ---------------------------------------------------------------
-CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
-if [[ -z "$CHROMIUM" ]]; then
-  if [[ "$(id -u)" != 0 ]]; then
-    log "chromium is missing; install it (apt-get install chromium) or set CHROMIUM"; exit 1
-  fi
-  log "installing chromium (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq </dev/null >"$WORK/apt.log" 2>&1 &&
-    apt-get install -y -qq --no-install-recommends chromium </dev/null >>"$WORK/apt.log" 2>&1 ||
-    { tail -n 20 "$WORK/apt.log"; exit 1; }
+if [[ -z "${CHROMIUM:-}" ]]; then
+  bash scripts/install-debian-package.sh chromium chromium
   CHROMIUM="$(command -v chromium)"
 fi
 log "$("$CHROMIUM" --version 2>/dev/null | head -n 1)"

@@ -238,6 +238,7 @@ cookbook_setup() {
   COOKBOOK_PIDS+=($!)
   ali="$(wait_for "$WORK/emulator.log" 's/^DataWorks emulator: \([^ ]*\) .*/\1/p' $!)"
   [[ -n "$ali" ]] || { tail -n 20 "$WORK/emulator.log"; return 1; }
+  bash scripts/install-debian-package.sh openssl openssl
   (cd "$d" &&
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=cookbook-ca -keyout ca.key -out ca.crt &&
     openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr &&
