@@ -21,6 +21,7 @@
 //! Prints a table and writes bench/results/gateway-<unix time>.json.
 
 mod floor;
+mod instructions;
 mod load;
 mod procs;
 
@@ -96,6 +97,10 @@ struct Args {
     /// alibaba-files, huawei-files.
     #[arg(long, default_value = "alibaba-list")]
     profile_case: String,
+    /// Instead of the benchmark: count the gateway's instructions per call
+    /// of each read over this many calls, under callgrind (valgrind).
+    #[arg(long)]
+    instructions: Option<usize>,
     /// Sections to run (start-up, idle and peak memory always).
     #[arg(long, value_delimiter = ',', default_value = "hop,cost,deploy,throughput,python")]
     only: Vec<Section>,
@@ -153,6 +158,17 @@ impl Case {
             Case::HwList => "huawei ListReleasePackages (100)",
             Case::AliFiles => "alibaba ListFiles (100, content)",
             Case::HwFiles => "huawei ListFiles (100)",
+        }
+    }
+
+    /// The name `--profile-case` takes.
+    fn slug(self) -> &'static str {
+        match self {
+            Case::AliList => "alibaba-list",
+            Case::AliFileVersion => "alibaba-file-version",
+            Case::HwList => "huawei-list",
+            Case::AliFiles => "alibaba-files",
+            Case::HwFiles => "huawei-files",
         }
     }
 
@@ -425,6 +441,14 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let setup = Setup::start(&args.gateway_bin).await?;
     eprintln!("emulators: {} {}", setup.ali_url, setup.hw_url);
+    if let Some(calls) = args.instructions {
+        println!("instructions per call (callgrind, user space, {calls} calls each, one at a time)");
+        for c in instructions::count(&setup, &args.gateway_bin, calls, &args.out).await? {
+            println!("{:<36} {:>10.0}", c.case.name(), c.per_call);
+        }
+        println!("dumps: {}/callgrind-<read>.out (callgrind_annotate)", args.out.display());
+        return Ok(());
+    }
 
     // Start-up: several starts, the last one kept running.
     let mut ready_ms = Vec::new();
@@ -577,15 +601,9 @@ async fn main() -> anyhow::Result<()> {
 /// for 10 s of ghz load at 400 rps, folds them with inferno into `svg`, and
 /// prints the heaviest functions.
 fn profile(args: &Args, gw: &Proc, addr: SocketAddr, svg: &Path) -> anyhow::Result<()> {
-    let case = match args.profile_case.as_str() {
-        "alibaba-list" => Case::AliList,
-        "alibaba-file-version" => Case::AliFileVersion,
-        "huawei-list" => Case::HwList,
-        "alibaba-files" => Case::AliFiles,
-        "huawei-files" => Case::HwFiles,
-        other => anyhow::bail!(
-            "--profile-case {other:?}: alibaba-list, alibaba-file-version, huawei-list, alibaba-files or huawei-files"
-        ),
+    let Some(case) = COST_CASES.into_iter().find(|c| c.slug() == args.profile_case) else {
+        let known: Vec<_> = COST_CASES.iter().map(|c| c.slug()).collect();
+        anyhow::bail!("--profile-case {:?}: one of {}", args.profile_case, known.join(", "));
     };
     let data = case.ghz_data();
     let (ghz, target) = (args.ghz.clone(), addr.to_string());
