@@ -37,7 +37,16 @@ pub struct CallCtx {
 impl CallCtx {
     /// `workspaces/{w}/{collection}/{id}`.
     pub(crate) fn name(&self, collection: &str, id: impl std::fmt::Display) -> String {
-        format!("workspaces/{}/{collection}/{id}", self.workspace)
+        use std::fmt::Write as _;
+        // Sized once: a page of 100 rows names 100 resources.
+        let mut s = String::with_capacity("workspaces///".len() + self.workspace.len() + collection.len() + 24);
+        s.push_str("workspaces/");
+        s.push_str(&self.workspace);
+        s.push('/');
+        s.push_str(collection);
+        s.push('/');
+        let _ = write!(s, "{id}");
+        s
     }
 }
 

@@ -27,7 +27,7 @@ use super::{
     api::{Api, Placement},
     credentials::Credentials,
     sign,
-    wire::Envelope,
+    wire::{self, Envelope},
 };
 use crate::{
     config::{LiveSecret, Secret},
@@ -260,7 +260,12 @@ impl Reply {
     /// The body as `T` (borrowing from it); a body of another shape is
     /// VENDOR_RESPONSE_MALFORMED with the vendor's request id.
     pub(crate) fn read<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| self.malformed(e))
+        self.read_view(true)
+    }
+
+    /// [`Reply::read`], its records kept only when `full` (VIEW_FULL).
+    pub(crate) fn read_view<'a, T: Deserialize<'a>>(&'a self, full: bool) -> Result<T> {
+        wire::read(&self.body, full).map_err(|e| self.malformed(e))
     }
 
     /// VENDOR_RESPONSE_MALFORMED for this answer.

@@ -104,7 +104,7 @@ impl Project {
     pub(super) async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {
         let base = list_params(&q)?;
         self.window(ctx, Api::ListFiles, &base, &q.page, false, |r, scan| {
-            scan.feed(r, r.read::<wire::ListFiles>()?, |f| Some(map::file(ctx, &f, f.record(q.full))))
+            scan.feed(r, r.read_view::<wire::ListFiles>(q.full)?, |f| Some(map::file(ctx, &f, f.record(q.full))))
         })
         .await
     }
@@ -113,7 +113,7 @@ impl Project {
     pub(super) async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
         let n = numeric("name", id)?;
         let reply = self.call(ctx, Api::GetFile, vec![("FileId", n.to_string())]).await?;
-        let data = reply.read::<wire::GetFile>()?.data;
+        let data = reply.read_view::<wire::GetFile>(full)?.data;
         Ok(map::file(ctx, &data.file, data.record(full)))
     }
 
@@ -127,7 +127,9 @@ impl Project {
     ) -> Result<Page<pb::FileVersion>> {
         let base = [("FileId", numeric("parent", file_id)?.to_string())];
         self.window(ctx, Api::ListFileVersions, &base, &page, false, |r, scan| {
-            scan.feed(r, r.read::<wire::ListFileVersions>()?, |v| Some(map::file_version(ctx, file_id, &v, full)))
+            scan.feed(r, r.read_view::<wire::ListFileVersions>(full)?, |v| {
+                Some(map::file_version(ctx, file_id, &v, full))
+            })
         })
         .await
     }
@@ -143,7 +145,7 @@ impl Project {
         let n = numeric("name", file_id)?;
         let params = vec![("FileId", n.to_string()), ("FileVersion", version.to_string())];
         let reply = self.call(ctx, Api::GetFileVersion, params).await?;
-        Ok(map::file_version(ctx, file_id, &reply.read::<wire::GetFileVersion>()?.data, full))
+        Ok(map::file_version(ctx, file_id, &reply.read_view::<wire::GetFileVersion>(full)?.data, full))
     }
 
     /// The ids of files to deploy, all checked before anything is deployed:
@@ -169,7 +171,7 @@ impl Project {
                 ("PageSize", MAX_FILE_IDS.to_string()),
             ];
             let reply = self.call(ctx, Api::ListFiles, params).await?;
-            let (rows, _) = scan::rows(&reply, reply.read::<wire::ListFiles>()?, 0)?;
+            let (rows, _) = scan::rows(&reply, reply.read_view::<wire::ListFiles>(false)?, 0)?;
             current.extend(rows.iter().map(|f| (f.file_id, f.current_version.filter(|v| *v > 0))));
         }
         let unmet: Vec<Unmet> = files

@@ -75,7 +75,7 @@ impl Legacy {
         };
         self.dw
             .window(ctx, Api::ListDeploymentPackages, &base, &q.page, filtered, |r, scan| {
-                scan.feed(r, r.read::<wire::ListDeploymentPackages>()?, |p| {
+                scan.feed(r, r.read_view::<wire::ListDeploymentPackages>(q.full)?, |p| {
                     keep(&p).then(|| map::package_row(ctx, &p, q.full))
                 })
             })
@@ -109,7 +109,7 @@ impl Legacy {
         let from = since - CLOCK_SKEW_MS;
         let page = vec![("PageNumber", "1".to_owned()), ("PageSize", LOOKUP_PAGE.to_string())];
         let reply = self.dw.call(ctx, Api::ListDeploymentPackages, page).await?;
-        let (rows, _) = scan::rows(&reply, reply.read::<wire::ListDeploymentPackages>()?, 0)?;
+        let (rows, _) = scan::rows(&reply, reply.read_view::<wire::ListDeploymentPackages>(false)?, 0)?;
         let recent: Vec<i64> = rows.iter().filter(|r| r.create_time.is_some_and(|t| t >= from)).map(|r| r.id).collect();
         for pkg in &recent {
             let reply = self.dw.call(ctx, Api::GetDeploymentPackage, vec![("DeploymentId", pkg.to_string())]).await?;
@@ -192,7 +192,7 @@ impl Adapter for Legacy {
     async fn get_release_package(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::ReleasePackage> {
         let n = numeric("name", id)?;
         let reply = self.dw.call(ctx, Api::GetDeploymentPackage, vec![("DeploymentId", n.to_string())]).await?;
-        Ok(map::package_detail(ctx, id, &reply.read::<wire::GetDeploymentPackage>()?.data, full))
+        Ok(map::package_detail(ctx, id, &reply.read_view::<wire::GetDeploymentPackage>(full)?.data, full))
     }
 
     async fn deploy_release_packages(
@@ -237,7 +237,7 @@ impl Adapter for Legacy {
     async fn get_deployment(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::Deployment> {
         let n = numeric("name", id)?;
         let reply = self.dw.call(ctx, Api::GetDeploymentPackage, vec![("DeploymentId", n.to_string())]).await?;
-        Ok(map::package_deployment(ctx, n, &reply.read::<wire::GetDeploymentPackage>()?.data, full))
+        Ok(map::package_deployment(ctx, n, &reply.read_view::<wire::GetDeploymentPackage>(full)?.data, full))
     }
 
     async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {

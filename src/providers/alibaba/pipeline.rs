@@ -137,7 +137,7 @@ impl Pipeline {
         };
         self.dw
             .window(ctx, Api::ListPipelineRuns, &base, &q.page, filtered, |r, scan| {
-                scan.feed(r, r.read::<wire::ListPipelineRuns>()?, |run| {
+                scan.feed(r, r.read_view::<wire::ListPipelineRuns>(q.full)?, |run| {
                     keep(&run).then(|| map::pipeline_run(ctx, &run, &[], q.full))
                 })
             })

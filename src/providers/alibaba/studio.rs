@@ -189,28 +189,30 @@ impl Listing {
         p
     }
 
-    /// A page of rows: each row the `keep` maps goes into the scan.
+    /// A page of rows (with their records when `full`): each row the
+    /// `keep` maps goes into the scan.
     fn feed<T>(
         self,
         reply: &Reply,
+        full: bool,
         scan: &mut scan::Scan<T>,
         keep: impl FnMut(Rec<'_, ws::Object<'_>>) -> Option<T>,
     ) -> Result<()> {
         match self {
-            Listing::Nodes => scan.feed(reply, reply.read::<ws::ListNodes>()?, keep),
-            Listing::Workflows(_) => scan.feed(reply, reply.read::<ws::ListWorkflowDefinitions>()?, keep),
-            Listing::Resources => scan.feed(reply, reply.read::<ws::ListResources>()?, keep),
-            Listing::Functions => scan.feed(reply, reply.read::<ws::ListFunctions>()?, keep),
+            Listing::Nodes => scan.feed(reply, reply.read_view::<ws::ListNodes>(full)?, keep),
+            Listing::Workflows(_) => scan.feed(reply, reply.read_view::<ws::ListWorkflowDefinitions>(full)?, keep),
+            Listing::Resources => scan.feed(reply, reply.read_view::<ws::ListResources>(full)?, keep),
+            Listing::Functions => scan.feed(reply, reply.read_view::<ws::ListFunctions>(full)?, keep),
         }
     }
 
     /// A page's TotalCount.
     fn total(self, reply: &Reply) -> Result<i64> {
         Ok(match self {
-            Listing::Nodes => scan::rows(reply, reply.read::<ws::ListNodes>()?, 0)?.1,
-            Listing::Workflows(_) => scan::rows(reply, reply.read::<ws::ListWorkflowDefinitions>()?, 0)?.1,
-            Listing::Resources => scan::rows(reply, reply.read::<ws::ListResources>()?, 0)?.1,
-            Listing::Functions => scan::rows(reply, reply.read::<ws::ListFunctions>()?, 0)?.1,
+            Listing::Nodes => scan::rows(reply, reply.read_view::<ws::ListNodes>(false)?, 0)?.1,
+            Listing::Workflows(_) => scan::rows(reply, reply.read_view::<ws::ListWorkflowDefinitions>(false)?, 0)?.1,
+            Listing::Resources => scan::rows(reply, reply.read_view::<ws::ListResources>(false)?, 0)?.1,
+            Listing::Functions => scan::rows(reply, reply.read_view::<ws::ListFunctions>(false)?, 0)?.1,
         })
     }
 }
@@ -489,7 +491,7 @@ impl Project {
             ];
             let reply = self.client.call(ctx, Api::ListSnapshots, &query, &[]).await?;
             let pos = i64::from((page - 1) * SNAPSHOT_PAGE);
-            let (rows, total) = scan::rows(&reply, reply.read::<ws::ListSnapshots>()?, pos)?;
+            let (rows, total) = scan::rows(&reply, reply.read_view::<ws::ListSnapshots>(full)?, pos)?;
             let n = rows.len();
             out.extend(rows.iter().map(|s| SnapshotRow {
                 id: s.id.to_string(),
@@ -525,7 +527,7 @@ impl Project {
             let want = PageReq { cursor: Some(cur.r.to_string()), size: (size - items.len()) as u32 };
             let page = self
                 .window(ctx, listing.api(), &params, &want, plan.local, |r, scan| {
-                    listing.feed(r, scan, |o| {
+                    listing.feed(r, q.full, scan, |o| {
                         let d = Detail::of_row(kind, &o);
                         plan.keep(&o, &d).then(|| (kind, file(ctx, kind, &o, d, q.full)))
                     })

@@ -7,7 +7,7 @@
 
 mod de;
 
-use std::{borrow::Cow, collections::HashMap, ops::Deref};
+use std::{borrow::Cow, cell::Cell, collections::HashMap, ops::Deref};
 
 use serde::{Deserialize, Deserializer, de::Error as _};
 use serde_json::value::RawValue;
@@ -17,18 +17,42 @@ use crate::domain::time;
 /// Optional text borrowed from the answer where it can be.
 type Text<'a> = Option<Cow<'a, str>>;
 
-/// A record and its raw JSON, kept for VIEW_FULL.
+/// A record and, when the answer was read for VIEW_FULL, its raw JSON.
 #[derive(Debug)]
 pub(crate) struct Rec<'a, T> {
-    raw: &'a RawValue,
+    raw: Option<&'a RawValue>,
     value: T,
 }
 
-impl<'de: 'a, 'a, T: Deserialize<'a>> Deserialize<'de> for Rec<'a, T> {
+thread_local! {
+    /// Whether the [`Rec`]s being read keep their raw JSON (see [`read`]).
+    static KEEP_RAW: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Reads `body` as `T`. Its [`Rec`]s keep their raw JSON only when
+/// `records` (VIEW_FULL): keeping it means finding each record's extent
+/// first and then reading the record, two passes over it instead of one.
+/// The choice is passed to [`Rec`]'s reader on this thread for the length
+/// of this synchronous read, since derived readers carry no state.
+pub(crate) fn read<'a, T: Deserialize<'a>>(body: &'a [u8], records: bool) -> serde_json::Result<T> {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            KEEP_RAW.set(self.0);
+        }
+    }
+    let _restore = Restore(KEEP_RAW.replace(records));
+    serde_json::from_slice(body)
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for Rec<'a, T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <&'a RawValue>::deserialize(d)?;
+        if !KEEP_RAW.get() {
+            return Ok(Rec { raw: None, value: T::deserialize(d)? });
+        }
+        let raw = <&'de RawValue>::deserialize(d)?;
         let value = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
-        Ok(Rec { raw, value })
+        Ok(Rec { raw: Some(raw), value })
     }
 }
 
@@ -40,12 +64,12 @@ impl<T> Deref for Rec<'_, T> {
 }
 
 impl<T> Rec<'_, T> {
-    /// The raw record as a protobuf `Struct` when `full` (VIEW_FULL).
+    /// The raw record as a protobuf `Struct` when `full` (VIEW_FULL) and
+    /// the answer was read with its records.
     pub(crate) fn record(&self, full: bool) -> Option<prost_types::Struct> {
-        if !full {
-            return None;
-        }
-        serde_json::from_str::<serde_json::Value>(self.raw.get()).ok().map(|v| time::json_to_struct(&v))
+        debug_assert!(!full || self.raw.is_some(), "a VIEW_FULL record from an answer read without records");
+        let raw = self.raw.filter(|_| full)?;
+        serde_json::from_str::<serde_json::Value>(raw.get()).ok().map(|v| time::json_to_struct(&v))
     }
 }
 

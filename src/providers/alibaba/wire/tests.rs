@@ -113,6 +113,27 @@ fn the_raw_record_is_built_only_for_view_full() {
 }
 
 #[test]
+fn an_answer_read_without_records_reads_the_same_rows_and_keeps_no_raw_json() {
+    let body = r#"{"RequestId":"R","Data":{"TotalCount":2,"Deployments":[
+        {"Id":1,"Status":1,"Name":"a\u0041","Extra":{"k":[1,2]}},{"Id":"2","Status":0,"Creator":9}]}}"#;
+    let r = reply(Api::ListDeploymentPackages, body);
+    let (lean, _) = r.read_view::<ListDeploymentPackages>(false).unwrap().split();
+    let (kept, _) = r.read_view::<ListDeploymentPackages>(true).unwrap().split();
+    let (lean, kept) = (lean.unwrap(), kept.unwrap());
+    assert_eq!(
+        format!("{:?}", lean.iter().map(|r| &r.value).collect::<Vec<_>>()),
+        format!("{:?}", kept.iter().map(|r| &r.value).collect::<Vec<_>>())
+    );
+    assert_eq!(lean[0].name.as_deref(), Some("aA"));
+    assert!(lean.iter().all(|r| r.raw.is_none()));
+    assert_eq!(kept[0].raw.map(RawValue::get), Some(r#"{"Id":1,"Status":1,"Name":"a\u0041","Extra":{"k":[1,2]}}"#));
+    assert!(kept[0].record(true).unwrap().fields.contains_key("Extra"));
+    // The choice lasts one read: a malformed lean read leaves records on.
+    assert!(r.read_view::<GetFile>(false).is_err());
+    assert!(r.read::<ListDeploymentPackages>().unwrap().split().0.unwrap()[1].raw.is_some());
+}
+
+#[test]
 fn a_list_may_be_left_out_only_where_no_rows_are_due() {
     let r = reply(Api::ListFiles, r#"{"RequestId":"R6","Data":{"TotalCount":0}}"#);
     let (files, total) = scan::rows(&r, r.read::<ListFiles>().unwrap(), 0).unwrap();
