@@ -37,6 +37,7 @@ use super::{
     codes::{self, Kind, Window},
     federated::Federated,
     sign,
+    wire::{Listing, Rows, RowsKey},
 };
 use crate::{
     config::{LiveSecret, Secret, SecretError},
@@ -684,6 +685,22 @@ pub(crate) fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
         ));
     }
     typed(a, &v)
+}
+
+/// The `key` rows of a list answer read into `T`, each with its raw JSON
+/// when `full` (VIEW_FULL: the record); and `total`. Without records the
+/// answer is read in one pass, instead of finding each row's extent, copying
+/// it and then reading it.
+pub(super) fn listed<T: DeserializeOwned>(a: &Answer, key: RowsKey, full: bool) -> Result<(Rows<T>, Option<i64>)> {
+    if !full {
+        let list: Listing<T> = parse_json(a)?;
+        let total = list.total;
+        return Ok((list.take(key).into_iter().map(|t| (t, None)).collect(), total));
+    }
+    let list: Listing = parse_json(a)?;
+    let total = list.total;
+    let rows = list.take(key).into_iter().map(|raw| Ok((row(a, &raw)?, Some(raw)))).collect::<Result<_>>()?;
+    Ok((rows, total))
 }
 
 /// A raw record of the answer (a list row) read into `T`, or INTERNAL

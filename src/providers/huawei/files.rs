@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     HuaweiAdapter,
     api::Api,
-    client::{Req, Service, parse_json, row, seg, typed},
+    client::{Req, Service, listed, parse_json, row, seg, typed},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
     wire,
@@ -174,18 +174,25 @@ impl<'q> Plan<'q> {
     }
 }
 
-type Rows<T> = (Vec<(T, wire::Raw)>, i64);
+/// Rows of a list page (with their raw JSON when asked for) and the total.
+type RowPage<T> = (wire::Rows<T>, i64);
 
 impl HuaweiAdapter {
-    async fn script_page(&self, ctx: &CallCtx, name: Option<&str>, o: u32, l: u32) -> Result<Rows<wire::ScriptRow>> {
+    async fn script_page(
+        &self,
+        ctx: &CallCtx,
+        name: Option<&str>,
+        o: u32,
+        l: u32,
+        full: bool,
+    ) -> Result<RowPage<wire::ScriptRow>> {
         let req = Req::get(Service::Factory, format!("/v2/{}/factory/scripts", self.client.project()))
             .query("limit", l)
             .query("offset", o)
             .query_opt("script_name", name);
         let answer = self.client.call(ctx, Api::ScriptsList, req).await?;
-        let list: wire::Listing = parse_json(&answer)?;
-        let rows = list.scripts.into_iter().map(|raw| Ok((row(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
-        let total = list.total.unwrap_or(i64::from(o) + rows.len() as i64);
+        let (rows, total) = listed(&answer, wire::RowsKey::Scripts, full)?;
+        let total = total.unwrap_or(i64::from(o) + rows.len() as i64);
         Ok((rows, total))
     }
 
@@ -196,16 +203,16 @@ impl HuaweiAdapter {
         job_type: Option<&str>,
         o: u32,
         l: u32,
-    ) -> Result<Rows<wire::JobRow>> {
+        full: bool,
+    ) -> Result<RowPage<wire::JobRow>> {
         let req = Req::get(Service::Factory, format!("/v2/{}/factory/jobs", self.client.project()))
             .query("limit", l)
             .query("offset", o)
             .query_opt("job_name", name)
             .query_opt("job_type", job_type);
         let answer = self.client.call(ctx, Api::JobsList, req).await?;
-        let list: wire::Listing = parse_json(&answer)?;
-        let rows = list.jobs.into_iter().map(|raw| Ok((row(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
-        let total = list.total.unwrap_or(i64::from(o) + rows.len() as i64);
+        let (rows, total) = listed(&answer, wire::RowsKey::Jobs, full)?;
+        let total = total.unwrap_or(i64::from(o) + rows.len() as i64);
         Ok((rows, total))
     }
 
@@ -278,11 +285,16 @@ impl HuaweiAdapter {
         Ok(out)
     }
 
-    /// The v2 row of the script named exactly `name`.
-    async fn script_row(&self, ctx: &CallCtx, name: &str) -> Result<Option<(wire::ScriptRow, wire::Raw)>> {
+    /// The v2 row of the script named exactly `name` (with its raw JSON when `full`).
+    async fn script_row(
+        &self,
+        ctx: &CallCtx,
+        name: &str,
+        full: bool,
+    ) -> Result<Option<(wire::ScriptRow, Option<wire::Raw>)>> {
         for page in 0..MAX_LOOKUP_PAGES {
             let o = page * VENDOR_MAX_LIMIT;
-            let (rows, total) = self.script_page(ctx, Some(name), o, VENDOR_MAX_LIMIT).await?;
+            let (rows, total) = self.script_page(ctx, Some(name), o, VENDOR_MAX_LIMIT, full).await?;
             let n = rows.len();
             if let Some(r) = rows.into_iter().find(|(r, _)| r.name == name) {
                 return Ok(Some(r));
@@ -294,11 +306,16 @@ impl HuaweiAdapter {
         Ok(None)
     }
 
-    /// The v2 row of the job named exactly `name`.
-    async fn job_row(&self, ctx: &CallCtx, name: &str) -> Result<Option<(wire::JobRow, wire::Raw)>> {
+    /// The v2 row of the job named exactly `name` (with its raw JSON when `full`).
+    async fn job_row(
+        &self,
+        ctx: &CallCtx,
+        name: &str,
+        full: bool,
+    ) -> Result<Option<(wire::JobRow, Option<wire::Raw>)>> {
         for page in 0..MAX_LOOKUP_PAGES {
             let o = page * VENDOR_MAX_LIMIT;
-            let (rows, total) = self.job_page(ctx, Some(name), None, o, VENDOR_MAX_LIMIT).await?;
+            let (rows, total) = self.job_page(ctx, Some(name), None, o, VENDOR_MAX_LIMIT, full).await?;
             let n = rows.len();
             if let Some(r) = rows.into_iter().find(|(r, _)| r.name == name) {
                 return Ok(Some(r));
@@ -341,11 +358,11 @@ impl HuaweiAdapter {
         };
         if kind == 0 {
             pos = aligned(pos, size);
-            let fetch = |o, l| self.script_page(ctx, name, o, l);
+            let fetch = |o, l| self.script_page(ctx, name, o, l, q.full);
             let s = cursor::scan(pos, size, MAX_SCAN_CALLS, fetch, |(r, _)| plan.keep_script(r)).await?;
             calls += s.calls;
             st = s.total.or(st);
-            items.extend(s.items.iter().map(|(r, raw)| map::script_file(ctx, r, raw, q.full)));
+            items.extend(s.items.iter().map(|(r, raw)| map::script_file(ctx, r, raw.as_deref(), q.full)));
             match s.next {
                 Some(p) => next = Some((0, p)),
                 None if plan.jobs => {
@@ -357,16 +374,16 @@ impl HuaweiAdapter {
         }
         if kind == 1 && items.len() < size && calls < MAX_SCAN_CALLS {
             pos = aligned(pos, size - items.len());
-            let fetch = |o, l| self.job_page(ctx, name, plan.job_type, o, l);
+            let fetch = |o, l| self.job_page(ctx, name, plan.job_type, o, l, q.full);
             let s =
                 cursor::scan(pos, size - items.len(), MAX_SCAN_CALLS - calls, fetch, |(r, _)| plan.keep_job(r)).await?;
             jt = s.total.or(jt);
-            items.extend(s.items.iter().map(|(r, raw)| map::job_file(ctx, r, raw, q.full)));
+            items.extend(s.items.iter().map(|(r, raw)| map::job_file(ctx, r, raw.as_deref(), q.full)));
             next = s.next.map(|p| (1, p));
         }
         if jt.is_none() {
             // The page ended among the scripts: one small call for the jobs total.
-            jt = Some(self.job_page(ctx, name, plan.job_type, 0, 1).await?.1);
+            jt = Some(self.job_page(ctx, name, plan.job_type, 0, 1, false).await?.1);
         }
         if next.is_some_and(|(k, p)| k == 1 && p == Pos::start(p.l)) && jt == Some(0) {
             next = None;
@@ -403,9 +420,9 @@ impl HuaweiAdapter {
         match FileRef::parse(id) {
             Some(FileRef::Script(name)) => {
                 let (detail, raw_detail) = self.show_script(ctx, &name, None, false).await?;
-                let row = self.script_row(ctx, &name).await?;
+                let row = self.script_row(ctx, &name, full).await?;
                 let mut f = match &row {
-                    Some((r, raw)) => map::script_file(ctx, r, raw, false),
+                    Some((r, raw)) => map::script_file(ctx, r, raw.as_deref(), false),
                     None => pb::File {
                         name: ctx.name("files", FileRef::Script(name.clone()).id()),
                         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -420,7 +437,7 @@ impl HuaweiAdapter {
                 };
                 f.content = detail.content;
                 if full {
-                    let raw_row = row.and_then(|(_, raw)| serde_json::from_str::<Value>(raw.get()).ok());
+                    let raw_row = row.and_then(|(_, raw)| serde_json::from_str::<Value>(raw?.get()).ok());
                     f.vendor_record =
                         Some(crate::domain::time::json_to_struct(&json!({"detail": raw_detail, "row": raw_row})));
                 }
@@ -428,9 +445,9 @@ impl HuaweiAdapter {
             }
             Some(FileRef::Job(name)) => {
                 let (detail, raw_detail, text) = self.show_job(ctx, &name).await?;
-                let row = self.job_row(ctx, &name).await?;
+                let row = self.job_row(ctx, &name, full).await?;
                 let mut f = match &row {
-                    Some((r, raw)) => map::job_file(ctx, r, raw, false),
+                    Some((r, raw)) => map::job_file(ctx, r, raw.as_deref(), false),
                     None => pb::File {
                         name: ctx.name("files", FileRef::Job(name.clone()).id()),
                         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -445,7 +462,7 @@ impl HuaweiAdapter {
                 };
                 f.content = text;
                 if full {
-                    let raw_row = row.and_then(|(_, raw)| serde_json::from_str::<Value>(raw.get()).ok());
+                    let raw_row = row.and_then(|(_, raw)| serde_json::from_str::<Value>(raw?.get()).ok());
                     f.vendor_record =
                         Some(crate::domain::time::json_to_struct(&json!({"detail": raw_detail, "row": raw_row})));
                 }
@@ -502,7 +519,7 @@ impl HuaweiAdapter {
                 (c.v, c.n)
             }
             None => {
-                let Some((row, _)) = self.script_row(ctx, &name).await? else {
+                let Some((row, _)) = self.script_row(ctx, &name, false).await? else {
                     return Err(Error::not_found(Reason::FileNotFound, ctx.name("files", file_id)));
                 };
                 let current = row.version.unwrap_or_default();

@@ -151,15 +151,13 @@ fn record(full: bool, raw: &Value) -> Option<prost_types::Struct> {
 }
 
 /// A raw row as the VIEW_FULL record; rows are read only when asked for.
-pub(super) fn raw_record(full: bool, raw: &RawValue) -> Option<prost_types::Struct> {
-    if !full {
-        return None;
-    }
+pub(super) fn raw_record(full: bool, raw: Option<&RawValue>) -> Option<prost_types::Struct> {
+    let raw = raw.filter(|_| full)?;
     serde_json::from_str::<Value>(raw.get()).ok().map(|v| time::json_to_struct(&v))
 }
 
 /// A package (list row or detail), without items.
-pub(super) fn package(ctx: &CallCtx, p: &wire::Package, raw: &RawValue, full: bool) -> pb::ReleasePackage {
+pub(super) fn package(ctx: &CallCtx, p: &wire::Package, raw: Option<&RawValue>, full: bool) -> pb::ReleasePackage {
     pb::ReleasePackage {
         name: ctx.name("releasePackages", &p.package_id),
         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -215,7 +213,7 @@ pub(super) fn failure_message(items: &[wire::TaskDetail]) -> String {
 }
 
 /// A v2 script row.
-pub(super) fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: &RawValue, full: bool) -> pb::File {
+pub(super) fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: Option<&RawValue>, full: bool) -> pb::File {
     pb::File {
         name: ctx.name("files", FileRef::Script(s.name.clone()).id()),
         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -235,7 +233,7 @@ pub(super) fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: &RawValue, fu
 }
 
 /// A v2 job row.
-pub(super) fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: &RawValue, full: bool) -> pb::File {
+pub(super) fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: Option<&RawValue>, full: bool) -> pb::File {
     pb::File {
         name: ctx.name("files", FileRef::Job(j.name.clone()).id()),
         vendor: pb::Vendor::HuaweiDataarts as i32,

@@ -6,7 +6,7 @@ use tonic::Code;
 use super::{
     HuaweiAdapter,
     api::Api,
-    client::{Req, Service, parse_json, row, seg},
+    client::{Req, Service, listed, parse_json, row, seg},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
     wire,
@@ -89,14 +89,14 @@ impl HuaweiAdapter {
         mut body: wire::ListPackagesBody,
         offset: u32,
         limit: u32,
-    ) -> Result<(Vec<(wire::Package, wire::Raw)>, i64)> {
+        full: bool,
+    ) -> Result<(wire::Rows<wire::Package>, i64)> {
         body.offset = offset;
         body.limit = limit;
         let req = Req::post(Service::Factory, self.factory("release-packages"), &body)?;
         let answer = self.client.call(ctx, Api::ReleasePackagesList, req).await?;
-        let list: wire::Listing = parse_json(&answer)?;
-        let rows = list.data.into_iter().map(|raw| Ok((row(&answer, &raw)?, raw))).collect::<Result<Vec<_>>>()?;
-        let total = list.total.unwrap_or(i64::from(offset) + rows.len() as i64);
+        let (rows, total) = listed(&answer, wire::RowsKey::Data, full)?;
+        let total = total.unwrap_or(i64::from(offset) + rows.len() as i64);
         Ok((rows, total))
     }
 
@@ -132,14 +132,14 @@ impl HuaweiAdapter {
             Some(c) => cursor::decode_pos(c)?,
             None => Pos::start(if local { VENDOR_MAX_LIMIT } else { q.page.size }),
         };
-        let keep = |(p, _): &(wire::Package, wire::Raw)| {
+        let keep = |(p, _): &(wire::Package, Option<wire::Raw>)| {
             creators.matches(&p.apply_user_id, &p.apply_user_name)
                 && executors.matches(&p.deploy_user_id, &p.deploy_user_name)
         };
-        let fetch = |o, l| self.package_page(ctx, body.clone(), o, l);
+        let fetch = |o, l| self.package_page(ctx, body.clone(), o, l, q.full);
         let s = cursor::scan(start, q.page.size as usize, MAX_SCAN_CALLS, fetch, keep).await?;
         Ok(Page {
-            items: s.items.iter().map(|(p, raw)| map::package(ctx, p, raw, q.full)).collect(),
+            items: s.items.iter().map(|(p, raw)| map::package(ctx, p, raw.as_deref(), q.full)).collect(),
             next: s.next.map(|p| cursor::encode(&p)),
             total: s.total.unwrap_or_default(),
         })
@@ -167,7 +167,7 @@ impl HuaweiAdapter {
             return Err(Error::invalid("name", "DataArts release package ids are numeric"));
         }
         let (detail, package, raw) = self.package_detail(ctx, id).await?;
-        let mut p = map::package(ctx, &package, &raw, full);
+        let mut p = map::package(ctx, &package, Some(&raw), full);
         p.items = detail.task_details.iter().map(|t| map::item(ctx, t)).collect();
         if p.state() == pb::ReleasePackageState::Failed {
             p.error_message = map::failure_message(&detail.task_details);
@@ -287,7 +287,7 @@ impl HuaweiAdapter {
             apply_begin_time: Some(since - CLOCK_SKEW_MS),
             ..Default::default()
         };
-        let (rows, _) = self.package_page(ctx, body, 0, VENDOR_MAX_LIMIT).await?;
+        let (rows, _) = self.package_page(ctx, body, 0, VENDOR_MAX_LIMIT, false).await?;
         let same: Vec<&wire::Package> = rows.iter().map(|(p, _)| p).filter(|p| p.package_name == name).collect();
         match same.as_slice() {
             [] => Ok(Looked::NotApplied),
@@ -479,7 +479,7 @@ impl HuaweiAdapter {
             create_time: time::ts(package.deploy_timestamp),
             error_message,
             vendor_task_id: task_id.unwrap_or_default().to_owned(),
-            vendor_record: map::raw_record(full, &raw),
+            vendor_record: map::raw_record(full, Some(&raw)),
             ..Default::default()
         })
     }

@@ -105,23 +105,49 @@ pub(super) struct PackageItemsBody {
 
 // ------------------------------------------------------------ responses
 
-/// A list answer: `total` plus raw rows (each kept as its text for
-/// VIEW_FULL and read into its typed form by the caller). The rows' key
-/// differs per list.
+/// A list answer: `total` plus its rows, raw (each kept as its text for
+/// VIEW_FULL and read into its typed form by the caller) or typed (read in
+/// one pass). The rows' key differs per list.
 #[derive(Debug, Deserialize)]
-pub(super) struct Listing {
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub(super) struct Listing<T = Raw> {
     /// Matching rows.
     #[serde(default, deserialize_with = "de::int")]
     pub total: Option<i64>,
     /// Release packages and pending items.
     #[serde(default, deserialize_with = "de::list")]
-    pub data: Vec<Raw>,
+    pub data: Vec<T>,
     /// Scripts (v2).
     #[serde(default, deserialize_with = "de::list")]
-    pub scripts: Vec<Raw>,
+    pub scripts: Vec<T>,
     /// Jobs (v2).
     #[serde(default, deserialize_with = "de::list")]
-    pub jobs: Vec<Raw>,
+    pub jobs: Vec<T>,
+}
+
+/// Typed rows of a list answer, each with its raw JSON when it was kept.
+pub(super) type Rows<T> = Vec<(T, Option<Raw>)>;
+
+/// The key of a list answer's rows.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RowsKey {
+    /// `data`: release packages, pending items.
+    Data,
+    /// `scripts`.
+    Scripts,
+    /// `jobs`.
+    Jobs,
+}
+
+impl<T> Listing<T> {
+    /// The rows under `key`.
+    pub(super) fn take(self, key: RowsKey) -> Vec<T> {
+        match key {
+            RowsKey::Data => self.data,
+            RowsKey::Scripts => self.scripts,
+            RowsKey::Jobs => self.jobs,
+        }
+    }
 }
 
 /// `GET /v2/{pid}/{workspace_id}/users` (ListWorkspaceusers, vendor-apis.md 2.7).
