@@ -33,7 +33,7 @@ use crate::{
     config::{LiveSecret, Secret},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
     providers::{
-        client::{Action, Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, sensitive},
+        client::{Action, Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, from_json, sensitive},
         signing,
     },
 };
@@ -290,7 +290,7 @@ pub(crate) fn parse(a: &Answer, action: Api) -> Result<Reply> {
     let header_rid = a.header(VENDOR.request_id_header).unwrap_or_default();
     let object = a.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let env = if object {
-        serde_json::from_slice::<Envelope>(&a.body)
+        from_json::<Envelope>(&a.body)
     } else {
         serde_json::from_slice::<IgnoredAny>(&a.body).map(|_| Envelope::new())
     };

@@ -42,7 +42,7 @@ pub(crate) fn read<'a, T: Deserialize<'a>>(body: &'a [u8], records: bool) -> ser
         }
     }
     let _restore = Restore(KEEP_RAW.replace(records));
-    serde_json::from_slice(body)
+    crate::providers::client::from_json(body)
 }
 
 impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for Rec<'a, T> {

@@ -17,6 +17,7 @@ use std::{future::Future, sync::Arc};
 use bytes::Bytes;
 
 pub use self::guard::{Attempt, MAX_ATTEMPTS, Shared};
+pub(crate) use self::http::from_json;
 pub use self::http::{Answer, USER_AGENT};
 use crate::domain::{CallCtx, Error, Reason, Result};
 

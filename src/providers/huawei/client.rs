@@ -43,7 +43,7 @@ use crate::{
     config::{LiveSecret, Secret, SecretError},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
     providers::{
-        client::{Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, sensitive},
+        client::{Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, from_json, sensitive},
         signing,
     },
 };
@@ -669,7 +669,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
     // Straight from the bytes: going through a `Value` first copied every
     // row of a list twice (bench/: a third of a list call's CPU).
     let object = a.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if object && let Ok(t) = serde_json::from_slice::<T>(&a.body) {
+    if object && let Ok(t) = from_json::<T>(&a.body) {
         return Ok(t);
     }
     // Not that shape: say why, with the request id when the body has one.
