@@ -963,7 +963,11 @@ mod tests {
         let old = uuid::Uuid::new_v4().to_string();
         let e = store.begin(&old, "fp").await.unwrap_err();
         assert_eq!(e.code, Code::FailedPrecondition);
-        let fresh = uuid::Uuid::now_v7().to_string();
+        // Made a second after the quarantine began (`now_v7` could fall in
+        // the quarantine's own millisecond, which is not after it).
+        let ms = now_ms() + 1_000;
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, (ms / 1000) as u64, (ms % 1000) as u32 * 1_000_000);
+        let fresh = uuid::Uuid::new_v7(ts).to_string();
         assert!(matches!(store.begin(&fresh, "fp").await.unwrap(), Begin::Taken(_)));
         // A restart (the file is clean now) still refuses, and knows the new record.
         let store = FileStore::open(dir.path(), HOUR, OnDamage::Fail).unwrap();
