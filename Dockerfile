@@ -46,6 +46,9 @@ COPY --from=builder /out/datastudio-gateway /usr/local/bin/datastudio-gateway
 # Default server.state_dir, owned by the runtime user (Kubernetes mounts an emptyDir over it).
 COPY --from=builder --chown=65532:65532 /out/state /var/lib/datastudio-gateway
 USER 65532:65532
+# The allocator (mimalloc) turns transparent huge pages off for the process: on a host
+# where THP is "always", huge pages would multiply the resident memory (see the README).
+ENV MIMALLOC_ALLOW_THP=0
 # gRPC (API, grpc.health.v1, reflection) and admin HTTP (/healthz, /readyz, /metrics).
 EXPOSE 50051 9090
 # For Docker and Compose (Kubernetes uses the chart's probes instead): the gateway's own gRPC
