@@ -20,14 +20,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, de::IgnoredAny};
-use serde_json::value::RawValue;
 use tonic::Code;
 
 use super::{
     api::{Api, Placement},
     credentials::Credentials,
     sign,
-    wire::{self, Envelope},
+    wire::{self, Envelope, EnvelopeKey},
 };
 use crate::{
     config::{LiveSecret, Secret},
@@ -275,8 +274,8 @@ impl Reply {
 }
 
 /// A loosely read envelope value as text: a string, or a number's digits.
-fn text(v: Option<&RawValue>) -> String {
-    match v.map(RawValue::get) {
+fn text(v: Option<&str>) -> String {
+    match v {
         Some(s) if s.starts_with('"') => serde_json::from_str(s).unwrap_or_default(),
         Some(s) if s.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => s.to_owned(),
         _ => String::new(),
@@ -292,7 +291,7 @@ pub(crate) fn parse(a: &Answer, action: Api) -> Result<Reply> {
     let env = if object {
         from_json::<Envelope>(&a.body)
     } else {
-        serde_json::from_slice::<IgnoredAny>(&a.body).map(|_| Envelope::new())
+        serde_json::from_slice::<IgnoredAny>(&a.body).map(|_| Envelope::default())
     };
     let env = match env {
         Ok(env) => env,
@@ -303,22 +302,26 @@ pub(crate) fn parse(a: &Answer, action: Api) -> Result<Reply> {
             return Err(Error::malformed(VENDOR.name, header_rid, status, format_args!("body is not JSON ({e})")));
         }
     };
-    let field = |k: &str| text(env.get(k).copied());
+    let field = |k: EnvelopeKey| text(env.get(k));
     // The first non-empty of two spellings.
-    let either = |a: &str, b: &str| Some(field(a)).filter(|t| !t.is_empty()).unwrap_or_else(|| field(b));
-    let rid = match either("RequestId", "requestId") {
+    let either = |a, b| Some(field(a)).filter(|t| !t.is_empty()).unwrap_or_else(|| field(b));
+    let rid = match either(EnvelopeKey::RequestId, EnvelopeKey::RequestIdCamel) {
         r if r.is_empty() => header_rid.to_owned(),
         r => r,
     };
     let retry_after =
         a.header("x-acs-retry-after").and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_millis);
     if !a.status.is_success() {
-        let (code, msg) = (either("Code", "code"), either("Message", "message"));
+        let (code, msg) = (
+            either(EnvelopeKey::Code, EnvelopeKey::CodeCamel),
+            either(EnvelopeKey::Message, EnvelopeKey::MessageCamel),
+        );
         return Err(map_code(&code, status, &rid, &msg, retry_after));
     }
-    if env.get("Success").is_some_and(|s| s.get() == "false") {
-        let http = field("HttpStatusCode").parse().unwrap_or(200);
-        return Err(map_code(&field("ErrorCode"), http, &rid, &field("ErrorMessage"), retry_after));
+    if env.get(EnvelopeKey::Success) == Some("false") {
+        let http = field(EnvelopeKey::HttpStatusCode).parse().unwrap_or(200);
+        let (code, msg) = (field(EnvelopeKey::ErrorCode), field(EnvelopeKey::ErrorMessage));
+        return Err(map_code(&code, http, &rid, &msg, retry_after));
     }
     if !object {
         return Err(Error::malformed(VENDOR.name, &rid, status, "body is not a JSON object"));

@@ -7,7 +7,7 @@
 
 mod de;
 
-use std::{borrow::Cow, cell::Cell, collections::HashMap, ops::Deref};
+use std::{borrow::Cow, cell::Cell, ops::Deref};
 
 use serde::{Deserialize, Deserializer, de::Error as _};
 use serde_json::value::RawValue;
@@ -84,10 +84,89 @@ pub(crate) trait Listed {
     fn split(self) -> (Option<Vec<Self::Row>>, i64);
 }
 
-/// An answer's top-level keys, values unread: the envelope (request id,
-/// the failure fields legacy operations send with HTTP 200, in either
-/// spelling) is read loosely, so an odd type there never hides the answer.
-pub(crate) type Envelope<'a> = HashMap<Cow<'a, str>, &'a RawValue>;
+/// A key of an answer's envelope: the request id and the failure fields
+/// legacy operations send with HTTP 200, in either spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnvelopeKey {
+    /// `RequestId`.
+    RequestId,
+    /// `requestId`.
+    RequestIdCamel,
+    /// `Code`.
+    Code,
+    /// `code`.
+    CodeCamel,
+    /// `Message`.
+    Message,
+    /// `message`.
+    MessageCamel,
+    /// `Success` (legacy operations).
+    Success,
+    /// `HttpStatusCode` (legacy).
+    HttpStatusCode,
+    /// `ErrorCode` (legacy).
+    ErrorCode,
+    /// `ErrorMessage` (legacy).
+    ErrorMessage,
+}
+
+impl EnvelopeKey {
+    /// The envelope key spelled `key`, if it is one.
+    fn of(key: &str) -> Option<EnvelopeKey> {
+        use EnvelopeKey as K;
+        Some(match key {
+            "RequestId" => K::RequestId,
+            "requestId" => K::RequestIdCamel,
+            "Code" => K::Code,
+            "code" => K::CodeCamel,
+            "Message" => K::Message,
+            "message" => K::MessageCamel,
+            "Success" => K::Success,
+            "HttpStatusCode" => K::HttpStatusCode,
+            "ErrorCode" => K::ErrorCode,
+            "ErrorMessage" => K::ErrorMessage,
+            _ => return None,
+        })
+    }
+}
+
+/// An answer's envelope: the raw JSON text of its [`EnvelopeKey`]s, read
+/// loosely, so an odd type there never hides the answer. The other
+/// top-level values (the payload) are checked and skipped.
+#[derive(Debug, Default)]
+pub(crate) struct Envelope {
+    values: Vec<(EnvelopeKey, String)>,
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = Envelope;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Envelope, M::Error> {
+                let mut values = Vec::new();
+                while let Some(key) = m.next_key::<Cow<'de, str>>()? {
+                    match EnvelopeKey::of(&key) {
+                        Some(k) => values.push((k, m.next_value::<Box<RawValue>>()?.get().to_owned())),
+                        None => drop(m.next_value::<serde::de::IgnoredAny>()?),
+                    }
+                }
+                Ok(Envelope { values })
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
+
+impl Envelope {
+    /// The raw JSON of `key` (the last one when the body repeats it).
+    pub(crate) fn get(&self, key: EnvelopeKey) -> Option<&str> {
+        self.values.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+}
 
 /// Generates a list answer `$name { $env: $page }` whose page is
 /// `{TotalCount, $rows: [..]}`, with its [`Listed`] impl.

@@ -176,3 +176,20 @@ fn data_studio_answers_are_read_as_the_reference_shapes_them() {
     let items = r.read::<ListPipelineRunItems>().unwrap().split().0.unwrap();
     assert_eq!((items[0].r#type, items[1].r#type), (Some(studio::ObjectKind::Workflow), None));
 }
+
+#[test]
+fn the_envelope_is_read_from_the_top_level_only_and_the_payload_is_checked() {
+    let body =
+        r#"{"Data":{"Success":false,"RequestId":"inner","Rows":[{"Code":"x"}]},"RequestId":"R9","Success":true}"#;
+    let env: Envelope = serde_json::from_str(body).unwrap();
+    assert_eq!(env.get(EnvelopeKey::RequestId), Some(r#""R9""#));
+    assert_eq!(env.get(EnvelopeKey::Success), Some("true"));
+    assert_eq!(env.get(EnvelopeKey::Code), None, "a row's Code is not the answer's");
+    // A repeated key: the last one, as a map reader keeps.
+    let env: Envelope = serde_json::from_str(r#"{"requestId":"a","requestId":"b"}"#).unwrap();
+    assert_eq!(env.get(EnvelopeKey::RequestIdCamel), Some(r#""b""#));
+    // A payload that is not JSON is an error, although it is not read.
+    for bad in [r#"{"Data":{"x":tru},"RequestId":"R"}"#, r#"{"Data":[1,2,"#, r#"{"Data":"a\q"}"#, "{} x"] {
+        assert!(serde_json::from_str::<Envelope>(bad).is_err(), "{bad}");
+    }
+}
