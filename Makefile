@@ -11,7 +11,7 @@ CARGO_DENY_VERSION := 0.20.2
 CARGO_DENY := $(TOOLS)/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
 export PATH := $(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: test fmt-check clippy deny cargo-test redis-server proto-lint helm-test demo-smoke clients-test browser-test gen-clients proto-baseline demo build bench profile
+.PHONY: test fmt-check clippy deny cargo-test redis-server proto-lint helm-test demo-smoke clients-test browser-test gen-clients proto-baseline demo build bench profile instructions
 
 test: fmt-check clippy deny cargo-test proto-lint helm-test demo-smoke clients-test browser-test
 	@echo "make test: all checks passed"
@@ -23,12 +23,16 @@ build:
 	cargo build --release --locked
 
 # Benchmarks (not part of `test`, which only builds and self-checks them):
-# the README "Performance" table, and a flamegraph of the gateway under load.
+# the README "Performance" table, a flamegraph of the gateway under load, and instructions per
+# call under callgrind.
 bench:
 	bash bench/run.sh
 
 profile:
 	bash bench/profile.sh
+
+instructions:
+	bash bench/instructions.sh
 
 fmt-check:
 	cargo fmt --all -- --check

@@ -62,8 +62,8 @@ struct Args {
     /// The gateway binary (default: the one cargo built beside this bench).
     #[arg(long, default_value = env!("CARGO_BIN_EXE_datastudio-gateway"))]
     gateway_bin: PathBuf,
-    /// The ghz binary.
-    #[arg(long)]
+    /// The ghz binary (bench/run.sh installs it; `--instructions` needs none).
+    #[arg(long, default_value = "ghz")]
     ghz: PathBuf,
     /// ghz's version, for the record.
     #[arg(long, default_value = "")]
