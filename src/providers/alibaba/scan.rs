@@ -79,7 +79,8 @@ impl Project {
             if filtered || start % u64::from(page.size) != 0 { SCAN_PAGE.max(page.size) } else { page.size };
         let mut scan = Scan {
             window: Window::new(Pos::at_row(start, page_size), page.size as usize, MAX_SCAN_CALLS),
-            items: Vec::new(),
+            // Sized once (a caller's page size, at most 100).
+            items: Vec::with_capacity(page.size as usize),
         };
         while let Some((o, l)) = scan.window.request() {
             let mut params = base.to_vec();
