@@ -10,28 +10,119 @@ use serde_json::value::RawValue;
 /// caller, and into a protobuf `Struct` only for VIEW_FULL.
 pub(super) type Raw = Box<RawValue>;
 
-/// Lenient field readers.
+/// Lenient field readers, reading each value straight from the answer
+/// (through a `serde_json::Value` they cost a copy of every string and a
+/// tree for every object they then dropped).
 pub(super) mod de {
-    use serde::{Deserialize, Deserializer};
-    use serde_json::Value;
+    use std::fmt;
+
+    use serde::{
+        Deserialize, Deserializer,
+        de::{IgnoredAny, MapAccess, SeqAccess, Visitor},
+    };
+
+    /// What a lenient reader makes of each kind of JSON value; objects and
+    /// lists are skipped and read as [`Lenient::other`].
+    trait Lenient: Sized {
+        fn string(s: &str) -> Self;
+        fn int(n: i64) -> Self;
+        fn uint(n: u64) -> Self;
+        fn float(f: f64) -> Self;
+        fn boolean(b: bool) -> Self;
+        fn other() -> Self;
+    }
+
+    struct Reader<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Lenient> Visitor<'de> for Reader<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<T, E> {
+            Ok(T::string(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<T, E> {
+            Ok(T::int(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<T, E> {
+            Ok(T::uint(v))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<T, E> {
+            Ok(T::float(v))
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<T, E> {
+            Ok(T::boolean(v))
+        }
+        fn visit_unit<E>(self) -> Result<T, E> {
+            Ok(T::other())
+        }
+        fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<T, M::Error> {
+            while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(T::other())
+        }
+        fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<T, S::Error> {
+            while s.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(T::other())
+        }
+    }
+
+    /// Text: a string as is, a number or bool as written, anything else "".
+    struct Text(String);
+
+    impl Lenient for Text {
+        fn string(s: &str) -> Self {
+            Text(s.to_owned())
+        }
+        fn int(n: i64) -> Self {
+            Text(n.to_string())
+        }
+        fn uint(n: u64) -> Self {
+            Text(n.to_string())
+        }
+        fn float(f: f64) -> Self {
+            Text(serde_json::Number::from_f64(f).map(|n| n.to_string()).unwrap_or_default())
+        }
+        fn boolean(b: bool) -> Self {
+            Text(b.to_string())
+        }
+        fn other() -> Self {
+            Text(String::new())
+        }
+    }
+
+    /// An integer: a whole number, or a numeric string; anything else None.
+    struct Int(Option<i64>);
+
+    impl Lenient for Int {
+        fn string(s: &str) -> Self {
+            Int(s.trim().parse().ok())
+        }
+        fn int(n: i64) -> Self {
+            Int(Some(n))
+        }
+        fn uint(n: u64) -> Self {
+            Int(Some(i64::try_from(n).unwrap_or(n as f64 as i64)))
+        }
+        fn float(f: f64) -> Self {
+            Int((f.fract() == 0.0).then_some(f as i64))
+        }
+        fn boolean(_: bool) -> Self {
+            Int(None)
+        }
+        fn other() -> Self {
+            Int(None)
+        }
+    }
 
     /// A string, number or bool as text; `null` or absent as "".
     pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::String(s) => s,
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            _ => String::new(),
-        })
+        Ok(d.deserialize_any(Reader::<Text>(std::marker::PhantomData))?.0)
     }
 
     /// An integer from a JSON number or a numeric string; anything else is absent.
     pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        })
+        Ok(d.deserialize_any(Reader::<Int>(std::marker::PhantomData))?.0)
     }
 
     /// A list; `null` as empty.
@@ -490,6 +581,32 @@ pub(super) struct SystemTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lenient_fields_read_every_kind_of_value() {
+        #[derive(Deserialize)]
+        struct F {
+            #[serde(deserialize_with = "de::text")]
+            t: String,
+            #[serde(deserialize_with = "de::int")]
+            i: Option<i64>,
+        }
+        let read = |t: &str, i: &str| {
+            let f: F = serde_json::from_str(&format!(r#"{{"t": {t}, "i": {i}, "after": 1}}"#)).unwrap();
+            (f.t, f.i)
+        };
+        assert_eq!(read(r#""a\"b""#, "7"), (r#"a"b"#.into(), Some(7)));
+        assert_eq!(read("12", r#"" 42 ""#), ("12".into(), Some(42)));
+        assert_eq!(read("1.5", "2.0"), ("1.5".into(), Some(2)));
+        assert_eq!(read("true", "2.5"), ("true".into(), None));
+        assert_eq!(read("null", "null"), (String::new(), None));
+        assert_eq!(read(r#"{"x": [1, {"y": 2}]}"#, r#"["3"]"#), (String::new(), None));
+        assert_eq!(
+            read("18446744073709551615", "18446744073709551615"),
+            ("18446744073709551615".into(), Some(i64::MAX))
+        );
+        assert_eq!(read(r#""""#, r#""x""#), (String::new(), None));
+    }
 
     #[test]
     fn lenient_reads_and_compact_requests() {
