@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     HuaweiAdapter,
     api::Api,
-    client::{Req, Service, listed, parse_json, row, seg, typed},
+    client::{Req, Service, listed, parse_json, seg, typed},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
     wire,
@@ -270,10 +270,9 @@ impl HuaweiAdapter {
                 .query("offset", page * VENDOR_MAX_LIMIT)
                 .query_opt("scriptName", name);
             let answer = self.client.call(ctx, Api::ScriptsListV1, req).await?;
-            let list: wire::Listing = parse_json(&answer)?;
-            let n = list.scripts.len();
-            for raw in &list.scripts {
-                let d: wire::ScriptDetail = row(&answer, raw)?;
+            let (rows, _) = listed::<wire::ScriptDetail>(&answer, wire::RowsKey::Scripts, false)?;
+            let n = rows.len();
+            for (d, _) in rows {
                 if names.contains(&d.name) {
                     out.insert(d.name, d.content);
                 }
