@@ -7,9 +7,8 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader},
     net::SocketAddr,
-    process::{Child, Command as StdCommand, Stdio},
+    process::{Child, Command as StdCommand},
 };
 
 use assert_cmd::Command;
@@ -27,32 +26,10 @@ impl Drop for Demo {
 }
 
 fn demo() -> Demo {
-    let mut child = StdCommand::new(common::binary())
-        .args(["demo", "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn demo");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let (mut grpc, mut example, mut emulator) = (None, String::new(), String::new());
-    loop {
-        let line = lines.next().expect("demo output").expect("line");
-        if let Some(g) = line.split_whitespace().find_map(|w| w.strip_prefix("grpc=")) {
-            grpc = Some(g.parse().expect("grpc address"));
-        }
-        if let Some(url) = line.strip_prefix("DataWorks emulator at ") {
-            emulator = url.to_owned();
-        }
-        if let Some(cmd) = line.strip_prefix("  datastudio-gateway ") {
-            example = cmd.to_owned();
-        }
-        if line.starts_with("Stop with Ctrl-C") {
-            break;
-        }
-    }
-    // Keep reading so the demo never blocks on a full pipe.
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    Demo(child, grpc.expect("the demo prints its address"), example, emulator)
+    let (child, printed, _) = common::demo::start(StdCommand::new(common::binary()));
+    let grpc = printed.field("grpc=").parse().expect("grpc address");
+    let (example, emulator) = (printed.after("  datastudio-gateway "), printed.after("DataWorks emulator at "));
+    Demo(child, grpc, example.to_owned(), emulator.to_owned())
 }
 
 /// The CLI pointed at `addr` through DATASTUDIO_ADDR, with no other

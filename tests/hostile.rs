@@ -7,9 +7,8 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader},
     net::SocketAddr,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
@@ -48,30 +47,9 @@ impl Demo {
         Demo::start_with(sh)
     }
 
-    fn start_with(mut cmd: Command) -> (Demo, SocketAddr) {
-        let mut child = cmd
-            .args(["demo", "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn demo");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let grpc = loop {
-            let line = lines.next().expect("demo output").expect("line");
-            if let Some(g) = line.split_whitespace().find_map(|w| w.strip_prefix("grpc=")) {
-                break g.parse().expect("grpc address");
-            }
-        };
-        // Keep reading stdout so the demo never blocks on a full pipe.
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let kept = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                let mut l = kept.lock().expect("log");
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
+    fn start_with(cmd: Command) -> (Demo, SocketAddr) {
+        let (child, printed, log) = common::demo::start(cmd);
+        let grpc = printed.field("grpc=").parse().expect("grpc address");
         (Demo(child, log), grpc)
     }
 

@@ -6,10 +6,7 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-};
+use std::process::{Child, Command};
 
 use bytes::Bytes;
 use common::pki;
@@ -32,26 +29,9 @@ impl Drop for Demo {
 }
 
 fn demo() -> Demo {
-    let mut child = Command::new(common::binary())
-        .args(["demo", "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn demo");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut grpc, mut emulator) = (None, None);
-    while grpc.is_none() || emulator.is_none() {
-        let line = lines.next().expect("demo output").unwrap();
-        if let Some(g) = line.split_whitespace().find_map(|w| w.strip_prefix("grpc=")) {
-            grpc = Some(g.to_owned());
-        }
-        if let Some(url) = line.strip_prefix("DataWorks emulator at ") {
-            emulator = Some(url.to_owned());
-        }
-    }
-    // Keep reading: the demo prints more, and a closed pipe would end it.
-    std::thread::spawn(move || lines.for_each(drop));
-    Demo { child, base: format!("http://{}", grpc.unwrap()), emulator: emulator.unwrap() }
+    let (child, printed, _) = common::demo::start(Command::new(common::binary()));
+    let (grpc, emulator) = (printed.field("grpc="), printed.after("DataWorks emulator at "));
+    Demo { base: format!("http://{grpc}"), emulator: emulator.to_owned(), child }
 }
 
 /// An HTTP/1.1 client, as curl is.

@@ -3,41 +3,17 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use datastudio_gateway::pb;
 use tonic::transport::Channel;
 
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.split_whitespace().find_map(|w| w.strip_prefix(key))
-}
-
 #[tokio::test]
 async fn sigterm_lets_in_flight_calls_finish_and_refuses_new_ones() {
     datastudio_gateway::install_crypto_provider();
-    let mut child = Command::new(common::binary())
-        .args(["demo", "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn demo");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut grpc, mut admin, mut emu) = (None, None, None);
-    while grpc.is_none() || emu.is_none() {
-        let line = lines.next().expect("demo output").unwrap();
-        if let Some(g) = field(&line, "grpc=") {
-            grpc = Some(g.to_owned());
-            admin = field(&line, "admin=").map(str::to_owned);
-        }
-        if line.starts_with("DataWorks emulator at ") {
-            emu = line.rsplit(' ').next().map(str::to_owned);
-        }
-    }
-    let (grpc, admin, emu) = (grpc.unwrap(), admin.expect("admin address"), emu.unwrap());
+    let (mut child, printed, _) = common::demo::start(Command::new(common::binary()));
+    let (grpc, admin) = (printed.field("grpc="), printed.field("admin="));
+    let emu = printed.after("DataWorks emulator at ");
     // Make the next GetFile slow at the vendor.
     reqwest::Client::new()
         .post(format!("{emu}/_emulator/faults"))

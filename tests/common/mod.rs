@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod alibaba;
+pub mod demo;
 pub mod pki;
 pub mod raw;
 pub mod redis;
