@@ -32,7 +32,7 @@ use crate::{
     config::{LiveSecret, Secret},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
     providers::{
-        client::{Action, Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, from_json, sensitive},
+        client::{Access, Action, Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, from_json, sensitive},
         signing,
     },
 };
@@ -251,7 +251,8 @@ impl Client {
 #[derive(Debug)]
 pub(crate) struct Reply {
     action: Api,
-    request_id: String,
+    /// The request id header, for errors when the body names none.
+    header_rid: Option<::http::HeaderValue>,
     body: Bytes,
 }
 
@@ -263,13 +264,31 @@ impl Reply {
     }
 
     /// [`Reply::read`], its records kept only when `full` (VIEW_FULL).
+    /// A read's answer reaches here unchecked by [`parse`] when it cannot
+    /// say `Success:false`: this is its one pass, and a body that fails it
+    /// is looked at whole again, so a failure it spells is still reported
+    /// as that failure.
     pub(crate) fn read_view<'a, T: Deserialize<'a>>(&'a self, full: bool) -> Result<T> {
-        wire::read(&self.body, full).map_err(|e| self.malformed(e))
+        wire::read(&self.body, full).map_err(|e| match self.classified() {
+            Err(failure) => failure,
+            Ok(_) => self.malformed(e),
+        })
     }
 
     /// VENDOR_RESPONSE_MALFORMED for this answer.
     pub(crate) fn malformed(&self, what: impl std::fmt::Display) -> Error {
-        Error::malformed(VENDOR.name, &self.request_id, 200, format_args!("{}: {what}", self.action.name()))
+        let rid = match self.classified() {
+            Ok(Classified { request_id, .. }) => request_id,
+            Err(e) => e.vendor.as_ref().map(|v| v.request_id.clone()).unwrap_or_default(),
+        };
+        Error::malformed(VENDOR.name, &rid, 200, format_args!("{}: {what}", self.action.name()))
+    }
+
+    /// The whole answer read as [`parse`] reads an answer it checks
+    /// (error paths only).
+    fn classified(&self) -> Result<Classified> {
+        let header_rid = self.header_rid.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default();
+        classify(::http::StatusCode::OK, header_rid, None, &self.body)
     }
 }
 
@@ -282,24 +301,70 @@ fn text(v: Option<&str>) -> String {
     }
 }
 
+/// Whether `body` may hold a `"Success"` key whose value is `false`: some
+/// `"Success"` is followed by `:` and `false`. Without one, a 2xx answer
+/// cannot be a legacy operation's failure (DataWorks writes its keys
+/// without escapes; a read's typed pass looks again when it fails).
+fn may_say_failure(body: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"Success\"";
+    let blank = |b: &u8| b.is_ascii_whitespace();
+    memchr::memmem::find_iter(body, KEY).any(|at| {
+        let rest = &body[at + KEY.len()..];
+        let rest = &rest[rest.iter().position(|b| !blank(b)).unwrap_or(rest.len())..];
+        let Some(rest) = rest.strip_prefix(b":") else { return false };
+        rest.iter().find(|b| !blank(b)).is_some_and(|b| *b == b'f')
+    })
+}
+
 /// Reads an answer's envelope: HTTP errors and `Success:false` become
 /// errors; anything else is the [`Reply`] to read.
+///
+/// A read's 2xx answer that cannot say `Success:false` is not read here:
+/// its typed read is its one pass over the body (see
+/// [`Reply::read_view`]), instead of a pass here that skips the whole
+/// payload token by token only to find the envelope (a fifth of a page's
+/// instructions). A write's answer is always checked here, since some are
+/// never read.
 pub(crate) fn parse(a: &Answer, action: Api) -> Result<Reply> {
-    let status = a.status.as_u16();
-    let header_rid = a.header(VENDOR.request_id_header).unwrap_or_default();
+    let header_rid = a.headers.get(VENDOR.request_id_header);
+    let reply = Reply { action, header_rid: header_rid.cloned(), body: a.body.clone() };
     let object = a.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if a.status.is_success() && action.access() == Access::Read && object && !may_say_failure(&a.body) {
+        return Ok(reply);
+    }
+    let retry_after =
+        a.header("x-acs-retry-after").and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_millis);
+    let header_rid = header_rid.and_then(|v| v.to_str().ok()).unwrap_or_default();
+    classify(a.status, header_rid, retry_after, &a.body).map(|_| reply)
+}
+
+/// An answer [`classify`] found no failure in.
+struct Classified {
+    /// The body's request id, else the header's.
+    request_id: String,
+}
+
+/// Reads an answer's envelope whole: its failure, if it spells one.
+fn classify(
+    status: ::http::StatusCode,
+    header_rid: &str,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<Classified> {
+    let code = status.as_u16();
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let env = if object {
-        from_json::<Envelope>(&a.body)
+        from_json::<Envelope>(body)
     } else {
-        serde_json::from_slice::<IgnoredAny>(&a.body).map(|_| Envelope::default())
+        serde_json::from_slice::<IgnoredAny>(body).map(|_| Envelope::default())
     };
     let env = match env {
         Ok(env) => env,
         Err(e) => {
-            if a.status.is_server_error() {
-                return Err(map_code("", status, header_rid, "the DataWorks API failed", None));
+            if status.is_server_error() {
+                return Err(map_code("", code, header_rid, "the DataWorks API failed", None));
             }
-            return Err(Error::malformed(VENDOR.name, header_rid, status, format_args!("body is not JSON ({e})")));
+            return Err(Error::malformed(VENDOR.name, header_rid, code, format_args!("body is not JSON ({e})")));
         }
     };
     let field = |k: EnvelopeKey| text(env.get(k));
@@ -309,24 +374,22 @@ pub(crate) fn parse(a: &Answer, action: Api) -> Result<Reply> {
         r if r.is_empty() => header_rid.to_owned(),
         r => r,
     };
-    let retry_after =
-        a.header("x-acs-retry-after").and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_millis);
-    if !a.status.is_success() {
-        let (code, msg) = (
+    if !status.is_success() {
+        let (c, msg) = (
             either(EnvelopeKey::Code, EnvelopeKey::CodeCamel),
             either(EnvelopeKey::Message, EnvelopeKey::MessageCamel),
         );
-        return Err(map_code(&code, status, &rid, &msg, retry_after));
+        return Err(map_code(&c, code, &rid, &msg, retry_after));
     }
     if env.get(EnvelopeKey::Success) == Some("false") {
         let http = field(EnvelopeKey::HttpStatusCode).parse().unwrap_or(200);
-        let (code, msg) = (field(EnvelopeKey::ErrorCode), field(EnvelopeKey::ErrorMessage));
-        return Err(map_code(&code, http, &rid, &msg, retry_after));
+        let (c, msg) = (field(EnvelopeKey::ErrorCode), field(EnvelopeKey::ErrorMessage));
+        return Err(map_code(&c, http, &rid, &msg, retry_after));
     }
     if !object {
-        return Err(Error::malformed(VENDOR.name, &rid, status, "body is not a JSON object"));
+        return Err(Error::malformed(VENDOR.name, &rid, code, "body is not a JSON object"));
     }
-    Ok(Reply { action, request_id: rid, body: a.body.clone() })
+    Ok(Classified { request_id: rid })
 }
 
 /// Maps a DataWorks error code (see the module table).
@@ -427,8 +490,9 @@ mod tests {
         assert_eq!((e.code, e.reason), (Code::Internal, Reason::VendorAuthFailed));
         let e = parse(&answer(500, r#"{"Code":"InternalError.System"}"#, None)).unwrap_err();
         assert_eq!(e.code, Code::Unavailable);
-        let e = parse(&answer(200, r#"{"RequestId":"R3","Data":{"#, None)).unwrap_err();
-        assert_eq!(e.code, Code::Internal);
+        let cut = parse(&answer(200, r#"{"RequestId":"R3","Data":{"#, None)).expect("read by its typed read");
+        let e = cut.read::<IgnoredAny>().unwrap_err();
+        assert_eq!((e.code, e.reason), (Code::Internal, Reason::VendorResponseMalformed));
         let e = parse(&answer(200, "[1]", None)).unwrap_err();
         assert_eq!(e.code, Code::Internal);
     }
@@ -458,17 +522,57 @@ mod tests {
         prop_oneof![envelope, proptest::collection::vec(any::<u8>(), 0..256)]
     }
 
+    #[test]
+    fn only_a_success_key_followed_by_false_may_say_failure() {
+        for body in [
+            r#"{"Success":false}"#,
+            r#"{"Data":{"Success": true},"Success" :
+               false}"#,
+            r#"{"Data":{"Success":false}}"#,
+        ] {
+            assert!(may_say_failure(body.as_bytes()), "{body}");
+        }
+        for body in [
+            r#"{"Success":true,"Data":{"Name":"Success","Flag":false}}"#,
+            r#"{"Data":{"Note":""Success"","Success":"false"}}"#,
+            r#"{"RequestId":"R","Data":{}}"#,
+            r#"{"Success""#,
+        ] {
+            assert!(!may_say_failure(body.as_bytes()), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_read_answer_is_checked_by_its_typed_read_and_a_failure_it_spells_is_still_that_failure() {
+        // The quick check lets a key spelled with an escape through; the
+        // failed typed read reads the envelope and finds the failure.
+        let a = answer(200, r#"{"RequestId":"R9","Succ\u0065ss":false,"ErrorCode":"Invalid.File.NotExists"}"#, None);
+        let reply = parse(&a).expect("not looked at before its typed read");
+        let e = reply.read::<super::wire::GetFile>().unwrap_err();
+        assert_eq!((e.code, e.reason), (Code::NotFound, Reason::VendorNotFound), "{e}");
+        assert_eq!(e.vendor.as_ref().unwrap().request_id, "R9");
+        // A write's answer is checked before anyone reads it.
+        let e = super::parse(&answer(200, r#"{"RequestId":"R8","Success":true,"Data":"#, None), Api::DeployFile)
+            .unwrap_err();
+        assert_eq!((e.code, e.reason), (Code::Internal, Reason::VendorResponseMalformed), "{e}");
+    }
+
     proptest::proptest! {
         /// Any status and body: an answer or an error, never a panic; an
-        /// HTTP error status or a body that is not JSON is never an answer.
+        /// HTTP error status or a body that is not JSON is never an answer
+        /// (for a read, once its typed read has run; a write's answer is
+        /// refused by `parse` itself).
         #[test]
         fn prop_any_answer_reads_or_fails_cleanly(status in 100u16..600, body in body()) {
             let a = Answer { status: status.try_into().unwrap(), headers: ::http::HeaderMap::new(), body: body.clone().into() };
-            let read = super::parse(&a, Api::ListFiles);
-            if status >= 400 || serde_json::from_slice::<serde_json::Value>(&body).is_err() {
+            let refused = status >= 400 || serde_json::from_slice::<serde_json::Value>(&body).is_err();
+            let read = super::parse(&a, Api::ListFiles).and_then(|r| r.read::<IgnoredAny>().map(|_| ()));
+            let written = super::parse(&a, Api::DeployFile);
+            if refused {
                 proptest::prop_assert!(read.is_err());
+                proptest::prop_assert!(written.is_err());
             }
-            if let Err(e) = read {
+            for e in [read.err(), written.err()].into_iter().flatten() {
                 proptest::prop_assert!(e.code != Code::Ok);
             }
         }
