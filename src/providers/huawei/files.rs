@@ -361,7 +361,7 @@ impl HuaweiAdapter {
             let s = cursor::scan(pos, size, MAX_SCAN_CALLS, fetch, |(r, _)| plan.keep_script(r)).await?;
             calls += s.calls;
             st = s.total.or(st);
-            items.extend(s.items.iter().map(|(r, raw)| map::script_file(ctx, r, raw.as_deref(), q.full)));
+            items.extend(s.items.into_iter().map(|(r, raw)| map::script_file(ctx, r, raw.as_deref(), q.full)));
             match s.next {
                 Some(p) => next = Some((0, p)),
                 None if plan.jobs => {
@@ -377,7 +377,7 @@ impl HuaweiAdapter {
             let s =
                 cursor::scan(pos, size - items.len(), MAX_SCAN_CALLS - calls, fetch, |(r, _)| plan.keep_job(r)).await?;
             jt = s.total.or(jt);
-            items.extend(s.items.iter().map(|(r, raw)| map::job_file(ctx, r, raw.as_deref(), q.full)));
+            items.extend(s.items.into_iter().map(|(r, raw)| map::job_file(ctx, r, raw.as_deref(), q.full)));
             next = s.next.map(|p| (1, p));
         }
         if jt.is_none() {
@@ -420,8 +420,9 @@ impl HuaweiAdapter {
             Some(FileRef::Script(name)) => {
                 let (detail, raw_detail) = self.show_script(ctx, &name, None, false).await?;
                 let row = self.script_row(ctx, &name, full).await?;
-                let mut f = match &row {
-                    Some((r, raw)) => map::script_file(ctx, r, raw.as_deref(), false),
+                let (row, raw_row) = row.map_or((None, None), |(r, raw)| (Some(r), raw));
+                let mut f = match row {
+                    Some(r) => map::script_file(ctx, r, None, false),
                     None => pb::File {
                         name: ctx.name("files", FileRef::Script(name.clone()).id()),
                         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -436,7 +437,7 @@ impl HuaweiAdapter {
                 };
                 f.content = detail.content;
                 if full {
-                    let raw_row = row.and_then(|(_, raw)| serde_json::from_str::<Value>(raw?.get()).ok());
+                    let raw_row = raw_row.and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
                     f.vendor_record =
                         Some(crate::domain::time::json_to_struct(&json!({"detail": raw_detail, "row": raw_row})));
                 }
@@ -445,8 +446,9 @@ impl HuaweiAdapter {
             Some(FileRef::Job(name)) => {
                 let (detail, raw_detail, text) = self.show_job(ctx, &name).await?;
                 let row = self.job_row(ctx, &name, full).await?;
-                let mut f = match &row {
-                    Some((r, raw)) => map::job_file(ctx, r, raw.as_deref(), false),
+                let (row, raw_row) = row.map_or((None, None), |(r, raw)| (Some(r), raw));
+                let mut f = match row {
+                    Some(r) => map::job_file(ctx, r, None, false),
                     None => pb::File {
                         name: ctx.name("files", FileRef::Job(name.clone()).id()),
                         vendor: pb::Vendor::HuaweiDataarts as i32,
@@ -461,7 +463,7 @@ impl HuaweiAdapter {
                 };
                 f.content = text;
                 if full {
-                    let raw_row = row.and_then(|(_, raw)| serde_json::from_str::<Value>(raw?.get()).ok());
+                    let raw_row = raw_row.and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
                     f.vendor_record =
                         Some(crate::domain::time::json_to_struct(&json!({"detail": raw_detail, "row": raw_row})));
                 }

@@ -136,13 +136,19 @@ pub(super) fn startup_mode(m: pb::StartupMode) -> i64 {
     }
 }
 
+/// Text a message takes: moved when owned, copied when borrowed.
+pub(super) trait Text: AsRef<str> + Into<String> {}
+
+impl<T: AsRef<str> + Into<String>> Text for T {}
+
 /// A user from an (id, name) pair; None when both are empty.
-pub(super) fn user(id: &str, name: &str) -> Option<pb::User> {
-    (!id.is_empty() || !name.is_empty()).then(|| pb::User { id: id.to_owned(), display_name: name.to_owned() })
+pub(super) fn user(id: impl Text, name: impl Text) -> Option<pb::User> {
+    (!id.as_ref().is_empty() || !name.as_ref().is_empty())
+        .then(|| pb::User { id: id.into(), display_name: name.into() })
 }
 
 /// A user known by name only.
-pub(super) fn named(name: &str) -> Option<pb::User> {
+pub(super) fn named(name: impl Text) -> Option<pb::User> {
     user("", name)
 }
 
@@ -156,18 +162,19 @@ pub(super) fn raw_record(full: bool, raw: Option<&RawValue>) -> Option<prost_typ
     serde_json::from_str::<Value>(raw.get()).ok().map(|v| time::json_to_struct(&v))
 }
 
-/// A package (list row or detail), without items.
-pub(super) fn package(ctx: &CallCtx, p: &wire::Package, raw: Option<&RawValue>, full: bool) -> pb::ReleasePackage {
+/// A package (list row or detail), without items; its text moves into
+/// the message rather than being copied.
+pub(super) fn package(ctx: &CallCtx, p: wire::Package, raw: Option<&RawValue>, full: bool) -> pb::ReleasePackage {
     pb::ReleasePackage {
         name: ctx.name("releasePackages", &p.package_id),
         vendor: pb::Vendor::HuaweiDataarts as i32,
-        display_name: p.package_name.clone(),
+        display_name: p.package_name,
         state: package_state(p.deploy_status) as i32,
-        creator: user(&p.apply_user_id, &p.apply_user_name),
-        executor: user(&p.deploy_user_id, &p.deploy_user_name),
+        creator: user(p.apply_user_id, p.apply_user_name),
+        executor: user(p.deploy_user_id, p.deploy_user_name),
         create_time: time::ts(p.apply_timestamp),
         execute_time: time::ts(p.deploy_timestamp),
-        approvers: p.package_approvers.iter().filter_map(|a| user(&a.user_id, &a.user_name)).collect(),
+        approvers: p.package_approvers.into_iter().filter_map(|a| user(a.user_id, a.user_name)).collect(),
         target_environment: pb::Environment::Production as i32,
         deleted: p.delete_flag == Some(1),
         vendor_record: raw_record(full, raw),
@@ -212,38 +219,38 @@ pub(super) fn failure_message(items: &[wire::TaskDetail]) -> String {
     failed.join("; ")
 }
 
-/// A v2 script row.
-pub(super) fn script_file(ctx: &CallCtx, s: &wire::ScriptRow, raw: Option<&RawValue>, full: bool) -> pb::File {
+/// A v2 script row (its text moves into the message).
+pub(super) fn script_file(ctx: &CallCtx, s: wire::ScriptRow, raw: Option<&RawValue>, full: bool) -> pb::File {
     pb::File {
         name: ctx.name("files", FileRef::Script(s.name.clone()).id()),
         vendor: pb::Vendor::HuaweiDataarts as i32,
-        display_name: s.name.clone(),
+        display_name: s.name,
         kind: pb::FileKind::Script as i32,
-        file_type: s.kind.clone(),
-        folder_path: s.directory.clone(),
-        owner: named(&s.owner),
-        creator: named(&s.create_user),
+        file_type: s.kind,
+        folder_path: s.directory,
+        owner: named(s.owner),
+        creator: named(s.create_user),
         update_time: time::ts(s.modify_time),
-        description: s.description.clone(),
+        description: s.description,
         current_version: s.version.unwrap_or_default(),
-        connection_name: s.connection_name.clone(),
+        connection_name: s.connection_name,
         vendor_record: raw_record(full, raw),
         ..Default::default()
     }
 }
 
-/// A v2 job row.
-pub(super) fn job_file(ctx: &CallCtx, j: &wire::JobRow, raw: Option<&RawValue>, full: bool) -> pb::File {
+/// A v2 job row (its text moves into the message).
+pub(super) fn job_file(ctx: &CallCtx, j: wire::JobRow, raw: Option<&RawValue>, full: bool) -> pb::File {
     pb::File {
         name: ctx.name("files", FileRef::Job(j.name.clone()).id()),
         vendor: pb::Vendor::HuaweiDataarts as i32,
-        display_name: j.name.clone(),
+        display_name: j.name,
         kind: pb::FileKind::Job as i32,
-        file_type: j.job_type.clone(),
-        folder_path: j.path.clone(),
-        owner: named(&j.owner),
-        creator: named(&j.create_user),
-        last_editor: named(&j.last_update_user),
+        file_type: j.job_type,
+        folder_path: j.path,
+        owner: named(j.owner),
+        creator: named(j.create_user),
+        last_editor: named(j.last_update_user),
         create_time: time::ts(j.create_time),
         update_time: time::ts(j.last_update_time),
         vendor_record: raw_record(full, raw),

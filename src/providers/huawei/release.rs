@@ -139,7 +139,7 @@ impl HuaweiAdapter {
         let fetch = |o, l| self.package_page(ctx, body.clone(), o, l, q.full);
         let s = cursor::scan(start, q.page.size as usize, MAX_SCAN_CALLS, fetch, keep).await?;
         Ok(Page {
-            items: s.items.iter().map(|(p, raw)| map::package(ctx, p, raw.as_deref(), q.full)).collect(),
+            items: s.items.into_iter().map(|(p, raw)| map::package(ctx, p, raw.as_deref(), q.full)).collect(),
             next: s.next.map(|p| cursor::encode(&p)),
             total: s.total.unwrap_or_default(),
         })
@@ -167,7 +167,7 @@ impl HuaweiAdapter {
             return Err(Error::invalid("name", "DataArts release package ids are numeric"));
         }
         let (detail, package, raw) = self.package_detail(ctx, id).await?;
-        let mut p = map::package(ctx, &package, Some(&raw), full);
+        let mut p = map::package(ctx, package, Some(&raw), full);
         p.items = detail.task_details.iter().map(|t| map::item(ctx, t)).collect();
         if p.state() == pb::ReleasePackageState::Failed {
             p.error_message = map::failure_message(&detail.task_details);
