@@ -672,6 +672,10 @@ struct CostRow {
     load: [f64; 3],
     gateway: Stats,
     gateway_cpu_us: f64,
+    /// The part of `gateway_cpu_us` spent in the kernel.
+    gateway_system_us: f64,
+    /// The gateway's context switches per call.
+    gateway_switches: f64,
     /// The emulator's CPU per call while the gateway called it.
     emulator_via_gateway_us: f64,
     floor: Stats,
@@ -685,6 +689,8 @@ impl CostRow {
         json!({
             "case": self.case.name(), "load_average": self.load,
             "gateway": self.gateway, "gateway_cpu_us_per_call": self.gateway_cpu_us,
+            "gateway_system_cpu_us_per_call": self.gateway_system_us,
+            "gateway_context_switches_per_call": self.gateway_switches,
             "emulator_cpu_us_per_call_via_gateway": self.emulator_via_gateway_us,
             "floor": self.floor, "floor_cpu_us_per_call": self.floor_cpu_us,
             "direct": self.direct, "emulator_cpu_us_per_call_direct": self.emulator_direct_us,
@@ -726,9 +732,10 @@ async fn cost_runs(
                 async move { case.grpc(ch).await.map(drop) }
             })
         };
-        let (g0, e0) = (gw.cpu(), setup.emulators.cpu());
+        let (g0, e0) = (gw.usage().unwrap_or_default(), setup.emulators.cpu());
         let gateway = grpc(channel.clone()).await;
-        let (gateway_cpu, emulator_via_gateway) = (gw.cpu_since(g0), setup.emulators.cpu_since(e0));
+        let used = gw.usage().unwrap_or_default().since(g0);
+        let emulator_via_gateway = setup.emulators.cpu_since(e0);
         let f0 = floor_proc.cpu();
         let floor = grpc(floor_ch.clone()).await;
         let floor_cpu = floor_proc.cpu_since(f0);
@@ -743,7 +750,9 @@ async fn cost_runs(
         rows.push(CostRow {
             case,
             load,
-            gateway_cpu_us: per_call_us(gateway_cpu, &gateway),
+            gateway_cpu_us: per_call_us(used.user + used.system, &gateway),
+            gateway_system_us: per_call_us(used.system, &gateway),
+            gateway_switches: used.switches as f64 / gateway.ok.max(1) as f64,
             emulator_via_gateway_us: per_call_us(emulator_via_gateway, &gateway),
             gateway,
             floor_cpu_us: per_call_us(floor_cpu, &floor),
@@ -932,12 +941,14 @@ impl Report {
         }
         if !self.cost.is_empty() {
             println!(
-                "\nCPU per call (µs; fixed rate, one Rust client; floor = the gateway's answer replayed by bare tonic)"
+                "\nCPU per call (µs; fixed rate, one Rust client; kernel = its system part, switch = the gateway's context switches per call; floor = the gateway's answer replayed by bare tonic)"
             );
             println!(
-                "{:<34} {:>9} {:>7} {:>6} {:>9} {:>9}  {:>17}  {:>17}  {:>17}  {:>14}",
+                "{:<34} {:>9} {:>6} {:>6} {:>7} {:>6} {:>9} {:>9}  {:>17}  {:>17}  {:>17}  {:>14}",
                 "case",
                 "gateway",
+                "kernel",
+                "switch",
                 "floor",
                 "×floor",
                 "calls/cs",
@@ -952,9 +963,11 @@ impl Report {
             let pair = |s: &Stats| format!("{:.2}/{:.2}", s.p50_ms, s.p99_ms);
             let errs = c.gateway.errors + c.floor.errors + c.direct.errors;
             println!(
-                "{:<34} {:>9.0} {:>7.0} {:>6.1} {:>9.0} {:>9.0}  {:>17}  {:>17}  {:>17}  {:>14}{}",
+                "{:<34} {:>9.0} {:>6.0} {:>6.1} {:>7.0} {:>6.1} {:>9.0} {:>9.0}  {:>17}  {:>17}  {:>17}  {:>14}{}",
                 c.case.name(),
                 c.gateway_cpu_us,
+                c.gateway_system_us,
+                c.gateway_switches,
                 c.floor_cpu_us,
                 c.gateway_cpu_us / c.floor_cpu_us.max(1e-9),
                 1e6 / c.gateway_cpu_us.max(1e-9),

@@ -12,6 +12,28 @@ use std::{
 use serde_json::{Value, json};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
+/// What a process used: CPU time and context switches (see [`Proc::usage`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    /// User CPU time.
+    pub user: Duration,
+    /// System CPU time.
+    pub system: Duration,
+    /// Context switches, all threads (those that ended are not counted).
+    pub switches: u64,
+}
+
+impl Usage {
+    /// What was used between `before` and `self`.
+    pub fn since(self, before: Usage) -> Usage {
+        Usage {
+            user: self.user.saturating_sub(before.user),
+            system: self.system.saturating_sub(before.system),
+            switches: self.switches.saturating_sub(before.switches),
+        }
+    }
+}
+
 /// A child process, killed when dropped.
 pub struct Proc {
     child: Child,
@@ -45,12 +67,29 @@ impl Proc {
 
     /// User + system CPU time used so far.
     pub fn cpu(&self) -> Option<Duration> {
+        self.usage().map(|u| u.user + u.system)
+    }
+
+    /// CPU time used so far, user and system apart, and the context
+    /// switches of all its threads (each a thread that went to sleep or
+    /// was taken off its core: the kernel's side of a wake-up).
+    pub fn usage(&self) -> Option<Usage> {
         let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
         // Fields after the command name (which may hold spaces) start at field 3 (state).
         let rest = &s[s.rfind(')')? + 2..];
         let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-        Some(Duration::from_secs_f64(ticks as f64 / clock_ticks()))
+        let ticks = |i: usize| f.get(i).and_then(|t| t.parse::<u64>().ok());
+        let secs = |t: u64| Duration::from_secs_f64(t as f64 / clock_ticks());
+        let mut switches = 0;
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()?.flatten() {
+            let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
+            switches += status
+                .lines()
+                .filter(|l| l.starts_with("voluntary_ctxt_switches:") || l.starts_with("nonvoluntary_ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+        Some(Usage { user: secs(ticks(11)?), system: secs(ticks(12)?), switches })
     }
 
     /// CPU time used since a reading of [`Proc::cpu`].
