@@ -460,6 +460,53 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_first_caller_going_away_leaves_the_flight_to_the_others() {
+        let e = Arc::new(off());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let first = {
+            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
+            tokio::spawn(async move { e.read(&ctx("w", None), Grant::default(), version_read(1), f).await })
+        };
+        tokio::task::yield_now().await;
+        let mut others = Vec::new();
+        for _ in 0..3 {
+            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
+            others
+                .push(tokio::spawn(async move { e.read(&ctx("w", None), Grant::default(), version_read(1), f).await }));
+        }
+        tokio::time::sleep(SLOW / 2).await;
+        // The first caller's task drives the fetch until it goes (its client
+        // hung up); the others carry it on.
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        for o in others {
+            assert_eq!(o.await.unwrap().unwrap(), version(1, "x"));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "the fetch went on, it did not start again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fetch_that_panics_fails_its_flight_not_its_callers() {
+        let e = Arc::new(off());
+        let mut calls = Vec::new();
+        for _ in 0..3 {
+            let e = e.clone();
+            calls.push(tokio::spawn(async move {
+                let panics = |_: CallCtx| async {
+                    tokio::time::sleep(SLOW).await;
+                    panic!("a bug in a driver")
+                };
+                e.read::<pb::FileVersion, _, _>(&ctx("w", None), Grant::default(), version_read(1), panics).await
+            }));
+        }
+        for c in calls {
+            let err = c.await.expect("the caller's task did not panic").unwrap_err();
+            assert_eq!((err.code, err.reason), (Code::Unavailable, Reason::VendorUnavailable), "{err}");
+        }
+        assert_eq!(e.version.in_flight(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_flight_cut_short_by_its_first_callers_deadline_starts_again_for_the_others() {
         let e = Arc::new(off());
         let runs = Arc::new(AtomicUsize::new(0));
