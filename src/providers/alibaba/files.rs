@@ -104,7 +104,10 @@ impl Project {
     pub(super) async fn list_files(&self, ctx: &CallCtx, q: FileQuery) -> Result<Page<pb::File>> {
         let base = list_params(&q)?;
         self.window(ctx, Api::ListFiles, &base, &q.page, false, |r, scan| {
-            scan.feed(r, r.read_view::<wire::ListFiles>(q.full)?, |f| Some(map::file(ctx, &f, f.record(q.full))))
+            scan.feed(r, r.read_view::<wire::ListFiles>(q.full)?, |f| {
+                let (f, record) = f.split(q.full);
+                Some(map::file(ctx, f, record))
+            })
         })
         .await
     }
@@ -113,8 +116,8 @@ impl Project {
     pub(super) async fn get_file(&self, ctx: &CallCtx, id: &str, full: bool) -> Result<pb::File> {
         let n = numeric("name", id)?;
         let reply = self.call(ctx, Api::GetFile, vec![("FileId", n.to_string())]).await?;
-        let data = reply.read_view::<wire::GetFile>(full)?.data;
-        Ok(map::file(ctx, &data.file, data.record(full)))
+        let (data, record) = reply.read_view::<wire::GetFile>(full)?.data.split(full);
+        Ok(map::file(ctx, data.file, record))
     }
 
     /// ListFileVersions, newest first.
@@ -128,7 +131,7 @@ impl Project {
         let base = [("FileId", numeric("parent", file_id)?.to_string())];
         self.window(ctx, Api::ListFileVersions, &base, &page, false, |r, scan| {
             scan.feed(r, r.read_view::<wire::ListFileVersions>(full)?, |v| {
-                Some(map::file_version(ctx, file_id, &v, full))
+                Some(map::file_version(ctx, file_id, v, full))
             })
         })
         .await
@@ -145,7 +148,7 @@ impl Project {
         let n = numeric("name", file_id)?;
         let params = vec![("FileId", n.to_string()), ("FileVersion", version.to_string())];
         let reply = self.call(ctx, Api::GetFileVersion, params).await?;
-        Ok(map::file_version(ctx, file_id, &reply.read_view::<wire::GetFileVersion>(full)?.data, full))
+        Ok(map::file_version(ctx, file_id, reply.read_view::<wire::GetFileVersion>(full)?.data, full))
     }
 
     /// The ids of files to deploy, all checked before anything is deployed:

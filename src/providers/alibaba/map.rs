@@ -25,6 +25,12 @@ fn text(v: &Option<Cow<'_, str>>) -> String {
     v.as_deref().unwrap_or_default().to_owned()
 }
 
+/// Text taken out of the answer: moved when reading it had to unescape
+/// it (a script's lines), copied when it is borrowed from the body.
+fn owned(v: Option<Cow<'_, str>>) -> String {
+    v.map(Cow::into_owned).unwrap_or_default()
+}
+
 /// A user by account UID; None when absent or blank.
 fn user(id: &Option<Cow<'_, str>>) -> Option<pb::User> {
     let id = id.as_deref().unwrap_or_default().trim();
@@ -283,23 +289,23 @@ pub(crate) fn use_type_code(u: pb::UseType) -> &'static str {
 }
 
 /// A ListFiles row or GetFile `File` (`record`: the VIEW_FULL record).
-pub(crate) fn file(ctx: &CallCtx, f: &wire::File<'_>, record: Option<prost_types::Struct>) -> pb::File {
+pub(crate) fn file(ctx: &CallCtx, f: wire::File<'_>, record: Option<prost_types::Struct>) -> pb::File {
     pb::File {
         name: ctx.name("files", f.file_id),
         vendor: pb::Vendor::AlibabaDataworks as i32,
-        display_name: text(&f.file_name),
+        display_name: owned(f.file_name),
         kind: pb::FileKind::Script as i32,
-        file_type: text(&f.file_type),
-        folder_path: text(&f.absolute_folder_path),
-        folder_id: text(&f.file_folder_id),
+        file_type: owned(f.file_type),
+        folder_path: owned(f.absolute_folder_path),
+        folder_id: owned(f.file_folder_id),
         use_type: use_type(f.use_type.as_deref()) as i32,
         owner: user(&f.owner),
         creator: user(&f.create_user),
         last_editor: user(&f.last_edit_user),
         create_time: time::ts(f.create_time),
         update_time: time::ts(f.last_edit_time),
-        description: text(&f.file_description),
-        content: text(&f.content),
+        description: owned(f.file_description),
+        content: owned(f.content),
         current_version: f.current_version.unwrap_or_default(),
         commit_status: (match f.commit_status {
             Some(0) => pb::CommitStatus::Uncommitted,
@@ -308,8 +314,8 @@ pub(crate) fn file(ctx: &CallCtx, f: &wire::File<'_>, record: Option<prost_types
         }) as i32,
         node_id: positive(f.node_id),
         workflow_id: positive(f.business_id),
-        connection_name: text(&f.connection_name),
-        deleted_status: text(&f.deleted_status),
+        connection_name: owned(f.connection_name),
+        deleted_status: owned(f.deleted_status),
         vendor_record: record,
     }
 }
@@ -318,17 +324,18 @@ pub(crate) fn file(ctx: &CallCtx, f: &wire::File<'_>, record: Option<prost_types
 pub(crate) fn file_version(
     ctx: &CallCtx,
     file_id: &str,
-    v: &Rec<'_, wire::FileVersion<'_>>,
+    v: Rec<'_, wire::FileVersion<'_>>,
     full: bool,
 ) -> pb::FileVersion {
+    let (v, vendor_record) = v.split(full);
     let n = v.file_version;
     pb::FileVersion {
         name: format!("{}/versions/{n}", ctx.name("files", file_id)),
         vendor: pb::Vendor::AlibabaDataworks as i32,
         version: n,
-        display_name: text(&v.file_name),
-        content: text(&v.file_content),
-        comment: text(&v.comment),
+        display_name: owned(v.file_name),
+        content: owned(v.file_content),
+        comment: owned(v.comment),
         state: (match v.status.as_deref().unwrap_or_default() {
             "COMMITTING" => pb::FileVersionState::Committing,
             "COMMITTED" | "CHECK_OK" => pb::FileVersionState::Committed,
@@ -348,10 +355,10 @@ pub(crate) fn file_version(
             _ => pb::ChangeType::Unspecified,
         }) as i32,
         node_id: positive(v.node_id),
-        node_content: text(&v.node_content),
-        property_content: text(&v.file_property_content),
+        node_content: owned(v.node_content),
+        property_content: owned(v.file_property_content),
         use_type: use_type(v.use_type.as_deref()) as i32,
-        vendor_record: v.record(full),
+        vendor_record,
     }
 }
 

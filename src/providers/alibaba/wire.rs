@@ -71,6 +71,12 @@ impl<T> Rec<'_, T> {
         let raw = self.raw.filter(|_| full)?;
         serde_json::from_str::<serde_json::Value>(raw.get()).ok().map(|v| time::json_to_struct(&v))
     }
+
+    /// The value itself and its [`Rec::record`].
+    pub(crate) fn split(self, full: bool) -> (T, Option<prost_types::Struct>) {
+        let record = self.record(full);
+        (self.value, record)
+    }
 }
 
 /// A paged list answer: its rows (absent when the vendor left the key
