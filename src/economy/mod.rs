@@ -366,6 +366,18 @@ mod tests {
         }
     }
 
+    /// A caller in a task of its own reading version 1 of workspace `w`
+    /// (within `deadline` from now), by a fetch that counts its runs and
+    /// answers `x`.
+    fn spawn_read(
+        e: &Arc<Economy>,
+        runs: &Arc<AtomicUsize>,
+        deadline: Option<Duration>,
+    ) -> tokio::task::JoinHandle<Result<pb::FileVersion>> {
+        let (e, f) = (e.clone(), fetch(runs, Ok(version(1, "x"))));
+        tokio::spawn(async move { e.read(&ctx("w", deadline), Grant::default(), version_read(1), f).await })
+    }
+
     /// A fetch that counts its runs and answers `answer` after `SLOW`.
     fn fetch<V: Clone + Send + 'static>(
         runs: &Arc<AtomicUsize>,
@@ -443,12 +455,7 @@ mod tests {
     async fn a_short_deadline_leaves_alone_and_the_flight_goes_on() {
         let e = Arc::new(off());
         let runs = Arc::new(AtomicUsize::new(0));
-        let long = {
-            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
-            tokio::spawn(async move {
-                e.read(&ctx("w", Some(Duration::from_secs(5))), Grant::default(), version_read(1), f).await
-            })
-        };
+        let long = spawn_read(&e, &runs, Some(Duration::from_secs(5)));
         tokio::task::yield_now().await;
         let short = e
             .read(&ctx("w", Some(SLOW / 4)), Grant::default(), version_read(1), fetch(&runs, Ok(version(1, "x"))))
@@ -463,17 +470,9 @@ mod tests {
     async fn the_first_caller_going_away_leaves_the_flight_to_the_others() {
         let e = Arc::new(off());
         let runs = Arc::new(AtomicUsize::new(0));
-        let first = {
-            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
-            tokio::spawn(async move { e.read(&ctx("w", None), Grant::default(), version_read(1), f).await })
-        };
+        let first = spawn_read(&e, &runs, None);
         tokio::task::yield_now().await;
-        let mut others = Vec::new();
-        for _ in 0..3 {
-            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
-            others
-                .push(tokio::spawn(async move { e.read(&ctx("w", None), Grant::default(), version_read(1), f).await }));
-        }
+        let others: Vec<_> = (0..3).map(|_| spawn_read(&e, &runs, None)).collect();
         tokio::time::sleep(SLOW / 2).await;
         // The first caller's task drives the fetch until it goes (its client
         // hung up); the others carry it on.
@@ -510,18 +509,9 @@ mod tests {
     async fn a_flight_cut_short_by_its_first_callers_deadline_starts_again_for_the_others() {
         let e = Arc::new(off());
         let runs = Arc::new(AtomicUsize::new(0));
-        let short = {
-            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
-            tokio::spawn(async move { e.read(&ctx("w", Some(SLOW / 2)), Grant::default(), version_read(1), f).await })
-        };
+        let short = spawn_read(&e, &runs, Some(SLOW / 2));
         tokio::task::yield_now().await;
-        let mut longs = Vec::new();
-        for _ in 0..5 {
-            let (e, f) = (e.clone(), fetch(&runs, Ok(version(1, "x"))));
-            longs.push(tokio::spawn(async move {
-                e.read(&ctx("w", Some(Duration::from_secs(5))), Grant::default(), version_read(1), f).await
-            }));
-        }
+        let longs: Vec<_> = (0..5).map(|_| spawn_read(&e, &runs, Some(Duration::from_secs(5)))).collect();
         assert_eq!(short.await.unwrap().unwrap_err().code, Code::DeadlineExceeded);
         for l in longs {
             assert_eq!(l.await.unwrap().unwrap(), version(1, "x"), "a short deadline never cuts a longer one short");

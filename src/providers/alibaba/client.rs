@@ -534,7 +534,7 @@ mod tests {
         }
         for body in [
             r#"{"Success":true,"Data":{"Name":"Success","Flag":false}}"#,
-            r#"{"Data":{"Note":""Success"","Success":"false"}}"#,
+            r#"{"Data":{"Note":"\"Success\": false","Success":"false"}}"#,
             r#"{"RequestId":"R","Data":{}}"#,
             r#"{"Success""#,
         ] {
