@@ -688,18 +688,21 @@ pub(crate) fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
 }
 
 /// The `key` rows of a list answer read into `T`, each with its raw JSON
-/// when `full` (VIEW_FULL: the record); and `total`. Without records the
-/// answer is read in one pass, instead of finding each row's extent, copying
-/// it and then reading it.
-pub(super) fn listed<T: DeserializeOwned>(a: &Answer, key: RowsKey, full: bool) -> Result<(Rows<T>, Option<i64>)> {
-    if !full {
+/// when `full` (VIEW_FULL: the record); and the answer's `total`, else the
+/// rows up to the end of this page (which started at row `offset`).
+/// Without records the answer is read in one pass, instead of finding each
+/// row's extent, copying it and then reading it.
+pub(super) fn listed<T: DeserializeOwned>(a: &Answer, key: RowsKey, offset: u32, full: bool) -> Result<(Rows<T>, i64)> {
+    let (rows, total): (Rows<T>, _) = if full {
+        let list: Listing = parse_json(a)?;
+        let total = list.total;
+        (list.take(key).into_iter().map(|raw| Ok((row(a, &raw)?, Some(raw)))).collect::<Result<_>>()?, total)
+    } else {
         let list: Listing<T> = parse_json(a)?;
         let total = list.total;
-        return Ok((list.take(key).into_iter().map(|t| (t, None)).collect(), total));
-    }
-    let list: Listing = parse_json(a)?;
-    let total = list.total;
-    let rows = list.take(key).into_iter().map(|raw| Ok((row(a, &raw)?, Some(raw)))).collect::<Result<_>>()?;
+        (list.take(key).into_iter().map(|t| (t, None)).collect(), total)
+    };
+    let total = total.unwrap_or(i64::from(offset) + rows.len() as i64);
     Ok((rows, total))
 }
 

@@ -191,9 +191,7 @@ impl HuaweiAdapter {
             .query("offset", o)
             .query_opt("script_name", name);
         let answer = self.client.call(ctx, Api::ScriptsList, req).await?;
-        let (rows, total) = listed(&answer, wire::RowsKey::Scripts, full)?;
-        let total = total.unwrap_or(i64::from(o) + rows.len() as i64);
-        Ok((rows, total))
+        listed(&answer, wire::RowsKey::Scripts, o, full)
     }
 
     async fn job_page(
@@ -211,9 +209,7 @@ impl HuaweiAdapter {
             .query_opt("job_name", name)
             .query_opt("job_type", job_type);
         let answer = self.client.call(ctx, Api::JobsList, req).await?;
-        let (rows, total) = listed(&answer, wire::RowsKey::Jobs, full)?;
-        let total = total.unwrap_or(i64::from(o) + rows.len() as i64);
-        Ok((rows, total))
+        listed(&answer, wire::RowsKey::Jobs, o, full)
     }
 
     /// v1 show script (`?version=N`, or the production version).
@@ -265,12 +261,13 @@ impl HuaweiAdapter {
             return Ok(out);
         }
         for page in 0..pages {
+            let offset = page * VENDOR_MAX_LIMIT;
             let req = Req::get(Service::Dlf, format!("/v1/{}/scripts", self.client.project()))
                 .query("limit", VENDOR_MAX_LIMIT)
-                .query("offset", page * VENDOR_MAX_LIMIT)
+                .query("offset", offset)
                 .query_opt("scriptName", name);
             let answer = self.client.call(ctx, Api::ScriptsListV1, req).await?;
-            let (rows, _) = listed::<wire::ScriptDetail>(&answer, wire::RowsKey::Scripts, false)?;
+            let (rows, _) = listed::<wire::ScriptDetail>(&answer, wire::RowsKey::Scripts, offset, false)?;
             let n = rows.len();
             for (d, _) in rows {
                 if names.contains(&d.name) {

@@ -95,9 +95,7 @@ impl HuaweiAdapter {
         body.limit = limit;
         let req = Req::post(Service::Factory, self.factory("release-packages"), &body)?;
         let answer = self.client.call(ctx, Api::ReleasePackagesList, req).await?;
-        let (rows, total) = listed(&answer, wire::RowsKey::Data, full)?;
-        let total = total.unwrap_or(i64::from(offset) + rows.len() as i64);
-        Ok((rows, total))
+        listed(&answer, wire::RowsKey::Data, offset, full)
     }
 
     pub(super) async fn list_packages(&self, ctx: &CallCtx, q: PackageQuery) -> Result<Page<pb::ReleasePackage>> {
