@@ -32,7 +32,10 @@ use crate::{
     config::{LiveSecret, Secret},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
     providers::{
-        client::{Access, Action, Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, from_json, sensitive},
+        client::{
+            Access, Action, Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, from_json, is_object,
+            sensitive,
+        },
         signing,
     },
 };
@@ -271,17 +274,22 @@ impl Reply {
     pub(crate) fn read_view<'a, T: Deserialize<'a>>(&'a self, full: bool) -> Result<T> {
         wire::read(&self.body, full).map_err(|e| match self.classified() {
             Err(failure) => failure,
-            Ok(_) => self.malformed(e),
+            Ok(c) => self.malformed_as(&c.request_id, e),
         })
     }
 
     /// VENDOR_RESPONSE_MALFORMED for this answer.
     pub(crate) fn malformed(&self, what: impl std::fmt::Display) -> Error {
         let rid = match self.classified() {
-            Ok(Classified { request_id, .. }) => request_id,
+            Ok(c) => c.request_id,
             Err(e) => e.vendor.as_ref().map(|v| v.request_id.clone()).unwrap_or_default(),
         };
-        Error::malformed(VENDOR.name, &rid, 200, format_args!("{}: {what}", self.action.name()))
+        self.malformed_as(&rid, what)
+    }
+
+    /// VENDOR_RESPONSE_MALFORMED for this answer, whose request id is `rid`.
+    fn malformed_as(&self, rid: &str, what: impl std::fmt::Display) -> Error {
+        Error::malformed(VENDOR.name, rid, 200, format_args!("{}: {what}", self.action.name()))
     }
 
     /// The whole answer read as [`parse`] reads an answer it checks
@@ -328,8 +336,7 @@ fn may_say_failure(body: &[u8]) -> bool {
 pub(crate) fn parse(a: &Answer, action: Api) -> Result<Reply> {
     let header_rid = a.headers.get(VENDOR.request_id_header);
     let reply = Reply { action, header_rid: header_rid.cloned(), body: a.body.clone() };
-    let object = a.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if a.status.is_success() && action.access() == Access::Read && object && !may_say_failure(&a.body) {
+    if a.status.is_success() && action.access() == Access::Read && is_object(&a.body) && !may_say_failure(&a.body) {
         return Ok(reply);
     }
     let retry_after =
@@ -352,7 +359,7 @@ fn classify(
     body: &[u8],
 ) -> Result<Classified> {
     let code = status.as_u16();
-    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let object = is_object(body);
     let env = if object {
         from_json::<Envelope>(body)
     } else {

@@ -48,6 +48,12 @@ pub(crate) fn from_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> serde_
     serde_json::from_str(text)
 }
 
+/// Whether a vendor's `body` opens a JSON object (its first character after
+/// white space is `{`).
+pub(crate) fn is_object(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// One workspace's pooled HTTP client and its per-attempt timeout.
 pub(super) struct Http {
     client: reqwest::Client,

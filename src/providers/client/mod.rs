@@ -17,8 +17,8 @@ use std::{future::Future, sync::Arc};
 use bytes::Bytes;
 
 pub use self::guard::{Attempt, MAX_ATTEMPTS, Shared};
-pub(crate) use self::http::from_json;
 pub use self::http::{Answer, USER_AGENT};
+pub(crate) use self::http::{from_json, is_object};
 use crate::domain::{CallCtx, Error, Reason, Result};
 
 /// Whether a vendor call changes anything at the vendor.

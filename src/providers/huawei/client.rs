@@ -43,7 +43,7 @@ use crate::{
     config::{LiveSecret, Secret, SecretError},
     domain::{CallCtx, Error, Reason, Result, VendorDetail},
     providers::{
-        client::{Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, from_json, sensitive},
+        client::{Answer, USER_AGENT, Vendor, VendorClient, credentials_refused, from_json, is_object, sensitive},
         signing,
     },
 };
@@ -668,7 +668,7 @@ fn daily_quota_used_up(msg: &str) -> Error {
 pub(crate) fn parse_json<T: DeserializeOwned>(a: &Answer) -> Result<T> {
     // Straight from the bytes: going through a `Value` first copied every
     // row of a list twice (bench/: a third of a list call's CPU).
-    let object = a.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let object = is_object(&a.body);
     if object && let Ok(t) = from_json::<T>(&a.body) {
         return Ok(t);
     }
