@@ -67,19 +67,14 @@ impl Proc {
 
     /// User + system CPU time used so far.
     pub fn cpu(&self) -> Option<Duration> {
-        self.usage().map(|u| u.user + u.system)
+        self.times().map(|(user, system)| user + system)
     }
 
     /// CPU time used so far, user and system apart, and the context
     /// switches of all its threads (each a thread that went to sleep or
     /// was taken off its core: the kernel's side of a wake-up).
     pub fn usage(&self) -> Option<Usage> {
-        let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        // Fields after the command name (which may hold spaces) start at field 3 (state).
-        let rest = &s[s.rfind(')')? + 2..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|t| t.parse::<u64>().ok());
-        let secs = |t: u64| Duration::from_secs_f64(t as f64 / clock_ticks());
+        let (user, system) = self.times()?;
         let mut switches = 0;
         for task in std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()?.flatten() {
             let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
@@ -89,7 +84,20 @@ impl Proc {
                 .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
                 .sum::<u64>();
         }
-        Some(Usage { user: secs(ticks(11)?), system: secs(ticks(12)?), switches })
+        Some(Usage { user, system, switches })
+    }
+
+    /// User and system CPU time used so far.
+    fn times(&self) -> Option<(Duration, Duration)> {
+        let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // Fields after the command name (which may hold spaces) start at field 3 (state).
+        let rest = &s[s.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let secs = |i: usize| {
+            let ticks = f.get(i)?.parse::<u64>().ok()?;
+            Some(Duration::from_secs_f64(ticks as f64 / clock_ticks()))
+        };
+        Some((secs(11)?, secs(12)?))
     }
 
     /// CPU time used since a reading of [`Proc::cpu`].
@@ -128,13 +136,17 @@ pub fn rss_kib_of(pid: u32) -> Option<u64> {
     status_kib(pid, "VmRSS:")
 }
 
+/// Clock ticks per second (`getconf CLK_TCK`, asked once).
 fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 /// A loopback port nobody listens on now.
