@@ -37,7 +37,7 @@ use super::{
     codes::{self, Kind, Window},
     federated::Federated,
     sign,
-    wire::{Listing, Rows, RowsKey},
+    wire::{Listing, Row, Rows, RowsKey},
 };
 use crate::{
     config::{LiveSecret, Secret, SecretError},
@@ -696,11 +696,11 @@ pub(super) fn listed<T: DeserializeOwned>(a: &Answer, key: RowsKey, offset: u32,
     let (rows, total): (Rows<T>, _) = if full {
         let list: Listing = parse_json(a)?;
         let total = list.total;
-        (list.take(key).into_iter().map(|raw| Ok((row(a, &raw)?, Some(raw)))).collect::<Result<_>>()?, total)
+        (list.take(key).into_iter().map(|raw| Ok(Row(row(a, &raw)?, Some(raw)))).collect::<Result<_>>()?, total)
     } else {
-        let list: Listing<T> = parse_json(a)?;
+        let list: Listing<Row<T>> = parse_json(a)?;
         let total = list.total;
-        (list.take(key).into_iter().map(|t| (t, None)).collect(), total)
+        (list.take(key), total)
     };
     let total = total.unwrap_or(i64::from(offset) + rows.len() as i64);
     Ok((rows, total))

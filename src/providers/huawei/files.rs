@@ -13,7 +13,7 @@ use super::{
     client::{Req, Service, listed, parse_json, seg, typed},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
-    wire,
+    wire::{self, Row},
 };
 use crate::{
     domain::{CallCtx, Error, FileQuery, Page, PageReq, Reason, Result, UserKey, Violation},
@@ -269,7 +269,7 @@ impl HuaweiAdapter {
             let answer = self.client.call(ctx, Api::ScriptsListV1, req).await?;
             let (rows, _) = listed::<wire::ScriptDetail>(&answer, wire::RowsKey::Scripts, offset, false)?;
             let n = rows.len();
-            for (d, _) in rows {
+            for Row(d, _) in rows {
                 if names.contains(&d.name) {
                     out.insert(d.name, d.content);
                 }
@@ -282,17 +282,12 @@ impl HuaweiAdapter {
     }
 
     /// The v2 row of the script named exactly `name` (with its raw JSON when `full`).
-    async fn script_row(
-        &self,
-        ctx: &CallCtx,
-        name: &str,
-        full: bool,
-    ) -> Result<Option<(wire::ScriptRow, Option<wire::Raw>)>> {
+    async fn script_row(&self, ctx: &CallCtx, name: &str, full: bool) -> Result<Option<Row<wire::ScriptRow>>> {
         for page in 0..MAX_LOOKUP_PAGES {
             let o = page * VENDOR_MAX_LIMIT;
             let (rows, total) = self.script_page(ctx, Some(name), o, VENDOR_MAX_LIMIT, full).await?;
             let n = rows.len();
-            if let Some(r) = rows.into_iter().find(|(r, _)| r.name == name) {
+            if let Some(r) = rows.into_iter().find(|Row(r, _)| r.name == name) {
                 return Ok(Some(r));
             }
             if n < VENDOR_MAX_LIMIT as usize || i64::from(o + VENDOR_MAX_LIMIT) >= total {
@@ -303,17 +298,12 @@ impl HuaweiAdapter {
     }
 
     /// The v2 row of the job named exactly `name` (with its raw JSON when `full`).
-    async fn job_row(
-        &self,
-        ctx: &CallCtx,
-        name: &str,
-        full: bool,
-    ) -> Result<Option<(wire::JobRow, Option<wire::Raw>)>> {
+    async fn job_row(&self, ctx: &CallCtx, name: &str, full: bool) -> Result<Option<Row<wire::JobRow>>> {
         for page in 0..MAX_LOOKUP_PAGES {
             let o = page * VENDOR_MAX_LIMIT;
             let (rows, total) = self.job_page(ctx, Some(name), None, o, VENDOR_MAX_LIMIT, full).await?;
             let n = rows.len();
-            if let Some(r) = rows.into_iter().find(|(r, _)| r.name == name) {
+            if let Some(r) = rows.into_iter().find(|Row(r, _)| r.name == name) {
                 return Ok(Some(r));
             }
             if n < VENDOR_MAX_LIMIT as usize || i64::from(o + VENDOR_MAX_LIMIT) >= total {
@@ -355,10 +345,10 @@ impl HuaweiAdapter {
         if kind == 0 {
             pos = aligned(pos, size);
             let fetch = |o, l| self.script_page(ctx, name, o, l, q.full);
-            let s = cursor::scan(pos, size, MAX_SCAN_CALLS, fetch, |(r, _)| plan.keep_script(r)).await?;
+            let s = cursor::scan(pos, size, MAX_SCAN_CALLS, fetch, |Row(r, _)| plan.keep_script(r)).await?;
             calls += s.calls;
             st = s.total.or(st);
-            items.extend(s.items.into_iter().map(|(r, raw)| map::script_file(ctx, r, raw.as_deref(), q.full)));
+            items.extend(s.items.into_iter().map(|Row(r, raw)| map::script_file(ctx, r, raw.as_deref(), q.full)));
             match s.next {
                 Some(p) => next = Some((0, p)),
                 None if plan.jobs => {
@@ -371,10 +361,10 @@ impl HuaweiAdapter {
         if kind == 1 && items.len() < size && calls < MAX_SCAN_CALLS {
             pos = aligned(pos, size - items.len());
             let fetch = |o, l| self.job_page(ctx, name, plan.job_type, o, l, q.full);
-            let s =
-                cursor::scan(pos, size - items.len(), MAX_SCAN_CALLS - calls, fetch, |(r, _)| plan.keep_job(r)).await?;
+            let s = cursor::scan(pos, size - items.len(), MAX_SCAN_CALLS - calls, fetch, |Row(r, _)| plan.keep_job(r))
+                .await?;
             jt = s.total.or(jt);
-            items.extend(s.items.into_iter().map(|(r, raw)| map::job_file(ctx, r, raw.as_deref(), q.full)));
+            items.extend(s.items.into_iter().map(|Row(r, raw)| map::job_file(ctx, r, raw.as_deref(), q.full)));
             next = s.next.map(|p| (1, p));
         }
         if jt.is_none() {
@@ -417,7 +407,7 @@ impl HuaweiAdapter {
             Some(FileRef::Script(name)) => {
                 let (detail, raw_detail) = self.show_script(ctx, &name, None, false).await?;
                 let row = self.script_row(ctx, &name, full).await?;
-                let (row, raw_row) = row.map_or((None, None), |(r, raw)| (Some(r), raw));
+                let (row, raw_row) = row.map_or((None, None), |Row(r, raw)| (Some(r), raw));
                 let mut f = match row {
                     Some(r) => map::script_file(ctx, r, None, false),
                     None => pb::File {
@@ -443,7 +433,7 @@ impl HuaweiAdapter {
             Some(FileRef::Job(name)) => {
                 let (detail, raw_detail, text) = self.show_job(ctx, &name).await?;
                 let row = self.job_row(ctx, &name, full).await?;
-                let (row, raw_row) = row.map_or((None, None), |(r, raw)| (Some(r), raw));
+                let (row, raw_row) = row.map_or((None, None), |Row(r, raw)| (Some(r), raw));
                 let mut f = match row {
                     Some(r) => map::job_file(ctx, r, None, false),
                     None => pb::File {
@@ -517,7 +507,7 @@ impl HuaweiAdapter {
                 (c.v, c.n)
             }
             None => {
-                let Some((row, _)) = self.script_row(ctx, &name, false).await? else {
+                let Some(Row(row, _)) = self.script_row(ctx, &name, false).await? else {
                     return Err(Error::not_found(Reason::FileNotFound, ctx.name("files", file_id)));
                 };
                 let current = row.version.unwrap_or_default();

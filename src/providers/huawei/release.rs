@@ -9,7 +9,7 @@ use super::{
     client::{Req, Service, listed, parse_json, row, seg},
     cursor::{self, MAX_SCAN_CALLS, Pos, VENDOR_MAX_LIMIT},
     map::{self, FileRef},
-    wire,
+    wire::{self, Row},
 };
 use crate::{
     domain::{
@@ -130,14 +130,14 @@ impl HuaweiAdapter {
             Some(c) => cursor::decode_pos(c)?,
             None => Pos::start(if local { VENDOR_MAX_LIMIT } else { q.page.size }),
         };
-        let keep = |(p, _): &(wire::Package, Option<wire::Raw>)| {
+        let keep = |Row(p, _): &Row<wire::Package>| {
             creators.matches(&p.apply_user_id, &p.apply_user_name)
                 && executors.matches(&p.deploy_user_id, &p.deploy_user_name)
         };
         let fetch = |o, l| self.package_page(ctx, body.clone(), o, l, q.full);
         let s = cursor::scan(start, q.page.size as usize, MAX_SCAN_CALLS, fetch, keep).await?;
         Ok(Page {
-            items: s.items.into_iter().map(|(p, raw)| map::package(ctx, p, raw.as_deref(), q.full)).collect(),
+            items: s.items.into_iter().map(|Row(p, raw)| map::package(ctx, p, raw.as_deref(), q.full)).collect(),
             next: s.next.map(|p| cursor::encode(&p)),
             total: s.total.unwrap_or_default(),
         })
@@ -286,7 +286,7 @@ impl HuaweiAdapter {
             ..Default::default()
         };
         let (rows, _) = self.package_page(ctx, body, 0, VENDOR_MAX_LIMIT, false).await?;
-        let same: Vec<&wire::Package> = rows.iter().map(|(p, _)| p).filter(|p| p.package_name == name).collect();
+        let same: Vec<&wire::Package> = rows.iter().map(|Row(p, _)| p).filter(|p| p.package_name == name).collect();
         match same.as_slice() {
             [] => Ok(Looked::NotApplied),
             [one] => Ok(Looked::Applied(one.package_id.trim().to_owned())),

@@ -216,8 +216,20 @@ pub(super) struct Listing<T = Raw> {
     pub jobs: Vec<T>,
 }
 
+/// A typed row of a list answer and, when it was kept (VIEW_FULL), its
+/// raw JSON. Read as a row of a [`Listing`], it is the typed row alone, so
+/// a page read without records lands in its vector in one pass.
+#[derive(Debug)]
+pub(super) struct Row<T>(pub T, pub Option<Raw>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Row<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(|t| Row(t, None))
+    }
+}
+
 /// Typed rows of a list answer, each with its raw JSON when it was kept.
-pub(super) type Rows<T> = Vec<(T, Option<Raw>)>;
+pub(super) type Rows<T> = Vec<Row<T>>;
 
 /// The key of a list answer's rows.
 #[derive(Debug, Clone, Copy)]
