@@ -5,7 +5,7 @@
 # bench (bench/gateway/), which prints a table and writes
 # bench/results/gateway-<unix time>.json.
 #
-#   bench/run.sh                 # about 8.5 minutes on 2 cores once built
+#   bench/run.sh                 # about 9.5 minutes on 2 cores once built
 #   HOP_SECONDS=10 bench/run.sh  # longer runs, steadier figures
 set -euo pipefail
 cd "$(dirname "$0")/.."

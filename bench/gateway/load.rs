@@ -1,11 +1,16 @@
 //! Load generation: an open-loop client that starts calls at a fixed rate
 //! whatever the answers do (so a slow server cannot slow the offered load),
-//! and the `ghz` runner for the gRPC side.
+//! a closed-loop one that keeps a number of calls in flight (to find what a
+//! server can do), and the `ghz` runner for the gRPC side.
 
 use std::{
     future::Future,
     path::Path,
     process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -94,6 +99,53 @@ where
     Stats::from_latencies(lat, errors, first_error, start.elapsed())
 }
 
+/// Keeps `concurrency` calls of `call` in flight for `length`: each caller
+/// starts its next call as its last one answers. Calls are numbered from
+/// `first` up, one number per call over all callers. Calls still in
+/// flight at the end are waited for and counted.
+pub async fn closed_loop<F, Fut>(concurrency: usize, length: Duration, first: usize, call: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let start = Instant::now();
+    let (call, next) = (Arc::new(call), Arc::new(AtomicUsize::new(first)));
+    let callers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (call, next) = (call.clone(), next.clone());
+            tokio::spawn(async move {
+                let (mut lat, mut errors, mut first_error) = (Vec::new(), 0, None);
+                while start.elapsed() < length {
+                    let t = Instant::now();
+                    match call(next.fetch_add(1, Ordering::Relaxed)).await {
+                        Ok(()) => lat.push(t.elapsed()),
+                        Err(e) => {
+                            errors += 1;
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                (lat, errors, first_error)
+            })
+        })
+        .collect();
+    let (mut lat, mut errors, mut first_error) = (Vec::new(), 0, None);
+    for c in callers {
+        match c.await {
+            Ok((l, e, f)) => {
+                lat.extend(l);
+                errors += e;
+                first_error = first_error.or(f);
+            }
+            Err(e) => {
+                errors += 1;
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    Stats::from_latencies(lat, errors, first_error, start.elapsed())
+}
+
 /// How to load the gateway with `ghz`.
 pub struct GhzRun<'a> {
     /// Full method name, `package.Service.Method`.
@@ -156,7 +208,7 @@ fn ghz_stats(r: &Value) -> Stats {
 
 /// Checks the figures' arithmetic on known inputs; run when the bench
 /// binary is started without `--bench` (as `cargo test --all-targets` does).
-pub fn self_check() {
+pub async fn self_check() {
     let r = serde_json::json!({
         "total": 2_000_000_000u64, "average": 1_500_000,
         "latencyDistribution": [{"percentage": 50, "latency": 1_000_000}, {"percentage": 90, "latency": 2_000_000},
@@ -174,4 +226,23 @@ pub fn self_check() {
     let s = Stats::from_latencies(lat, 0, None, Duration::from_secs(1));
     assert_eq!((s.p50_ms, s.p90_ms, s.p99_ms), (51.0, 90.0, 99.0));
     assert_eq!(s.rps, 100.0);
+
+    // The closed loop numbers its calls from `first` with no gaps or repeats, and counts failures.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let s = closed_loop(4, Duration::from_millis(30), 10, move |n| {
+        log.lock().expect("not poisoned").push(n);
+        async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            if n % 3 == 0 { Err(format!("call {n}")) } else { Ok(()) }
+        }
+    })
+    .await;
+    let mut seen = seen.lock().expect("not poisoned").clone();
+    seen.sort_unstable();
+    assert!(seen.len() >= 4, "every caller made a call");
+    assert_eq!(seen, (10..10 + seen.len()).collect::<Vec<_>>());
+    assert_eq!(s.ok + s.errors, seen.len());
+    assert_eq!(s.errors, seen.iter().filter(|n| *n % 3 == 0).count());
+    assert!(s.first_error.is_some_and(|e| e.starts_with("call ")));
 }

@@ -13,6 +13,8 @@
 //!   the gateway, both from one open-loop Rust client; ghz alongside;
 //! - throughput: ghz at concurrency 50, highest rate with p99 under 20 ms,
 //!   and the gateway's CPU time per request;
+//! - capacity: calls per gateway core-second with the gateway alone on one
+//!   core and every call a different read (`capacity`);
 //! - memory: RSS idle, during the 500 rps runs, and peak;
 //! - Python: official vendor SDKs against the emulators vs the generated
 //!   stub against the gateway (bench/python_compare.py);
@@ -20,6 +22,7 @@
 //!
 //! Prints a table and writes bench/results/gateway-<unix time>.json.
 
+mod capacity;
 mod floor;
 mod instructions;
 mod load;
@@ -102,7 +105,7 @@ struct Args {
     #[arg(long)]
     instructions: Option<usize>,
     /// Sections to run (start-up, idle and peak memory always).
-    #[arg(long, value_delimiter = ',', default_value = "hop,cost,deploy,throughput,python")]
+    #[arg(long, value_delimiter = ',', default_value = "hop,cost,deploy,throughput,capacity,python")]
     only: Vec<Section>,
     /// Calls per second of the cost runs (CPU per call, gateway against the floor).
     #[arg(long, default_value_t = 200)]
@@ -113,6 +116,12 @@ struct Args {
     /// Deploy + watch round trips (all at once, one file each).
     #[arg(long, default_value_t = 20)]
     deploys: usize,
+    /// Seconds per capacity run.
+    #[arg(long, default_value_t = 8)]
+    capacity_seconds: u64,
+    /// Calls in flight in the capacity runs.
+    #[arg(long, default_value_t = 32)]
+    capacity_concurrency: usize,
 }
 
 /// Parts of the run.
@@ -126,6 +135,8 @@ enum Section {
     Deploy,
     /// ghz at concurrency 50.
     Throughput,
+    /// Calls per gateway core-second, the gateway alone on one core.
+    Capacity,
     /// Python SDKs against the stub.
     Python,
 }
@@ -189,6 +200,17 @@ impl Case {
         pb::ListReleasePackagesRequest { parent: self.parent(), page_size: 100, ..Default::default() }
     }
 
+    /// The `n`th of a run of list reads that are all different and all
+    /// read the same rows: each bounds the creation time (a filter both
+    /// vendors apply themselves) at 2100-01-01 plus `n` seconds, past every
+    /// package. No two are the same read, so none shares another's vendor
+    /// call.
+    fn nth_list_request(self, n: usize) -> pb::ListReleasePackagesRequest {
+        let end = prost_types::Timestamp { seconds: 4_102_444_800 + n as i64, nanos: 0 };
+        let create_time = Some(pb::TimeRange { start_time: None, end_time: Some(end) });
+        pb::ListReleasePackagesRequest { create_time, ..self.list_request() }
+    }
+
     fn files_request(self) -> pb::ListFilesRequest {
         let include_content = matches!(self, Case::AliFiles);
         pb::ListFilesRequest { parent: self.parent(), page_size: 100, include_content, ..Default::default() }
@@ -228,10 +250,7 @@ impl Case {
     /// One call through the gateway; the number of rows it returned.
     async fn grpc(self, ch: Channel) -> Result<usize, String> {
         let rows = match self {
-            Case::AliList | Case::HwList => pb::release_service_client::ReleaseServiceClient::new(ch)
-                .list_release_packages(self.list_request())
-                .await
-                .map(|r| r.into_inner().release_packages.len()),
+            Case::AliList | Case::HwList => return list_packages(ch, self.list_request()).await,
             Case::AliFileVersion => pb::file_service_client::FileServiceClient::new(ch)
                 .get_file_version(Case::version_request())
                 .await
@@ -247,6 +266,15 @@ impl Case {
         };
         rows.map_err(|s| format!("{:?}: {}", s.code(), s.message()))
     }
+}
+
+/// One ListReleasePackages call; the number of packages it returned.
+async fn list_packages(ch: Channel, r: pb::ListReleasePackagesRequest) -> Result<usize, String> {
+    pb::release_service_client::ReleaseServiceClient::new(ch)
+        .list_release_packages(r)
+        .await
+        .map(|r| r.into_inner().release_packages.len())
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
 }
 
 /// The vendor APIs called directly, signed by the gateway's own request
@@ -371,8 +399,9 @@ impl Setup {
         Ok(())
     }
 
-    /// Starts a gateway; returns it, its gRPC address and the time to SERVING.
-    async fn gateway(&self, bin: &Path) -> anyhow::Result<(Proc, SocketAddr, Duration)> {
+    /// Starts a gateway, on the CPUs `cpus` only when given; returns it,
+    /// its gRPC address and the time to SERVING.
+    async fn gateway(&self, bin: &Path, cpus: Option<&str>) -> anyhow::Result<(Proc, SocketAddr, Duration)> {
         let (g, a) = (procs::free_port()?, procs::free_port()?);
         let grpc: SocketAddr = ([127, 0, 0, 1], g).into();
         let admin = format!("127.0.0.1:{a}");
@@ -380,7 +409,8 @@ impl Setup {
         let args = ["serve", "--config", config.to_str().unwrap_or_default()];
         let listen = ["--grpc-listen", &grpc_listen, "--admin-listen", &admin];
         let started = Instant::now();
-        let p = Proc::spawn(bin, &[&args[..], &listen[..]].concat(), &self.dir.path().join("gateway.log"))?;
+        let (args, log) = ([&args[..], &listen[..]].concat(), self.dir.path().join("gateway.log"));
+        let p = Proc::spawn_on(cpus, bin, &args, &log)?;
         let ready = procs::wait_serving(grpc, started, Duration::from_secs(30)).await?;
         Ok((p, grpc, ready))
     }
@@ -433,7 +463,7 @@ async fn main() -> anyhow::Result<()> {
     }
     // `cargo test --all-targets` runs bench binaries without `--bench`: check the arithmetic only.
     if !std::env::args().any(|a| a == "--bench") {
-        load::self_check();
+        load::self_check().await;
         println!("benchmark built and self-checked; run it with bench/run.sh");
         return Ok(());
     }
@@ -454,7 +484,7 @@ async fn main() -> anyhow::Result<()> {
     let mut ready_ms = Vec::new();
     let mut kept = None;
     for i in 0..args.starts.max(1) {
-        let (p, addr, ready) = setup.gateway(&args.gateway_bin).await?;
+        let (p, addr, ready) = setup.gateway(&args.gateway_bin, None).await?;
         ready_ms.push(ready.as_secs_f64() * 1e3);
         if i + 1 == args.starts.max(1) {
             kept = Some((p, addr));
@@ -550,6 +580,11 @@ async fn main() -> anyhow::Result<()> {
         rps = Some(((s.rps * 0.8) as u32).max(50));
     }
     let peak_kib = gw.peak_rss_kib();
+    let capacity = if run(Section::Capacity) {
+        capacity::run(&setup, &args.gateway_bin, args.capacity_seconds, args.capacity_concurrency).await?
+    } else {
+        Vec::new()
+    };
 
     // Python: official SDKs vs the stub through the gateway.
     let python = match args.python.as_ref().filter(|_| run(Section::Python)) {
@@ -585,6 +620,7 @@ async fn main() -> anyhow::Result<()> {
         deploys,
         accepted,
         tries,
+        capacity,
         python,
         limiter,
         limiter_replicas,
@@ -706,19 +742,7 @@ async fn cost_runs(
     channel: Channel,
     direct: &Arc<Direct>,
 ) -> anyhow::Result<Vec<CostRow>> {
-    // The floor: the gateway's answers, recorded once, replayed by a bare tonic server.
-    let mut answers = floor::Answers::default();
-    for case in COST_CASES {
-        case.record(channel.clone(), &mut answers).await?;
-    }
-    answers.save(setup.dir.path())?;
-    let addr: SocketAddr = ([127, 0, 0, 1], procs::free_port()?).into();
-    let exe = std::env::current_exe()?;
-    let dir = setup.dir.path().to_string_lossy().into_owned();
-    let floor_proc =
-        Proc::spawn(&exe, &["--floor-serve", &addr.to_string(), &dir], &setup.dir.path().join("floor.log"))?;
-    procs::wait_listening(addr, Duration::from_secs(10)).await?;
-    let floor_ch = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
+    let (floor_proc, floor_ch) = start_floor(setup, channel.clone(), None).await?;
 
     let total = (u64::from(args.cost_rate) * args.cost_seconds) as usize;
     let rate = f64::from(args.cost_rate);
@@ -763,6 +787,24 @@ async fn cost_runs(
     }
     floor_proc.stop(Duration::from_secs(5));
     Ok(rows)
+}
+
+/// The floor: the gateway's answers to the cost reads, recorded once from
+/// `gateway`, replayed by a bare tonic server (on the CPUs `cpus` only when
+/// given); the server and a channel to it.
+async fn start_floor(setup: &Setup, gateway: Channel, cpus: Option<&str>) -> anyhow::Result<(Proc, Channel)> {
+    let mut answers = floor::Answers::default();
+    for case in COST_CASES {
+        case.record(gateway.clone(), &mut answers).await?;
+    }
+    answers.save(setup.dir.path())?;
+    let addr: SocketAddr = ([127, 0, 0, 1], procs::free_port()?).into();
+    let exe = std::env::current_exe()?;
+    let dir = setup.dir.path().to_string_lossy().into_owned();
+    let (args, log) = (["--floor-serve", &addr.to_string(), &dir], setup.dir.path().join("floor.log"));
+    let floor = Proc::spawn_on(cpus, &exe, &args, &log)?;
+    procs::wait_listening(addr, Duration::from_secs(10)).await?;
+    Ok((floor, Channel::from_shared(format!("http://{addr}"))?.connect().await?))
 }
 
 /// Deploy + watch round trips: DeployFiles of one DataWorks file, then
@@ -860,6 +902,7 @@ struct Report {
     deploys: Option<DeployRun>,
     accepted: Option<(Stats, f64)>,
     tries: Vec<Value>,
+    capacity: Vec<capacity::Row>,
     python: Option<Value>,
     limiter: Option<Value>,
     limiter_replicas: Option<Value>,
@@ -895,6 +938,7 @@ impl Report {
                 "accepted": self.accepted.as_ref().map(|(s, cpu)| json!({"stats": s, "gateway_cpu_us_per_request": cpu})),
                 "tries": self.tries,
             },
+            "capacity": capacity::json(&self.capacity),
             "python": self.python,
             "limiter": self.limiter,
             "limiter_replicas": self.limiter_replicas,
@@ -1008,6 +1052,7 @@ impl Report {
             None if self.tries.is_empty() => {}
             None => println!("\nthroughput: no run kept p99 under {P99_BOUND_MS} ms without errors"),
         }
+        capacity::print(&self.capacity);
         if let Some(py) = &self.python {
             println!("\nPython, one process, sequential calls: official SDK → emulator vs generated stub → gateway");
             println!(

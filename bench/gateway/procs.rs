@@ -44,9 +44,23 @@ pub struct Proc {
 impl Proc {
     /// Starts `bin args…` with stdout and stderr appended to `log`.
     pub fn spawn(bin: &Path, args: &[&str], log: &Path) -> anyhow::Result<Proc> {
+        let mut cmd = Command::new(bin);
+        cmd.args(args);
+        Proc::start(cmd, bin, log)
+    }
+
+    /// Starts `bin args…`, on the CPUs `cpus` only when given (taskset's
+    /// list: "0", "1-3"), so its runtime sizes itself to them.
+    pub fn spawn_on(cpus: Option<&str>, bin: &Path, args: &[&str], log: &Path) -> anyhow::Result<Proc> {
+        let Some(cpus) = cpus else { return Proc::spawn(bin, args, log) };
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", cpus]).arg(bin).args(args);
+        Proc::start(cmd, bin, log)
+    }
+
+    fn start(mut cmd: Command, bin: &Path, log: &Path) -> anyhow::Result<Proc> {
         let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-        let child = Command::new(bin)
-            .args(args)
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
@@ -89,15 +103,7 @@ impl Proc {
 
     /// User and system CPU time used so far.
     fn times(&self) -> Option<(Duration, Duration)> {
-        let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        // Fields after the command name (which may hold spaces) start at field 3 (state).
-        let rest = &s[s.rfind(')')? + 2..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let secs = |i: usize| {
-            let ticks = f.get(i)?.parse::<u64>().ok()?;
-            Some(Duration::from_secs_f64(ticks as f64 / clock_ticks()))
-        };
-        Some((secs(11)?, secs(12)?))
+        times_of(self.pid)
     }
 
     /// CPU time used since a reading of [`Proc::cpu`].
@@ -123,6 +129,32 @@ impl Drop for Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// User and system CPU time `pid` used so far.
+fn times_of(pid: u32) -> Option<(Duration, Duration)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let secs = |i: usize| {
+        let ticks = f.get(i)?.parse::<u64>().ok()?;
+        Some(Duration::from_secs_f64(ticks as f64 / clock_ticks()))
+    };
+    Some((secs(11)?, secs(12)?))
+}
+
+/// User + system CPU time this process (the bench driver) used so far.
+pub fn own_cpu() -> Option<Duration> {
+    times_of(std::process::id()).map(|(user, system)| user + system)
+}
+
+/// Moves every thread of `pid` onto the CPUs `cpus` (taskset's list).
+pub fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
+    let status =
+        Command::new("taskset").args(["-a", "-p", "-c", cpus, &pid.to_string()]).stdout(Stdio::null()).status()?;
+    anyhow::ensure!(status.success(), "taskset -a -p -c {cpus} {pid}: {status}");
+    Ok(())
 }
 
 fn status_kib(pid: u32, field: &str) -> Option<u64> {

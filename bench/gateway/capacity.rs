@@ -1,0 +1,201 @@
+//! Capacity: what one gateway core serves when it is kept busy.
+//!
+//! The cost runs measure CPU per call at a light fixed rate, where every
+//! call also pays for waking the idle runtime. Here a second gateway is
+//! started on CPU 0 alone (its runtime then runs one worker, as under a
+//! one-core limit), the emulators and this driver are moved to the other
+//! CPUs, and a closed loop keeps a number of calls in flight for a fixed
+//! time. Every call is a different read ([`Case::nth_list_request`]), so
+//! coalescing shares nothing: each call is one vendor call. The floor
+//! server is measured the same way on the same core.
+//!
+//! Calls per gateway core-second = calls answered / the gateway's CPU
+//! seconds over the run. When the gateway's core was not busy all the
+//! time, the other side (emulators and client) was the limit; the table
+//! shows how busy both were.
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use tonic::transport::Channel;
+
+use crate::{
+    Case, Setup, list_packages,
+    load::{self, Stats},
+    procs::{self, Proc},
+};
+
+/// The reads of the capacity runs: the two pages the goals name.
+const CASES: [Case; 2] = [Case::AliList, Case::HwList];
+/// Closed-loop time before each measured run.
+const WARM_UP: Duration = Duration::from_secs(1);
+
+/// One read against the gateway and against the floor, both alone on CPU 0.
+pub struct Row {
+    case: Case,
+    concurrency: usize,
+    gateway: Run,
+    floor: Run,
+}
+
+/// One measured closed-loop run.
+struct Run {
+    stats: Stats,
+    elapsed: Duration,
+    /// CPU time of the server under test (on CPU 0).
+    cpu: Duration,
+    /// CPU time of the emulators (on the other CPUs).
+    emulators: Duration,
+    /// CPU time of this driver, the client (on the other CPUs).
+    client: Duration,
+}
+
+impl Run {
+    fn per_core_second(&self) -> f64 {
+        self.stats.ok as f64 / self.cpu.as_secs_f64().max(1e-9)
+    }
+
+    /// Share of its core the server used.
+    fn busy(&self) -> f64 {
+        self.cpu.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Share of a CPU `cpu` is over the run.
+    fn share(&self, cpu: Duration) -> f64 {
+        cpu.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "stats": self.stats, "seconds": self.elapsed.as_secs_f64(),
+            "calls_per_core_second": self.per_core_second(), "core_busy": self.busy(),
+            "emulators_cpus_busy": self.share(self.emulators), "client_cpus_busy": self.share(self.client),
+        })
+    }
+}
+
+/// Runs every capacity read; needs two CPUs or more. This driver and the
+/// emulators get all CPUs back afterwards.
+pub async fn run(setup: &Setup, bin: &Path, seconds: u64, concurrency: usize) -> anyhow::Result<Vec<Row>> {
+    let cores = std::thread::available_parallelism()?.get();
+    anyhow::ensure!(cores >= 2, "the capacity runs need two CPUs: one for the gateway, one for the rest");
+    let (rest, all) = (format!("1-{}", cores - 1), format!("0-{}", cores - 1));
+    let me = std::process::id();
+    procs::pin(me, &rest)?;
+    procs::pin(setup.emulators.pid, &rest)?;
+    let rows = measure(setup, bin, Duration::from_secs(seconds), concurrency).await;
+    procs::pin(me, &all)?;
+    procs::pin(setup.emulators.pid, &all)?;
+    rows
+}
+
+async fn measure(setup: &Setup, bin: &Path, length: Duration, concurrency: usize) -> anyhow::Result<Vec<Row>> {
+    let (gw, addr, _) = setup.gateway(bin, Some("0")).await?;
+    let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
+    let (floor, floor_ch) = crate::start_floor(setup, channel.clone(), Some("0")).await?;
+    let mut rows = Vec::new();
+    for case in CASES {
+        eprintln!("capacity: {}, {concurrency} in flight", case.name());
+        // Every bounded read must answer the rows the plain read answers.
+        let rows_each = case.grpc(channel.clone()).await.map_err(anyhow::Error::msg)?;
+        let gateway = closed(setup, &gw, channel.clone(), case, rows_each, length, concurrency).await;
+        let floor = closed(setup, &floor, floor_ch.clone(), case, rows_each, length, concurrency).await;
+        rows.push(Row { case, concurrency, gateway, floor });
+    }
+    floor.stop(Duration::from_secs(5));
+    gw.stop(Duration::from_secs(10));
+    Ok(rows)
+}
+
+/// A warm-up, then a measured closed loop of distinct reads of `case`
+/// against `server`, each expected to answer `rows_each` rows.
+async fn closed(
+    setup: &Setup,
+    server: &Proc,
+    ch: Channel,
+    case: Case,
+    rows_each: usize,
+    length: Duration,
+    concurrency: usize,
+) -> Run {
+    let call = move |n: usize| {
+        let ch = ch.clone();
+        async move {
+            match list_packages(ch, case.nth_list_request(n)).await? {
+                r if r == rows_each => Ok(()),
+                r => Err(format!("{r} rows, not {rows_each}")),
+            }
+        }
+    };
+    let warm = load::closed_loop(concurrency, WARM_UP, 0, call.clone()).await;
+    let (cpu0, emulators0, client0) = (server.cpu(), setup.emulators.cpu(), procs::own_cpu());
+    let started = Instant::now();
+    let stats = load::closed_loop(concurrency, length, warm.ok + warm.errors, call).await;
+    let elapsed = started.elapsed();
+    let client = procs::own_cpu().zip(client0).map(|(now, then)| now.saturating_sub(then)).unwrap_or_default();
+    let (cpu, emulators) = (server.cpu_since(cpu0), setup.emulators.cpu_since(emulators0));
+    Run { stats, elapsed, cpu, emulators, client }
+}
+
+/// The rows as JSON.
+pub fn json(rows: &[Row]) -> Value {
+    rows.iter()
+        .map(|r| {
+            json!({
+                "case": r.case.name(), "concurrency": r.concurrency,
+                "gateway": r.gateway.json(), "floor": r.floor.json(),
+                "gateway_over_floor": r.floor.per_core_second() / r.gateway.per_core_second().max(1e-9),
+            })
+        })
+        .collect()
+}
+
+/// Prints the rows as a table.
+pub fn print(rows: &[Row]) {
+    let Some(first) = rows.first() else { return };
+    println!(
+        "\ncapacity (closed loop, {} in flight, every call a different read; gateway and floor each alone on CPU 0, \
+         emulators and client on the rest, their use in % of a CPU; calls/cs = calls per core-second of CPU 0's server)",
+        first.concurrency
+    );
+    println!(
+        "{:<34} {:>8} {:>9} {:>6} {:>6} {:>6}  {:>15}  {:>8} {:>9} {:>6}  {:>8}",
+        "case",
+        "calls/s",
+        "calls/cs",
+        "busy",
+        "emul.",
+        "client",
+        "gateway p50/p99",
+        "floor/s",
+        "floor/cs",
+        "busy",
+        "×floor"
+    );
+    for r in rows {
+        let (g, f) = (&r.gateway, &r.floor);
+        let errors = g.stats.errors + f.stats.errors;
+        println!(
+            "{:<34} {:>8.0} {:>9.0} {:>5.0}% {:>5.0}% {:>5.0}%  {:>15}  {:>8.0} {:>9.0} {:>5.0}%  {:>8.1}{}",
+            r.case.name(),
+            g.stats.rps,
+            g.per_core_second(),
+            g.busy() * 100.0,
+            g.share(g.emulators) * 100.0,
+            g.share(g.client) * 100.0,
+            format!("{:.2}/{:.2}", g.stats.p50_ms, g.stats.p99_ms),
+            f.stats.rps,
+            f.per_core_second(),
+            f.busy() * 100.0,
+            f.per_core_second() / g.per_core_second().max(1e-9),
+            if errors > 0 {
+                format!("  ({errors} errors: {:?})", g.stats.first_error.as_ref().or(f.stats.first_error.as_ref()))
+            } else {
+                String::new()
+            }
+        );
+    }
+}
