@@ -22,8 +22,10 @@ use std::{
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
+use datastudio_gateway::pb;
+
 use crate::{
-    Case, Setup, list_packages,
+    Case, Setup,
     load::{self, Stats},
     procs::{self, Proc},
 };
@@ -124,7 +126,7 @@ async fn closed(
     let call = move |n: usize| {
         let ch = ch.clone();
         async move {
-            match list_packages(ch, case.nth_list_request(n)).await? {
+            match count_packages(ch, case.nth_list_request(n)).await? {
                 r if r == rows_each => Ok(()),
                 r => Err(format!("{r} rows, not {rows_each}")),
             }
@@ -138,6 +140,26 @@ async fn closed(
     let client = procs::own_cpu().zip(client0).map(|(now, then)| now.saturating_sub(then)).unwrap_or_default();
     let (cpu, emulators) = (server.cpu_since(cpu0), setup.emulators.cpu_since(emulators0));
     Run { stats, elapsed, cpu, emulators, client }
+}
+
+/// What the client reads of a page: its packages as bytes, counted and
+/// not decoded, which leaves the client's CPU to the emulators.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Counted {
+    #[prost(bytes = "bytes", repeated, tag = "1")]
+    release_packages: Vec<bytes::Bytes>,
+}
+
+/// One ListReleasePackages call; the number of packages it returned.
+async fn count_packages(ch: Channel, r: pb::ListReleasePackagesRequest) -> Result<usize, String> {
+    let mut grpc = tonic::client::Grpc::new(ch);
+    grpc.ready().await.map_err(|e| e.to_string())?;
+    let path = http::uri::PathAndQuery::from_static("/datastudio.v1.ReleaseService/ListReleasePackages");
+    let codec = tonic_prost::ProstCodec::<pb::ListReleasePackagesRequest, Counted>::default();
+    grpc.unary(tonic::Request::new(r), path, codec)
+        .await
+        .map(|a| a.into_inner().release_packages.len())
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
 }
 
 /// The rows as JSON.

@@ -64,9 +64,42 @@ impl Stats {
     }
 }
 
+/// What runs measured, kept call by call so runs can be put together.
+#[derive(Debug, Default)]
+pub struct Samples {
+    lat: Vec<Duration>,
+    errors: usize,
+    first_error: Option<String>,
+    elapsed: Duration,
+}
+
+impl Samples {
+    /// Adds another run's calls and time to these.
+    pub fn absorb(&mut self, other: Samples) {
+        self.lat.extend(other.lat);
+        self.errors += other.errors;
+        self.first_error = self.first_error.take().or(other.first_error);
+        self.elapsed += other.elapsed;
+    }
+
+    /// The figures of all the calls.
+    pub fn stats(self) -> Stats {
+        Stats::from_latencies(self.lat, self.errors, self.first_error, self.elapsed)
+    }
+}
+
 /// Starts `total` calls of `call` at `rate` per second, each in its own
 /// task, and times each from its start to its answer.
 pub async fn open_loop<F, Fut>(rate: f64, total: usize, call: F) -> Stats
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    open_loop_samples(rate, total, call).await.stats()
+}
+
+/// [`open_loop`], the calls kept one by one.
+pub async fn open_loop_samples<F, Fut>(rate: f64, total: usize, call: F) -> Samples
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -96,7 +129,7 @@ where
             }
         }
     }
-    Stats::from_latencies(lat, errors, first_error, start.elapsed())
+    Samples { lat, errors, first_error, elapsed: start.elapsed() }
 }
 
 /// Keeps `concurrency` calls of `call` in flight for `length`: each caller
@@ -226,6 +259,14 @@ pub async fn self_check() {
     let s = Stats::from_latencies(lat, 0, None, Duration::from_secs(1));
     assert_eq!((s.p50_ms, s.p90_ms, s.p99_ms), (51.0, 90.0, 99.0));
     assert_eq!(s.rps, 100.0);
+
+    // Runs put together are figured as one.
+    let ms = |v: &[u64]| v.iter().map(|m| Duration::from_millis(*m)).collect::<Vec<_>>();
+    let mut a = Samples { lat: ms(&[1, 3]), errors: 0, first_error: None, elapsed: Duration::from_secs(1) };
+    a.absorb(Samples { lat: ms(&[2, 4]), errors: 1, first_error: Some("x".into()), elapsed: Duration::from_secs(1) });
+    let s = a.stats();
+    assert_eq!((s.ok, s.errors, s.rps, s.p50_ms, s.p99_ms), (4, 1, 2.0, 3.0, 4.0));
+    assert_eq!(s.first_error.as_deref(), Some("x"));
 
     // The closed loop numbers its calls from `first` with no gaps or repeats, and counts failures.
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));

@@ -77,7 +77,7 @@ struct Args {
     /// Fixed rates of the hop runs.
     #[arg(long, value_delimiter = ',', default_value = "100,500,1000")]
     rates: Vec<u32>,
-    /// Seconds per hop run.
+    /// Seconds per hop run (on each path, in one-second blocks taken in turn).
     #[arg(long, default_value_t = 5)]
     hop_seconds: u64,
     /// Seconds per throughput run.
@@ -521,18 +521,28 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("hop: {} at {rate} rps", case.name());
             let total = (rate as u64 * args.hop_seconds) as usize;
             let sampler = RssSampler::start(gw.pid);
-            let d = direct.clone();
-            let direct_stats = load::open_loop(rate as f64, total, |_| {
-                let d = d.clone();
-                async move { d.call(case).await.map(drop) }
-            })
-            .await;
-            let ch = channel.clone();
-            let gateway_stats = load::open_loop(rate as f64, total, |_| {
-                let ch = ch.clone();
-                async move { case.grpc(ch).await.map(drop) }
-            })
-            .await;
+            // One-second blocks, direct and through the gateway in turn, so
+            // that the shared machine's slow spells reach both paths alike.
+            let (mut d, mut g) = (load::Samples::default(), load::Samples::default());
+            for _ in 0..args.hop_seconds {
+                let call = direct.clone();
+                d.absorb(
+                    load::open_loop_samples(rate as f64, rate as usize, |_| {
+                        let call = call.clone();
+                        async move { call.call(case).await.map(drop) }
+                    })
+                    .await,
+                );
+                let ch = channel.clone();
+                g.absorb(
+                    load::open_loop_samples(rate as f64, rate as usize, |_| {
+                        let ch = ch.clone();
+                        async move { case.grpc(ch).await.map(drop) }
+                    })
+                    .await,
+                );
+            }
+            let (direct_stats, gateway_stats) = (d.stats(), g.stats());
             let data = case.ghz_data();
             let ghz_run =
                 GhzRun { call: case.method(), data: &data, rps: Some(rate), concurrency: 50, total: total as u64 };
