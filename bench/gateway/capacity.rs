@@ -2,7 +2,7 @@
 //!
 //! The cost runs measure CPU per call at a light fixed rate, where every
 //! call also pays for waking the idle runtime. Here a second gateway is
-//! started on CPU 0 alone (its runtime then runs one worker, as under a
+//! started alone on one CPU (its runtime then runs one worker, as under a
 //! one-core limit), the emulators and this driver are moved to the other
 //! CPUs, and a closed loop keeps a number of calls in flight for a fixed
 //! time. Every call is a different read ([`Case::nth_list_request`]), so
@@ -35,7 +35,7 @@ const CASES: [Case; 2] = [Case::AliList, Case::HwList];
 /// Closed-loop time before each measured run.
 const WARM_UP: Duration = Duration::from_secs(1);
 
-/// One read against the gateway and against the floor, both alone on CPU 0.
+/// One read against the gateway and against the floor, each alone on one CPU.
 pub struct Row {
     case: Case,
     concurrency: usize,
@@ -47,7 +47,7 @@ pub struct Row {
 struct Run {
     stats: Stats,
     elapsed: Duration,
-    /// CPU time of the server under test (on CPU 0).
+    /// CPU time of the server under test (alone on its CPU).
     cpu: Duration,
     /// CPU time of the emulators (on the other CPUs).
     emulators: Duration,
@@ -79,25 +79,20 @@ impl Run {
     }
 }
 
-/// Runs every capacity read; needs two CPUs or more. This driver and the
-/// emulators get all CPUs back afterwards.
+/// Runs every capacity read; needs two CPUs or more of those this driver
+/// may use. The gateway and the floor run on the first of them, this
+/// driver and the emulators on the rest until the runs end.
 pub async fn run(setup: &Setup, bin: &Path, seconds: u64, concurrency: usize) -> anyhow::Result<Vec<Row>> {
-    let cores = std::thread::available_parallelism()?.get();
-    anyhow::ensure!(cores >= 2, "the capacity runs need two CPUs: one for the gateway, one for the rest");
-    let (rest, all) = (format!("1-{}", cores - 1), format!("0-{}", cores - 1));
-    let me = std::process::id();
-    procs::pin(me, &rest)?;
-    procs::pin(setup.emulators.pid, &rest)?;
-    let rows = measure(setup, bin, Duration::from_secs(seconds), concurrency).await;
-    procs::pin(me, &all)?;
-    procs::pin(setup.emulators.pid, &all)?;
-    rows
-}
-
-async fn measure(setup: &Setup, bin: &Path, length: Duration, concurrency: usize) -> anyhow::Result<Vec<Row>> {
-    let (gw, addr, _) = setup.gateway(bin, Some("0")).await?;
+    let allowed = procs::allowed_cpus()?;
+    let [first, rest @ ..] = &allowed[..] else { anyhow::bail!("no CPU allowed") };
+    anyhow::ensure!(!rest.is_empty(), "the capacity runs need two CPUs: one for the gateway, one for the rest");
+    let _back = Pinned::on(vec![std::process::id(), setup.emulators.pid], &procs::cpu_list(rest), allowed.clone())?;
+    let config = setup.write_config(&setup.dir.path().join("capacity"))?;
+    let server_cpu = first.to_string();
+    let (gw, addr, _) = setup.gateway(bin, &config, Some(&server_cpu)).await?;
+    let length = Duration::from_secs(seconds);
     let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
-    let (floor, floor_ch) = crate::start_floor(setup, channel.clone(), Some("0")).await?;
+    let (floor, floor_ch) = crate::start_floor(setup, channel.clone(), Some(&server_cpu)).await?;
     let mut rows = Vec::new();
     for case in CASES {
         eprintln!("capacity: {}, {concurrency} in flight", case.name());
@@ -110,6 +105,34 @@ async fn measure(setup: &Setup, bin: &Path, length: Duration, concurrency: usize
     floor.stop(Duration::from_secs(5));
     gw.stop(Duration::from_secs(10));
     Ok(rows)
+}
+
+/// Processes moved onto some CPUs, moved back onto `back` when dropped
+/// (on every way out of the runs).
+struct Pinned {
+    pids: Vec<u32>,
+    back: Vec<usize>,
+}
+
+impl Pinned {
+    fn on(pids: Vec<u32>, cpus: &str, back: Vec<usize>) -> anyhow::Result<Pinned> {
+        let pinned = Pinned { pids, back };
+        for &pid in &pinned.pids {
+            procs::pin(pid, cpus)?;
+        }
+        Ok(pinned)
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        let back = procs::cpu_list(&self.back);
+        for &pid in &self.pids {
+            if let Err(e) = procs::pin(pid, &back) {
+                eprintln!("capacity: could not move {pid} back onto CPUs {back}: {e}");
+            }
+        }
+    }
 }
 
 /// A warm-up, then a measured closed loop of distinct reads of `case`
@@ -132,10 +155,10 @@ async fn closed(
             }
         }
     };
-    let warm = load::closed_loop(concurrency, WARM_UP, 0, call.clone()).await;
+    let (_, next) = load::closed_loop(concurrency, WARM_UP, 0, call.clone()).await;
     let (cpu0, emulators0, client0) = (server.cpu(), setup.emulators.cpu(), procs::own_cpu());
     let started = Instant::now();
-    let stats = load::closed_loop(concurrency, length, warm.ok + warm.errors, call).await;
+    let (stats, _) = load::closed_loop(concurrency, length, next, call).await;
     let elapsed = started.elapsed();
     let client = procs::own_cpu().zip(client0).map(|(now, then)| now.saturating_sub(then)).unwrap_or_default();
     let (cpu, emulators) = (server.cpu_since(cpu0), setup.emulators.cpu_since(emulators0));
@@ -169,7 +192,7 @@ pub fn json(rows: &[Row]) -> Value {
             json!({
                 "case": r.case.name(), "concurrency": r.concurrency,
                 "gateway": r.gateway.json(), "floor": r.floor.json(),
-                "gateway_over_floor": r.floor.per_core_second() / r.gateway.per_core_second().max(1e-9),
+                "gateway_cost_over_floor": r.floor.per_core_second() / r.gateway.per_core_second().max(1e-9),
             })
         })
         .collect()
@@ -179,8 +202,8 @@ pub fn json(rows: &[Row]) -> Value {
 pub fn print(rows: &[Row]) {
     let Some(first) = rows.first() else { return };
     println!(
-        "\ncapacity (closed loop, {} in flight, every call a different read; gateway and floor each alone on CPU 0, \
-         emulators and client on the rest, their use in % of a CPU; calls/cs = calls per core-second of CPU 0's server)",
+        "\ncapacity (closed loop, {} in flight, every call a different read; gateway and floor each alone on one CPU, \
+         emulators and client on the rest, their use in % of a CPU; calls/cs = calls per core-second of that CPU's server)",
         first.concurrency
     );
     println!(

@@ -108,7 +108,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "hop,cost,deploy,throughput,capacity,python")]
     only: Vec<Section>,
     /// Calls per second of the cost runs (CPU per call, gateway against the floor).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 250)]
     cost_rate: u32,
     /// Seconds per cost run.
     #[arg(long, default_value_t = 8)]
@@ -250,7 +250,10 @@ impl Case {
     /// One call through the gateway; the number of rows it returned.
     async fn grpc(self, ch: Channel) -> Result<usize, String> {
         let rows = match self {
-            Case::AliList | Case::HwList => return list_packages(ch, self.list_request()).await,
+            Case::AliList | Case::HwList => pb::release_service_client::ReleaseServiceClient::new(ch)
+                .list_release_packages(self.list_request())
+                .await
+                .map(|r| r.into_inner().release_packages.len()),
             Case::AliFileVersion => pb::file_service_client::FileServiceClient::new(ch)
                 .get_file_version(Case::version_request())
                 .await
@@ -266,15 +269,6 @@ impl Case {
         };
         rows.map_err(|s| format!("{:?}: {}", s.code(), s.message()))
     }
-}
-
-/// One ListReleasePackages call; the number of packages it returned.
-async fn list_packages(ch: Channel, r: pb::ListReleasePackagesRequest) -> Result<usize, String> {
-    pb::release_service_client::ReleaseServiceClient::new(ch)
-        .list_release_packages(r)
-        .await
-        .map(|r| r.into_inner().release_packages.len())
-        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
 }
 
 /// The vendor APIs called directly, signed by the gateway's own request
@@ -382,34 +376,45 @@ impl Setup {
         procs::wait_listening(a, Duration::from_secs(10)).await?;
         procs::wait_listening(h, Duration::from_secs(10)).await?;
         let setup = Setup { emulators, ali_url: format!("http://{a}"), hw_url: format!("http://{h}"), dir };
-        setup.write_config()?;
+        setup.write_config(setup.dir.path())?;
         Ok(setup)
     }
 
+    /// The main gateway's config.
     fn config(&self) -> PathBuf {
         self.dir.path().join("gateway.yaml")
     }
 
-    /// The demo's config on these emulators, vendor rate limits lifted so
-    /// the hop, not the quota protection, is measured.
-    fn write_config(&self) -> anyhow::Result<()> {
+    /// Writes the demo's config on these emulators into `dir`, with its
+    /// secrets and its state directory beside it (one gateway per state
+    /// directory), vendor rate limits lifted so the hop, not the quota
+    /// protection, is measured; returns its path.
+    fn write_config(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
         let hw = huawei::Options::default();
-        let yaml = demo::config_yaml(self.dir.path(), &self.ali_url, &self.hw_url, &hw, Some(1e6))?;
-        std::fs::write(self.config(), yaml)?;
-        Ok(())
+        let yaml = demo::config_yaml(dir, &self.ali_url, &self.hw_url, &hw, Some(1e6))?;
+        let path = dir.join("gateway.yaml");
+        std::fs::write(&path, yaml)?;
+        Ok(path)
     }
 
-    /// Starts a gateway, on the CPUs `cpus` only when given; returns it,
-    /// its gRPC address and the time to SERVING.
-    async fn gateway(&self, bin: &Path, cpus: Option<&str>) -> anyhow::Result<(Proc, SocketAddr, Duration)> {
+    /// Starts a gateway on `config` (its log beside it), on the CPUs
+    /// `cpus` only when given; returns it, its gRPC address and the time
+    /// to SERVING.
+    async fn gateway(
+        &self,
+        bin: &Path,
+        config: &Path,
+        cpus: Option<&str>,
+    ) -> anyhow::Result<(Proc, SocketAddr, Duration)> {
         let (g, a) = (procs::free_port()?, procs::free_port()?);
         let grpc: SocketAddr = ([127, 0, 0, 1], g).into();
         let admin = format!("127.0.0.1:{a}");
-        let (config, grpc_listen) = (self.config(), grpc.to_string());
+        let grpc_listen = grpc.to_string();
         let args = ["serve", "--config", config.to_str().unwrap_or_default()];
         let listen = ["--grpc-listen", &grpc_listen, "--admin-listen", &admin];
         let started = Instant::now();
-        let (args, log) = ([&args[..], &listen[..]].concat(), self.dir.path().join("gateway.log"));
+        let (args, log) = ([&args[..], &listen[..]].concat(), config.with_file_name("gateway.log"));
         let p = Proc::spawn_on(cpus, bin, &args, &log)?;
         let ready = procs::wait_serving(grpc, started, Duration::from_secs(30)).await?;
         Ok((p, grpc, ready))
@@ -464,6 +469,7 @@ async fn main() -> anyhow::Result<()> {
     // `cargo test --all-targets` runs bench binaries without `--bench`: check the arithmetic only.
     if !std::env::args().any(|a| a == "--bench") {
         load::self_check().await;
+        procs::self_check();
         println!("benchmark built and self-checked; run it with bench/run.sh");
         return Ok(());
     }
@@ -484,7 +490,7 @@ async fn main() -> anyhow::Result<()> {
     let mut ready_ms = Vec::new();
     let mut kept = None;
     for i in 0..args.starts.max(1) {
-        let (p, addr, ready) = setup.gateway(&args.gateway_bin, None).await?;
+        let (p, addr, ready) = setup.gateway(&args.gateway_bin, &setup.config(), None).await?;
         ready_ms.push(ready.as_secs_f64() * 1e3);
         if i + 1 == args.starts.max(1) {
             kept = Some((p, addr));

@@ -157,6 +157,38 @@ pub fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The CPUs this process may run on (`Cpus_allowed_list`: "0-3,8").
+pub fn allowed_cpus() -> anyhow::Result<Vec<usize>> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .ok_or_else(|| anyhow::anyhow!("no Cpus_allowed_list in /proc/self/status"))?;
+    parse_cpu_list(list)
+}
+
+fn parse_cpu_list(list: &str) -> anyhow::Result<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in list.trim().split(',').filter(|p| !p.is_empty()) {
+        let (from, to) = part.split_once('-').unwrap_or((part, part));
+        cpus.extend(from.trim().parse::<usize>()?..=to.trim().parse::<usize>()?);
+    }
+    Ok(cpus)
+}
+
+/// A CPU list as taskset takes it.
+pub fn cpu_list(cpus: &[usize]) -> String {
+    cpus.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Checks the CPU list reader.
+pub fn self_check() {
+    assert_eq!(parse_cpu_list("0-3,8\n").unwrap(), [0, 1, 2, 3, 8]);
+    assert_eq!(parse_cpu_list("5").unwrap(), [5]);
+    assert!(parse_cpu_list("x").is_err());
+    assert_eq!(cpu_list(&[1, 2, 7]), "1,2,7");
+}
+
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
