@@ -60,12 +60,7 @@ impl Run {
         self.stats.ok as f64 / self.cpu.as_secs_f64().max(1e-9)
     }
 
-    /// Share of its core the server used.
-    fn busy(&self) -> f64 {
-        self.cpu.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    /// Share of a CPU `cpu` is over the run.
+    /// Share of a CPU `cpu` is over the run (the server's: how busy its core was).
     fn share(&self, cpu: Duration) -> f64 {
         cpu.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -73,7 +68,7 @@ impl Run {
     fn json(&self) -> Value {
         json!({
             "stats": self.stats, "seconds": self.elapsed.as_secs_f64(),
-            "calls_per_core_second": self.per_core_second(), "core_busy": self.busy(),
+            "calls_per_core_second": self.per_core_second(), "core_busy": self.share(self.cpu),
             "emulators_cpus_busy": self.share(self.emulators), "client_cpus_busy": self.share(self.client),
         })
     }
@@ -160,7 +155,7 @@ async fn closed(
     let started = Instant::now();
     let (stats, _) = load::closed_loop(concurrency, length, next, call).await;
     let elapsed = started.elapsed();
-    let client = procs::own_cpu().zip(client0).map(|(now, then)| now.saturating_sub(then)).unwrap_or_default();
+    let client = procs::cpu_between(client0, procs::own_cpu());
     let (cpu, emulators) = (server.cpu_since(cpu0), setup.emulators.cpu_since(emulators0));
     Run { stats, elapsed, cpu, emulators, client }
 }
@@ -228,13 +223,13 @@ pub fn print(rows: &[Row]) {
             r.case.name(),
             g.stats.rps,
             g.per_core_second(),
-            g.busy() * 100.0,
+            g.share(g.cpu) * 100.0,
             g.share(g.emulators) * 100.0,
             g.share(g.client) * 100.0,
             format!("{:.2}/{:.2}", g.stats.p50_ms, g.stats.p99_ms),
             f.stats.rps,
             f.per_core_second(),
-            f.busy() * 100.0,
+            f.share(f.cpu) * 100.0,
             f.per_core_second() / g.per_core_second().max(1e-9),
             if errors > 0 {
                 format!("  ({errors} errors: {:?})", g.stats.first_error.as_ref().or(f.stats.first_error.as_ref()))

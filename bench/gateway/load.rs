@@ -74,6 +74,21 @@ pub struct Samples {
 }
 
 impl Samples {
+    /// Records one call that took `took`: its latency when it answered,
+    /// its failure otherwise.
+    fn record(&mut self, took: Duration, r: Result<(), String>) {
+        match r {
+            Ok(()) => self.lat.push(took),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Records a failed call.
+    fn fail(&mut self, e: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(e);
+    }
+
     /// Adds another run's calls and time to these.
     pub fn absorb(&mut self, other: Samples) {
         self.lat.extend(other.lat);
@@ -115,21 +130,15 @@ where
             (t.elapsed(), r)
         }));
     }
-    let (mut lat, mut errors, mut first_error) = (Vec::with_capacity(total), 0, None);
+    let mut s = Samples { lat: Vec::with_capacity(total), ..Samples::default() };
     for t in tasks {
         match t.await {
-            Ok((d, Ok(()))) => lat.push(d),
-            Ok((_, Err(e))) => {
-                errors += 1;
-                first_error.get_or_insert(e);
-            }
-            Err(e) => {
-                errors += 1;
-                first_error.get_or_insert(e.to_string());
-            }
+            Ok((took, r)) => s.record(took, r),
+            Err(e) => s.fail(e.to_string()),
         }
     }
-    Samples { lat, errors, first_error, elapsed: start.elapsed() }
+    s.elapsed = start.elapsed();
+    s
 }
 
 /// Keeps `concurrency` calls of `call` in flight for `length`: each caller
@@ -148,36 +157,25 @@ where
         .map(|_| {
             let (call, next) = (call.clone(), next.clone());
             tokio::spawn(async move {
-                let (mut lat, mut errors, mut first_error) = (Vec::new(), 0, None);
+                let mut s = Samples::default();
                 while start.elapsed() < length {
                     let t = Instant::now();
-                    match call(next.fetch_add(1, Ordering::Relaxed)).await {
-                        Ok(()) => lat.push(t.elapsed()),
-                        Err(e) => {
-                            errors += 1;
-                            first_error.get_or_insert(e);
-                        }
-                    }
+                    let r = call(next.fetch_add(1, Ordering::Relaxed)).await;
+                    s.record(t.elapsed(), r);
                 }
-                (lat, errors, first_error)
+                s
             })
         })
         .collect();
-    let (mut lat, mut errors, mut first_error) = (Vec::new(), 0, None);
+    let mut all = Samples::default();
     for c in callers {
         match c.await {
-            Ok((l, e, f)) => {
-                lat.extend(l);
-                errors += e;
-                first_error = first_error.or(f);
-            }
-            Err(e) => {
-                errors += 1;
-                first_error.get_or_insert(e.to_string());
-            }
+            Ok(s) => all.absorb(s),
+            Err(e) => all.fail(e.to_string()),
         }
     }
-    (Stats::from_latencies(lat, errors, first_error, start.elapsed()), next.load(Ordering::Relaxed))
+    all.elapsed = start.elapsed();
+    (all.stats(), next.load(Ordering::Relaxed))
 }
 
 /// How to load the gateway with `ghz`.

@@ -81,34 +81,28 @@ impl Proc {
 
     /// User + system CPU time used so far.
     pub fn cpu(&self) -> Option<Duration> {
-        self.times().map(|(user, system)| user + system)
+        cpu_of(self.pid)
     }
 
     /// CPU time used so far, user and system apart, and the context
     /// switches of all its threads (each a thread that went to sleep or
     /// was taken off its core: the kernel's side of a wake-up).
     pub fn usage(&self) -> Option<Usage> {
-        let (user, system) = self.times()?;
+        let (user, system) = times_of(self.pid)?;
         let mut switches = 0;
         for task in std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()?.flatten() {
             let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
-            switches += status
-                .lines()
-                .filter(|l| l.starts_with("voluntary_ctxt_switches:") || l.starts_with("nonvoluntary_ctxt_switches:"))
-                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            switches += ["voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"]
+                .into_iter()
+                .filter_map(|field| status_field(&status, field)?.parse::<u64>().ok())
                 .sum::<u64>();
         }
         Some(Usage { user, system, switches })
     }
 
-    /// User and system CPU time used so far.
-    fn times(&self) -> Option<(Duration, Duration)> {
-        times_of(self.pid)
-    }
-
     /// CPU time used since a reading of [`Proc::cpu`].
     pub fn cpu_since(&self, before: Option<Duration>) -> Duration {
-        self.cpu().zip(before).map(|(now, then)| now.saturating_sub(then)).unwrap_or_default()
+        cpu_between(before, self.cpu())
     }
 
     /// SIGTERM, then SIGKILL after `grace`.
@@ -144,9 +138,19 @@ fn times_of(pid: u32) -> Option<(Duration, Duration)> {
     Some((secs(11)?, secs(12)?))
 }
 
+/// User + system CPU time `pid` used so far.
+fn cpu_of(pid: u32) -> Option<Duration> {
+    times_of(pid).map(|(user, system)| user + system)
+}
+
 /// User + system CPU time this process (the bench driver) used so far.
 pub fn own_cpu() -> Option<Duration> {
-    times_of(std::process::id()).map(|(user, system)| user + system)
+    cpu_of(std::process::id())
+}
+
+/// CPU time used between two readings (none when either failed).
+pub fn cpu_between(before: Option<Duration>, now: Option<Duration>) -> Duration {
+    now.zip(before).map(|(now, then)| now.saturating_sub(then)).unwrap_or_default()
 }
 
 /// Moves every thread of `pid` onto the CPUs `cpus` (taskset's list).
@@ -160,9 +164,7 @@ pub fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
 /// The CPUs this process may run on (`Cpus_allowed_list`: "0-3,8").
 pub fn allowed_cpus() -> anyhow::Result<Vec<usize>> {
     let status = std::fs::read_to_string("/proc/self/status")?;
-    let list = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+    let list = status_field(&status, "Cpus_allowed_list:")
         .ok_or_else(|| anyhow::anyhow!("no Cpus_allowed_list in /proc/self/status"))?;
     parse_cpu_list(list)
 }
@@ -181,18 +183,26 @@ pub fn cpu_list(cpus: &[usize]) -> String {
     cpus.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// Checks the CPU list reader.
+/// Checks the CPU list and status readers.
 pub fn self_check() {
     assert_eq!(parse_cpu_list("0-3,8\n").unwrap(), [0, 1, 2, 3, 8]);
     assert_eq!(parse_cpu_list("5").unwrap(), [5]);
     assert!(parse_cpu_list("x").is_err());
     assert_eq!(cpu_list(&[1, 2, 7]), "1,2,7");
+    let status = "Name:\tx\nVmRSS:\t  1234 kB\nvoluntary_ctxt_switches:\t7\nnonvoluntary_ctxt_switches:\t2\n";
+    assert_eq!(status_field(status, "VmRSS:"), Some("1234 kB"));
+    assert_eq!(status_field(status, "voluntary_ctxt_switches:"), Some("7"));
+    assert_eq!(status_field(status, "Cpus_allowed_list:"), None);
+}
+
+/// The value of `field` ("VmRSS:") in a `/proc/…/status` text, trimmed.
+fn status_field<'a>(status: &'a str, field: &str) -> Option<&'a str> {
+    status.lines().find_map(|l| l.strip_prefix(field)).map(str::trim)
 }
 
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    status_field(&s, field)?.split_whitespace().next()?.parse().ok()
 }
 
 /// Resident set size of `pid` now, KiB.
